@@ -1,0 +1,55 @@
+{# Date helpers. Portable through dbt's cross-database macros; engine-specific parts are dispatched. #}
+
+{# 'YYYY-MM' text → DATE of the month's first day (SPEC §6: period is a DATE) #}
+{% macro period_to_date(period_text) -%}
+    cast({{ period_text }} || '-01' as date)
+{%- endmacro %}
+
+{# first day of the month of a date #}
+{% macro month_start(date_expr) -%}
+    cast({{ dbt.date_trunc('month', date_expr) }} as date)
+{%- endmacro %}
+
+{# first day of the fiscal year a month belongs to; fiscal years start on var fiscal_year_start_month #}
+{% macro fiscal_year_start(period) -%}
+    {%- set start_month = var('fiscal_year_start_month') | int -%}
+    cast({{ dbt.dateadd('month', '-1 * ((extract(month from ' ~ period ~ ') - ' ~ start_month ~ ' + 12) % 12)', period) }} as date)
+{%- endmacro %}
+
+{# days in the month that starts on `period` #}
+{% macro days_in_month(period) -%}
+    {{ dbt.datediff(period, dbt.dateadd('month', 1, period), 'day') }}
+{%- endmacro %}
+
+{# the as-of date and its month, from the run's vars #}
+{% macro as_of_date() -%}
+    cast('{{ var("as_of") }}' as date)
+{%- endmacro %}
+
+{% macro as_of_period() -%}
+    {{ month_start(as_of_date()) }}
+{%- endmacro %}
+
+{# one row per month from start_period to end_period inclusive, column `period` #}
+{% macro month_spine(start_period, end_period) -%}
+    {{ return(adapter.dispatch('month_spine')(start_period, end_period)) }}
+{%- endmacro %}
+
+{% macro duckdb__month_spine(start_period, end_period) -%}
+    select cast(generate_series as date) as period
+    from generate_series(cast({{ start_period }} as timestamp), cast({{ end_period }} as timestamp), interval 1 month)
+{%- endmacro %}
+
+{% macro default__month_spine(start_period, end_period) -%}
+    {# up to 1,200 months from ten × ten × twelve numbers; no engine-specific series function #}
+    with digits as (
+        select 0 as d union all select 1 union all select 2 union all select 3 union all select 4
+        union all select 5 union all select 6 union all select 7 union all select 8 union all select 9
+    ),
+    offsets as (
+        select a.d + 10 * b.d + 100 * c.d as n from digits a cross join digits b cross join digits c
+    )
+    select cast({{ dbt.dateadd('month', 'n', start_period) }} as date) as period
+    from offsets
+    where {{ dbt.dateadd('month', 'n', start_period) }} <= {{ end_period }}
+{%- endmacro %}

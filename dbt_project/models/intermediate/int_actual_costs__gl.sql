@@ -1,0 +1,18 @@
+-- Posted ledger cost: one row per GL line up to the as-of date (SPEC §4 actuals).
+select
+    'gl' as source,
+    txn_id as source_id,
+    posted_date as cost_date,
+    period,
+    project_code,
+    account_code,
+    vendor,
+    cast(null as varchar) as person_id,
+    description,
+    amount,
+    currency,
+    'posted' as status,
+    source_ref,
+    load_id
+from {{ ref('stg_gl_actuals') }}
+where posted_date <= {{ as_of_date() }}

@@ -1,0 +1,163 @@
+"""`studio-budget`: run the pipeline through Dagster and print the report (SPEC §3).
+
+Exit codes: 0 all loads accepted and published; 3 published, but one or more loads were
+rejected; 1 nothing published (the previous publication is untouched); 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import sys
+from datetime import date
+from pathlib import Path
+from typing import TextIO
+
+from rich.console import Console
+from rich.markup import escape
+from rich.status import Status
+
+from orchestration.config import SAMPLE_LANDING_DIR, WarehouseLayout
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTED = 0, 1, 2, 3
+
+
+def _iso_date(text: str) -> str:
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {text!r}") from error
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="studio-budget", description="Studio budget vs actual warehouse.")
+    commands = main.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="ingest new landing files, validate, build, test, publish, report")
+    run.add_argument("--landing", type=Path, default=SAMPLE_LANDING_DIR, help="landing folder (default: the sample)")
+    run.add_argument(
+        "--warehouse", type=Path, default=Path("warehouse"), help="warehouse folder (default: ./warehouse)"
+    )
+    run.add_argument("--as-of", type=_iso_date, default="", help="YYYY-MM-DD (default: sample's date, else today)")
+    run.add_argument("--full-refresh", action="store_true", help="rebuild every model from the lake")
+    run.add_argument("--config", type=Path, default=None, help="a studio.toml (default: ./studio.toml if present)")
+    report = commands.add_parser("report", help="print the studio report from the published warehouse")
+    report.add_argument("--warehouse", type=Path, default=Path("warehouse"))
+    report.add_argument("--write", action="store_true", help="also write text and CSV under <warehouse>/reports/")
+    return main
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command == "run":
+        return run(args)
+    return report(args)
+
+
+def run(args: argparse.Namespace) -> int:
+    err = Console(stderr=True)
+    if not args.landing.is_dir():
+        err.print(f"[red]landing folder not found: {args.landing}[/red]")
+        return EXIT_USAGE
+    if args.config is not None and not args.config.is_file():
+        err.print(f"[red]config file not found: {args.config}[/red]")
+        return EXIT_USAGE
+    # imported here: loading the definitions parses the dbt project when needed
+    from dagster import materialize
+
+    from orchestration.definitions import all_assets, rejected_files, resources
+    from orchestration.report import print_report, read_report
+    from orchestration.settings import StudioSettings
+
+    settings = StudioSettings(
+        landing_dir=str(args.landing.resolve()),
+        warehouse_dir=str(args.warehouse.resolve()),
+        as_of=args.as_of,
+        full_refresh=args.full_refresh,
+        config_file=str(args.config.resolve()) if args.config else "",
+    )
+    try:
+        settings.studio_config  # noqa: B018 - fail early on a bad studio.toml
+    except (ValueError, TypeError) as error:
+        err.print(f"[red]{error}[/red]")
+        return EXIT_USAGE
+    layout = WarehouseLayout(args.warehouse.resolve())
+    layout.ensure()
+    log_path = layout.internal / "last_run.log"
+    with (
+        err.status(f"Refreshing the warehouse from {args.landing} (as of {settings.as_of_date})…") as status,
+        log_path.open("w", encoding="utf-8") as log,
+        contextlib.redirect_stdout(ProgressLog(log, status)),
+    ):
+        result = materialize(
+            all_assets,
+            resources=resources(settings),
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            raise_on_error=False,
+        )
+    metadata = {
+        event.asset_key.to_user_string(): event.step_materialization_data.materialization.metadata
+        for event in result.get_asset_materialization_events()
+    }
+    _print_progress(err, metadata)
+    rejected = rejected_files({k: v for k, v in metadata.items() if k.startswith("lake/")})
+    for item in rejected:
+        err.print(f"[yellow]REJECTED[/yellow] {item['file']}: {'; '.join(item['reasons'])}")
+        err.print(f"         report: {item['report']}")
+    if not result.success:
+        for failure in result.get_step_failure_events():
+            error = failure.event_specific_data.error
+            err.print(f"[red]FAILED[/red] {failure.step_key}: {error.message.strip() if error else 'unknown error'}")
+        err.print(f"[red]Nothing was published; the previous published warehouse is untouched.[/red] Log: {log_path}")
+        return EXIT_FAILED
+    print_report(read_report(layout.published_db), Console())
+    return EXIT_REJECTED if rejected else EXIT_OK
+
+
+class ProgressLog(io.TextIOBase):
+    """Takes the dbt output a run writes: keeps it in the run log and shows its latest line as progress."""
+
+    def __init__(self, log: TextIO, status: Status) -> None:
+        self.log = log
+        self.status = status
+
+    def write(self, text: str) -> int:
+        self.log.write(text)
+        lines = [line for line in text.splitlines() if line.strip()]
+        if lines:
+            self.status.update(escape(lines[-1][:100]))
+        return len(text)
+
+    def flush(self) -> None:
+        self.log.flush()
+
+
+def _print_progress(err: Console, metadata: dict[str, dict]) -> None:
+    def number(value: object) -> int:
+        return int(getattr(value, "value", value) or 0)
+
+    loaded = sum(number(m.get("rows_loaded")) for k, m in metadata.items() if k.startswith("lake/"))
+    files = sum(number(m.get("files_accepted")) for k, m in metadata.items() if k.startswith("lake/"))
+    skipped = sum(number(m.get("files_skipped")) for k, m in metadata.items() if k.startswith("lake/"))
+    models = sum(1 for k in metadata if k.split("/")[0] in ("staging", "intermediate", "marts", "reference"))
+    err.print(f"loaded {loaded:,} rows from {files} new file(s); {skipped} already loaded; {models} models built")
+
+
+def report(args: argparse.Namespace) -> int:
+    from orchestration.report import print_report, read_report, write_reports
+
+    layout = WarehouseLayout(args.warehouse.resolve())
+    if not layout.published_db.exists():
+        Console(stderr=True).print(
+            f"[red]no published warehouse at {layout.published_db}; run `studio-budget run`[/red]"
+        )
+        return EXIT_USAGE
+    print_report(read_report(layout.published_db), Console())
+    if args.write:
+        for path in write_reports(layout.published_db, layout.reports):
+            Console(stderr=True).print(f"wrote {path}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""Where things live and the settings a studio may change (SPEC §3)."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+EXPECTATIONS_DIR = REPO_ROOT / "expectations"
+SAMPLE_LANDING_DIR = REPO_ROOT / "seeds" / "sample_studio"
+SAMPLE_AS_OF_FILE = SAMPLE_LANDING_DIR / "AS_OF"
+
+
+@dataclass(frozen=True)
+class WarehouseLayout:
+    """The warehouse folder: what readers open, and beside it what only the pipeline touches."""
+
+    root: Path
+
+    @property
+    def published_db(self) -> Path:
+        return self.root / "studio.duckdb"
+
+    @property
+    def exports(self) -> Path:
+        return self.root / "exports"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.root / "quarantine"
+
+    @property
+    def lake(self) -> Path:
+        return self.root / "lake"
+
+    @property
+    def internal(self) -> Path:
+        """Build database, dbt target and logs: never mistaken for the published warehouse."""
+        return self.root / "_internal"
+
+    @property
+    def build_db(self) -> Path:
+        return self.internal / "build.duckdb"
+
+    @property
+    def dbt_target(self) -> Path:
+        return self.internal / "dbt_target"
+
+    @property
+    def dbt_logs(self) -> Path:
+        return self.internal / "dbt_logs"
+
+    @property
+    def publications(self) -> Path:
+        return self.internal / "publications"
+
+    def ensure(self) -> None:
+        for folder in (self.root, self.reports, self.quarantine, self.lake, self.internal, self.publications):
+            folder.mkdir(parents=True, exist_ok=True)
+
+
+@dataclass(frozen=True)
+class StudioConfig:
+    """Settings a studio changes, read from a `studio.toml` (all optional)."""
+
+    base_currency: str = "USD"
+    fiscal_year_start_month: int = 1
+    dbt_vars: dict[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path | None) -> StudioConfig:
+        if path is None or not path.exists():
+            return cls()
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        known = {k: data[k] for k in ("base_currency", "fiscal_year_start_month") if k in data}
+        config = cls(**known)
+        if not 1 <= config.fiscal_year_start_month <= 12:
+            raise ValueError(f"{path}: fiscal_year_start_month must be 1..12, got {config.fiscal_year_start_month}")
+        return config
+
+    def as_dbt_vars(self, as_of: date) -> dict[str, object]:
+        return {
+            "as_of": as_of.isoformat(),
+            "base_currency": self.base_currency,
+            "fiscal_year_start_month": self.fiscal_year_start_month,
+        }
+
+
+def default_as_of(landing_dir: Path) -> date:
+    """The sample's own date when running the sample, else today (SPEC §3)."""
+    as_of_file = landing_dir / "AS_OF"
+    if landing_dir.resolve() == SAMPLE_LANDING_DIR.resolve() and as_of_file.exists():
+        return date.fromisoformat(as_of_file.read_text(encoding="utf-8").strip())
+    return date.today()
+
+
+def env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value) if value else default

@@ -1,0 +1,130 @@
+"""Atomic publication of the built warehouse for readers (SPEC §5 write-audit-publish).
+
+The marts, reference seeds and the audit trail are copied from the build database into a new
+file beside the published one, which then replaces it with one rename. Readers holding the old
+file keep reading it; a crash at any moment leaves the last good publication in place.
+Parquet exports go to a new folder that the `exports` link is switched to, also by a rename.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from orchestration.config import WarehouseLayout
+
+PUBLISHED_SCHEMAS = ("marts", "reference")
+KEEP_EXPORT_GENERATIONS = 2
+
+
+@dataclass(frozen=True)
+class Publication:
+    publication_id: str
+    published_at: str
+    tables: int
+    loads: int
+
+
+def _sql(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def publish(layout: WarehouseLayout, run_id: str, as_of: str) -> Publication:
+    layout.ensure()
+    now = datetime.now(UTC)
+    publication_id = f"{now:%Y%m%dT%H%M%S%f}"
+    staging_file = layout.internal / f"publishing-{publication_id}.duckdb"
+    export_dir = layout.internal / "exports" / publication_id
+    export_dir.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(staging_file)) as con:
+        con.execute(f"ATTACH '{_sql(layout.build_db)}' AS build (READ_ONLY)")
+        tables = con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'build' "
+            f"AND schema_name IN ({', '.join(repr(s) for s in PUBLISHED_SCHEMAS)}) ORDER BY 1, 2"
+        ).fetchall()
+        for schema in PUBLISHED_SCHEMAS:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        for schema, table in tables:
+            con.execute(f'CREATE TABLE {schema}."{table}" AS SELECT * FROM build.{schema}."{table}"')
+            if schema == "marts":
+                con.execute(
+                    f"COPY {schema}.\"{table}\" TO '{_sql(export_dir / (table + '.parquet'))}' (FORMAT parquet)"
+                )
+        loads = _write_audit(con, layout, publication_id, now, run_id, as_of, len(tables))
+        con.execute("DETACH build")
+        con.execute("CHECKPOINT")
+    os.replace(staging_file, layout.published_db)  # the one atomic step readers see
+    _switch_exports(layout, export_dir)
+    record = {
+        "publication_id": publication_id,
+        "published_at": now.isoformat(),
+        "run_id": run_id,
+        "as_of": as_of,
+        "tables": len(tables),
+        "loads": loads,
+    }
+    (layout.publications / f"{publication_id}.json").write_text(json.dumps(record), encoding="utf-8")
+    _clean_leftovers(layout, publication_id)
+    return Publication(publication_id, now.isoformat(), len(tables), loads)
+
+
+def _write_audit(
+    con: duckdb.DuckDBPyConnection,
+    layout: WarehouseLayout,
+    publication_id: str,
+    now: datetime,
+    run_id: str,
+    as_of: str,
+    tables: int,
+) -> int:
+    """The audit schema: which loads make up this publication, and every earlier publication."""
+    con.execute("CREATE SCHEMA audit")
+    con.execute("CREATE TABLE audit.loads AS SELECT * FROM build.lake.load_ledger")
+    loads = con.execute("SELECT count(*) FROM audit.loads").fetchone()[0]
+    con.execute(
+        "CREATE TABLE audit.publications (publication_id VARCHAR, published_at TIMESTAMPTZ, run_id VARCHAR, "
+        "as_of DATE, tables INTEGER, loads INTEGER)"
+    )
+    earlier = sorted(layout.publications.glob("*.json"))
+    for path in earlier:
+        row = json.loads(path.read_text(encoding="utf-8"))
+        con.execute(
+            "INSERT INTO audit.publications VALUES (?, ?, ?, ?, ?, ?)",
+            [row["publication_id"], row["published_at"], row["run_id"], row["as_of"], row["tables"], row["loads"]],
+        )
+    con.execute(
+        "INSERT INTO audit.publications VALUES (?, ?, ?, ?, ?, ?)",
+        [publication_id, now.isoformat(), run_id, as_of, tables, loads],
+    )
+    con.execute(
+        "CREATE TABLE audit.publication_loads AS SELECT ? AS publication_id, load_id, source, file_name, sha256 "
+        "FROM audit.loads",
+        [publication_id],
+    )
+    return int(loads)
+
+
+def _switch_exports(layout: WarehouseLayout, export_dir: Path) -> None:
+    """Point `exports` at the new folder with one rename of a symbolic link."""
+    link = layout.exports
+    if link.exists() and not link.is_symlink():
+        shutil.rmtree(link)  # a plain folder from an earlier layout
+    temporary = link.with_name(f".exports-{export_dir.name}")
+    temporary.symlink_to(export_dir, target_is_directory=True)
+    os.replace(temporary, link)
+
+
+def _clean_leftovers(layout: WarehouseLayout, current: str) -> None:
+    """Remove half-written publications of crashed runs and export folders no link points to."""
+    for leftover in layout.internal.glob("publishing-*.duckdb*"):
+        if current not in leftover.name:
+            leftover.unlink(missing_ok=True)
+    generations = sorted((layout.internal / "exports").iterdir())
+    for old in generations[:-KEEP_EXPORT_GENERATIONS]:
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,195 @@
+"""The studio budget-vs-actual report (SPEC §8), read from the published warehouse.
+
+The figures come from `marts.rpt_studio_budget_vs_actual` and `marts.mart_line_item_variance`
+as they are; this module only lays them out.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+from rich.console import Console
+from rich.table import Table
+
+ATTENTION = "⚠"
+COMMENTARY_ROWS = 20
+
+
+@dataclass(frozen=True)
+class ReportData:
+    as_of: str
+    fiscal_year_start: str
+    rows: list[dict]
+    commentary: list[dict]
+    commentary_total: int
+    revenue: list[dict]
+
+
+def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict]:
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def read_report(published_db: Path) -> ReportData:
+    with duckdb.connect(str(published_db), read_only=True) as con:
+        rows = _dicts(
+            con.execute(
+                "SELECT * FROM marts.rpt_studio_budget_vs_actual WHERE account_type = 'expense' "
+                "ORDER BY row_type = 'studio', department_code, row_order, account_code"
+            )
+        )
+        revenue = _dicts(
+            con.execute(
+                "SELECT department_code, department_name, account_code, account_name, budget, actual, variance, "
+                "direction, utilization_pct, needs_attention FROM marts.rpt_studio_budget_vs_actual "
+                "WHERE account_type = 'revenue' ORDER BY department_code, account_code"
+            )
+        )
+        as_of, fy_start = con.execute(
+            "SELECT max(as_of)::VARCHAR, max(fiscal_year_start)::VARCHAR FROM marts.rpt_studio_budget_vs_actual"
+        ).fetchone()
+        attention = (
+            "FROM marts.mart_line_item_variance WHERE needs_attention AND fiscal_year_start = "
+            "(SELECT max(fiscal_year_start) FROM marts.rpt_studio_budget_vs_actual)"
+        )
+        commentary = _dicts(
+            con.execute(
+                f"SELECT period::VARCHAR AS period, project_code, account_code, budget, actual, variance, "
+                f"variance_pct {attention} ORDER BY abs(variance) DESC, period, project_code, account_code "
+                f"LIMIT {COMMENTARY_ROWS}"
+            )
+        )
+        total = con.execute(f"SELECT count(*) {attention}").fetchone()[0]
+    return ReportData(as_of or "", fy_start or "", rows, commentary, int(total), revenue)
+
+
+def _money(value: Decimal | float | None) -> str:
+    return "" if value is None else f"{value:,.0f}"
+
+
+def _pct(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}%"
+
+
+def _direction(row: dict) -> str:
+    return {"F": "F", "U": "U", "on_target": "="}.get(row["direction"], "")
+
+
+def build_tables(data: ReportData) -> list[Table]:
+    title = f"Studio budget vs actual — fiscal year to date at {data.as_of} (from {data.fiscal_year_start})"
+    main = Table(title=title, title_justify="left", show_lines=False)
+    for name, justify in (
+        ("Department / account", "left"),
+        ("BUDGET", "right"),
+        ("ACTUAL", "right"),
+        ("VARIANCE", "right"),
+        ("", "center"),
+        ("UTIL", "right"),
+        ("", "center"),
+    ):
+        main.add_column(name, justify=justify, no_wrap=True)
+    for row in data.rows:
+        flag = ATTENTION if row["needs_attention"] else ""
+        cells = [
+            _money(row["budget"]),
+            _money(row["actual"]),
+            _money(row["variance"]),
+            _direction(row),
+            _pct(row["utilization_pct"]),
+            flag,
+        ]
+        if row["row_type"] == "account":
+            main.add_row(f"  {row['account_code']} {row['account_name'] or ''}", *cells)
+        elif row["row_type"] == "department":
+            main.add_row(f"{row['department_code']} {row['department_name'] or ''} — subtotal", *cells, style="bold")
+            main.add_section()
+        else:
+            main.add_row("STUDIO TOTAL (cost)", *cells, style="bold")
+    tables = [main]
+    if data.revenue:
+        revenue = Table(title="Revenue", title_justify="left")
+        for name in ("Department / account", "BUDGET", "ACTUAL", "VARIANCE", "", "UTIL", ""):
+            revenue.add_column(name, justify="left" if name.startswith("Dep") else "right", no_wrap=True)
+        for row in data.revenue:
+            revenue.add_row(
+                f"{row['department_code']} {row['account_code']} {row['account_name'] or ''}",
+                _money(row["budget"]),
+                _money(row["actual"]),
+                _money(row["variance"]),
+                _direction(row),
+                _pct(row["utilization_pct"]),
+                ATTENTION if row["needs_attention"] else "",
+            )
+        tables.append(revenue)
+    shown = len(data.commentary)
+    commentary = Table(
+        title=f"Variances requiring commentary ({data.commentary_total} material and unfavourable line items"
+        f" this fiscal year{'' if shown == data.commentary_total else f', largest {shown} shown'})",
+        title_justify="left",
+    )
+    for name in ("Period", "Project", "Account", "BUDGET", "ACTUAL", "VARIANCE", "VAR %"):
+        commentary.add_column(name, justify="right" if name.isupper() else "left", no_wrap=True)
+    for row in data.commentary:
+        commentary.add_row(
+            row["period"],
+            row["project_code"],
+            row["account_code"],
+            _money(row["budget"]),
+            _money(row["actual"]),
+            _money(row["variance"]),
+            _pct(row["variance_pct"]),
+        )
+    tables.append(commentary)
+    return tables
+
+
+def print_report(data: ReportData, console: Console) -> None:
+    for table in build_tables(data):
+        console.print(table)
+        console.print()
+    console.print(f"{ATTENTION} = material and unfavourable (needs attention); F/U = favourable/unfavourable.")
+
+
+def write_reports(published_db: Path, reports_dir: Path) -> list[Path]:
+    """Write the text and CSV report; each file appears whole (written aside, then renamed)."""
+    data = read_report(published_db)
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    console = Console(record=True, width=120, file=io.StringIO())
+    print_report(data, console)
+    text_path = reports_dir / "studio_budget_vs_actual.txt"
+    _atomic_write(text_path, console.export_text())
+    csv_path = reports_dir / "studio_budget_vs_actual.csv"
+    temporary = csv_path.with_suffix(".csv.tmp")
+    with temporary.open("w", encoding="utf-8", newline="") as handle:
+        columns = [
+            "row_type",
+            "department_code",
+            "department_name",
+            "account_code",
+            "account_name",
+            "account_type",
+            "budget",
+            "actual",
+            "variance",
+            "variance_pct",
+            "direction",
+            "utilization_pct",
+            "needs_attention",
+        ]
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(data.rows + [dict(r, row_type="account", account_type="revenue") for r in data.revenue])
+    os.replace(temporary, csv_path)
+    return [text_path, csv_path]
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
