@@ -7,7 +7,6 @@ rejected; 1 nothing published (the previous publication is untouched); 2 usage e
 from __future__ import annotations
 
 import argparse
-import contextlib
 import io
 import sys
 from datetime import date
@@ -63,9 +62,7 @@ def run(args: argparse.Namespace) -> int:
         err.print(f"[red]config file not found: {args.config}[/red]")
         return EXIT_USAGE
     # imported here: loading the definitions parses the dbt project when needed
-    from dagster import materialize
-
-    from orchestration.definitions import all_assets, rejected_files, resources
+    from orchestration.pipeline import refresh
     from orchestration.report import print_report, read_report
     from orchestration.settings import StudioSettings
 
@@ -81,41 +78,32 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, TypeError) as error:
         err.print(f"[red]{error}[/red]")
         return EXIT_USAGE
-    layout = WarehouseLayout(args.warehouse.resolve())
+    layout = settings.layout
     layout.ensure()
-    log_path = layout.internal / "last_run.log"
     with (
         err.status(f"Refreshing the warehouse from {args.landing} (as of {settings.as_of_date})…") as status,
-        log_path.open("w", encoding="utf-8") as log,
-        contextlib.redirect_stdout(ProgressLog(log, status)),
+        (layout.internal / "dbt_output.log").open("w", encoding="utf-8") as dbt_log,
     ):
-        result = materialize(
-            all_assets,
-            resources=resources(settings),
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-            raise_on_error=False,
-        )
-    metadata = {
-        event.asset_key.to_user_string(): event.step_materialization_data.materialization.metadata
-        for event in result.get_asset_materialization_events()
-    }
-    _print_progress(err, metadata)
-    rejected = rejected_files({k: v for k, v in metadata.items() if k.startswith("lake/")})
-    for item in rejected:
+        result = refresh(settings, ProgressLog(dbt_log, status))
+    err.print(
+        f"loaded {result.number('lake/', 'rows_loaded'):,} rows from {result.number('lake/', 'files_accepted')} "
+        f"new file(s); {result.number('lake/', 'files_skipped')} already loaded; {result.models_built} models built"
+    )
+    for item in result.rejected:
         err.print(f"[yellow]REJECTED[/yellow] {item['file']}: {'; '.join(item['reasons'])}")
         err.print(f"         report: {item['report']}")
     if not result.success:
-        for failure in result.get_step_failure_events():
-            error = failure.event_specific_data.error
-            err.print(f"[red]FAILED[/red] {failure.step_key}: {error.message.strip() if error else 'unknown error'}")
-        err.print(f"[red]Nothing was published; the previous published warehouse is untouched.[/red] Log: {log_path}")
+        for failure in result.failures:
+            err.print(f"[red]FAILED[/red] {failure}")
+        err.print("[red]Nothing was published; the previous published warehouse is untouched.[/red]")
+        err.print(f"dbt output: {layout.internal / 'dbt_output.log'}")
         return EXIT_FAILED
     print_report(read_report(layout.published_db), Console())
-    return EXIT_REJECTED if rejected else EXIT_OK
+    return EXIT_REJECTED if result.rejected else EXIT_OK
 
 
 class ProgressLog(io.TextIOBase):
-    """Takes the dbt output a run writes: keeps it in the run log and shows its latest line as progress."""
+    """Takes the dbt output a run writes: keeps it in a log and shows its latest line as progress."""
 
     def __init__(self, log: TextIO, status: Status) -> None:
         self.log = log
@@ -130,17 +118,6 @@ class ProgressLog(io.TextIOBase):
 
     def flush(self) -> None:
         self.log.flush()
-
-
-def _print_progress(err: Console, metadata: dict[str, dict]) -> None:
-    def number(value: object) -> int:
-        return int(getattr(value, "value", value) or 0)
-
-    loaded = sum(number(m.get("rows_loaded")) for k, m in metadata.items() if k.startswith("lake/"))
-    files = sum(number(m.get("files_accepted")) for k, m in metadata.items() if k.startswith("lake/"))
-    skipped = sum(number(m.get("files_skipped")) for k, m in metadata.items() if k.startswith("lake/"))
-    models = sum(1 for k in metadata if k.split("/")[0] in ("staging", "intermediate", "marts", "reference"))
-    err.print(f"loaded {loaded:,} rows from {files} new file(s); {skipped} already loaded; {models} models built")
 
 
 def report(args: argparse.Namespace) -> int:

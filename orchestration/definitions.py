@@ -45,7 +45,7 @@ def ingest_asset(source: Source) -> AssetsDefinition:
     )
     def _ingest(context: AssetExecutionContext, settings: StudioSettings) -> MaterializeResult:
         layout = settings.layout
-        outcomes = ingest_source(source, settings.landing, layout, context.run_id)
+        outcomes = ingest_source(source, settings.landing, layout, context.run.run_id)
         register_lake_views(layout, [source])
         for outcome in outcomes:
             if outcome.status == "rejected":
@@ -85,7 +85,7 @@ MART_KEYS = [key for key in studio_dbt_models.keys if key.path[0] == "marts"]
     kinds={"duckdb", "parquet"},
 )
 def published_warehouse(context: AssetExecutionContext, settings: StudioSettings) -> MaterializeResult:
-    publication = publish(settings.layout, context.run_id, settings.as_of_date.isoformat())
+    publication = publish(settings.layout, context.run.run_id, settings.as_of_date.isoformat())
     return MaterializeResult(
         metadata={
             "publication_id": publication.publication_id,

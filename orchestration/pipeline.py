@@ -1,0 +1,58 @@
+"""One refresh of the warehouse: materialize every asset of the definitions in this process."""
+
+import contextlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from dagster import materialize
+
+from orchestration.definitions import all_assets, resources
+from orchestration.settings import StudioSettings
+
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+@dataclass
+class RefreshResult:
+    success: bool
+    log_path: Path
+    rejected: list[dict] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    metadata: dict[str, dict] = field(default_factory=dict)
+
+    def number(self, asset_prefix: str, key: str) -> int:
+        """Sum of one numeric metadata entry over the assets whose key starts with the prefix."""
+        total = 0
+        for asset_key, metadata in self.metadata.items():
+            if asset_key.startswith(asset_prefix) and key in metadata:
+                total += int(getattr(metadata[key], "value", metadata[key]) or 0)
+        return total
+
+    @property
+    def models_built(self) -> int:
+        return sum(1 for k in self.metadata if k.split("/")[0] in ("staging", "intermediate", "marts", "reference"))
+
+
+def refresh(settings: StudioSettings, output: TextIO | None = None) -> RefreshResult:
+    """Run ingest → checks → dbt build → publish → report; dbt's output goes to `output` and the run log."""
+    layout = settings.layout
+    layout.ensure()
+    log_path = layout.internal / "last_run.log"
+    with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(output or log):
+        result = materialize(all_assets, resources=resources(settings), run_config=QUIET_LOGS, raise_on_error=False)
+    metadata = {
+        event.asset_key.to_user_string(): dict(event.step_materialization_data.materialization.metadata)
+        for event in result.get_asset_materialization_events()
+    }
+    rejected: list[dict] = []
+    for key, values in metadata.items():
+        if key.startswith("lake/") and "rejected" in values:
+            data = getattr(values["rejected"], "data", values["rejected"])
+            rejected.extend(json.loads(data) if isinstance(data, str) else data)
+    failures = []
+    for failure in result.get_step_failure_events():
+        error = failure.event_specific_data.error
+        failures.append(f"{failure.step_key}: {error.message.strip() if error else 'unknown error'}")
+    return RefreshResult(result.success, log_path, rejected, failures, metadata)

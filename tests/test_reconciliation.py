@@ -1,0 +1,103 @@
+"""Marts tie back to the loaded files and to each other, to the cent (SPEC §9)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SMALL_AS_OF, SMALL_STUDIO, query
+from tests.reconcile import budget_local_totals, gl_base_totals
+
+
+@pytest.fixture(params=["small", "sample"])
+def published(request: pytest.FixtureRequest) -> tuple[Path, Path, date]:
+    """(published database, landing folder, as-of) for the small studio and the bundled sample."""
+    if request.param == "small":
+        return request.getfixturevalue("small_db"), SMALL_STUDIO, date.fromisoformat(SMALL_AS_OF)
+    run = request.getfixturevalue("sample_run")
+    return run.warehouse / "studio.duckdb", run.landing, run.as_of
+
+
+def test_actual_costs_equal_the_ledger_files_in_base_currency(published) -> None:
+    database, landing, as_of = published
+    expected = gl_base_totals(landing, as_of)
+    found = dict(query(database, "SELECT project_code, sum(amount_base) FROM marts.fct_actual_costs GROUP BY 1"))
+    assert found == expected
+    assert sum(found.values()) == sum(expected.values())
+
+
+def test_budget_lines_equal_the_budget_files(published) -> None:
+    database, landing, _ = published
+    expected = budget_local_totals(landing)
+    found = {
+        (v, p): a
+        for v, p, a in query(
+            database, "SELECT budget_version, project_code, sum(amount) FROM marts.fct_budget_lines GROUP BY 1, 2"
+        )
+    }
+    assert found == expected
+
+
+def _pairs(database: Path, left: str, right: str) -> list[tuple]:
+    """Keys k whose budget b or actual a differ between two queries (either side missing counts)."""
+    return query(
+        database,
+        f"SELECT * FROM ({left}) l FULL OUTER JOIN ({right}) r USING (k) "
+        "WHERE l.b IS DISTINCT FROM r.b OR l.a IS DISTINCT FROM r.a",
+    )
+
+
+@pytest.mark.parametrize(
+    ("line_items", "roll_up"),
+    [
+        (
+            "SELECT project_code AS k, sum(budget) AS b, sum(actual) AS a FROM marts.mart_line_item_variance "
+            "WHERE account_type = 'expense' GROUP BY 1",
+            "SELECT project_code AS k, budget AS b, actual AS a FROM marts.mart_project_variance WHERE has_activity",
+        ),
+        (
+            "SELECT department_code || period AS k, sum(budget) AS b, sum(actual) AS a "
+            "FROM marts.mart_line_item_variance WHERE account_type = 'expense' GROUP BY 1",
+            "SELECT department_code || period AS k, budget AS b, actual AS a FROM marts.mart_department_variance "
+            "WHERE budget <> 0 OR actual <> 0",
+        ),
+        (
+            "SELECT category || period AS k, sum(budget) AS b, sum(actual) AS a "
+            "FROM marts.mart_line_item_variance GROUP BY 1",
+            "SELECT category || period AS k, budget AS b, actual AS a FROM marts.mart_category_variance "
+            "WHERE budget <> 0 OR actual <> 0",
+        ),
+        (
+            "SELECT CAST(period AS VARCHAR) AS k, sum(budget) AS b, sum(actual) AS a FROM "
+            "marts.mart_department_variance GROUP BY 1",
+            "SELECT CAST(period AS VARCHAR) AS k, budget AS b, actual AS a FROM marts.mart_studio_variance",
+        ),
+        (
+            "SELECT project_code || account_code || period AS k, sum(amount_base) AS b, 0 AS a "
+            "FROM marts.fct_budget_lines "
+            "WHERE is_current AND period <= (SELECT max(period) FROM marts.mart_studio_variance) GROUP BY 1",
+            "SELECT project_code || account_code || period AS k, budget AS b, 0 AS a "
+            "FROM marts.mart_line_item_variance "
+            "WHERE has_budget",
+        ),
+    ],
+    ids=["line_items=project", "line_items=department", "line_items=category", "departments=studio", "budget"],
+)
+def test_roll_ups_add_up(published, line_items: str, roll_up: str) -> None:
+    database, _, _ = published
+    assert _pairs(database, line_items, roll_up) == []
+
+
+def test_ytd_is_the_running_sum_of_the_fiscal_year(published) -> None:
+    database, _, _ = published
+    broken = query(
+        database,
+        "SELECT period, ytd_actual, (SELECT sum(actual) FROM marts.mart_studio_variance i "
+        "WHERE i.fiscal_year_start = o.fiscal_year_start AND i.period <= o.period) AS expected "
+        "FROM marts.mart_studio_variance o WHERE ytd_actual <> expected",
+    )
+    assert broken == []
+    assert Decimal(0) != query(database, "SELECT sum(actual) FROM marts.mart_studio_variance")[0][0]

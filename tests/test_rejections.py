@@ -1,0 +1,81 @@
+"""Bad input is rejected with an actionable message, kept in quarantine, and never reaches the marts."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SMALL_AS_OF, SMALL_STUDIO, query, run_cli
+from tests.test_end_to_end import mart_snapshot
+
+
+@pytest.fixture
+def landing_and_warehouse(tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the small studio, refreshed once, so that the next delivery can be judged."""
+    landing = tmp_path / "landing"
+    shutil.copytree(SMALL_STUDIO, landing)
+    warehouse = tmp_path / "warehouse"
+    first = run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse), "--as-of", SMALL_AS_OF)
+    assert first.returncode == 0, first.stderr
+    return landing, warehouse
+
+
+def test_formatted_amount_rejects_the_load_and_names_row_column_value(landing_and_warehouse) -> None:
+    landing, warehouse = landing_and_warehouse
+    before = mart_snapshot(warehouse / "studio.duckdb")
+    (landing / "gl_actuals_march.csv").write_text(
+        "txn_id,posted_date,project_code,account_code,vendor,description,amount,currency,source_ref\n"
+        "G100,2025-03-02,P1,5100,Crew Co,ok line,100.00,USD,\n"
+        'G101,2025-03-03,P1,5100,Crew Co,formatted,"$1,234",USD,\n',
+        encoding="utf-8",
+    )
+    done = run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse), "--as-of", SMALL_AS_OF)
+    assert done.returncode == 3, done.stderr
+    stderr = " ".join(done.stderr.split())
+    assert "gl_actuals_march.csv" in stderr
+    assert "row 2" in stderr and "'amount'" in stderr and "'$1,234'" in stderr
+    # nothing of the load reached the marts, not even its good line
+    assert mart_snapshot(warehouse / "studio.duckdb") == before
+    kept = list((warehouse / "quarantine").glob("*/gl_actuals_march.csv"))
+    assert len(kept) == 1
+    report = (kept[0].parent / "report.txt").read_text(encoding="utf-8")
+    assert "row 2: amount = '$1,234'" in report
+    assert (
+        query(warehouse / "studio.duckdb", "SELECT count(*) FROM audit.loads WHERE file_name = 'gl_actuals_march.csv'")[
+            0
+        ][0]
+        == 0
+    )
+
+
+def test_unreadable_file_never_crashes_the_run(landing_and_warehouse) -> None:
+    landing, warehouse = landing_and_warehouse
+    (landing / "gl_actuals_ragged.csv").write_text(
+        "txn_id,posted_date,project_code,account_code,vendor,description,amount,currency,source_ref\n"
+        "G200,2025-03-02,P1,5100,Crew Co,ok,100.00,USD,\n"
+        "G201,2025-03-03,P1\n",
+        encoding="utf-8",
+    )
+    done = run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse), "--as-of", SMALL_AS_OF)
+    assert done.returncode == 3, done.stderr
+    assert "gl_actuals_ragged.csv" in done.stderr
+    assert list((warehouse / "quarantine").glob("*/gl_actuals_ragged.csv"))
+
+
+def test_a_failing_build_publishes_nothing_and_exits_1(landing_and_warehouse) -> None:
+    """A cost in a currency with no rate cannot be converted: dbt tests fail, the old publication stays."""
+    landing, warehouse = landing_and_warehouse
+    before = mart_snapshot(warehouse / "studio.duckdb")
+    publications = query(warehouse / "studio.duckdb", "SELECT count(*) FROM audit.publications")[0][0]
+    (landing / "gl_actuals_eur.csv").write_text(
+        "txn_id,posted_date,project_code,account_code,vendor,description,amount,currency,source_ref\n"
+        "G300,2025-03-02,P1,5100,Crew EU,no rate,100.00,EUR,\n",
+        encoding="utf-8",
+    )
+    done = run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse), "--as-of", SMALL_AS_OF)
+    assert done.returncode == 1, done.stderr
+    assert "Nothing was published" in done.stderr
+    assert mart_snapshot(warehouse / "studio.duckdb") == before
+    assert query(warehouse / "studio.duckdb", "SELECT count(*) FROM audit.publications")[0][0] == publications
