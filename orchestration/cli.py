@@ -37,7 +37,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--warehouse", type=Path, default=Path("warehouse"), help="warehouse folder (default: ./warehouse)"
     )
-    run.add_argument("--as-of", type=_iso_date, default="", help="YYYY-MM-DD (default: sample's date, else today)")
+    run.add_argument("--as-of", type=_iso_date, default=None, help="YYYY-MM-DD (default: sample's date, else today)")
     run.add_argument("--full-refresh", action="store_true", help="rebuild every model from the lake")
     run.add_argument("--config", type=Path, default=None, help="a studio.toml (default: ./studio.toml if present)")
     report = commands.add_parser("report", help="print the studio report from the published warehouse")
@@ -63,13 +63,13 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     # imported here: loading the definitions parses the dbt project when needed
     from orchestration.pipeline import refresh
-    from orchestration.report import print_report, read_report
+    from orchestration.report import print_report, read_report, report_console
     from orchestration.settings import StudioSettings
 
     settings = StudioSettings(
         landing_dir=str(args.landing.resolve()),
         warehouse_dir=str(args.warehouse.resolve()),
-        as_of=args.as_of,
+        as_of=args.as_of or "",
         full_refresh=args.full_refresh,
         config_file=str(args.config.resolve()) if args.config else "",
     )
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         err.print("[red]Nothing was published; the previous published warehouse is untouched.[/red]")
         err.print(f"dbt output: {layout.internal / 'dbt_output.log'}")
         return EXIT_FAILED
-    print_report(read_report(layout.published_db), Console())
+    print_report(read_report(layout.published_db), report_console())
     return EXIT_REJECTED if result.rejected else EXIT_OK
 
 
@@ -121,7 +121,7 @@ class ProgressLog(io.TextIOBase):
 
 
 def report(args: argparse.Namespace) -> int:
-    from orchestration.report import print_report, read_report, write_reports
+    from orchestration.report import print_report, read_report, report_console, write_reports
 
     layout = WarehouseLayout(args.warehouse.resolve())
     if not layout.published_db.exists():
@@ -129,7 +129,7 @@ def report(args: argparse.Namespace) -> int:
             f"[red]no published warehouse at {layout.published_db}; run `studio-budget run`[/red]"
         )
         return EXIT_USAGE
-    print_report(read_report(layout.published_db), Console())
+    print_report(read_report(layout.published_db), report_console())
     if args.write:
         for path in write_reports(layout.published_db, layout.reports):
             Console(stderr=True).print(f"wrote {path}")

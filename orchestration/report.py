@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -81,54 +82,61 @@ def _direction(row: dict) -> str:
     return {"F": "F", "U": "U", "on_target": "="}.get(row["direction"], "")
 
 
+LABEL_WIDTH = 34
+REPORT_WIDTH = 100  # the report needs 100 columns; narrower consoles get it unwrapped all the same
+
+
+def _label(text: str) -> str:
+    return text if len(text) <= LABEL_WIDTH else text[: LABEL_WIDTH - 1] + "…"
+
+
+def _figures(row: dict) -> list[str]:
+    return [
+        _money(row["budget"]),
+        _money(row["actual"]),
+        _money(row["variance"]),
+        _direction(row),
+        _pct(row["utilization_pct"]),
+        ATTENTION if row["needs_attention"] else "",
+    ]
+
+
+def _figures_table(title: str) -> Table:
+    """Label, BUDGET, ACTUAL, VARIANCE, F/U, UTIL, ⚠: fits 80 columns; labels are shortened, figures never."""
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("Department / account", no_wrap=True, width=LABEL_WIDTH)
+    for name in ("BUDGET", "ACTUAL", "VARIANCE"):
+        table.add_column(name, justify="right", no_wrap=True, min_width=10)
+    table.add_column("F/U", justify="center", no_wrap=True, width=3)
+    table.add_column("UTIL", justify="right", no_wrap=True, min_width=6)
+    table.add_column(ATTENTION, justify="center", no_wrap=True, width=1)
+    return table
+
+
 def build_tables(data: ReportData) -> list[Table]:
     title = f"Studio budget vs actual — fiscal year to date at {data.as_of} (from {data.fiscal_year_start})"
-    main = Table(title=title, title_justify="left", show_lines=False)
-    for name, justify in (
-        ("Department / account", "left"),
-        ("BUDGET", "right"),
-        ("ACTUAL", "right"),
-        ("VARIANCE", "right"),
-        ("", "center"),
-        ("UTIL", "right"),
-        ("", "center"),
-    ):
-        main.add_column(name, justify=justify, no_wrap=True)
+    main = _figures_table(title)
     for row in data.rows:
-        flag = ATTENTION if row["needs_attention"] else ""
-        cells = [
-            _money(row["budget"]),
-            _money(row["actual"]),
-            _money(row["variance"]),
-            _direction(row),
-            _pct(row["utilization_pct"]),
-            flag,
-        ]
         if row["row_type"] == "account":
-            main.add_row(f"  {row['account_code']} {row['account_name'] or ''}", *cells)
+            main.add_row(_label(f"  {row['account_code']} {row['account_name'] or ''}"), *_figures(row))
         elif row["row_type"] == "department":
-            main.add_row(f"{row['department_code']} {row['department_name'] or ''} — subtotal", *cells, style="bold")
+            name = _label(f"{row['department_code']} {row['department_name'] or ''}")
+            main.add_row(name, *_figures(row), style="bold")
             main.add_section()
         else:
-            main.add_row("STUDIO TOTAL (cost)", *cells, style="bold")
+            main.add_row("STUDIO TOTAL (cost)", *_figures(row), style="bold")
     tables = [main]
     if data.revenue:
-        revenue = Table(title="Revenue", title_justify="left")
-        for name in ("Department / account", "BUDGET", "ACTUAL", "VARIANCE", "", "UTIL", ""):
-            revenue.add_column(name, justify="left" if name.startswith("Dep") else "right", no_wrap=True)
+        revenue = _figures_table("Revenue")
         for row in data.revenue:
             revenue.add_row(
-                f"{row['department_code']} {row['account_code']} {row['account_name'] or ''}",
-                _money(row["budget"]),
-                _money(row["actual"]),
-                _money(row["variance"]),
-                _direction(row),
-                _pct(row["utilization_pct"]),
-                ATTENTION if row["needs_attention"] else "",
+                _label(f"{row['department_code']} {row['account_code']} {row['account_name'] or ''}"), *_figures(row)
             )
         tables.append(revenue)
     shown = len(data.commentary)
     commentary = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
         title=f"Variances requiring commentary ({data.commentary_total} material and unfavourable line items"
         f" this fiscal year{'' if shown == data.commentary_total else f', largest {shown} shown'})",
         title_justify="left",
@@ -137,7 +145,7 @@ def build_tables(data: ReportData) -> list[Table]:
         commentary.add_column(name, justify="right" if name.isupper() else "left", no_wrap=True)
     for row in data.commentary:
         commentary.add_row(
-            row["period"],
+            row["period"][:7],
             row["project_code"],
             row["account_code"],
             _money(row["budget"]),
@@ -147,6 +155,11 @@ def build_tables(data: ReportData) -> list[Table]:
         )
     tables.append(commentary)
     return tables
+
+
+def report_console() -> Console:
+    """A console at least REPORT_WIDTH wide, so that no figure is ever cut."""
+    return Console(width=max(REPORT_WIDTH, Console().width))
 
 
 def print_report(data: ReportData, console: Console) -> None:
@@ -160,7 +173,7 @@ def write_reports(published_db: Path, reports_dir: Path) -> list[Path]:
     """Write the text and CSV report; each file appears whole (written aside, then renamed)."""
     data = read_report(published_db)
     reports_dir.mkdir(parents=True, exist_ok=True)
-    console = Console(record=True, width=120, file=io.StringIO())
+    console = Console(record=True, width=REPORT_WIDTH, file=io.StringIO())
     print_report(data, console)
     text_path = reports_dir / "studio_budget_vs_actual.txt"
     _atomic_write(text_path, console.export_text())
