@@ -1,24 +1,27 @@
 -- One row per project × budget version. Original = first approved/locked version, current = the
--- latest (SPEC §4), ordered by approved_at, then by load order.
+-- latest (SPEC §4), ordered by when it was approved: approved_at, or when it was first loaded
+-- when the file does not say.
 with versions as (
     select
-        project_code,
-        budget_version,
-        max(case version_status when 'locked' then 3 when 'approved' then 2 else 1 end) as status_rank,
-        max(approved_at) as approved_at,
-        min(first_load_id) as first_load_id
-    from {{ ref('stg_budgets') }}
-    group by project_code, budget_version
+        b.project_code,
+        b.budget_version,
+        max(case b.version_status when 'locked' then 3 when 'approved' then 2 else 1 end) as status_rank,
+        max(b.approved_at) as approved_at,
+        min(b.first_load_id) as first_load_id,
+        coalesce(max(b.approved_at), min(cast(ledger.loaded_at as timestamp))) as effective_at
+    from {{ ref('stg_budgets') }} as b
+    left join {{ source('lake', 'load_ledger') }} as ledger on b.first_load_id = ledger.load_id
+    group by b.project_code, b.budget_version
 ),
 official as (
     select
         project_code,
         budget_version,
         row_number() over (
-            partition by project_code order by approved_at nulls last, first_load_id, budget_version
+            partition by project_code order by effective_at, first_load_id, budget_version
         ) as rank_first,
         row_number() over (
-            partition by project_code order by approved_at desc nulls first, first_load_id desc, budget_version desc
+            partition by project_code order by effective_at desc, first_load_id desc, budget_version desc
         ) as rank_latest
     from versions
     where status_rank >= 2

@@ -48,7 +48,7 @@ select
     r.*,
     {{ as_of_date() }} as as_of,
     {{ fiscal_year_start(as_of_period()) }} as fiscal_year_start,
-    -- report order: departments by code, expense accounts, then revenue accounts, then the subtotal
+    -- report order within a department: its accounts, then its subtotal; the studio total last
     case r.row_type when 'studio' then 3 when 'department' then 2 else 1 end as row_order
 from (
     select * from account_rows
