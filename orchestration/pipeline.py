@@ -11,7 +11,7 @@ from dagster import materialize
 from orchestration.definitions import all_assets, resources
 from orchestration.settings import StudioSettings
 
-QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
 
 @dataclass

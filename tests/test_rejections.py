@@ -11,14 +11,23 @@ from tests.conftest import SMALL_AS_OF, SMALL_STUDIO, query, run_cli
 from tests.test_end_to_end import mart_snapshot
 
 
-@pytest.fixture
-def landing_and_warehouse(tmp_path: Path) -> tuple[Path, Path]:
-    """A copy of the small studio, refreshed once, so that the next delivery can be judged."""
-    landing = tmp_path / "landing"
+@pytest.fixture(scope="module")
+def refreshed_once(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The small studio refreshed once; each test gets its own copy of landing folder and warehouse."""
+    base = tmp_path_factory.mktemp("rejections")
+    landing = base / "landing"
     shutil.copytree(SMALL_STUDIO, landing)
-    warehouse = tmp_path / "warehouse"
+    warehouse = base / "warehouse"
     first = run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse), "--as-of", SMALL_AS_OF)
     assert first.returncode == 0, first.stderr
+    return landing, warehouse
+
+
+@pytest.fixture
+def landing_and_warehouse(refreshed_once: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
+    shutil.copytree(refreshed_once[0], landing)
+    shutil.copytree(refreshed_once[1], warehouse, symlinks=True)
     return landing, warehouse
 
 
