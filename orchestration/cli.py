@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         err.print(f"[red]config file not found: {args.config}[/red]")
         return EXIT_USAGE
     # imported here: loading the definitions parses the dbt project when needed
-    from orchestration.pipeline import refresh
+    from orchestration.pipeline import RefreshRunning, refresh
     from orchestration.report import print_report, read_report, report_console
     from orchestration.settings import StudioSettings
 
@@ -84,7 +85,11 @@ def run(args: argparse.Namespace) -> int:
         err.status(f"Refreshing the warehouse from {args.landing} (as of {settings.as_of_date})…") as status,
         (layout.internal / "dbt_output.log").open("w", encoding="utf-8") as dbt_log,
     ):
-        result = refresh(settings, ProgressLog(dbt_log, status))
+        try:
+            result = refresh(settings, ProgressLog(dbt_log, status))
+        except RefreshRunning as error:
+            err.print(f"[red]{error}; nothing was done[/red]")
+            return EXIT_FAILED
     err.print(
         f"loaded {result.number('lake/', 'rows_loaded'):,} rows from {result.number('lake/', 'files_accepted')} "
         f"new file(s); {result.number('lake/', 'files_skipped')} already loaded; {result.models_built} models built"
@@ -136,5 +141,15 @@ def report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def entry_point() -> None:
+    """The `studio-budget` command. Once its output is flushed, the interpreter's teardown writes to
+    /dev/null: the duckdb binding reports reference leaks there that GX's SQLAlchemy engines cause."""
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry_point()

@@ -23,13 +23,17 @@ from pathlib import Path
 import duckdb
 
 from orchestration.config import WarehouseLayout
-from orchestration.quality import CheckResult, check_load, render_quarantine_report
+from orchestration.faults import pause_point
+from orchestration.quality import CheckResult, RunContext, prepare_context, render_quarantine_report, run_gate, stage
 from orchestration.sources import SOURCES, Source, source_for_file
 
 LOAD_MANIFEST = "_load.json"
 DATA_FILE = "data.parquet"
 # a landing file name is a plain name: no path parts, no shell metacharacters
 SAFE_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]*$")
+UNSAFE_NAME_MESSAGE = "file name may hold only letters, digits, '.', '_', '-' and spaces (no path parts, no '..')"
+# a load is validated in its own small database; a large one spills to disk rather than exhaust memory
+WORK_DB_CONFIG = {"memory_limit": "1GB", "preserve_insertion_order": "true"}
 
 
 @dataclass
@@ -85,73 +89,74 @@ def accepted_manifests(layout: WarehouseLayout, source: str | None = None) -> li
     return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(layout.lake.glob(pattern))]
 
 
-def ingest_source(source: Source, landing_dir: Path, layout: WarehouseLayout, run_id: str = "") -> list[LoadOutcome]:
+def ingest_source(
+    source: Source, landing_dir: Path, layout: WarehouseLayout, run_id: str = "", run: RunContext | None = None
+) -> list[LoadOutcome]:
     """Load every new landing file of one source; return what happened to each."""
     layout.ensure()
+    _remove_incomplete_loads(layout, source)
     known = {m["sha256"]: m for m in accepted_manifests(layout, source.name)}
-    outcomes = []
-    for path in landing_files(landing_dir, source):
-        outcomes.append(ingest_file(path, source, layout, known, run_id))
-    return outcomes
+    return [
+        ingest_file(p, source, layout, known, run_id, run or RunContext()) for p in landing_files(landing_dir, source)
+    ]
+
+
+def _remove_incomplete_loads(layout: WarehouseLayout, source: Source) -> None:
+    """What a crash left of a load never became visible: its half-written folder and work database go."""
+    for folder in (layout.lake / source.name).glob(".incoming-*"):
+        shutil.rmtree(folder, ignore_errors=True)
+    for leftover in (layout.internal / "validation").glob(f"{source.name}-*"):
+        leftover.unlink(missing_ok=True)
 
 
 def ingest_file(
-    path: Path, source: Source, layout: WarehouseLayout, known: dict[str, dict], run_id: str = ""
+    path: Path, source: Source, layout: WarehouseLayout, known: dict[str, dict], run_id: str, run: RunContext
 ) -> LoadOutcome:
     sha = sha256_of(path)
     if sha in known:
         return LoadOutcome(path.name, source.name, "skipped", known[sha]["load_id"], sha, known[sha]["rows"])
     load_id = new_load_id(sha)
     outcome = LoadOutcome(path.name, source.name, "rejected", load_id, sha)
-    with duckdb.connect() as con:
-        outcome.checks = _stage(con, path, source)
-        if all(c.passed or not c.blocking for c in outcome.checks):
-            outcome.checks += check_load(con, source)
-        outcome.rows = _staged_rows(con)
+    if not SAFE_FILE_NAME.match(path.name) or ".." in path.name:
+        outcome.checks = [CheckResult.failure("the file name is plain", UNSAFE_NAME_MESSAGE)]
+        outcome.quarantine_report = _quarantine(path, outcome, layout, run_id)
+        return outcome
+    work_db = layout.internal / "validation" / f"{source.name}-{load_id}.duckdb"
+    work_db.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        unreadable = _stage_with_context(path, source, layout, run, work_db, outcome)
+        pause_point("checks")
+        outcome.checks = [unreadable] if unreadable else run_gate(work_db, source)
         if any(not c.passed and c.blocking for c in outcome.checks):
             outcome.quarantine_report = _quarantine(path, outcome, layout, run_id)
             return outcome
-        _write_load(con, source, path, outcome, layout, run_id)
+        with duckdb.connect(str(work_db), read_only=True) as con:
+            _write_load(con, source, path, outcome, layout, run_id)
+    finally:
+        for leftover in work_db.parent.glob(f"{work_db.name}*"):
+            leftover.unlink(missing_ok=True)
     outcome.status = "accepted"
     known[sha] = {"load_id": load_id, "rows": outcome.rows}
     return outcome
 
 
-def _stage(con: duckdb.DuckDBPyConnection, path: Path, source: Source) -> list[CheckResult]:
-    """Read the file as text into table `landed` with its row numbers; report what stops that."""
-    rule = "file is readable"
-    if not SAFE_FILE_NAME.match(path.name) or ".." in path.name:
-        return [CheckResult.failure(rule, f"{path.name}: file name may only hold letters, digits, '.', '_', '-', ' '")]
+def _stage_with_context(
+    path: Path, source: Source, layout: WarehouseLayout, run: RunContext, work_db: Path, outcome: LoadOutcome
+) -> CheckResult | None:
+    """Stage the file and its rules' context in the load's own database; why not, when it cannot be."""
     try:
-        if path.suffix.lower() == ".parquet":
-            con.execute(
-                "CREATE TABLE landed_raw AS SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS _row_number "
-                "FROM read_parquet(?, file_row_number = true)",
-                [str(path)],
-            )
-        else:
-            csv_path = _xlsx_as_csv(path) if path.suffix.lower() == ".xlsx" else path
-            con.execute(
-                "CREATE TABLE landed_raw AS SELECT row_number() OVER () AS _row_number, * FROM read_csv(?, "
-                "header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', "
-                "strict_mode = true, null_padding = false, sample_size = -1)",
-                [str(csv_path)],
-            )
-    except duckdb.Error as error:
-        detail = str(error).splitlines()[0]
-        return [CheckResult.failure(rule, f"{path.name}: cannot be read as {path.suffix.lstrip('.')}: {detail}")]
-    names = [r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE landed_raw)").fetchall()]
-    # every column as trimmed text, empty cells as NULL, header names trimmed and BOM-free
-    select = ", ".join(
-        f'NULLIF(TRIM(CAST("{n}" AS VARCHAR)), \'\') AS "{_clean_header(n)}"' for n in names if n != "_row_number"
-    )
-    con.execute(f"CREATE TABLE landed AS SELECT _row_number, {select} FROM landed_raw")
-    con.execute("DROP TABLE landed_raw")
-    return [CheckResult.success(rule)]
-
-
-def _clean_header(name: str) -> str:
-    return name.replace("\ufeff", "").strip().replace('"', "")
+        with duckdb.connect(str(work_db), config=WORK_DB_CONFIG) as con:
+            readable = path
+            if path.suffix.lower() == ".xlsx":
+                readable = _xlsx_as_csv(path)
+            unreadable = stage(con, readable, source)
+            if unreadable is None:
+                outcome.rows = int(con.execute("SELECT count(*) FROM landed").fetchone()[0])
+                prepare_context(con, layout, source, run)
+            return unreadable
+    except (duckdb.Error, OSError, ValueError) as error:  # never crash the run on one bad file
+        detail = " ".join(str(error).split())[:400]
+        return CheckResult.failure("the file is readable", f"cannot be staged: {detail}")
 
 
 def _xlsx_as_csv(path: Path) -> Path:
@@ -173,13 +178,6 @@ def _cell_text(value: object) -> str:
     if isinstance(value, datetime):
         return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
     return str(value)
-
-
-def _staged_rows(con: duckdb.DuckDBPyConnection) -> int:
-    try:
-        return int(con.execute("SELECT count(*) FROM landed").fetchone()[0])
-    except duckdb.Error:
-        return 0
 
 
 def typed_select(source: Source, present: Iterable[str]) -> str:
@@ -212,6 +210,7 @@ def _write_load(
     )
     manifest = _manifest(source, path, outcome, run_id, "accepted")
     (work / LOAD_MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    pause_point("ingest")
     work.rename(final)  # the load appears whole or not at all
 
 

@@ -1,13 +1,16 @@
 """One refresh of the warehouse: materialize every asset of the definitions in this process."""
 
 import contextlib
+import fcntl
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
 from dagster import materialize
 
+from orchestration.config import WarehouseLayout
 from orchestration.definitions import all_assets, resources
 from orchestration.settings import StudioSettings
 
@@ -35,12 +38,31 @@ class RefreshResult:
         return sum(1 for k in self.metadata if k.split("/")[0] in ("staging", "intermediate", "marts", "reference"))
 
 
+class RefreshRunning(RuntimeError):
+    """Another refresh holds this warehouse."""
+
+
+@contextlib.contextmanager
+def refresh_lock(layout: WarehouseLayout) -> Iterator[None]:
+    """One refresh of a warehouse at a time (a DuckDB file takes one writer); released even on kill -9."""
+    with (layout.internal / "refresh.lock").open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            raise RefreshRunning(f"another refresh of {layout.root} is running") from error
+        yield
+
+
 def refresh(settings: StudioSettings, output: TextIO | None = None) -> RefreshResult:
     """Run ingest → checks → dbt build → publish → report; dbt's output goes to `output` and the run log."""
     layout = settings.layout
     layout.ensure()
     log_path = layout.internal / "last_run.log"
-    with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(output or log):
+    with (
+        refresh_lock(layout),
+        log_path.open("w", encoding="utf-8") as log,
+        contextlib.redirect_stdout(output or log),
+    ):
         result = materialize(all_assets, resources=resources(settings), run_config=QUIET_LOGS, raise_on_error=False)
     metadata = {
         event.asset_key.to_user_string(): dict(event.step_materialization_data.materialization.metadata)

@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.config import WarehouseLayout
+from orchestration.faults import pause_point
 
 PUBLISHED_SCHEMAS = ("marts", "reference")
 KEEP_EXPORT_GENERATIONS = 2
@@ -59,7 +60,9 @@ def publish(layout: WarehouseLayout, run_id: str, as_of: str) -> Publication:
         loads = _write_audit(con, layout, publication_id, now, run_id, as_of, len(tables))
         con.execute("DETACH build")
         con.execute("CHECKPOINT")
+    pause_point("publish")
     os.replace(staging_file, layout.published_db)  # the one atomic step readers see
+    pause_point("exports")
     _switch_exports(layout, export_dir)
     record = {
         "publication_id": publication_id,
@@ -85,8 +88,11 @@ def _write_audit(
 ) -> int:
     """The audit schema: which loads make up this publication, and every earlier publication."""
     con.execute("CREATE SCHEMA audit")
-    con.execute("CREATE TABLE audit.loads AS SELECT * FROM build.lake.load_ledger")
-    loads = con.execute("SELECT count(*) FROM audit.loads").fetchone()[0]
+    manifests = _manifest_globs(layout)
+    con.execute(f"CREATE TABLE audit.loads AS {_loads_select(manifests)}")
+    con.execute(f"CREATE TABLE audit.check_results AS {_checks_select(manifests)}")
+    con.execute("CREATE TABLE audit.warnings AS SELECT * FROM audit.check_results WHERE NOT passed AND NOT blocking")
+    loads = con.execute("SELECT count(*) FROM audit.loads WHERE status = 'accepted'").fetchone()[0]
     con.execute(
         "CREATE TABLE audit.publications (publication_id VARCHAR, published_at TIMESTAMPTZ, run_id VARCHAR, "
         "as_of DATE, tables INTEGER, loads INTEGER)"
@@ -104,10 +110,67 @@ def _write_audit(
     )
     con.execute(
         "CREATE TABLE audit.publication_loads AS SELECT ? AS publication_id, load_id, source, file_name, sha256 "
-        "FROM audit.loads",
+        "FROM audit.loads WHERE status = 'accepted'",
         [publication_id],
     )
     return int(loads)
+
+
+LOAD_COLUMNS = {
+    "load_id": "VARCHAR",
+    "source": "VARCHAR",
+    "file_name": "VARCHAR",
+    "landing_path": "VARCHAR",
+    "sha256": "VARCHAR",
+    "rows": "BIGINT",
+    "status": "VARCHAR",
+    "loaded_at": "TIMESTAMPTZ",
+    "run_id": "VARCHAR",
+}
+CHECK_FIELDS = {
+    "rule": "VARCHAR",
+    "column": "VARCHAR",
+    "blocking": "BOOLEAN",
+    "passed": "BOOLEAN",
+    "bad_rows": "BIGINT",
+    "message": "VARCHAR",
+}
+
+
+def _manifest_globs(layout: WarehouseLayout) -> list[str]:
+    """The load manifests: accepted loads in the lake, rejected ones in quarantine."""
+    found = []
+    for folder, pattern in ((layout.lake, "*/load_id=*/_load.json"), (layout.quarantine, "*/_load.json")):
+        if any(folder.glob(pattern)):
+            found.append(_sql(folder / pattern))
+    return found
+
+
+def _struct(columns: dict[str, str]) -> str:
+    return "{" + ", ".join(f"{name}: '{kind}'" for name, kind in columns.items()) + "}"
+
+
+def _loads_select(globs: list[str]) -> str:
+    """Every load, accepted or rejected, from its manifest."""
+    if not globs:
+        return "SELECT " + ", ".join(f"CAST(NULL AS {k}) AS {n}" for n, k in LOAD_COLUMNS.items()) + " WHERE false"
+    files = ", ".join(f"'{g}'" for g in globs)
+    return f"SELECT * FROM read_json([{files}], columns = {_struct(LOAD_COLUMNS)}) ORDER BY loaded_at, load_id"
+
+
+def _checks_select(globs: list[str]) -> str:
+    """Every rule's result on every load."""
+    fields = ", ".join(f'"{n}": "{k}"' for n, k in CHECK_FIELDS.items())
+    if not globs:
+        columns = {"load_id": "VARCHAR", "source": "VARCHAR", "file_name": "VARCHAR", **CHECK_FIELDS}
+        return "SELECT " + ", ".join(f'CAST(NULL AS {k}) AS "{n}"' for n, k in columns.items()) + " WHERE false"
+    files = ", ".join(f"'{g}'" for g in globs)
+    columns = _struct({"load_id": "VARCHAR", "source": "VARCHAR", "file_name": "VARCHAR", "checks": "JSON"})
+    manifests = f"read_json([{files}], columns = {columns})"
+    return (
+        "SELECT load_id, source, file_name, c.* FROM ("
+        f"SELECT load_id, source, file_name, unnest(from_json(checks, '[{{{fields}}}]')) AS c FROM {manifests})"
+    )
 
 
 def _switch_exports(layout: WarehouseLayout, export_dir: Path) -> None:

@@ -1,22 +1,28 @@
-"""Checks every load must pass before it reaches the lake (SPEC §5).
+"""The quality gate every load passes before it reaches the lake (SPEC §5).
 
-The rules come from the landing contract in `sources.py` and run as SQL in DuckDB on the
-staged load (table `landed`: every column as trimmed text, `_row_number` from 1). Each rule
-returns the count of offending rows and up to 20 of them with their row numbers, so that a
-producer can find and fix them.
+A landing file is staged as text into its own small DuckDB file (table `landed`, `_row_number` from 1 =
+the first data row), beside the context its rules read (reference data already in the lake, the run's
+settings). The source's Great Expectations suite (`expectations/<source>.json`) then runs in DuckDB:
+its column and table expectations on `landed`, its row rules on `offending` — the rows that break at
+least one rule, found in one scan of the load, so that GX checks each rule on those rows alone.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import asdict, dataclass, field
+from datetime import date
+from functools import cache
+from pathlib import Path
 
 import duckdb
 
-from orchestration.sources import Source
+from orchestration.config import EXPECTATIONS_DIR, WarehouseLayout
+from orchestration.gx_duckdb import UNEXPECTED_ROWS_TYPE, ExpectationOutcome, load_suite, validate_table
+from orchestration.sources import SOURCES, Source
 
 EXAMPLE_ROWS = 20
-PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
-DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 
 @dataclass
@@ -30,138 +36,236 @@ class CheckResult:
     examples: list[dict] = field(default_factory=list)
 
     @classmethod
-    def success(cls, rule: str, column: str | None = None, blocking: bool = True) -> CheckResult:
-        return cls(rule, True, f"{rule}: ok", column, blocking)
+    def failure(cls, rule: str, message: str, column: str | None = None, blocking: bool = True) -> CheckResult:
+        return cls(rule, False, message, column, blocking, 1)
 
     @classmethod
-    def failure(cls, rule: str, message: str, column: str | None = None, blocking: bool = True) -> CheckResult:
-        return cls(rule, False, message, column, blocking)
+    def from_outcome(cls, outcome: ExpectationOutcome) -> CheckResult:
+        examples = []
+        for row in outcome.examples:
+            value = row.get(outcome.column) if outcome.column else None
+            examples.append({"row": row.get("_row_number"), "column": outcome.column, "value": value, **row})
+        return cls(
+            outcome.rule,
+            outcome.success,
+            outcome.message,
+            outcome.column,
+            outcome.blocking,
+            outcome.unexpected_count,
+            examples,
+        )
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return json.loads(json.dumps(asdict(self), default=str))
 
 
-def _quote(name: str) -> str:
+@dataclass(frozen=True)
+class RunContext:
+    """What a load's rules need to know about the run."""
+
+    base_currency: str = "USD"
+    as_of: date = field(default_factory=date.today)
+
+
+@cache
+def suite_for(source_name: str, folder: Path = EXPECTATIONS_DIR):
+    return load_suite(folder / f"{source_name}.json")
+
+
+def referenced_sources(source: Source, folder: Path = EXPECTATIONS_DIR) -> list[str]:
+    """Sources whose accepted loads this source's rules read: they must be loaded first in a run."""
+    text = json.dumps(json.loads((folder / f"{source.name}.json").read_text(encoding="utf-8")))
+    found = set(re.findall(r"ref_([a-z_]+)", text))
+    if "fx_first_period" in text:
+        found.add("fx_rates")
+    return sorted(found - {source.name})
+
+
+def q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _columns(con: duckdb.DuckDBPyConnection) -> list[str]:
-    return [r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE landed)").fetchall() if r[0] != "_row_number"]
-
-
-def _row_rule(
-    con: duckdb.DuckDBPyConnection, rule: str, column: str, bad_when: str, explain: str, blocking: bool = True
-) -> CheckResult:
-    """A rule on single rows: `bad_when` is a SQL predicate over `landed` that marks offending rows."""
-    count = con.execute(f"SELECT count(*) FROM landed WHERE {bad_when}").fetchone()[0]
-    if count == 0:
-        return CheckResult.success(rule, column, blocking)
-    rows = con.execute(
-        f"SELECT _row_number, {_quote(column)} FROM landed WHERE {bad_when} ORDER BY _row_number LIMIT {EXAMPLE_ROWS}"
-    ).fetchall()
-    examples = [{"row": r[0], "column": column, "value": r[1]} for r in rows]
-    shown = ", ".join(f"row {e['row']} value {e['value']!r}" for e in examples[:3])
-    message = f"{rule}: {count} row(s) where column '{column}' {explain} (e.g. {shown})"
-    return CheckResult(rule, False, message, column, blocking, int(count), examples)
-
-
-def check_load(con: duckdb.DuckDBPyConnection, source: Source) -> list[CheckResult]:
-    """Run the contract's rules on the staged load `landed`."""
-    present = _columns(con)
-    results: list[CheckResult] = []
-    missing = [c.name for c in source.columns if c.required and c.name not in present]
-    if missing:
-        results.append(
-            CheckResult.failure("required columns present", f"missing required column(s): {', '.join(missing)}")
+def stage(con: duckdb.DuckDBPyConnection, path: Path, source: Source) -> CheckResult | None:
+    """Read the file as text into `landed`; None when read, else why it cannot be read."""
+    rule = "the file is readable"
+    try:
+        if path.suffix.lower() == ".parquet":
+            con.execute(
+                "CREATE TABLE landed_raw AS SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS _row_number "
+                "FROM read_parquet(?, file_row_number = true)",
+                [str(path)],
+            )
+        else:
+            con.execute(
+                "CREATE TABLE landed_raw AS SELECT row_number() OVER () AS _row_number, * FROM read_csv(?, "
+                "header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', "
+                "strict_mode = true, null_padding = false, sample_size = -1)",
+                [str(path)],
+            )
+    except duckdb.Error as error:
+        detail = " ".join(str(error).split())[:400]
+        return CheckResult.failure(rule, f"cannot be read as {path.suffix.lstrip('.')}: {detail}")
+    names = [r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE landed_raw)").fetchall()]
+    headers = [_clean_header(n) for n in names if n != "_row_number"]
+    if len(set(headers)) != len(headers):
+        return CheckResult.failure(rule, f"the header repeats a column name: {', '.join(headers)}")
+    if len(headers) == 1 and any(sep in headers[0] for sep in ";\t|"):
+        sep = next(s for s in ";\t|" if s in headers[0])
+        return CheckResult.failure(
+            rule,
+            f"the header is one column {headers[0]!r}: columns are separated by "
+            f"{sep!r}; landing files are comma-separated",
         )
-        return results
-    extra = [n for n in present if n not in source.column_names]
-    if extra:
-        results.append(
-            CheckResult.failure("no unknown columns", f"unknown column(s) ignored: {', '.join(extra)}", blocking=False)
-        )
-    if con.execute("SELECT count(*) FROM landed").fetchone()[0] == 0:
-        results.append(CheckResult.failure("file has rows", "the file has a header but no data rows"))
-        return results
-    for column in source.columns:
-        if column.name not in present:
-            continue
-        name = _quote(column.name)
-        if column.required:
-            results.append(_row_rule(con, "required value present", column.name, f"{name} IS NULL", "is empty"))
-        if column.type != "VARCHAR":
-            results.append(
-                _row_rule(
-                    con,
-                    f"value is a {column.type.split('(')[0].lower()}",
-                    column.name,
-                    f"{name} IS NOT NULL AND TRY_CAST({name} AS {column.type}) IS NULL",
-                    f"is not a plain {_type_words(column.type)}",
-                )
-            )
-            if column.type == "DATE":
-                results.append(
-                    _row_rule(
-                        con,
-                        "date is ISO YYYY-MM-DD",
-                        column.name,
-                        f"{name} IS NOT NULL AND NOT regexp_full_match({name}, '{DATE_PATTERN}')",
-                        "is not written YYYY-MM-DD",
-                    )
-                )
-        if column.allowed:
-            allowed = ", ".join("'" + v + "'" for v in column.allowed)
-            results.append(
-                _row_rule(
-                    con,
-                    "value in allowed set",
-                    column.name,
-                    f"{name} IS NOT NULL AND {name} NOT IN ({allowed})",
-                    f"is not one of {', '.join(column.allowed)}",
-                )
-            )
-        if column.name == "period":
-            results.append(
-                _row_rule(
-                    con,
-                    "period is YYYY-MM",
-                    column.name,
-                    f"{name} IS NOT NULL AND NOT regexp_full_match({name}, '{PERIOD_PATTERN}')",
-                    "is not a period written YYYY-MM",
-                )
-            )
-    if source.ledger and source.key:
-        results.append(_duplicate_keys(con, source))
-    return results
+    # every column as trimmed text, empty cells as NULL; absent optional columns as NULL
+    select = [
+        f"NULLIF(TRIM(CAST({q(n)} AS VARCHAR)), '') AS {q(_clean_header(n))}" for n in names if n != "_row_number"
+    ]
+    select += [
+        f"CAST(NULL AS VARCHAR) AS {q(c.name)}" for c in source.columns if not c.required and c.name not in headers
+    ]
+    con.execute(f"CREATE TABLE landed AS SELECT _row_number, {', '.join(select)} FROM landed_raw")
+    con.execute("DROP TABLE landed_raw")
+    return None
 
 
-def _type_words(sql_type: str) -> str:
-    if sql_type.startswith("DECIMAL"):
-        return "decimal number such as -1234.50 (no currency symbols or thousands separators)"
-    return {"DATE": "date YYYY-MM-DD", "TIMESTAMP": "timestamp YYYY-MM-DDTHH:MM:SS", "INTEGER": "whole number"}.get(
-        sql_type, sql_type.lower()
+def _clean_header(name: str) -> str:
+    return name.replace("\ufeff", "").strip()
+
+
+def prepare_context(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, source: Source, run: RunContext) -> None:
+    """The relations a source's rules read, beside its staged load (see `suites.py`)."""
+    from orchestration.ingest import lake_select
+
+    con.execute(
+        "CREATE TABLE run_settings AS SELECT CAST(? AS VARCHAR) AS base_currency, CAST(? AS DATE) AS as_of",
+        [run.base_currency, run.as_of],
     )
+    for name in [*referenced_sources(source), "fx_rates"]:
+        con.execute(f"CREATE OR REPLACE VIEW ref_{name} AS {lake_select(layout, SOURCES[name])}")
+    con.execute(
+        "CREATE VIEW fx_first_period AS SELECT currency, min(period) AS first_period FROM ref_fx_rates GROUP BY 1"
+    )
+    con.execute(f"CREATE VIEW existing AS {lake_select(layout, source)}")
+    if source.ledger:
+        con.execute(f"CREATE VIEW conflicting_rows AS {_conflicts(source)}")
+    if source.name == "budgets":
+        con.execute(f"CREATE VIEW locked_budgets_changed AS {LOCKED_BUDGETS_CHANGED}")
 
 
-def _duplicate_keys(con: duckdb.DuckDBPyConnection, source: Source) -> CheckResult:
-    keys = ", ".join(_quote(k) for k in source.key)
-    column = source.key[0]
-    bad_when = f"({keys}) IN (SELECT ({keys}) FROM landed GROUP BY {keys} HAVING count(*) > 1)"
-    return _row_rule(con, "id unique within the file", column, bad_when, "repeats an id already in this file")
+def _conflicts(source: Source) -> str:
+    """Rows of the load whose id is already loaded with other content."""
+    on = " AND ".join(f"TRY_CAST(l.{q(k)} AS {source.column(k).type}) = e.{q(k)}" for k in source.key)
+    differs = " OR ".join(
+        f"TRY_CAST(l.{q(c.name)} AS {c.type}) IS DISTINCT FROM e.{q(c.name)}"
+        for c in source.columns
+        if c.name not in source.key
+    )
+    if not differs:  # every column is part of the id: a re-sent record is identical by definition
+        return "SELECT _row_number FROM landed WHERE false"
+    return f"SELECT DISTINCT l._row_number FROM landed l JOIN existing e ON {on} WHERE {differs}"
+
+
+# An approved or locked (version, project) already loaded whose lines this load changes (or demotes to draft).
+LOCKED_BUDGETS_CHANGED = """
+WITH official AS (
+    SELECT * FROM existing
+    WHERE version_status IN ('approved', 'locked')
+      AND _load_id = (SELECT max(e2._load_id) FROM existing e2
+                      WHERE e2.budget_version = existing.budget_version AND e2.project_code = existing.project_code)
+),
+incoming AS (
+    SELECT budget_version, project_code, account_code, period, TRY_CAST(amount AS DECIMAL(18,4)) AS amount,
+           currency, TRY_CAST(quantity AS DECIMAL(18,4)) AS quantity, unit, TRY_CAST(rate AS DECIMAL(18,4)) AS rate,
+           version_status
+    FROM landed
+    WHERE (budget_version, project_code) IN (SELECT budget_version, project_code FROM official)
+),
+kept AS (
+    SELECT budget_version, project_code, account_code, period, amount, currency, quantity, unit, rate
+    FROM official
+),
+changed AS (
+    (SELECT budget_version, project_code, account_code, period, amount, currency, quantity, unit, rate FROM incoming
+     EXCEPT ALL SELECT * FROM kept)
+    UNION ALL
+    (SELECT * FROM kept WHERE (budget_version, project_code) IN (SELECT budget_version, project_code FROM incoming)
+     EXCEPT ALL
+     SELECT budget_version, project_code, account_code, period, amount, currency, quantity, unit, rate FROM incoming)
+    UNION ALL
+    SELECT budget_version, project_code, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM incoming
+    WHERE version_status = 'draft'
+)
+SELECT DISTINCT budget_version, project_code FROM changed
+"""
+
+
+def helper_columns(source: Source) -> tuple[list[str], str]:
+    """Per-row figures some rules read, computed in the same single scan: (select list, joins)."""
+    helpers, joins = [], ""
+    if source.key:
+        helpers.append(f"count(*) OVER (PARTITION BY {', '.join(q(k) for k in source.key)}) AS _key_count")
+    if source.name == "timesheets":
+        hours = " + ".join(f"coalesce(TRY_CAST({c} AS DECIMAL(18,4)), 0)" for c in ("regular_hours", "overtime_hours"))
+        helpers.append(f"sum({hours}) OVER (PARTITION BY person_id, work_date) AS _person_day_hours")
+    if source.name == "budgets":
+        statuses = "count(DISTINCT version_status) OVER (PARTITION BY budget_version, project_code)"
+        helpers += [f"{statuses} AS _version_statuses", "starts._project_start"]
+        joins = (
+            "LEFT JOIN (SELECT project_code AS _starting_project, min(start_date) AS _project_start "
+            "FROM ref_projects GROUP BY 1) AS starts ON starts._starting_project = landed.project_code"
+        )
+    return helpers, joins
+
+
+def find_offending(con: duckdb.DuckDBPyConnection, source: Source, predicates: list[str]) -> int:
+    """`offending`: every row breaking at least one rule, with the helper columns, in one scan."""
+    helpers, joins = helper_columns(source)
+    select = ", ".join(["landed.*", *helpers])
+    where = " OR ".join(f"({p})" for p in predicates) or "false"
+    con.execute(
+        f"CREATE TABLE offending AS SELECT * FROM (SELECT {select} FROM landed {joins}) AS landed WHERE {where}"
+    )
+    return int(con.execute("SELECT count(*) FROM offending").fetchone()[0])
+
+
+def run_gate(database: Path, source: Source) -> list[CheckResult]:
+    """Run the source's suite on the staged load in `database` (closed by the caller beforehand)."""
+    suite = suite_for(source.name)
+    table_rules = [e for e in suite.expectations if e.expectation_type != UNEXPECTED_ROWS_TYPE]
+    row_rules = [e for e in suite.expectations if e.expectation_type == UNEXPECTED_ROWS_TYPE]
+    table_suite = suite.__class__(name=f"{suite.name}_table", expectations=[e.configuration for e in table_rules])
+    results = [CheckResult.from_outcome(o) for o in validate_table(database, "SELECT * FROM landed", table_suite)]
+    if any(not r.passed and r.blocking for r in results):
+        return results  # rows cannot be judged without their columns
+    predicates = [e.configuration.meta["bad_when"] for e in row_rules if e.configuration.meta.get("bad_when")]
+    try:
+        with duckdb.connect(str(database)) as con:
+            find_offending(con, source, predicates)
+    except duckdb.Error as error:  # a rule that cannot run rejects the load rather than crash the run
+        detail = " ".join(str(error).split())[:400]
+        return [*results, CheckResult.failure("the rules of the suite can run", f"could not be checked: {detail}")]
+    row_suite = suite.__class__(name=f"{suite.name}_rows", expectations=[e.configuration for e in row_rules])
+    results += [CheckResult.from_outcome(o) for o in validate_table(database, "SELECT * FROM offending", row_suite)]
+    return results
 
 
 def render_quarantine_report(file_name: str, source: str, checks: list[CheckResult]) -> str:
     """The readable report kept beside a rejected file."""
     failed = [c for c in checks if not c.passed]
-    lines = [f"Rejected load: {file_name} (source: {source})", ""]
-    for check in failed:
+    lines = [
+        f"Rejected load: {file_name} (source: {source})",
+        "Rows are counted from the first data row: row 1 is the line after the header.",
+        "",
+    ]
+    for check in sorted(failed, key=lambda c: not c.blocking):
         kind = "BLOCKING" if check.blocking else "warning"
         lines.append(f"[{kind}] {check.rule}" + (f" — column '{check.column}'" if check.column else ""))
         lines.append(f"    {check.message}")
         if check.bad_rows:
             lines.append(f"    bad rows: {check.bad_rows}")
-        for example in check.examples:
-            lines.append(f"      row {example['row']}: {example['column']} = {example['value']!r}")
+        for example in check.examples[:EXAMPLE_ROWS]:
+            if example.get("row") is not None:
+                lines.append(f"      row {example['row']}: {example['column']} = {example['value']!r}")
         lines.append("")
-    lines.append("Fix the file and deliver it again; nothing from it reached the warehouse.")
+    lines.append("Nothing from this file reached the warehouse. Fix it and deliver it again.")
     return "\n".join(lines) + "\n"

@@ -187,12 +187,24 @@ def _d(text: str) -> date:
     return date.fromisoformat(text)
 
 
-def _project(code: str, name: str, dept: str, client: str, kind: str, status: str, start: str, end: str,
-             contract: str | None, currency: str = "USD", billing: tuple[tuple[str, int, str], ...] = (),
-             revenue_account: str = "4000") -> Project:
+def _project(
+    code: str,
+    name: str,
+    dept: str,
+    client: str,
+    kind: str,
+    status: str,
+    start: str,
+    end: str,
+    contract: str | None,
+    currency: str = "USD",
+    billing: tuple[tuple[str, int, str], ...] = (),
+    revenue_account: str = "4000",
+) -> Project:
     value = Decimal(contract) if contract else None
-    return Project(code, name, dept, client, kind, status, _d(start), _d(end), value, currency, billing,
-                   revenue_account)
+    return Project(
+        code, name, dept, client, kind, status, _d(start), _d(end), value, currency, billing, revenue_account
+    )
 
 
 def _three_tranches(award: str, wrap: str, delivery: str) -> tuple[tuple[str, int, str], ...]:
@@ -200,36 +212,132 @@ def _three_tranches(award: str, wrap: str, delivery: str) -> tuple[tuple[str, in
 
 
 PROJECTS = (
-    _project("CM-2501", "Harbor Bank - Spring campaign", "PROD", "Harbor Bank", "commercial", "closed",
-             "2025-01-13", "2025-04-30", "420000", billing=_three_tranches("2025-01-20", "2025-03-10", "2025-04-30")),
-    _project("MV-2502", "Juniper Lane - 'Glasswing' music video", "PROD", "Juniper Lane Records", "music_video",
-             "closed", "2025-03-03", "2025-05-30", "95000",
-             billing=_three_tranches("2025-03-07", "2025-04-25", "2025-05-30")),
-    _project("PH-2503", "Atlas Outdoor - FW25 lookbook", "PHOTO", "Atlas Outdoor", "photo", "closed",
-             "2025-06-02", "2025-08-29", "60000", billing=_three_tranches("2025-06-06", "2025-07-18", "2025-08-29")),
-    _project("DOC-2504", "Saltwater Towns (feature documentary)", "PROD", "Meridian Docs Channel", "documentary",
-             "wrapped", "2025-05-01", "2026-09-30", "680000",
-             billing=(("2025-05-08", 30, "30% on commission"), ("2025-11-03", 30, "30% on principal photography"),
-                      ("2026-04-01", 25, "25% on rough cut"), ("2026-10-05", 15, "15% on delivery"))),
-    _project("EP-2601", "The Night Desk - Season 1", "PROD", "Streamline+", "episodic", "active",
-             "2025-11-03", "2027-03-31", "2650000",
-             billing=(("2025-11-10", 25, "25% on greenlight"), ("2026-03-02", 25, "25% on start of photography"),
-                      ("2026-09-01", 25, "25% on principal photography wrap"),
-                      ("2027-03-31", 25, "25% on season delivery"))),
-    _project("CM-2602", "Meridian Air - Holiday spot", "PROD", "Meridian Air", "commercial", "active",
-             "2026-08-03", "2026-12-18", "520000", billing=_three_tranches("2026-08-10", "2026-10-12", "2026-12-18")),
-    _project("CM-2603", "Kestrel Motors - London launch film", "PROD", "Kestrel Motors UK", "commercial", "active",
-             "2026-06-01", "2026-11-30", "380000", "GBP",
-             billing=(("2026-06-08", 40, "40% on award"), ("2026-09-14", 40, "40% on shoot wrap"),
-                      ("2026-11-30", 20, "20% on delivery"))),
-    _project("POD-2604", "Studio Sessions podcast - Season 2", "AUDIO", "Lumen Audio Network", "podcast", "active",
-             "2026-01-05", "2026-12-18", "180000",
-             billing=tuple((f"2026-{m:02d}-05", 1, f"sponsorship {m:02d}/12") for m in range(1, 13)),
-             revenue_account="4100"),
-    _project("OVH-STUDIO", "Studio operations & overhead", "OPS", "", "overhead", "active",
-             "2025-01-01", "2026-12-31", None),
-    _project("BC-2701", "Channel 9 - Election night graphics package", "POST", "Channel 9 News", "broadcast",
-             "bidding", "2026-11-02", "2027-06-30", "310000"),
+    _project(
+        "CM-2501",
+        "Harbor Bank - Spring campaign",
+        "PROD",
+        "Harbor Bank",
+        "commercial",
+        "closed",
+        "2025-01-13",
+        "2025-04-30",
+        "420000",
+        billing=_three_tranches("2025-01-20", "2025-03-10", "2025-04-30"),
+    ),
+    _project(
+        "MV-2502",
+        "Juniper Lane - 'Glasswing' music video",
+        "PROD",
+        "Juniper Lane Records",
+        "music_video",
+        "closed",
+        "2025-03-03",
+        "2025-05-30",
+        "95000",
+        billing=_three_tranches("2025-03-07", "2025-04-25", "2025-05-30"),
+    ),
+    _project(
+        "PH-2503",
+        "Atlas Outdoor - FW25 lookbook",
+        "PHOTO",
+        "Atlas Outdoor",
+        "photo",
+        "closed",
+        "2025-06-02",
+        "2025-08-29",
+        "60000",
+        billing=_three_tranches("2025-06-06", "2025-07-18", "2025-08-29"),
+    ),
+    _project(
+        "DOC-2504",
+        "Saltwater Towns (feature documentary)",
+        "PROD",
+        "Meridian Docs Channel",
+        "documentary",
+        "wrapped",
+        "2025-05-01",
+        "2026-09-30",
+        "680000",
+        billing=(
+            ("2025-05-08", 30, "30% on commission"),
+            ("2025-11-03", 30, "30% on principal photography"),
+            ("2026-04-01", 25, "25% on rough cut"),
+            ("2026-10-05", 15, "15% on delivery"),
+        ),
+    ),
+    _project(
+        "EP-2601",
+        "The Night Desk - Season 1",
+        "PROD",
+        "Streamline+",
+        "episodic",
+        "active",
+        "2025-11-03",
+        "2027-03-31",
+        "2650000",
+        billing=(
+            ("2025-11-10", 25, "25% on greenlight"),
+            ("2026-03-02", 25, "25% on start of photography"),
+            ("2026-09-01", 25, "25% on principal photography wrap"),
+            ("2027-03-31", 25, "25% on season delivery"),
+        ),
+    ),
+    _project(
+        "CM-2602",
+        "Meridian Air - Holiday spot",
+        "PROD",
+        "Meridian Air",
+        "commercial",
+        "active",
+        "2026-08-03",
+        "2026-12-18",
+        "520000",
+        billing=_three_tranches("2026-08-10", "2026-10-12", "2026-12-18"),
+    ),
+    _project(
+        "CM-2603",
+        "Kestrel Motors - London launch film",
+        "PROD",
+        "Kestrel Motors UK",
+        "commercial",
+        "active",
+        "2026-06-01",
+        "2026-11-30",
+        "380000",
+        "GBP",
+        billing=(
+            ("2026-06-08", 40, "40% on award"),
+            ("2026-09-14", 40, "40% on shoot wrap"),
+            ("2026-11-30", 20, "20% on delivery"),
+        ),
+    ),
+    _project(
+        "POD-2604",
+        "Studio Sessions podcast - Season 2",
+        "AUDIO",
+        "Lumen Audio Network",
+        "podcast",
+        "active",
+        "2026-01-05",
+        "2026-12-18",
+        "180000",
+        billing=tuple((f"2026-{m:02d}-05", 1, f"sponsorship {m:02d}/12") for m in range(1, 13)),
+        revenue_account="4100",
+    ),
+    _project(
+        "OVH-STUDIO", "Studio operations & overhead", "OPS", "", "overhead", "active", "2025-01-01", "2026-12-31", None
+    ),
+    _project(
+        "BC-2701",
+        "Channel 9 - Election night graphics package",
+        "POST",
+        "Channel 9 News",
+        "broadcast",
+        "bidding",
+        "2026-11-02",
+        "2027-06-30",
+        "310000",
+    ),
 )
 PROJECTS_BY_CODE = {p.code: p for p in PROJECTS}
 
@@ -239,8 +347,10 @@ TEAMS = {
     "MV-2502": {"5100": ("P002", "P004", "P005", "P006", "P007"), "5400": ("P009", "P011", "P013")},
     "PH-2503": {"5100": ("P017", "P018", "P003"), "5400": ("P012", "P013")},
     "DOC-2504": {"5100": ("P001", "P003", "P004", "P005", "P007"), "5400": ("P009", "P012", "P014", "P016")},
-    "EP-2601": {"5100": ("P001", "P002", "P003", "P004", "P005", "P006", "P007"),
-                "5400": ("P009", "P010", "P011", "P012", "P013", "P014")},
+    "EP-2601": {
+        "5100": ("P001", "P002", "P003", "P004", "P005", "P006", "P007"),
+        "5400": ("P009", "P010", "P011", "P012", "P013", "P014"),
+    },
     "CM-2602": {"5100": ("P002", "P003", "P004", "P006"), "5400": ("P009", "P010", "P011")},
     "CM-2603": {"5100": ("P008", "P001", "P005"), "5400": ("P010", "P016")},
     "POD-2604": {"5100": ("P015", "P014", "P016")},
@@ -264,15 +374,24 @@ class Plan:
     by_month: bool = False  # phase equally per month (rent) rather than by calendar days
 
 
-def _cost(account: str, amount: str, window: tuple[str, str] | None = None, phased: bool = False,
-          by_month: bool = False) -> Plan:
+def _cost(
+    account: str, amount: str, window: tuple[str, str] | None = None, phased: bool = False, by_month: bool = False
+) -> Plan:
     return Plan(account, Decimal(amount), window=window, phased=phased, by_month=by_month)
 
 
-def _labour(account: str, quantity: int, rate: str, unit: str = "hour", window: tuple[str, str] | None = None,
-            phased: bool = False, by_month: bool = False) -> Plan:
-    return Plan(account, quantity=quantity, rate=Decimal(rate), unit=unit, window=window, phased=phased,
-                by_month=by_month)
+def _labour(
+    account: str,
+    quantity: int,
+    rate: str,
+    unit: str = "hour",
+    window: tuple[str, str] | None = None,
+    phased: bool = False,
+    by_month: bool = False,
+) -> Plan:
+    return Plan(
+        account, quantity=quantity, rate=Decimal(rate), unit=unit, window=window, phased=phased, by_month=by_month
+    )
 
 
 PLANS: dict[str, tuple[Plan, ...]] = {
@@ -427,36 +546,61 @@ CHANNELS: dict[str, tuple[tuple[str, Decimal], ...]] = {
 
 INVOICE_VENDORS = {
     "5110": {"USD": ("Castlight Payroll Services",), "GBP": ("Hartley Crew Payroll Ltd",)},
-    "5300": {"USD": ("Harbor Point Stages", "City Film Office", "Greystone Estates"),
-             "GBP": ("Wapping Studios Ltd", "Film London Permits")},
-    "5410": {"USD": ("Prism Colour House", "Ninefold VFX", "Echo Lane Mixing"),
-             "GBP": ("Soho Grade Ltd", "Marlow Post Ltd")},
+    "5300": {
+        "USD": ("Harbor Point Stages", "City Film Office", "Greystone Estates"),
+        "GBP": ("Wapping Studios Ltd", "Film London Permits"),
+    },
+    "5410": {
+        "USD": ("Prism Colour House", "Ninefold VFX", "Echo Lane Mixing"),
+        "GBP": ("Soho Grade Ltd", "Marlow Post Ltd"),
+    },
     "5500": {"USD": ("Bright Talent Agency", "Northcoast Casting"), "GBP": ("Spotlight Casting UK",)},
     "5510": {"USD": ("Archive Reel Library", "Tidewater Music Publishing"), "GBP": ("Pathway Archive Ltd",)},
     "5520": {"USD": ("Good Grub Catering", "Set Kitchen Co."), "GBP": ("Reel Meals London",)},
 }
 CARD_SPEND = {  # account: ({currency: vendors}, descriptions)
     "5200": ({"USD": ("B&H Photo", "Adorama"), "GBP": ("CVP London",)}, ("Media cards & SSDs", "Camera expendables")),
-    "5210": ({"USD": ("Gaffer's Supply Co.", "Home Depot"), "GBP": ("Flints Theatrical",)},
-             ("Gels, tape & expendables", "Sandbags & stands")),
+    "5210": (
+        {"USD": ("Gaffer's Supply Co.", "Home Depot"), "GBP": ("Flints Theatrical",)},
+        ("Gels, tape & expendables", "Sandbags & stands"),
+    ),
     "5220": ({"USD": ("Sweetwater", "B&H Photo"), "GBP": ("Studiospares",)}, ("Batteries & lav mounts", "Cables")),
-    "5300": ({"USD": ("City Parking Permits", "State Parks Film Permits"), "GBP": ("Westminster Council",)},
-             ("Parking suspension", "Film permit fee", "Location holding fee")),
-    "5310": ({"USD": ("Delta Air Lines", "Alaska Airlines", "Marriott Hotels", "Hertz", "Uber"),
-              "GBP": ("British Airways", "The Hoxton Hotel", "Addison Lee", "Premier Inn")},
-             ("Flights", "Hotel", "Car hire", "Ground transport", "Per diems")),
+    "5300": (
+        {"USD": ("City Parking Permits", "State Parks Film Permits"), "GBP": ("Westminster Council",)},
+        ("Parking suspension", "Film permit fee", "Location holding fee"),
+    ),
+    "5310": (
+        {
+            "USD": ("Delta Air Lines", "Alaska Airlines", "Marriott Hotels", "Hertz", "Uber"),
+            "GBP": ("British Airways", "The Hoxton Hotel", "Addison Lee", "Premier Inn"),
+        },
+        ("Flights", "Hotel", "Car hire", "Ground transport", "Per diems"),
+    ),
     "5510": ({"USD": ("Pond5", "Artlist"), "GBP": ("Audio Network",)}, ("Stock footage licence", "Library music")),
-    "5520": ({"USD": ("Costco", "Blue Bottle Coffee", "Whole Foods Market"), "GBP": ("Pret A Manger", "Tesco")},
-             ("Craft services", "Crew breakfast", "Water & snacks")),
+    "5520": (
+        {"USD": ("Costco", "Blue Bottle Coffee", "Whole Foods Market"), "GBP": ("Pret A Manger", "Tesco")},
+        ("Craft services", "Crew breakfast", "Water & snacks"),
+    ),
 }
 RENTAL_ITEMS = {  # USD day rates; GBP hire houses charge about 80%
-    "5200": (("ARRI Alexa Mini LF camera package", "1450.00"), ("Sony Venice 2 camera package", "1650.00"),
-             ("Cooke S4/i prime lens set", "650.00"), ("RED Komodo 6K kit", "450.00"),
-             ("DJI Ronin 2 gimbal kit", "300.00")),
-    "5210": (("Lighting & grip 3-ton truck", "1200.00"), ("ARRI SkyPanel S60 kit (x4)", "520.00"),
-             ("Dolly & track package", "380.00"), ("HMI 4K par kit", "310.00")),
-    "5220": (("Sound Devices 888 recorder kit", "180.00"), ("Wireless lavalier kit (6 ch)", "140.00"),
-             ("Remote podcast recording kit", "95.00")),
+    "5200": (
+        ("ARRI Alexa Mini LF camera package", "1450.00"),
+        ("Sony Venice 2 camera package", "1650.00"),
+        ("Cooke S4/i prime lens set", "650.00"),
+        ("RED Komodo 6K kit", "450.00"),
+        ("DJI Ronin 2 gimbal kit", "300.00"),
+    ),
+    "5210": (
+        ("Lighting & grip 3-ton truck", "1200.00"),
+        ("ARRI SkyPanel S60 kit (x4)", "520.00"),
+        ("Dolly & track package", "380.00"),
+        ("HMI 4K par kit", "310.00"),
+    ),
+    "5220": (
+        ("Sound Devices 888 recorder kit", "180.00"),
+        ("Wireless lavalier kit (6 ch)", "140.00"),
+        ("Remote podcast recording kit", "95.00"),
+    ),
 }
 RENTAL_VENDORS = {
     "5200": {"USD": ("Brightline Camera Rentals", "Keystone Lens House"), "GBP": ("Kit Room London Ltd",)},
@@ -472,18 +616,58 @@ PO_ACCOUNTS = ("5300", "5410", "5500", "5510")
 
 # id, project, account, issued, status, revenue_amount, budget_amount, description
 CHANGE_ORDERS = (
-    ("CO-001", "CM-2501", "5300", "2025-03-05", "approved", "18000.00", "14000.00",
-     "Additional location day requested by client"),
+    (
+        "CO-001",
+        "CM-2501",
+        "5300",
+        "2025-03-05",
+        "approved",
+        "18000.00",
+        "14000.00",
+        "Additional location day requested by client",
+    ),
     ("CO-002", "MV-2502", "5410", "2025-05-02", "approved", "6500.00", "5000.00", "Three extra beauty/VFX shots"),
-    ("CO-003", "DOC-2504", "5510", "2025-12-10", "approved", "25000.00", "20000.00",
-     "Archive licensing for the 1964 storm sequence"),
-    ("CO-004", "EP-2601", "5110", "2026-05-14", "proposed", "120000.00", "95000.00",
-     "Two additional shoot days for episodes 105-106 (night exteriors)"),
-    ("CO-005", "EP-2601", "5500", "2026-03-02", "rejected", "40000.00", "32000.00",
-     "Additional guest cast for episode 104"),
+    (
+        "CO-003",
+        "DOC-2504",
+        "5510",
+        "2025-12-10",
+        "approved",
+        "25000.00",
+        "20000.00",
+        "Archive licensing for the 1964 storm sequence",
+    ),
+    (
+        "CO-004",
+        "EP-2601",
+        "5110",
+        "2026-05-14",
+        "proposed",
+        "120000.00",
+        "95000.00",
+        "Two additional shoot days for episodes 105-106 (night exteriors)",
+    ),
+    (
+        "CO-005",
+        "EP-2601",
+        "5500",
+        "2026-03-02",
+        "rejected",
+        "40000.00",
+        "32000.00",
+        "Additional guest cast for episode 104",
+    ),
     ("CO-006", "CM-2602", "5300", "2026-09-01", "approved", "22000.00", "17500.00", "Second location: aircraft hangar"),
-    ("CO-007", "CM-2603", "5310", "2026-07-20", "approved", "12000.00", "9000.00",
-     "Two extra travel days for the client's US team"),
+    (
+        "CO-007",
+        "CM-2603",
+        "5310",
+        "2026-07-20",
+        "approved",
+        "12000.00",
+        "9000.00",
+        "Two extra travel days for the client's US team",
+    ),
     ("CO-008", "POD-2604", "5500", "2026-06-10", "proposed", "8000.00", "5000.00", "Live episode guest fees"),
     ("CO-009", "PH-2503", "5400", "2025-07-21", "rejected", "3500.00", "2400.00", "Extra retouching round"),
 )
@@ -491,53 +675,213 @@ CHANGE_ORDERS = (
 # id, requested_at, from project, from account, to project, to account, amount, justification,
 # requested_by, approved_by, approver_role
 BUDGET_TRANSFERS = (
-    ("TR-001", "2025-03-18T11:20:00", "CM-2501", "5900", "CM-2501", "5300", "4500.00",
-     "Permit fees for the second location", "P002", "P001", "producer"),
-    ("TR-002", "2025-08-27T15:05:00", "DOC-2504", "5900", "DOC-2504", "5310", "8000.00",
-     "Second research trip to the coastal towns", "P001", "P020", "finance_director"),
-    ("TR-003", "2026-04-02T09:40:00", "DOC-2504", "5200", "DOC-2504", "5410", "12000.00",
-     "Release camera rental underspend to colour & mix", "P001", "P020", "finance_director"),
-    ("TR-004", "2026-07-15T10:00:00", "OVH-STUDIO", "6200", "POD-2604", "5220", "3000.00",
-     "Remote recording kit funded from unused software seats", "P015", "P020", "finance_director"),
-    ("TR-005", "2026-08-20T16:45:00", "EP-2601", "5900", "EP-2601", "5110", "25000.00",
-     "Day players above reforecast (night shoots)", "P002", "STUDIO_HEAD", "studio_head"),
-    ("TR-006", "2026-09-10T14:30:00", "CM-2603", "5900", "CM-2603", "5310", "6000.00",
-     "London hotel rates above the bid", "P008", "P001", "producer"),
-    ("TR-007", "2026-10-06T12:10:00", "CM-2602", "5900", "CM-2602", "5510", "18500.00",
-     "Music licence requested by the client (not in the bid)", "P002", "", ""),
+    (
+        "TR-001",
+        "2025-03-18T11:20:00",
+        "CM-2501",
+        "5900",
+        "CM-2501",
+        "5300",
+        "4500.00",
+        "Permit fees for the second location",
+        "P002",
+        "P001",
+        "producer",
+    ),
+    (
+        "TR-002",
+        "2025-08-27T15:05:00",
+        "DOC-2504",
+        "5900",
+        "DOC-2504",
+        "5310",
+        "8000.00",
+        "Second research trip to the coastal towns",
+        "P001",
+        "P020",
+        "finance_director",
+    ),
+    (
+        "TR-003",
+        "2026-04-02T09:40:00",
+        "DOC-2504",
+        "5200",
+        "DOC-2504",
+        "5410",
+        "12000.00",
+        "Release camera rental underspend to colour & mix",
+        "P001",
+        "P020",
+        "finance_director",
+    ),
+    (
+        "TR-004",
+        "2026-07-15T10:00:00",
+        "OVH-STUDIO",
+        "6200",
+        "POD-2604",
+        "5220",
+        "3000.00",
+        "Remote recording kit funded from unused software seats",
+        "P015",
+        "P020",
+        "finance_director",
+    ),
+    (
+        "TR-005",
+        "2026-08-20T16:45:00",
+        "EP-2601",
+        "5900",
+        "EP-2601",
+        "5110",
+        "25000.00",
+        "Day players above reforecast (night shoots)",
+        "P002",
+        "STUDIO_HEAD",
+        "studio_head",
+    ),
+    (
+        "TR-006",
+        "2026-09-10T14:30:00",
+        "CM-2603",
+        "5900",
+        "CM-2603",
+        "5310",
+        "6000.00",
+        "London hotel rates above the bid",
+        "P008",
+        "P001",
+        "producer",
+    ),
+    (
+        "TR-007",
+        "2026-10-06T12:10:00",
+        "CM-2602",
+        "5900",
+        "CM-2602",
+        "5510",
+        "18500.00",
+        "Music licence requested by the client (not in the bid)",
+        "P002",
+        "",
+        "",
+    ),
 )
 
 # period, project, account, root_cause, persistence, explanation, corrective_action, author, written_at
 COMMENTARY = (
-    ("2025-03", "OVH-STUDIO", "6300", "timing", "one_time",
-     "Annual insurance premium paid in full in March; the budget is phased evenly over the year.", "none",
-     "P020", "2025-04-08T10:15:00"),
-    ("2025-03", "CM-2501", "5300", "scope", "one_time",
-     "Client added a location day (CO-001 approved); permits covered by a transfer from contingency.", "none",
-     "P002", "2025-04-09T09:30:00"),
-    ("2025-08", "DOC-2504", "5310", "volume", "one_time",
-     "Second research trip to Ketchikan and Sitka before the shoot blocks.", "budget_transfer",
-     "P001", "2025-09-05T14:00:00"),
-    ("2026-02", "DOC-2504", "5200", "scope", "structural",
-     "Second half shot on the studio-owned FX6 kit instead of rented Alexa packages; camera rental will "
-     "finish well under budget.", "budget_transfer", "P001", "2026-03-10T11:45:00"),
-    ("2026-03", "OVH-STUDIO", "6300", "timing", "one_time",
-     "2026-27 insurance renewal paid in March as every year.", "none", "P020", "2026-04-07T16:20:00"),
-    ("2026-05", "EP-2601", "5100", "volume", "structural",
-     "Episodes 103-104 each needed an extra shoot day and overtime on night exteriors; reforecast V2 raises "
-     "crew from July.", "reforecast", "P002", "2026-06-09T10:00:00"),
-    ("2026-08", "EP-2601", "5100", "volume", "structural",
-     "Overtime still above the reforecast: night shoots for episodes 107-108 and retakes on 106.",
-     "spending_adjustment", "P002", "2026-09-08T09:15:00"),
-    ("2026-08", "EP-2601", "5110", "price", "temporary",
-     "Day-player rates rose with the crew agreement renewal; covered in part by a transfer from contingency.",
-     "budget_transfer", "P001", "2026-09-08T09:40:00"),
-    ("2026-09", "CM-2603", "5310", "price", "temporary",
-     "Hotel rates during London Fashion Week were above the bid.", "spending_adjustment",
-     "P008", "2026-10-05T13:10:00"),
-    ("2026-09", "CM-2602", "5510", "scope", "one_time",
-     "Client asked for a licensed track that was not in the bid; transfer from contingency requested.",
-     "budget_transfer", "P002", "2026-10-07T08:50:00"),
+    (
+        "2025-03",
+        "OVH-STUDIO",
+        "6300",
+        "timing",
+        "one_time",
+        "Annual insurance premium paid in full in March; the budget is phased evenly over the year.",
+        "none",
+        "P020",
+        "2025-04-08T10:15:00",
+    ),
+    (
+        "2025-03",
+        "CM-2501",
+        "5300",
+        "scope",
+        "one_time",
+        "Client added a location day (CO-001 approved); permits covered by a transfer from contingency.",
+        "none",
+        "P002",
+        "2025-04-09T09:30:00",
+    ),
+    (
+        "2025-08",
+        "DOC-2504",
+        "5310",
+        "volume",
+        "one_time",
+        "Second research trip to Ketchikan and Sitka before the shoot blocks.",
+        "budget_transfer",
+        "P001",
+        "2025-09-05T14:00:00",
+    ),
+    (
+        "2026-02",
+        "DOC-2504",
+        "5200",
+        "scope",
+        "structural",
+        "Second half shot on the studio-owned FX6 kit instead of rented Alexa packages; camera rental will "
+        "finish well under budget.",
+        "budget_transfer",
+        "P001",
+        "2026-03-10T11:45:00",
+    ),
+    (
+        "2026-03",
+        "OVH-STUDIO",
+        "6300",
+        "timing",
+        "one_time",
+        "2026-27 insurance renewal paid in March as every year.",
+        "none",
+        "P020",
+        "2026-04-07T16:20:00",
+    ),
+    (
+        "2026-05",
+        "EP-2601",
+        "5100",
+        "volume",
+        "structural",
+        "Episodes 103-104 each needed an extra shoot day and overtime on night exteriors; reforecast V2 raises "
+        "crew from July.",
+        "reforecast",
+        "P002",
+        "2026-06-09T10:00:00",
+    ),
+    (
+        "2026-08",
+        "EP-2601",
+        "5100",
+        "volume",
+        "structural",
+        "Overtime still above the reforecast: night shoots for episodes 107-108 and retakes on 106.",
+        "spending_adjustment",
+        "P002",
+        "2026-09-08T09:15:00",
+    ),
+    (
+        "2026-08",
+        "EP-2601",
+        "5110",
+        "price",
+        "temporary",
+        "Day-player rates rose with the crew agreement renewal; covered in part by a transfer from contingency.",
+        "budget_transfer",
+        "P001",
+        "2026-09-08T09:40:00",
+    ),
+    (
+        "2026-09",
+        "CM-2603",
+        "5310",
+        "price",
+        "temporary",
+        "Hotel rates during London Fashion Week were above the bid.",
+        "spending_adjustment",
+        "P008",
+        "2026-10-05T13:10:00",
+    ),
+    (
+        "2026-09",
+        "CM-2602",
+        "5510",
+        "scope",
+        "one_time",
+        "Client asked for a licensed track that was not in the bid; transfer from contingency requested.",
+        "budget_transfer",
+        "P002",
+        "2026-10-07T08:50:00",
+    ),
 )
 
 # ----------------------------------------------------------------------------------------------
@@ -608,8 +952,9 @@ def split_int(total: int, weights: list[int]) -> list[int]:
     return parts
 
 
-def labour_cost(regular: Decimal, overtime: Decimal, multiplier: Decimal | None, rate: Decimal,
-                fringe: Decimal | None) -> Decimal:
+def labour_cost(
+    regular: Decimal, overtime: Decimal, multiplier: Decimal | None, rate: Decimal, fringe: Decimal | None
+) -> Decimal:
     """SPEC §4: (regular + overtime x multiplier) x rate x (1 + fringe/100); defaults 1.5 and 0."""
     multiplier = Decimal("1.5") if multiplier is None else multiplier
     fringe = ZERO if fringe is None else fringe
@@ -653,15 +998,19 @@ def _plan_lines(project: Project, plan: Plan) -> list[BudgetLine]:
     lo, hi = _window(project, plan.window)
     if not plan.phased:
         if plan.unit:
-            return [BudgetLine(plan.account, None, plan.quantity * plan.rate, plan.quantity, plan.unit, plan.rate,
-                               (lo, hi))]
+            return [
+                BudgetLine(plan.account, None, plan.quantity * plan.rate, plan.quantity, plan.unit, plan.rate, (lo, hi))
+            ]
         return [BudgetLine(plan.account, None, plan.amount, window=(lo, hi))]
     months = month_range(lo, hi)
     weights = [1] * len(months) if plan.by_month else [span_days(max(m, lo), min(month_end(m), hi)) for m in months]
     if plan.unit:
         quantities = split_int(plan.quantity, weights)
-        return [BudgetLine(plan.account, m, q * plan.rate, q, plan.unit, plan.rate)
-                for m, q in zip(months, quantities, strict=True) if q]
+        return [
+            BudgetLine(plan.account, m, q * plan.rate, q, plan.unit, plan.rate)
+            for m, q in zip(months, quantities, strict=True)
+            if q
+        ]
     return [BudgetLine(plan.account, m, a) for m, a in zip(months, split_money(plan.amount, weights), strict=True) if a]
 
 
@@ -676,8 +1025,7 @@ def _revenue_lines(project: Project) -> list[BudgetLine]:
     if project.contract_value is None:
         return []
     if not project.billing:
-        return [BudgetLine(project.revenue_account, None, project.contract_value,
-                           window=(project.start, project.end))]
+        return [BudgetLine(project.revenue_account, None, project.contract_value, window=(project.start, project.end))]
     by_month: dict[date, Decimal] = {}
     for when, amount, _ in _billing(project):
         by_month[month_of(when)] = by_month.get(month_of(when), ZERO) + amount
@@ -724,8 +1072,15 @@ def build_versions() -> dict[str, list[Version]]:
         status = "locked" if project.status == "closed" or project.project_type == "overhead" else "approved"
         found = [Version(project, "V1-original", status, ORIGINAL_APPROVED_AT[project.code], tuple(lines))]
         if project.code in REFORECASTS:
-            found.append(Version(project, "V2-reforecast", "approved", REFORECAST_APPROVED_AT[project.code],
-                                 tuple(REFORECASTS[project.code](lines))))
+            found.append(
+                Version(
+                    project,
+                    "V2-reforecast",
+                    "approved",
+                    REFORECAST_APPROVED_AT[project.code],
+                    tuple(REFORECASTS[project.code](lines)),
+                )
+            )
         versions[project.code] = found
     return versions
 
@@ -734,19 +1089,21 @@ def _budget_rows(versions: list[Version]) -> list[dict[str, str]]:
     rows = []
     for version in versions:
         for line in version.lines:
-            rows.append({
-                "budget_version": version.name,
-                "version_status": version.status,
-                "project_code": version.project.code,
-                "account_code": line.account,
-                "period": period(line.period) if line.period else "",
-                "amount": fmt_money(line.amount),
-                "currency": version.project.currency,
-                "quantity": fmt_qty(line.quantity),
-                "unit": line.unit,
-                "rate": fmt_money(line.rate),
-                "approved_at": version.approved_at,
-            })
+            rows.append(
+                {
+                    "budget_version": version.name,
+                    "version_status": version.status,
+                    "project_code": version.project.code,
+                    "account_code": line.account,
+                    "period": period(line.period) if line.period else "",
+                    "amount": fmt_money(line.amount),
+                    "currency": version.project.currency,
+                    "quantity": fmt_qty(line.quantity),
+                    "unit": line.unit,
+                    "rate": fmt_money(line.rate),
+                    "approved_at": version.approved_at,
+                }
+            )
     return rows
 
 
@@ -833,8 +1190,12 @@ DOCUMENTARY_TASKS: tuple[_Template, ...] = (
     ("Festival deliverables", "POST", 0.93, 0.99, 20, (), None),
     ("Broadcaster delivery QC", "POST", 0.95, 1.00, 12, (), 1),
 )
-TEMPLATES = {"commercial": COMMERCIAL_TASKS, "music_video": MUSIC_VIDEO_TASKS, "photo": PHOTO_TASKS,
-             "documentary": DOCUMENTARY_TASKS}
+TEMPLATES = {
+    "commercial": COMMERCIAL_TASKS,
+    "music_video": MUSIC_VIDEO_TASKS,
+    "photo": PHOTO_TASKS,
+    "documentary": DOCUMENTARY_TASKS,
+}
 OMITTED_TASKS = {("MV-2502", "Social cut-downs")}
 
 
@@ -846,8 +1207,9 @@ def _templated_specs(project: Project, template: tuple[_Template, ...]) -> list[
         due = max(start, project.start + timedelta(days=round(span * hi)))
         specs.append(TaskSpec(name, dept, start, due, estimate, depends, priority))
     if project.code == "MV-2502":  # planned, then dropped by the label
-        specs.append(TaskSpec("Social cut-downs", "POST", project.end - timedelta(days=10), project.end, 12,
-                              omitted=True))
+        specs.append(
+            TaskSpec("Social cut-downs", "POST", project.end - timedelta(days=10), project.end, 12, omitted=True)
+        )
     return specs
 
 
@@ -875,8 +1237,9 @@ def _podcast_specs(project: Project) -> list[TaskSpec]:
     for n in range(7):
         record = project.start + timedelta(days=14 + 48 * n)
         specs.append(TaskSpec(f"S2E{n + 1:02d} record", "AUDIO", record, record + timedelta(days=2), 10, (), 2))
-        specs.append(TaskSpec(f"S2E{n + 1:02d} edit & mix", "AUDIO", record + timedelta(days=3),
-                              record + timedelta(days=16), 24))
+        specs.append(
+            TaskSpec(f"S2E{n + 1:02d} edit & mix", "AUDIO", record + timedelta(days=3), record + timedelta(days=16), 24)
+        )
     return specs
 
 
@@ -919,18 +1282,35 @@ MILESTONES: dict[str, tuple[tuple[str, float | str, int | None], ...]] = {
     "CM-2501": (("Contract signed", 0.0, 0), ("Shoot wrap", 0.42, None), ("Final delivery", 0.98, None)),
     "MV-2502": (("Treatment approved", 0.10, None), ("Shoot wrap", 0.40, None), ("Final delivery", 0.98, None)),
     "PH-2503": (("Shoot complete", 0.47, None), ("Final selects delivered", 0.99, 0)),
-    "DOC-2504": (("Principal photography wrap", 0.60, None), ("Picture lock", 0.84, None),
-                 ("Broadcaster delivery", 1.0, 0)),
-    "EP-2601": (("Scripts locked", "2026-01-23", 5), ("Block 1 wrap (eps 101-104)", "2026-05-20", 6),
-                ("Principal photography wrap", "2026-09-09", 9), ("Eps 101-104 delivered", "2026-08-31", 12),
-                ("Season delivery", "2027-03-31", None)),
+    "DOC-2504": (
+        ("Principal photography wrap", 0.60, None),
+        ("Picture lock", 0.84, None),
+        ("Broadcaster delivery", 1.0, 0),
+    ),
+    "EP-2601": (
+        ("Scripts locked", "2026-01-23", 5),
+        ("Block 1 wrap (eps 101-104)", "2026-05-20", 6),
+        ("Principal photography wrap", "2026-09-09", 9),
+        ("Eps 101-104 delivered", "2026-08-31", 12),
+        ("Season delivery", "2027-03-31", None),
+    ),
     "CM-2602": (("Contract signed", 0.0, 0), ("Shoot wrap", "2026-10-09", 2), ("Final delivery", 0.98, None)),
-    "CM-2603": (("Contract signed", 0.0, 1), ("Shoot wrap", "2026-09-11", 0), ("Picture lock", "2026-10-23", None),
-                ("Final delivery", 0.98, None)),
-    "POD-2604": (("Season launch", "2026-02-03", 0), ("Mid-season sponsor review", "2026-06-30", 3),
-                 ("Season finale", "2026-12-15", None)),
-    "OVH-STUDIO": (("FY2025 books closed", "2026-01-30", 4), ("Insurance renewed 2026-27", "2026-03-02", 0),
-                   ("FY2027 budget approved", "2026-11-20", None)),
+    "CM-2603": (
+        ("Contract signed", 0.0, 1),
+        ("Shoot wrap", "2026-09-11", 0),
+        ("Picture lock", "2026-10-23", None),
+        ("Final delivery", 0.98, None),
+    ),
+    "POD-2604": (
+        ("Season launch", "2026-02-03", 0),
+        ("Mid-season sponsor review", "2026-06-30", 3),
+        ("Season finale", "2026-12-15", None),
+    ),
+    "OVH-STUDIO": (
+        ("FY2025 books closed", "2026-01-30", 4),
+        ("Insurance renewed 2026-27", "2026-03-02", 0),
+        ("FY2027 budget approved", "2026-11-20", None),
+    ),
     "BC-2701": (("Award decision", "2026-11-02", None),),
 }
 
@@ -1065,8 +1445,12 @@ class Studio:
                 self.tasks.append(task)
 
     def _new_task(self, project: Project, spec: TaskSpec, number: int) -> Task:
-        team = [p for ids in TEAMS.get(project.code, {}).values() for p in ids if
-                PEOPLE_BY_ID[p].department == spec.department]
+        team = [
+            p
+            for ids in TEAMS.get(project.code, {}).values()
+            for p in ids
+            if PEOPLE_BY_ID[p].department == spec.department
+        ]
         owners = team or [p.person_id for p in PEOPLE if p.department == spec.department]
         created = spec.start - timedelta(days=self.rng.randint(3, 21))
         created = max(project.start, min(created, AS_OF - timedelta(days=self.rng.randint(1, 20))))
@@ -1105,8 +1489,9 @@ class Studio:
         for i, status in enumerate(steps):
             day = ready + timedelta(days=round(days * i / (len(steps) - 1)))
             minute = 5 + self.rng.randint(0, 40) if i == 0 else 60 + self.rng.randint(0, 420)
-            stamp = max(datetime.combine(day, time(9)) + timedelta(minutes=minute),
-                        task.events[-1][1] + timedelta(minutes=20))
+            stamp = max(
+                datetime.combine(day, time(9)) + timedelta(minutes=minute), task.events[-1][1] + timedelta(minutes=20)
+            )
             if stamp > CUTOFF:
                 break
             task.events.append((status, stamp))
@@ -1180,21 +1565,33 @@ class Studio:
             while days and misses < 50:
                 person, day = self.rng.choice(team), self.rng.choice(days)
                 regular = Decimal(self.rng.choice(("6", "7", "7.5", "8", "8", "8", "8.5", "9", "9.5", "10")))
-                overtime = Decimal(self.rng.choice(("1", "1.5", "2", "2", "3", "4"))) \
-                    if self.rng.random() < overtime_odds else ZERO
+                overtime = (
+                    Decimal(self.rng.choice(("1", "1.5", "2", "2", "3", "4")))
+                    if self.rng.random() < overtime_odds
+                    else ZERO
+                )
                 if self.hours_booked.get((person.person_id, day), ZERO) + regular + overtime > 12:
                     misses += 1
                     continue
-                entry = Entry(day, person, project, account, self._task_for(project, person, day), regular, overtime,
-                              money(person.rate * Decimal("1.1")) if self.rng.random() < 0.04 else None,
-                              Decimal("2.0") if overtime and self.rng.random() < 0.3 else None,
-                              self._fringe(project, person))
+                entry = Entry(
+                    day,
+                    person,
+                    project,
+                    account,
+                    self._task_for(project, person, day),
+                    regular,
+                    overtime,
+                    money(person.rate * Decimal("1.1")) if self.rng.random() < 0.04 else None,
+                    Decimal("2.0") if overtime and self.rng.random() < 0.3 else None,
+                    self._fringe(project, person),
+                )
                 cost = self.to_currency(entry.cost, person.currency, project.currency, day)
                 if spent + cost / 2 > target:
                     break
                 self.entries.append(entry)
-                self.hours_booked[(person.person_id, day)] = \
+                self.hours_booked[(person.person_id, day)] = (
                     self.hours_booked.get((person.person_id, day), ZERO) + regular + overtime
+                )
                 spent += cost
 
     def _fringe(self, project: Project, person: Person) -> Decimal | None:
@@ -1203,8 +1600,13 @@ class Studio:
         return {"EP-2601": Decimal("18"), "DOC-2504": Decimal("12.5")}.get(project.code)
 
     def _task_for(self, project: Project, person: Person, day: date) -> str:
-        candidates = [t.task_id for t in self.tasks if t.project is project and t.spec.department == person.department
-                      and t.spec.start <= day <= t.spec.due + timedelta(days=7)]
+        candidates = [
+            t.task_id
+            for t in self.tasks
+            if t.project is project
+            and t.spec.department == person.department
+            and t.spec.start <= day <= t.spec.due + timedelta(days=7)
+        ]
         if candidates and self.rng.random() < 0.8:
             return self.rng.choice(candidates)
         return ""
@@ -1272,9 +1674,17 @@ class Studio:
                 continue
             count = max(1, min(5, round(target / 1800)))
             for amount in split_money(target, [self.rng.randint(60, 140) for _ in range(count)]):
-                self.gl.append(GLLine(self.rng.choice(self._days(month, project)), project.code, account,
-                                      self.rng.choice(vendors[project.currency]), self.rng.choice(descriptions),
-                                      amount, project.currency))
+                self.gl.append(
+                    GLLine(
+                        self.rng.choice(self._days(month, project)),
+                        project.code,
+                        account,
+                        self.rng.choice(vendors[project.currency]),
+                        self.rng.choice(descriptions),
+                        amount,
+                        project.currency,
+                    )
+                )
 
     def _revenue(self, project: Project) -> None:
         if project.contract_value is None or not project.billing:
@@ -1282,33 +1692,94 @@ class Studio:
         tranches = _billing(project)
         for n, (when, amount, label) in enumerate(tranches, start=1):
             if when <= AS_OF:
-                self.gl.append(GLLine(when, project.code, project.revenue_account, project.client,
-                                      f"Client billing {n}/{len(tranches)}: {label}", amount, project.currency))
+                self.gl.append(
+                    GLLine(
+                        when,
+                        project.code,
+                        project.revenue_account,
+                        project.client,
+                        f"Client billing {n}/{len(tranches)}: {label}",
+                        amount,
+                        project.currency,
+                    )
+                )
         for co_id, code, _, issued, status, revenue, _, _ in CHANGE_ORDERS:
             billed = _d(issued) + timedelta(days=21)
             if code == project.code and status == "approved" and billed <= AS_OF:
-                self.gl.append(GLLine(billed, code, project.revenue_account, project.client,
-                                      f"Change order {co_id} billing", Decimal(revenue), project.currency))
+                self.gl.append(
+                    GLLine(
+                        billed,
+                        code,
+                        project.revenue_account,
+                        project.client,
+                        f"Change order {co_id} billing",
+                        Decimal(revenue),
+                        project.currency,
+                    )
+                )
 
     def _overhead(self) -> None:
         """Studio running costs, straight to the ledger; insurance once a year (scenario 4)."""
         code = "OVH-STUDIO"
-        software = (("Adobe", "Creative Cloud for teams", "1180.00"), ("Frame.io", "Review & approval seats", "420.00"),
-                    ("Google", "Workspace", "640.00"), ("Autodesk", "Flow Production Tracking", "1350.00"),
-                    ("Avid", "Media Composer subscriptions", "594.00"))
+        software = (
+            ("Adobe", "Creative Cloud for teams", "1180.00"),
+            ("Frame.io", "Review & approval seats", "420.00"),
+            ("Google", "Workspace", "640.00"),
+            ("Autodesk", "Flow Production Tracking", "1350.00"),
+            ("Avid", "Media Composer subscriptions", "594.00"),
+        )
         for month in month_range(LEDGER_START, AS_OF):
-            self.gl.append(GLLine(month, code, "6100", "Harbor Works Properties", "Studio rent - Unit 4B",
-                                  Decimal("16250.00"), "USD"))
+            self.gl.append(
+                GLLine(
+                    month, code, "6100", "Harbor Works Properties", "Studio rent - Unit 4B", Decimal("16250.00"), "USD"
+                )
+            )
             utilities = money(Decimal(2250) * self._draw(0.82, 1.18))
-            self.gl.append(GLLine(month + timedelta(days=self.rng.randint(8, 14)), code, "6100",
-                                  "Pacific Gas & Power", "Electricity & water", utilities, "USD"))
+            self.gl.append(
+                GLLine(
+                    month + timedelta(days=self.rng.randint(8, 14)),
+                    code,
+                    "6100",
+                    "Pacific Gas & Power",
+                    "Electricity & water",
+                    utilities,
+                    "USD",
+                )
+            )
             for vendor, what, amount in software:
-                self.gl.append(GLLine(month + timedelta(days=self.rng.randint(0, 4)), code, "6200", vendor, what,
-                                      Decimal(amount), "USD"))
-        self.gl.append(GLLine(_d("2025-03-03"), code, "6300", "Beacon Mutual Insurance",
-                              "Annual studio & production package policy 2025-26", Decimal("61840.00"), "USD"))
-        self.gl.append(GLLine(_d("2026-03-02"), code, "6300", "Beacon Mutual Insurance",
-                              "Annual studio & production package policy 2026-27", Decimal("64250.00"), "USD"))
+                self.gl.append(
+                    GLLine(
+                        month + timedelta(days=self.rng.randint(0, 4)),
+                        code,
+                        "6200",
+                        vendor,
+                        what,
+                        Decimal(amount),
+                        "USD",
+                    )
+                )
+        self.gl.append(
+            GLLine(
+                _d("2025-03-03"),
+                code,
+                "6300",
+                "Beacon Mutual Insurance",
+                "Annual studio & production package policy 2025-26",
+                Decimal("61840.00"),
+                "USD",
+            )
+        )
+        self.gl.append(
+            GLLine(
+                _d("2026-03-02"),
+                code,
+                "6300",
+                "Beacon Mutual Insurance",
+                "Annual studio & production package policy 2026-27",
+                Decimal("64250.00"),
+                "USD",
+            )
+        )
 
     def _number_records(self) -> None:
         self.entries.sort(key=lambda e: (e.work_date, e.person.person_id, e.project.code, e.account))
@@ -1327,24 +1798,53 @@ class Studio:
             posted = entry.work_date + timedelta(days=4 - entry.work_date.weekday() + 7)  # next week's payroll run
             if posted <= AS_OF:
                 person = entry.person
-                payroll = "Northlight payroll" if person.worker_type == "staff" else (
-                    "Hartley Crew Payroll Ltd" if person.currency == "GBP" else "Castlight Payroll Services")
+                payroll = (
+                    "Northlight payroll"
+                    if person.worker_type == "staff"
+                    else ("Hartley Crew Payroll Ltd" if person.currency == "GBP" else "Castlight Payroll Services")
+                )
                 hours = f"{fmt_qty(entry.regular)}h" + (f" + {fmt_qty(entry.overtime)}h OT" if entry.overtime else "")
-                self.gl.append(GLLine(posted, entry.project.code, entry.account, payroll,
-                                      f"Labour {person.name} {entry.work_date.isoformat()} ({hours})",
-                                      money(entry.cost), person.currency, entry.entry_id))
+                self.gl.append(
+                    GLLine(
+                        posted,
+                        entry.project.code,
+                        entry.account,
+                        payroll,
+                        f"Labour {person.name} {entry.work_date.isoformat()} ({hours})",
+                        money(entry.cost),
+                        person.currency,
+                        entry.entry_id,
+                    )
+                )
         for rental in self.rentals:
             if rental.posted_on <= AS_OF:
                 extra = " incl. damage charge" if rental.damage else ""
-                self.gl.append(GLLine(rental.posted_on, rental.project.code, rental.account, rental.vendor,
-                                      f"Rental {rental.rental_id}: {rental.item}, "
-                                      f"{span_days(rental.start, rental.end)} days{extra}",
-                                      money(rental.cost), rental.currency, rental.rental_id))
+                self.gl.append(
+                    GLLine(
+                        rental.posted_on,
+                        rental.project.code,
+                        rental.account,
+                        rental.vendor,
+                        f"Rental {rental.rental_id}: {rental.item}, {span_days(rental.start, rental.end)} days{extra}",
+                        money(rental.cost),
+                        rental.currency,
+                        rental.rental_id,
+                    )
+                )
         for invoice in self.invoices:
             if invoice.paid_on is not None:
-                self.gl.append(GLLine(invoice.paid_on, invoice.project.code, invoice.account, invoice.vendor,
-                                      f"Invoice {invoice.invoice_id} - {ACCOUNT_NAMES[invoice.account]}",
-                                      invoice.amount, invoice.currency, invoice.invoice_id))
+                self.gl.append(
+                    GLLine(
+                        invoice.paid_on,
+                        invoice.project.code,
+                        invoice.account,
+                        invoice.vendor,
+                        f"Invoice {invoice.invoice_id} - {ACCOUNT_NAMES[invoice.account]}",
+                        invoice.amount,
+                        invoice.currency,
+                        invoice.invoice_id,
+                    )
+                )
 
     def _remaining_plan(self, project: Project, account: str) -> Decimal:
         """Current budget of an account not yet elapsed at the as-of date."""
@@ -1353,8 +1853,11 @@ class Studio:
         for line in version.lines if version else ():
             if line.account != account:
                 continue
-            lo, hi = (max(line.period, project.start), min(month_end(line.period), project.end)) \
-                if line.period else (line.window or (project.start, project.end))
+            lo, hi = (
+                (max(line.period, project.start), min(month_end(line.period), project.end))
+                if line.period
+                else (line.window or (project.start, project.end))
+            )
             ahead = span_days(max(lo, AS_OF + timedelta(days=1)), hi)
             remaining += line.amount * ahead / span_days(lo, hi)
         return remaining
@@ -1384,8 +1887,9 @@ class Studio:
                 amount, status = billed + money(remaining).quantize(Decimal(100)), "open"
             else:
                 amount, status = billed, "closed"
-            orders.append((PurchaseOrder("", vendor, issued, project, account, amount, project.currency, status),
-                           invoices))
+            orders.append(
+                (PurchaseOrder("", vendor, issued, project, account, amount, project.currency, status), invoices)
+            )
         for project in PROJECTS:  # work booked ahead: open POs with nothing invoiced yet
             if project.status != "active":
                 continue
@@ -1395,8 +1899,21 @@ class Studio:
                     issued = AS_OF - timedelta(days=self.rng.randint(3, 40))
                     vendor = self.rng.choice(INVOICE_VENDORS[account][project.currency])
                     amount = (remaining * Decimal("0.8")).quantize(Decimal(100))
-                    orders.append((PurchaseOrder("", vendor, max(project.start, issued), project, account, amount,
-                                                 project.currency, "open"), []))
+                    orders.append(
+                        (
+                            PurchaseOrder(
+                                "",
+                                vendor,
+                                max(project.start, issued),
+                                project,
+                                account,
+                                amount,
+                                project.currency,
+                                "open",
+                            ),
+                            [],
+                        )
+                    )
         orders.sort(key=lambda pair: (pair[0].issued, pair[0].project.code, pair[0].account, pair[0].vendor))
         for n, (order, invoices) in enumerate(orders, start=1):
             order.po_id = f"PO-{n:04d}"
@@ -1406,27 +1923,77 @@ class Studio:
 
     def _plant_unbudgeted_spend(self) -> None:
         """Scenario 3: a music licence on a project that never budgeted music (5510)."""
-        self.gl.append(GLLine(_d("2026-09-22"), "CM-2602", "5510", "Sonic Canvas Music",
-                              "Licence 'Northbound' (client-requested track), TV + online, 1 year",
-                              Decimal("12500.00"), "USD"))
-        self.gl.append(GLLine(_d("2026-10-08"), "CM-2602", "5510", "Sonic Canvas Music",
-                              "Stems & edit rights for 'Northbound'", Decimal("6000.00"), "USD"))
+        self.gl.append(
+            GLLine(
+                _d("2026-09-22"),
+                "CM-2602",
+                "5510",
+                "Sonic Canvas Music",
+                "Licence 'Northbound' (client-requested track), TV + online, 1 year",
+                Decimal("12500.00"),
+                "USD",
+            )
+        )
+        self.gl.append(
+            GLLine(
+                _d("2026-10-08"),
+                "CM-2602",
+                "5510",
+                "Sonic Canvas Music",
+                "Stems & edit rights for 'Northbound'",
+                Decimal("6000.00"),
+                "USD",
+            )
+        )
 
     def _plant_reversals(self) -> None:
         """Scenario 6: a duplicated invoice posting and a misposted expense, both reversed."""
-        original = next(line for line in self.gl if line.project == "EP-2601" and line.account == "5410"
-                        and line.source_ref.startswith("INV-") and line.posted + timedelta(days=12) <= AS_OF)
+        original = next(
+            line
+            for line in self.gl
+            if line.project == "EP-2601"
+            and line.account == "5410"
+            and line.source_ref.startswith("INV-")
+            and line.posted + timedelta(days=12) <= AS_OF
+        )
         duplicate = replace(original, posted=original.posted + timedelta(days=1))
         self.gl.append(duplicate)
-        self.gl.append(replace(duplicate, posted=duplicate.posted + timedelta(days=9), amount=-duplicate.amount,
-                               description="duplicate posting of " + original.source_ref, reverses=duplicate))
-        wrong = GLLine(_d("2026-02-11"), "EP-2601", "5310", "Alaska Airlines",
-                       "Flights SEA-KTN research crew (Saltwater Towns)", Decimal("3486.40"), "USD")
+        self.gl.append(
+            replace(
+                duplicate,
+                posted=duplicate.posted + timedelta(days=9),
+                amount=-duplicate.amount,
+                description="duplicate posting of " + original.source_ref,
+                reverses=duplicate,
+            )
+        )
+        wrong = GLLine(
+            _d("2026-02-11"),
+            "EP-2601",
+            "5310",
+            "Alaska Airlines",
+            "Flights SEA-KTN research crew (Saltwater Towns)",
+            Decimal("3486.40"),
+            "USD",
+        )
         self.gl.append(wrong)
-        self.gl.append(replace(wrong, posted=_d("2026-02-24"), amount=-wrong.amount,
-                               description="posted to the wrong project (belongs to DOC-2504)", reverses=wrong))
-        self.gl.append(replace(wrong, posted=_d("2026-02-24"), project="DOC-2504",
-                               description="Reclass from EP-2601: flights SEA-KTN research crew"))
+        self.gl.append(
+            replace(
+                wrong,
+                posted=_d("2026-02-24"),
+                amount=-wrong.amount,
+                description="posted to the wrong project (belongs to DOC-2504)",
+                reverses=wrong,
+            )
+        )
+        self.gl.append(
+            replace(
+                wrong,
+                posted=_d("2026-02-24"),
+                project="DOC-2504",
+                description="Reclass from EP-2601: flights SEA-KTN research crew",
+            )
+        )
 
     def _number_ledger(self) -> None:
         order = {id(line): n for n, line in enumerate(self.gl)}
@@ -1440,107 +2007,218 @@ class Studio:
     # -- rows per source -----------------------------------------------------------------------
 
     def departments(self) -> list[dict[str, str]]:
-        return [{"department_code": code, "department_name": name, "owner_email": f"{owner}@{DOMAIN}"}
-                for code, name, owner in DEPARTMENTS]
+        return [
+            {"department_code": code, "department_name": name, "owner_email": f"{owner}@{DOMAIN}"}
+            for code, name, owner in DEPARTMENTS
+        ]
 
     def projects(self) -> list[dict[str, str]]:
-        return [{
-            "project_code": p.code, "project_name": p.name, "department_code": p.department, "client": p.client,
-            "project_type": p.project_type, "status": p.status, "start_date": p.start.isoformat(),
-            "end_date": p.end.isoformat(), "contract_value": fmt_money(p.contract_value), "currency": p.currency,
-        } for p in PROJECTS]
+        return [
+            {
+                "project_code": p.code,
+                "project_name": p.name,
+                "department_code": p.department,
+                "client": p.client,
+                "project_type": p.project_type,
+                "status": p.status,
+                "start_date": p.start.isoformat(),
+                "end_date": p.end.isoformat(),
+                "contract_value": fmt_money(p.contract_value),
+                "currency": p.currency,
+            }
+            for p in PROJECTS
+        ]
 
     def accounts(self) -> list[dict[str, str]]:
-        return [{"account_code": code, "account_name": name, "category": category, "account_type": kind}
-                for code, name, category, kind in ACCOUNTS]
+        return [
+            {"account_code": code, "account_name": name, "category": category, "account_type": kind}
+            for code, name, category, kind in ACCOUNTS
+        ]
 
     def fx_rates(self) -> list[dict[str, str]]:
-        return [{"currency": currency, "period": period(month), "rate_to_base": fmt_qty(rate)}
-                for (currency, month), rate in sorted(self.fx.items())]
+        return [
+            {"currency": currency, "period": period(month), "rate_to_base": fmt_qty(rate)}
+            for (currency, month), rate in sorted(self.fx.items())
+        ]
 
     def people(self) -> list[dict[str, str]]:
-        return [{
-            "person_id": p.person_id, "person_name": p.name, "department_code": p.department,
-            "worker_type": p.worker_type, "weekly_capacity_hours": str(p.capacity), "hourly_rate": fmt_money(p.rate),
-            "currency": p.currency,
-        } for p in PEOPLE]
+        return [
+            {
+                "person_id": p.person_id,
+                "person_name": p.name,
+                "department_code": p.department,
+                "worker_type": p.worker_type,
+                "weekly_capacity_hours": str(p.capacity),
+                "hourly_rate": fmt_money(p.rate),
+                "currency": p.currency,
+            }
+            for p in PEOPLE
+        ]
 
     def budgets(self, reforecast: bool) -> list[dict[str, str]]:
         versions = [v for found in self.versions.values() for v in found if (v.name == "V2-reforecast") == reforecast]
         return _budget_rows(versions)
 
     def change_orders(self) -> list[dict[str, str]]:
-        return [{
-            "change_order_id": co_id, "project_code": code, "account_code": account, "issued_date": issued,
-            "status": status, "revenue_amount": revenue, "budget_amount": budget,
-            "currency": PROJECTS_BY_CODE[code].currency, "description": description,
-        } for co_id, code, account, issued, status, revenue, budget, description in CHANGE_ORDERS]
+        return [
+            {
+                "change_order_id": co_id,
+                "project_code": code,
+                "account_code": account,
+                "issued_date": issued,
+                "status": status,
+                "revenue_amount": revenue,
+                "budget_amount": budget,
+                "currency": PROJECTS_BY_CODE[code].currency,
+                "description": description,
+            }
+            for co_id, code, account, issued, status, revenue, budget, description in CHANGE_ORDERS
+        ]
 
     def budget_transfers(self) -> list[dict[str, str]]:
         def who(person: str) -> str:
             return STUDIO_HEAD if person == "STUDIO_HEAD" else (_email(person) if person else "")
 
-        return [{
-            "transfer_id": tid, "requested_at": at, "from_project_code": src, "from_account_code": src_account,
-            "to_project_code": dst, "to_account_code": dst_account, "amount": amount,
-            "currency": PROJECTS_BY_CODE[src].currency, "justification": why, "requested_by": who(by),
-            "approved_by": who(approver), "approver_role": role,
-        } for tid, at, src, src_account, dst, dst_account, amount, why, by, approver, role in BUDGET_TRANSFERS]
+        return [
+            {
+                "transfer_id": tid,
+                "requested_at": at,
+                "from_project_code": src,
+                "from_account_code": src_account,
+                "to_project_code": dst,
+                "to_account_code": dst_account,
+                "amount": amount,
+                "currency": PROJECTS_BY_CODE[src].currency,
+                "justification": why,
+                "requested_by": who(by),
+                "approved_by": who(approver),
+                "approver_role": role,
+            }
+            for tid, at, src, src_account, dst, dst_account, amount, why, by, approver, role in BUDGET_TRANSFERS
+        ]
 
     def gl_actuals(self, year: int) -> list[dict[str, str]]:
-        return [{
-            "txn_id": g.txn_id, "posted_date": g.posted.isoformat(), "project_code": g.project,
-            "account_code": g.account, "vendor": g.vendor, "description": g.description,
-            "amount": fmt_money(g.amount), "currency": g.currency, "source_ref": g.source_ref,
-        } for g in self.gl if g.posted.year == year]
+        return [
+            {
+                "txn_id": g.txn_id,
+                "posted_date": g.posted.isoformat(),
+                "project_code": g.project,
+                "account_code": g.account,
+                "vendor": g.vendor,
+                "description": g.description,
+                "amount": fmt_money(g.amount),
+                "currency": g.currency,
+                "source_ref": g.source_ref,
+            }
+            for g in self.gl
+            if g.posted.year == year
+        ]
 
     def timesheets(self) -> list[dict[str, str]]:
-        return [{
-            "entry_id": e.entry_id, "work_date": e.work_date.isoformat(), "person_id": e.person.person_id,
-            "project_code": e.project.code, "account_code": e.account, "task_id": e.task_id,
-            "regular_hours": fmt_qty(e.regular), "overtime_hours": fmt_qty(e.overtime),
-            "hourly_rate": fmt_money(e.rate), "overtime_multiplier": str(e.multiplier) if e.multiplier else "",
-            "fringe_pct": fmt_qty(e.fringe),
-        } for e in self.entries]
+        return [
+            {
+                "entry_id": e.entry_id,
+                "work_date": e.work_date.isoformat(),
+                "person_id": e.person.person_id,
+                "project_code": e.project.code,
+                "account_code": e.account,
+                "task_id": e.task_id,
+                "regular_hours": fmt_qty(e.regular),
+                "overtime_hours": fmt_qty(e.overtime),
+                "hourly_rate": fmt_money(e.rate),
+                "overtime_multiplier": str(e.multiplier) if e.multiplier else "",
+                "fringe_pct": fmt_qty(e.fringe),
+            }
+            for e in self.entries
+        ]
 
     def equipment_rentals(self) -> list[dict[str, str]]:
-        return [{
-            "rental_id": r.rental_id, "project_code": r.project.code, "account_code": r.account, "item": r.item,
-            "vendor": r.vendor, "start_date": r.start.isoformat(), "end_date": r.end.isoformat(),
-            "day_rate": fmt_money(r.day_rate), "damage_charge": fmt_money(r.damage), "currency": r.currency,
-        } for r in self.rentals]
+        return [
+            {
+                "rental_id": r.rental_id,
+                "project_code": r.project.code,
+                "account_code": r.account,
+                "item": r.item,
+                "vendor": r.vendor,
+                "start_date": r.start.isoformat(),
+                "end_date": r.end.isoformat(),
+                "day_rate": fmt_money(r.day_rate),
+                "damage_charge": fmt_money(r.damage),
+                "currency": r.currency,
+            }
+            for r in self.rentals
+        ]
 
     def invoices_rows(self) -> list[dict[str, str]]:
-        return [{
-            "invoice_id": i.invoice_id, "vendor": i.vendor, "invoice_date": i.invoice_date.isoformat(),
-            "project_code": i.project.code, "account_code": i.account, "amount": fmt_money(i.amount),
-            "currency": i.currency, "status": i.status, "po_id": i.po_id,
-        } for i in self.invoices]
+        return [
+            {
+                "invoice_id": i.invoice_id,
+                "vendor": i.vendor,
+                "invoice_date": i.invoice_date.isoformat(),
+                "project_code": i.project.code,
+                "account_code": i.account,
+                "amount": fmt_money(i.amount),
+                "currency": i.currency,
+                "status": i.status,
+                "po_id": i.po_id,
+            }
+            for i in self.invoices
+        ]
 
     def purchase_orders_rows(self) -> list[dict[str, str]]:
-        return [{
-            "po_id": o.po_id, "vendor": o.vendor, "issued_date": o.issued.isoformat(), "project_code": o.project.code,
-            "account_code": o.account, "amount": fmt_money(o.amount), "currency": o.currency, "status": o.status,
-        } for o in self.purchase_orders]
+        return [
+            {
+                "po_id": o.po_id,
+                "vendor": o.vendor,
+                "issued_date": o.issued.isoformat(),
+                "project_code": o.project.code,
+                "account_code": o.account,
+                "amount": fmt_money(o.amount),
+                "currency": o.currency,
+                "status": o.status,
+            }
+            for o in self.purchase_orders
+        ]
 
     def variance_commentary(self) -> list[dict[str, str]]:
-        return [{
-            "period": when, "project_code": code, "account_code": account, "root_cause": cause,
-            "persistence": persistence, "explanation": text, "corrective_action": action, "author": _email(author),
-            "written_at": written,
-        } for when, code, account, cause, persistence, text, action, author, written in COMMENTARY]
+        return [
+            {
+                "period": when,
+                "project_code": code,
+                "account_code": account,
+                "root_cause": cause,
+                "persistence": persistence,
+                "explanation": text,
+                "corrective_action": action,
+                "author": _email(author),
+                "written_at": written,
+            }
+            for when, code, account, cause, persistence, text, action, author, written in COMMENTARY
+        ]
 
     def tasks_rows(self) -> list[dict[str, str]]:
-        return [{
-            "task_id": t.task_id, "project_code": t.project.code, "department_code": t.spec.department,
-            "task_name": t.spec.name, "owner_person_id": t.owner, "priority": str(t.priority),
-            "estimate_hours": str(t.spec.estimate), "start_date": t.spec.start.isoformat(),
-            "due_date": t.spec.due.isoformat(), "created_at": fmt_ts(t.created_at),
-        } for t in self.tasks]
+        return [
+            {
+                "task_id": t.task_id,
+                "project_code": t.project.code,
+                "department_code": t.spec.department,
+                "task_name": t.spec.name,
+                "owner_person_id": t.owner,
+                "priority": str(t.priority),
+                "estimate_hours": str(t.spec.estimate),
+                "start_date": t.spec.start.isoformat(),
+                "due_date": t.spec.due.isoformat(),
+                "created_at": fmt_ts(t.created_at),
+            }
+            for t in self.tasks
+        ]
 
     def task_events(self) -> list[dict[str, str]]:
-        return [{"task_id": t.task_id, "status": status, "changed_at": fmt_ts(at)}
-                for t in self.tasks for status, at in t.events]
+        return [
+            {"task_id": t.task_id, "status": status, "changed_at": fmt_ts(at)}
+            for t in self.tasks
+            for status, at in t.events
+        ]
 
     def task_dependencies(self) -> list[dict[str, str]]:
         rows = []
@@ -1562,8 +2240,14 @@ class Studio:
                 actual = planned + timedelta(days=delay)
                 if project.status in ("closed", "wrapped"):
                     actual = min(actual, project.end)
-                rows.append({"project_code": project.code, "milestone": name, "planned_date": planned.isoformat(),
-                             "actual_date": actual.isoformat() if planned <= AS_OF and actual <= AS_OF else ""})
+                rows.append(
+                    {
+                        "project_code": project.code,
+                        "milestone": name,
+                        "planned_date": planned.isoformat(),
+                        "actual_date": actual.isoformat() if planned <= AS_OF and actual <= AS_OF else "",
+                    }
+                )
         return rows
 
     def tables(self) -> dict[str, tuple[str, list[dict[str, str]]]]:
@@ -1614,8 +2298,9 @@ def _write_parquet(path: Path, source: Source, rows: list[dict[str, str]]) -> No
     with tempfile.TemporaryDirectory() as tmp:
         staged = Path(tmp) / "rows.csv"
         _write_csv(staged, source, rows)
-        columns = ", ".join(f"CAST({c.name} AS {PARQUET_TYPES.get(c.type, 'VARCHAR')}) AS {c.name}"
-                            for c in source.columns)
+        columns = ", ".join(
+            f"CAST({c.name} AS {PARQUET_TYPES.get(c.type, 'VARCHAR')}) AS {c.name}" for c in source.columns
+        )
         con = duckdb.connect()
         try:
             con.execute("SET threads TO 1")

@@ -35,8 +35,9 @@ class Source:
     name: str
     kind: str  # reference, plan, actuals, commentary, production
     columns: tuple[Column, ...]
-    # the columns that identify one record; reference data keeps the latest load's record,
-    # ledgers keep records immutable (a re-sent id must be identical)
+    # the columns that identify one record. The latest load's record of a key stands (a status, an approval or
+    # an end date changes over a record's life), except in ledgers: their records are immutable, a re-sent id
+    # must be identical, and corrections are reversing entries (SPEC §5)
     key: tuple[str, ...] = ()
     ledger: bool = False
     accepts_xlsx: bool = False
@@ -195,7 +196,6 @@ SOURCES: dict[str, Source] = {
                 _c("approver_role", required=False),
             ),
             key=("transfer_id",),
-            ledger=True,
         ),
         # actuals
         Source(
@@ -251,7 +251,6 @@ SOURCES: dict[str, Source] = {
                 _c("currency"),
             ),
             key=("rental_id",),
-            ledger=True,
         ),
         Source(
             "invoices",
@@ -268,7 +267,6 @@ SOURCES: dict[str, Source] = {
                 _c("po_id", required=False),
             ),
             key=("invoice_id",),
-            ledger=True,
         ),
         Source(
             "purchase_orders",

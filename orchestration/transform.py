@@ -11,6 +11,7 @@ from dagster import AssetExecutionContext, AssetKey
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.config import DBT_PROJECT_DIR
+from orchestration.faults import pause_point
 from orchestration.ingest import register_lake_views
 from orchestration.settings import StudioSettings
 
@@ -76,4 +77,5 @@ def studio_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, setti
     if settings.full_refresh and layout.build_db.exists():
         layout.build_db.unlink()
     register_lake_views(layout)  # every source has its view, even one no asset loaded this run
+    pause_point("dbt")
     yield from dbt.cli(dbt_build_args(settings), context=context, target_path=layout.dbt_target).stream()

@@ -44,7 +44,7 @@ def test_formatted_amount_rejects_the_load_and_names_row_column_value(landing_an
     assert done.returncode == 3, done.stderr
     stderr = " ".join(done.stderr.split())
     assert "gl_actuals_march.csv" in stderr
-    assert "row 2" in stderr and "'amount'" in stderr and "'$1,234'" in stderr
+    assert "row 2" in stderr and "amount" in stderr and "'$1,234'" in stderr
     # nothing of the load reached the marts, not even its good line
     assert mart_snapshot(warehouse / "studio.duckdb") == before
     kept = list((warehouse / "quarantine").glob("*/gl_actuals_march.csv"))
