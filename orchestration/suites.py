@@ -326,6 +326,14 @@ def suite_json(source: Source) -> dict:
     ]
     expectations.append(
         {
+            "type": "expect_table_columns_to_match_set",
+            # absent optional columns are added as empty when the file is staged; extra columns are ignored
+            "kwargs": {"column_set": ["_row_number", *source.column_names], "exact_match": True},
+            "meta": {"rule": "the file has no columns beyond the contract (extra ones are ignored)", "blocking": False},
+        }
+    )
+    expectations.append(
+        {
             "type": "expect_table_row_count_to_be_between",
             "kwargs": {"min_value": 1},
             "meta": {"rule": "the file has data rows", "blocking": True},

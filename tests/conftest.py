@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import subprocess
 import sys
@@ -108,3 +109,12 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> CliRun:
     return CliRun(
         SAMPLE_LANDING_DIR, warehouse, default_as_of(SAMPLE_LANDING_DIR), done.returncode, done.stdout, done.stderr
     )
+
+
+def _silence_teardown() -> None:
+    """Interpreter teardown (after pytest's summary) writes to /dev/null: the duckdb binding's leak report."""
+    sys.stderr.flush()
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+
+
+atexit.register(_silence_teardown)

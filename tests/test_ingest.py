@@ -1,0 +1,87 @@
+"""Landing files become typed, immutable lake loads (SPEC §5): formats, types, the load ledger."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.config import WarehouseLayout
+from orchestration.ingest import accepted_manifests, ingest_source
+from orchestration.quality import RunContext
+from orchestration.sources import SOURCES
+from tests.conftest import SMALL_STUDIO
+
+RUN = RunContext("USD", date(2025, 3, 15))
+REFERENCE_ORDER = ("departments", "accounts", "fx_rates", "projects")
+
+
+@pytest.fixture
+def reference_lake(tmp_path: Path) -> WarehouseLayout:
+    """A lake holding the small studio's reference data only."""
+    landing = tmp_path / "reference"
+    landing.mkdir()
+    for name in REFERENCE_ORDER:
+        shutil.copy(SMALL_STUDIO / f"{name}.csv", landing)
+    layout = WarehouseLayout(tmp_path / "warehouse")
+    for name in REFERENCE_ORDER:
+        assert [o.status for o in ingest_source(SOURCES[name], landing, layout, "test", RUN)] == ["accepted"]
+    return layout
+
+
+def lake_rows(layout: WarehouseLayout, source: str, sql: str = "SELECT * EXCLUDE (_load_id)") -> list[tuple]:
+    with duckdb.connect() as con:
+        return con.execute(f"{sql} FROM read_parquet('{layout.lake}/{source}/*/data.parquet') ORDER BY ALL").fetchall()
+
+
+def test_budgets_from_a_spreadsheet(reference_lake: WarehouseLayout, tmp_path: Path) -> None:
+    import openpyxl
+
+    landing = tmp_path / "xlsx"
+    landing.mkdir()
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["budget_version", "version_status", "project_code", "account_code", "period", "amount", "currency"])
+    sheet.append(["V9", "draft", "P1", "5100", "2025-02", 1234.5, "USD"])
+    sheet.append(["V9", "draft", "P1", "5200", None, 99, "USD"])
+    book.save(landing / "budgets_draft.xlsx")
+    [outcome] = ingest_source(SOURCES["budgets"], landing, reference_lake, "test", RUN)
+    assert outcome.status == "accepted", outcome.reasons
+    found = lake_rows(reference_lake, "budgets", "SELECT account_code, period, amount, _row_number")
+    assert found == [("5100", "2025-02", Decimal("1234.5000"), 1), ("5200", None, Decimal("99.0000"), 2)]
+
+
+def test_lake_load_is_typed_by_the_contract(reference_lake: WarehouseLayout) -> None:
+    with duckdb.connect() as con:
+        types = dict(
+            con.execute(
+                f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM "
+                f"read_parquet('{reference_lake.lake}/projects/*/data.parquet'))"
+            ).fetchall()
+        )
+    expected = {
+        c.name: c.type.replace(",", ", ") if "DECIMAL" in c.type else c.type for c in SOURCES["projects"].columns
+    }
+    assert {k: v for k, v in types.items() if k in expected} == expected
+    assert types["_load_id"] == "VARCHAR" and types["_row_number"] == "BIGINT"
+
+
+def test_ledger_resend_identical_is_a_no_op_and_same_file_is_skipped(
+    reference_lake: WarehouseLayout, tmp_path: Path
+) -> None:
+    landing = tmp_path / "gl"
+    landing.mkdir()
+    header = "txn_id,posted_date,project_code,account_code,vendor,description,amount,currency,source_ref\n"
+    (landing / "gl_actuals_a.csv").write_text(header + "G1,2025-01-15,P1,5100,Crew Co,crew,3500.00,USD,\n")
+    assert [o.status for o in ingest_source(SOURCES["gl_actuals"], landing, reference_lake, "t", RUN)] == ["accepted"]
+    # the same file again: skipped; the same record in another file (written 3500.0): accepted, no new content
+    (landing / "gl_actuals_b.csv").write_text(header + "G1,2025-01-15,P1,5100,Crew Co,crew,3500.0,USD,\n")
+    outcomes = {o.file_name: o.status for o in ingest_source(SOURCES["gl_actuals"], landing, reference_lake, "t", RUN)}
+    assert outcomes == {"gl_actuals_a.csv": "skipped", "gl_actuals_b.csv": "accepted"}
+    assert len(accepted_manifests(reference_lake, "gl_actuals")) == 2
+    distinct = lake_rows(reference_lake, "gl_actuals", "SELECT DISTINCT txn_id, amount")
+    assert distinct == [("G1", Decimal("3500.0000"))]
