@@ -22,14 +22,18 @@ account_rows as (
     left join {{ ref('stg_accounts') }} as acc on a.account_code = acc.account_code
     cross join (select * from {{ ref('materiality_thresholds') }} where level = 'line_item') as thr
 ),
-department_rows as (
-    select
-        'department' as row_type, department_code, department_name, cast(null as varchar) as account_code,
-        cast(null as varchar) as account_name, 'expense' as account_type,
+{#- a roll-up's fiscal YTD figures under the report's column names -#}
+{%- set ytd_figures -%}
         ytd_budget as budget, ytd_actual as actual,
         ytd_variance as variance, ytd_variance_pct as variance_pct, ytd_favorable_variance as favorable_variance,
         ytd_direction as direction, ytd_utilization_pct as utilization_pct, ytd_is_material as is_material,
         ytd_needs_attention as needs_attention
+{%- endset %}
+department_rows as (
+    select
+        'department' as row_type, department_code, department_name, cast(null as varchar) as account_code,
+        cast(null as varchar) as account_name, 'expense' as account_type,
+        {{ ytd_figures }}
     from {{ ref('mart_department_variance') }}
     where period = {{ as_of_period() }}
 ),
@@ -37,10 +41,7 @@ studio_row as (
     select
         'studio' as row_type, cast(null as varchar) as department_code, cast(null as varchar) as department_name,
         cast(null as varchar) as account_code, cast(null as varchar) as account_name, 'expense' as account_type,
-        ytd_budget as budget, ytd_actual as actual,
-        ytd_variance as variance, ytd_variance_pct as variance_pct, ytd_favorable_variance as favorable_variance,
-        ytd_direction as direction, ytd_utilization_pct as utilization_pct, ytd_is_material as is_material,
-        ytd_needs_attention as needs_attention
+        {{ ytd_figures }}
     from {{ ref('mart_studio_variance') }}
     where period = {{ as_of_period() }}
 )
