@@ -57,10 +57,10 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> int:
     err = Console(stderr=True)
     if not args.landing.is_dir():
-        err.print(f"[red]landing folder not found: {args.landing}[/red]")
+        err.print(f"[red]landing folder not found: {escape(str(args.landing))}[/red]")
         return EXIT_USAGE
     if args.config is not None and not args.config.is_file():
-        err.print(f"[red]config file not found: {args.config}[/red]")
+        err.print(f"[red]config file not found: {escape(str(args.config))}[/red]")
         return EXIT_USAGE
     # imported here: loading the definitions parses the dbt project when needed
     from orchestration.pipeline import RefreshRunning, refresh
@@ -77,29 +77,31 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings.studio_config  # noqa: B018 - fail early on a bad studio.toml
     except (ValueError, TypeError) as error:
-        err.print(f"[red]{error}[/red]")
+        err.print(f"[red]{escape(str(error))}[/red]")
         return EXIT_USAGE
     layout = settings.layout
     layout.ensure()
     with (
-        err.status(f"Refreshing the warehouse from {args.landing} (as of {settings.as_of_date})…") as status,
+        err.status(
+            f"Refreshing the warehouse from {escape(str(args.landing))} (as of {settings.as_of_date})…"
+        ) as status,
         (layout.internal / "dbt_output.log").open("w", encoding="utf-8") as dbt_log,
     ):
         try:
             result = refresh(settings, ProgressLog(dbt_log, status))
         except RefreshRunning as error:
-            err.print(f"[red]{error}; nothing was done[/red]")
+            err.print(f"[red]{escape(str(error))}; nothing was done[/red]")
             return EXIT_FAILED
     err.print(
         f"loaded {result.number('lake/', 'rows_loaded'):,} rows from {result.number('lake/', 'files_accepted')} "
         f"new file(s); {result.number('lake/', 'files_skipped')} already loaded; {result.models_built} models built"
     )
     for item in result.rejected:
-        err.print(f"[yellow]REJECTED[/yellow] {item['file']}: {'; '.join(item['reasons'])}")
-        err.print(f"         report: {item['report']}")
+        err.print(f"[yellow]REJECTED[/yellow] {escape(item['file'])}: {escape('; '.join(item['reasons']))}")
+        err.print(f"         report: {escape(item['report'])}")
     if not result.success:
         for failure in result.failures:
-            err.print(f"[red]FAILED[/red] {failure}")
+            err.print(f"[red]FAILED[/red] {escape(failure)}")
         err.print("[red]Nothing was published; the previous published warehouse is untouched.[/red]")
         err.print(f"dbt output: {layout.internal / 'dbt_output.log'}")
         return EXIT_FAILED

@@ -148,13 +148,16 @@ def _stage_with_context(
         with duckdb.connect(str(work_db), config=WORK_DB_CONFIG) as con:
             readable = path
             if path.suffix.lower() == ".xlsx":
-                readable = _xlsx_as_csv(path)
+                try:
+                    readable = _xlsx_as_csv(path)
+                except Exception as error:  # openpyxl raises many kinds on a damaged workbook
+                    return CheckResult.failure("the file is readable", f"cannot be read as xlsx: {error}")
             unreadable = stage(con, readable, source)
             if unreadable is None:
                 outcome.rows = int(con.execute("SELECT count(*) FROM landed").fetchone()[0])
                 prepare_context(con, layout, source, run)
             return unreadable
-    except (duckdb.Error, OSError, ValueError) as error:  # never crash the run on one bad file
+    except (duckdb.Error, OSError, ValueError) as error:  # one bad file never crashes the run
         detail = " ".join(str(error).split())[:400]
         return CheckResult.failure("the file is readable", f"cannot be staged: {detail}")
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 ATTENTION = "⚠"
@@ -87,7 +88,8 @@ REPORT_WIDTH = 100  # the report needs 100 columns; narrower consoles get it unw
 
 
 def _label(text: str) -> str:
-    return text if len(text) <= LABEL_WIDTH else text[: LABEL_WIDTH - 1] + "…"
+    """A row label shortened to fit, as plain text (a name holding [brackets] is not markup)."""
+    return escape(text if len(text) <= LABEL_WIDTH else text[: LABEL_WIDTH - 1] + "…")
 
 
 def _figures(row: dict) -> list[str]:
@@ -146,8 +148,8 @@ def build_tables(data: ReportData) -> list[Table]:
     for row in data.commentary:
         commentary.add_row(
             row["period"][:7],
-            row["project_code"],
-            row["account_code"],
+            escape(row["project_code"]),
+            escape(row["account_code"]),
             _money(row["budget"]),
             _money(row["actual"]),
             _money(row["variance"]),

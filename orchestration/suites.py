@@ -15,8 +15,8 @@ creates beside the load (see `quality.py`):
     fx_first_period(currency, first_period)    locked_budgets_changed(budget_version, project_code)
     conflicting_rows(_row_number)              (ledgers) rows whose id is loaded with other content
 
-and helper columns computed in the same scan: _key_count, _person_day_hours, _version_statuses,
-_project_start.
+and helper columns computed in the same scan: _key_count, _first_rate_period, _person_day_hours,
+_version_statuses, _project_start.
 """
 
 from __future__ import annotations
@@ -126,13 +126,14 @@ def ordered(start: str, end: str) -> Rule:
 
 
 def rate_rule(currency: str, date_sql: str) -> Rule:
-    """The currency has an fx rate for the period of `date_sql` (that period's or an earlier one)."""
+    """The currency has an fx rate for the period of `date_sql` (that period's or an earlier one);
+    `_first_rate_period` is the currency's first rate period (helper column, NULL when it has none)."""
     return Rule(
         f"{currency} has an fx rate for the period",
         currency,
         f"{q(currency)} IS NOT NULL AND {q(currency)} <> (SELECT base_currency FROM run_settings) "
-        f"AND (({date_sql}) IS NULL OR NOT EXISTS (SELECT 1 FROM fx_first_period f "
-        f"WHERE f.currency = {q(currency)} AND f.first_period <= strftime({date_sql}, '%Y-%m')))",
+        f"AND ({date_sql}) IS NOT NULL "
+        f"AND (_first_rate_period IS NULL OR _first_rate_period > strftime({date_sql}, '%Y-%m'))",
     )
 
 
@@ -310,7 +311,8 @@ def unexpected_rows_query(rule: Rule) -> str:
     # GX fills {batch} with str.format: literal braces (regex quantifiers) are doubled
     shown = f", {q(rule.column)}" if rule.column else ""
     predicate = rule.bad_when.replace("{", "{{").replace("}", "}}")
-    return f"SELECT _row_number{shown} FROM {{batch}} WHERE {predicate}"
+    # the batch is named `landed`, as in the gate's single scan, so a predicate reads the same in both
+    return f"SELECT _row_number{shown} FROM (SELECT * FROM {{batch}}) AS landed WHERE {predicate}"
 
 
 def suite_json(source: Source) -> dict:

@@ -1,0 +1,934 @@
+"""The bad-input catalogue (SPEC §4-5): every kind of bad landing file a studio delivers, each a test.
+
+Most cases run at the ingest level: a lake is built once per module from the small studio's good files
+(plus a few reference rows the production sources need), each test copies it and delivers one file with
+`ingest_source`, then reads the `LoadOutcome`, the quarantine folder and the lake. One end-to-end run
+delivers several bad files at once through `studio-budget run`.
+
+Expected counts, rows and values are worked out by hand from the file each test writes. Rows are counted
+from the first data row (row 1 is the line after the header), as the quarantine report says.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.config import WarehouseLayout
+from orchestration.ingest import DATA_FILE, LoadOutcome, ingest_source
+from orchestration.quality import RunContext
+from orchestration.sources import SOURCES
+from tests.conftest import SMALL_AS_OF, SMALL_STUDIO, query, run_cli
+
+RUN = RunContext(base_currency="USD", as_of=date(2025, 3, 15))
+# sources other sources' rules read load first (see `referenced_sources` in quality.py)
+REFERENCE_ORDER = ("departments", "accounts", "fx_rates", "projects", "people", "purchase_orders", "tasks")
+
+GL = "txn_id,posted_date,project_code,account_code,vendor,description,amount,currency,source_ref\n"
+TIMESHEETS = "entry_id,work_date,person_id,project_code,account_code,task_id,regular_hours,overtime_hours\n"
+PROJECTS = (
+    "project_code,project_name,department_code,client,project_type,status,start_date,end_date,contract_value,currency\n"
+)
+RENTALS = "rental_id,project_code,account_code,item,vendor,start_date,end_date,day_rate,damage_charge,currency\n"
+BUDGETS = "budget_version,version_status,project_code,account_code,period,amount,currency\n"
+BUDGETS_FULL = (
+    "budget_version,version_status,project_code,account_code,period,amount,currency,quantity,unit,rate,approved_at\n"
+)
+# the small studio's approved V2 of P1 (tests/fixtures/small_studio/budgets_v2.csv)
+V2_LINES = (
+    "V2,approved,P1,5100,,12000.00,USD,,,,2025-02-15T09:00:00\n",
+    "V2,approved,P1,5200,2025-01,2000.00,USD,,,,2025-02-15T09:00:00\n",
+    "V2,approved,P1,4000,2025-02,20000.00,USD,,,,2025-02-15T09:00:00\n",
+)
+
+# reference rows the small studio lacks, so that timesheets, invoices and task dependencies can be checked
+EXTRA_REFERENCE = {
+    "people.csv": "person_id,person_name,department_code,worker_type,weekly_capacity_hours,hourly_rate,currency\n"
+    "U1,Ann Editor,D1,staff,40,50.00,USD\n"
+    "U2,Bob Grip,D2,freelance,40,40.00,GBP\n",
+    "purchase_orders.csv": "po_id,vendor,issued_date,project_code,account_code,amount,currency,status\n"
+    "PO1,Lens House,2025-01-10,P1,5200,2000.00,USD,open\n",
+    "tasks.csv": "task_id,project_code,department_code,task_name,owner_person_id,priority,estimate_hours,"
+    "start_date,due_date,created_at\n"
+    "T1,P1,D1,Edit,U1,1,10,2025-01-05,2025-02-01,2025-01-02T09:00:00\n"
+    "T2,P1,D1,Grade,U1,2,5,2025-02-01,2025-02-10,2025-01-02T09:00:00\n",
+}
+
+# rule names as the suites word them (they are also what audit.check_results holds)
+AMOUNT_IS_DECIMAL = "amount is a plain decimal number such as -1234.50 (no currency symbol, no thousands separator)"
+READABLE = "the file is readable"
+ROWS_READABLE = "every row has the header's columns and is UTF-8 text"
+PLAIN_NAME = "the file name is plain"
+HAS_RATE = "currency has an fx rate for the period"
+LOCKED = "budget version is approved or locked and cannot change: submit a reforecast as a new budget_version"
+LEDGER_CONFLICT = "txn_id already loaded with different content (send a reversing entry instead)"
+
+
+# ---------------------------------------------------------------------------------------------------- helpers
+
+
+@dataclass(frozen=True)
+class Bad:
+    """What one failed blocking rule must report."""
+
+    column: str | None
+    rows: int | None  # bad-row count worked out by hand; None for a file-level problem
+    examples: tuple[tuple[int, str | None], ...] = ()  # (row, offending value) the message and report show
+    words: tuple[str, ...] = ()  # further text the message must hold
+
+
+def gl(*rows: str) -> str:
+    return GL + "".join(f"{row}\n" for row in rows)
+
+
+def shown(value: str | None) -> str:
+    return "NULL" if value is None else repr(value)
+
+
+def lake_loads(layout: WarehouseLayout, source: str) -> set[str]:
+    folder = layout.lake / source
+    return {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+
+
+def deliver(layout: WarehouseLayout, source: str, file_name: str, content: str | bytes) -> LoadOutcome:
+    """Ingest one file from a landing folder of its own; unless accepted, it leaves no trace in the lake."""
+    landing = layout.root.parent / "landing"
+    shutil.rmtree(landing, ignore_errors=True)
+    landing.mkdir()
+    (landing / file_name).write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    before = lake_loads(layout, source)
+    outcomes = ingest_source(SOURCES[source], landing, layout, "test", RUN)
+    assert [o.file_name for o in outcomes] == [file_name]
+    outcome = outcomes[0]
+    after = lake_loads(layout, source)
+    if outcome.status == "accepted":
+        assert after == before | {f"load_id={outcome.load_id}"}
+    else:
+        assert after == before, "a rejected or skipped file must not reach the lake"
+    return outcome
+
+
+def failed(outcome: LoadOutcome, blocking: bool = True) -> dict[str, object]:
+    return {c.rule: c for c in outcome.checks if not c.passed and c.blocking == blocking}
+
+
+def assert_quarantined(outcome: LoadOutcome, layout: WarehouseLayout, original: bytes, kept_as: str) -> str:
+    """The file is kept byte for byte in its own quarantine folder beside a readable report; returns the report."""
+    report = outcome.quarantine_report
+    assert report is not None and report.name == "report.txt"
+    assert report.parent.parent == layout.quarantine
+    kept = sorted(p.name for p in report.parent.iterdir())
+    assert kept == sorted(["_load.json", "report.txt", kept_as])
+    assert (report.parent / kept_as).read_bytes() == original
+    text = report.read_text(encoding="utf-8")
+    assert f"Rejected load: {outcome.file_name} (source: {outcome.source})" in text
+    return text
+
+
+def assert_rejected(outcome: LoadOutcome, layout: WarehouseLayout, original: bytes, expected: dict[str, Bad]) -> None:
+    assert outcome.status == "rejected", outcome.checks
+    blocking = failed(outcome)
+    assert set(blocking) == set(expected), [c.message for c in blocking.values()]
+    report = assert_quarantined(outcome, layout, original, outcome.file_name)
+    for rule, bad in expected.items():
+        check = blocking[rule]
+        message = check.message
+        assert check.column == bad.column, message
+        if bad.rows is not None:
+            assert check.bad_rows == bad.rows, message
+        if bad.column:
+            assert bad.column in message
+        for row, value in bad.examples:
+            assert re.search(rf"\brow {row}\b.{{0,40}}?{re.escape(shown(value))}", message), message
+            assert f"row {row}: {bad.column} = {value!r}" in report
+        for words in bad.words:
+            assert words in message
+        assert f"[BLOCKING] {rule}" in report
+        assert message in report
+
+
+def lake_rows(layout: WarehouseLayout, outcome: LoadOutcome) -> list[dict]:
+    """The accepted load as it sits in the lake's Parquet, in file order."""
+    path = layout.lake / outcome.source / f"load_id={outcome.load_id}" / DATA_FILE
+    with duckdb.connect() as con:
+        cursor = con.execute(
+            "SELECT * EXCLUDE (_load_id) FROM read_parquet(?, hive_partitioning = false) ORDER BY _row_number",
+            [str(path)],
+        )
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+
+def assert_accepted(outcome: LoadOutcome, rows: int) -> None:
+    assert outcome.status == "accepted", outcome.reasons
+    assert outcome.reasons == []
+    assert outcome.rows == rows
+    assert outcome.quarantine_report is None
+
+
+def without_column(text: str, column: str) -> str:
+    rows = list(csv.reader(io.StringIO(text)))
+    index = rows[0].index(column)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([r[:index] + r[index + 1 :] for r in rows])
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def base_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small studio's good files (and EXTRA_REFERENCE) ingested in reference order, once per module."""
+    base = tmp_path_factory.mktemp("bad_inputs")
+    landing = base / "landing"
+    shutil.copytree(SMALL_STUDIO, landing)
+    for name, text in EXTRA_REFERENCE.items():
+        (landing / name).write_text(text, encoding="utf-8")
+    layout = WarehouseLayout(base / "warehouse")
+    accepted = []
+    for name in [*REFERENCE_ORDER, *(s for s in SOURCES if s not in REFERENCE_ORDER)]:
+        for outcome in ingest_source(SOURCES[name], landing, layout, "test", RUN):
+            assert outcome.status == "accepted", (outcome.file_name, outcome.reasons)
+            accepted.append(outcome.file_name)
+    assert len(accepted) == len(list(landing.iterdir())) == 10
+    return layout.root
+
+
+@pytest.fixture
+def layout(base_warehouse: Path, tmp_path: Path) -> WarehouseLayout:
+    """A private copy of the module's lake."""
+    shutil.copytree(base_warehouse, tmp_path / "warehouse")
+    return WarehouseLayout(tmp_path / "warehouse")
+
+
+# ---------------------------------------------------------------------------------------------------- rejections
+
+REJECTIONS = [
+    pytest.param(
+        "gl_actuals",
+        "gl_actuals_formatted.csv",
+        gl("G100,2025-03-02,P1,5100,Crew Co,ok line,100.00,USD,", 'G101,2025-03-03,P1,5100,Crew Co,fmt,"$1,234",USD,'),
+        {AMOUNT_IS_DECIMAL: Bad("amount", 1, ((2, "$1,234"),))},
+        id="formatted-amount",
+    ),
+    pytest.param(
+        "gl_actuals",
+        "gl_actuals_accounting.csv",
+        gl(
+            'G100,2025-03-02,P1,5100,Crew Co,parentheses,"(1,234.00)",USD,',
+            "G101,2025-03-02,P1,5100,Crew Co,trailing minus,1234-,USD,",
+            'G102,2025-03-02,P1,5100,Crew Co,decimal comma,"1234,50",USD,',
+            "G103,2025-03-02,P1,5100,Crew Co,a plain negative is fine,-1234.00,USD,",
+        ),
+        {AMOUNT_IS_DECIMAL: Bad("amount", 3, ((1, "(1,234.00)"), (2, "1234-"), (3, "1234,50")))},
+        id="accounting-formatted-amounts",
+    ),
+    pytest.param(
+        "gl_actuals",
+        "gl_actuals_dates.csv",
+        gl(
+            "G100,15/03/2025,P1,5100,Crew Co,day first,1.00,USD,",
+            "G101,2025-02-30,P1,5100,Crew Co,no such day,1.00,USD,",
+            "G102,3/15/2025,P1,5100,Crew Co,excel,1.00,USD,",
+            "G103,2025-03-02,P1,5100,Crew Co,fine,1.00,USD,",
+        ),
+        {
+            # 2025-02-30 is written right but is no date; the other two are neither
+            "posted_date is a date YYYY-MM-DD": Bad(
+                "posted_date", 3, ((1, "15/03/2025"), (2, "2025-02-30"), (3, "3/15/2025"))
+            ),
+            "posted_date is written YYYY-MM-DD": Bad("posted_date", 2, ((1, "15/03/2025"), (3, "3/15/2025"))),
+        },
+        id="bad-dates",
+    ),
+    pytest.param(
+        "gl_actuals",
+        "gl_actuals_timestamps.csv",
+        gl("G100,2025-03-02 00:00:00,P1,5100,Crew Co,spreadsheet added a time,1.00,USD,"),
+        {"posted_date is written YYYY-MM-DD": Bad("posted_date", 1, ((1, "2025-03-02 00:00:00"),))},
+        id="time-in-a-date-column",
+    ),
+    pytest.param(
+        "gl_actuals",
+        "gl_actuals_zero_date.csv",
+        gl("G100,1899-12-30,P1,5100,Crew Co,spreadsheet zero date,1.00,USD,"),
+        {"posted_date is between 1990 and 2100": Bad("posted_date", 1, ((1, "1899-12-30"),))},
+        id="spreadsheet-zero-date",
+    ),
+    pytest.param(
+        "budgets",
+        "budgets_periods.csv",
+        BUDGETS
+        + "V9,draft,P1,5100,2025-13,1.00,USD\n"
+        + "V9,draft,P1,5100,25-03,1.00,USD\n"
+        + "V9,draft,P1,5100,2025-3,1.00,USD\n"
+        + "V9,draft,P1,5100,2025-03,1.00,USD\n",
+        {"period is written YYYY-MM": Bad("period", 3, ((1, "2025-13"), (2, "25-03"), (3, "2025-3")))},
+        id="bad-periods",
+    ),
+    pytest.param(
+        "gl_actuals",
+        "gl_actuals_codes.csv",
+        gl("G100,2025-03-02,P9,5100,Crew Co,x,1.00,USD,", "G101,2025-03-02,P1,9999,Crew Co,x,1.00,USD,"),
+        {
+            "project_code exists in projects": Bad("project_code", 1, ((1, "P9"),)),
+            "account_code exists in accounts": Bad("account_code", 1, ((2, "9999"),)),
+        },
+        id="unknown-project-and-account",
+    ),
+    pytest.param(
+        "gl_actuals",
+        "gl_actuals_spreadsheet_codes.csv",
+        gl("G100,2025-03-02,P1,5100.0,Crew Co,code as a number,1.00,USD,", "G101,2025-03-02,p1,5100,Crew Co,x,1,USD,"),
+        {
+            # codes are case-sensitive strings (SPEC §4)
+            "account_code exists in accounts": Bad("account_code", 1, ((1, "5100.0"),)),
+            "project_code exists in projects": Bad("project_code", 1, ((2, "p1"),)),
+        },
+        id="codes-as-spreadsheets-write-them",
+    ),
+    pytest.param(
+        "projects",
+        "projects_new.csv",
+        PROJECTS + "P3,New Spot,D9,Acme,commercial,bidding,2025-04-01,2025-06-30,5000,USD\n",
+        {"department_code exists in departments": Bad("department_code", 1, ((1, "D9"),))},
+        id="unknown-department",
+    ),
+    pytest.param(
+        "gl_actuals",
+        "gl_actuals_early_gbp.csv",
+        gl("G100,2024-12-20,P2,5100,Crew UK,before GBP's first rate (2025-01),100.00,GBP,"),
+        {HAS_RATE: Bad("currency", 1, ((1, "GBP"),))},
+        id="currency-before-its-first-rate",
+    ),
+    pytest.param(
+        "gl_actuals",
+        "gl_actuals_eur.csv",
+        gl("G100,2025-03-02,P1,5100,Crew EU,no EUR rate at all,100.00,EUR,"),
+        {HAS_RATE: Bad("currency", 1, ((1, "EUR"),))},
+        id="currency-without-any-rate",
+    ),
+    pytest.param(
+        "gl_actuals",
+        "gl_actuals_lowercase.csv",
+        gl("G100,2025-03-02,P1,5100,Crew Co,lowercase base currency,100.00,usd,"),
+        {HAS_RATE: Bad("currency", 1, ((1, "usd"),))},
+        id="lowercase-currency",
+    ),
+    pytest.param(
+        "projects",
+        "projects_backwards.csv",
+        PROJECTS + "P3,New Spot,D1,Acme,commercial,bidding,2025-03-01,2025-02-01,5000,USD\n",
+        {"end_date is on or after start_date": Bad("end_date", 1, ((1, "2025-02-01"),))},
+        id="project-ends-before-it-starts",
+    ),
+    pytest.param(
+        "equipment_rentals",
+        "equipment_rentals_backwards.csv",
+        RENTALS
+        + "R1,P1,5200,Lens kit,Lens House,2025-03-01,2025-03-05,100.00,0,USD\n"
+        + "R2,P1,5200,Dolly,Grip Co,2025-03-10,2025-03-09,80.00,0,USD\n",
+        {"end_date is on or after start_date": Bad("end_date", 1, ((2, "2025-03-09"),))},
+        id="rental-ends-before-it-starts",
+    ),
+    pytest.param(
+        "timesheets",
+        "timesheets_negative.csv",
+        TIMESHEETS + "E1,2025-03-03,U1,P1,5100,T1,-8,0\nE2,2025-03-04,U1,P1,5100,,8,-1\n",
+        {
+            "regular_hours is not negative": Bad("regular_hours", 1, ((1, "-8"),)),
+            "overtime_hours is not negative": Bad("overtime_hours", 1, ((2, "-1"),)),
+        },
+        id="negative-hours",
+    ),
+    pytest.param(
+        "equipment_rentals",
+        "equipment_rentals_negative.csv",
+        RENTALS + "R1,P1,5200,Lens kit,Lens House,2025-03-01,2025-03-05,-100.00,-5,USD\n",
+        {
+            "day_rate is not negative": Bad("day_rate", 1, ((1, "-100.00"),)),
+            "damage_charge is not negative": Bad("damage_charge", 1, ((1, "-5"),)),
+        },
+        id="negative-day-rate",
+    ),
+    pytest.param(
+        "timesheets",
+        "timesheets_text.csv",
+        TIMESHEETS + "E1,2025-03-03,U1,P1,5100,T1,8,0\nE2,2025-03-03,U2,P1,5100,,eight,0\n",
+        {AMOUNT_IS_DECIMAL.replace("amount", "regular_hours", 1): Bad("regular_hours", 1, ((2, "eight"),))},
+        id="text-in-an-hours-column",
+    ),
+    pytest.param(
+        "timesheets",
+        "timesheets_long_day.csv",
+        TIMESHEETS
+        + "E1,2025-03-03,U1,P1,5100,T1,14,0\n"  # U1 on 3 March: 14 + 12 = 26 h
+        + "E2,2025-03-03,U1,P2,5100,,12,0\n"
+        + "E3,2025-03-03,U2,P1,5100,,12,0\n"  # another person the same day: 12 h
+        + "E4,2025-03-04,U1,P1,5100,,20,4\n",  # U1 the next day: exactly 24 h
+        {"a person logs at most 24 hours a day": Bad("person_id", 2, ((1, "U1"), (2, "U1")))},
+        id="more-than-24-hours-a-day",
+    ),
+    pytest.param(
+        "gl_actuals",
+        "gl_actuals_dup.csv",
+        gl(
+            "G100,2025-03-02,P1,5100,Crew Co,x,1.00,USD,",
+            "G100,2025-03-02,P1,5100,Crew Co,x,1.00,USD,",
+            "G101,2025-03-02,P1,5100,Crew Co,x,1.00,USD,",
+        ),
+        {"txn_id is unique within the file": Bad("txn_id", 2, ((1, "G100"), (2, "G100")))},
+        id="duplicate-id-in-the-file",
+    ),
+    pytest.param(
+        "gl_actuals",
+        "gl_actuals_edit.csv",
+        gl(
+            "G100,2025-03-02,P1,5100,Crew Co,new line,1.00,USD,",
+            "G1,2025-01-15,P1,5100,Crew Co,January crew,3600.00,USD,",  # loaded as 3500.00
+        ),
+        {LEDGER_CONFLICT: Bad("txn_id", 1, ((2, "G1"),))},
+        id="ledger-id-resent-with-another-amount",
+    ),
+    pytest.param(
+        "gl_actuals",
+        "gl_actuals_blank_cell.csv",
+        gl("G100,2025-03-02,,5100,Crew Co,x,1.00,USD,"),
+        {"project_code is present": Bad("project_code", 1, ((1, None),))},
+        id="required-cell-empty",
+    ),
+    pytest.param(
+        "gl_actuals",
+        "gl_actuals_header_only.csv",
+        GL,
+        {"the file has data rows": Bad(None, None)},
+        id="header-only",
+    ),
+    pytest.param(
+        "budgets",
+        "budgets_final.csv",
+        BUDGETS + "V9,final,P1,5100,2025-03,1.00,USD\n",
+        {"version_status is one of draft, approved, locked": Bad("version_status", 1, ((1, "final"),))},
+        id="invalid-version-status",
+    ),
+    pytest.param(
+        "budgets",
+        "budgets_mixed.csv",
+        BUDGETS + "V9,draft,P1,5100,2025-03,1.00,USD\nV9,approved,P1,5200,2025-03,1.00,USD\n",
+        {
+            "lines of one budget_version and project_code share one version_status": Bad(
+                "version_status", 2, ((1, "draft"), (2, "approved"))
+            )
+        },
+        id="one-version-two-statuses",
+    ),
+    pytest.param(
+        "invoices",
+        "invoices_march.csv",
+        "invoice_id,vendor,invoice_date,project_code,account_code,amount,currency,status,po_id\n"
+        "I1,Lens House,2025-03-02,P1,5200,10.00,USD,PAID,PO1\n"
+        "I2,Lens House,2025-03-02,P1,5200,10.00,USD,paid,PO9\n",
+        {
+            "status is one of received, approved, paid": Bad("status", 1, ((1, "PAID"),)),
+            "po_id exists in purchase_orders": Bad("po_id", 1, ((2, "PO9"),)),
+        },
+        id="status-in-capitals-and-unknown-po",
+    ),
+    pytest.param(
+        "fx_rates",
+        "fx_rates_eur.csv",
+        "currency,period,rate_to_base\nEUR,2025-03,-1.08\nCAD,2025-03,0\nJPY,2025-03,0.0067\n",
+        {"rate_to_base is more than 0": Bad("rate_to_base", 2, ((1, "-1.08"), (2, "0")))},
+        id="negative-and-zero-fx-rate",
+    ),
+    pytest.param(
+        "task_dependencies",
+        "task_dependencies.csv",
+        "task_id,depends_on_task_id\nT2,T1\nT1,T1\n",
+        {"a task does not depend on itself": Bad("depends_on_task_id", 1, ((2, "T1"),))},
+        id="task-depends-on-itself",
+    ),
+    # files that cannot be read as a table at all
+    pytest.param(
+        "gl_actuals",
+        "gl_actuals_semicolon.csv",
+        GL.replace(",", ";") + "G100;2025-03-02;P1;5100;Crew Co;x;1.00;USD;\n",
+        {READABLE: Bad(None, None, words=("separated by ';'", "not commas"))},
+        id="semicolon-delimiter",
+    ),
+    pytest.param(
+        "gl_actuals",
+        "gl_actuals_tabs.csv",
+        GL.replace(",", "\t") + "G100\t2025-03-02\tP1\t5100\tCrew Co\tx\t1.00\tUSD\t\n",
+        {READABLE: Bad(None, None, words=("separated by '\\t'", "not commas"))},
+        id="tab-delimiter",
+    ),
+    pytest.param(
+        "gl_actuals",
+        "gl_actuals_latin1.csv",
+        gl("G100,2025-03-02,P1,5100,Café Lumière,x,1.00,USD,").encode("latin-1"),
+        {ROWS_READABLE: Bad(None, 1, words=("row 1 is not UTF-8 text",))},
+        id="latin-1-bytes",
+    ),
+    pytest.param(
+        "gl_actuals",
+        "gl_actuals_broken.parquet",
+        b"PAR1 this is not a parquet file",
+        {READABLE: Bad(None, None, words=("cannot be read as parquet",))},
+        id="corrupt-parquet",
+    ),
+    pytest.param(
+        "gl_actuals",
+        "gl_actuals_unclosed_quote.csv",
+        gl('G100,2025-03-02,P1,5100,Crew Co,"Lens, filters,1.00,USD,', "G101,2025-03-02,P1,5100,Crew Co,x,1.00,USD,"),
+        {ROWS_READABLE: Bad(None, 1, words=("row 1 has a quote that is not closed properly",))},
+        id="unclosed-quote",
+    ),
+]
+
+
+@pytest.mark.parametrize(("source", "file_name", "content", "expected"), REJECTIONS)
+def test_bad_file_is_rejected_with_row_column_and_value(
+    layout: WarehouseLayout, source: str, file_name: str, content: str | bytes, expected: dict[str, Bad]
+) -> None:
+    outcome = deliver(layout, source, file_name, content)
+    original = content.encode("utf-8") if isinstance(content, str) else content
+    assert_rejected(outcome, layout, original, expected)
+
+
+# The good rows the column-level cases below start from; each file is accepted as it is.
+GOOD = {
+    "projects": PROJECTS + "P3,New Spot,D1,Acme,commercial,bidding,2025-04-01,2025-06-30,5000,USD\n",
+    "purchase_orders": "po_id,vendor,issued_date,project_code,account_code,amount,currency,status\n"
+    "PO2,Lens House,2025-03-01,P1,5200,500.00,USD,open\n",
+    "gl_actuals": gl("G100,2025-03-02,P1,5100,Crew Co,March crew,100.00,USD,"),
+    "timesheets": TIMESHEETS + "E1,2025-03-03,U1,P1,5100,T1,8,1\n",
+    "budgets": BUDGETS + "V3,draft,P1,5100,2025-03,1500.00,USD\n",
+}
+
+
+@pytest.mark.parametrize("source", sorted(GOOD))
+def test_the_good_files_the_column_cases_start_from_are_accepted(layout: WarehouseLayout, source: str) -> None:
+    assert_accepted(deliver(layout, source, f"{source}_good.csv", GOOD[source]), rows=1)
+
+
+@pytest.mark.parametrize(
+    ("source", "column"),
+    [
+        ("projects", "end_date"),
+        ("purchase_orders", "amount"),
+        pytest.param("gl_actuals", "amount"),
+        pytest.param("timesheets", "overtime_hours"),
+        pytest.param("budgets", "amount"),
+    ],
+)
+def test_missing_required_column_is_named(layout: WarehouseLayout, source: str, column: str) -> None:
+    content = without_column(GOOD[source], column)
+    outcome = deliver(layout, source, f"{source}_missing.csv", content)
+    assert_rejected(
+        outcome, layout, content.encode(), {f"column {column} is in the file": Bad(column, 1, words=(column,))}
+    )
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "projects",
+        pytest.param("gl_actuals"),
+        pytest.param("budgets"),
+    ],
+)
+def test_empty_file_is_rejected_as_empty(layout: WarehouseLayout, source: str) -> None:
+    outcome = deliver(layout, source, f"{source}_empty.csv", b"")
+    assert outcome.status == "rejected"
+    assert outcome.rows == 0
+    assert "the file is empty" in failed(outcome)[READABLE].message
+    assert not any("Binder Error" in reason for reason in outcome.reasons), outcome.reasons
+    assert_quarantined(outcome, layout, b"", f"{source}_empty.csv")
+
+
+RAGGED = [
+    pytest.param(gl("G100,2025-03-02,P1,5100,Crew Co,x,1.00,USD,", "G101,2025-03-03,P1"), id="truncated-row"),
+    pytest.param(
+        PROJECTS
+        + "P3,New Spot,D1,Acme,commercial,bidding,2025-04-01,2025-06-30,5000,USD\n"
+        + "P4,Other Spot,D1,Acme,commercial,bidding,2025-04-01,2025-06-30,5000,USD,stray\n",
+        id="row-with-a-cell-too-many",
+    ),
+]
+
+
+@pytest.mark.parametrize("content", RAGGED)
+def test_ragged_file_is_rejected_whole(layout: WarehouseLayout, content: str) -> None:
+    source = "gl_actuals" if content.startswith("txn_id") else "projects"
+    outcome = deliver(layout, source, f"{source}_ragged.csv", content)
+    assert outcome.status == "rejected"
+    assert outcome.reasons
+    assert_quarantined(outcome, layout, content.encode(), f"{source}_ragged.csv")
+
+
+@pytest.mark.parametrize("content", RAGGED)
+def test_ragged_file_message_names_the_row(layout: WarehouseLayout, content: str) -> None:
+    source = "gl_actuals" if content.startswith("txn_id") else "projects"
+    outcome = deliver(layout, source, f"{source}_ragged.csv", content)
+    assert outcome.status == "rejected"
+    assert len(outcome.reasons) == 1
+    assert re.search(r"\b(row 2|line 3)\b", outcome.reasons[0]), outcome.reasons
+
+
+def test_repeated_header_column_is_rejected(layout: WarehouseLayout) -> None:
+    content = GL.replace("source_ref", "amount") + "G100,2025-03-02,P1,5100,Crew Co,which amount?,1.00,USD,2.00\n"
+    outcome = deliver(layout, "gl_actuals", "gl_actuals_two_amounts.csv", content)
+    assert outcome.status == "rejected"
+    assert any("repeat" in r and "amount" in r for r in outcome.reasons), outcome.reasons
+
+
+def test_corrupt_workbook_is_rejected_not_a_crash(layout: WarehouseLayout) -> None:
+    content = b"budget_version,amount\nthis was saved as .xlsx but is text\n"
+    outcome = deliver(layout, "budgets", "budgets_v3.xlsx", content)
+    assert outcome.status == "rejected"
+    assert READABLE in failed(outcome)
+    assert_quarantined(outcome, layout, content, "budgets_v3.xlsx")
+
+
+@pytest.mark.parametrize(
+    "file_name", ["gl_actuals_$(rm -rf ~).csv", "gl_actuals;x.csv", "gl_actuals..2025.csv", "gl_actuals_`id`.csv"]
+)
+def test_unsafe_file_name_is_rejected_and_kept_under_a_safe_name(layout: WarehouseLayout, file_name: str) -> None:
+    content = gl("G100,2025-03-02,P1,5100,Crew Co,a perfectly good row,1.00,USD,")
+    outcome = deliver(layout, "gl_actuals", file_name, content)
+    assert outcome.status == "rejected"
+    assert set(failed(outcome)) == {PLAIN_NAME}
+    assert "no path parts" in outcome.reasons[0]
+    report = assert_quarantined(outcome, layout, content.encode(), "rejected_file")
+    assert f"[BLOCKING] {PLAIN_NAME}" in report
+
+
+# ---------------------------------------------------------------------------------------------------- budgets
+
+
+def test_changed_approved_budget_tells_to_submit_a_reforecast(layout: WarehouseLayout) -> None:
+    content = BUDGETS_FULL + V2_LINES[0].replace("12000.00", "12500.00") + V2_LINES[1] + V2_LINES[2]
+    outcome = deliver(layout, "budgets", "budgets_v2_edit.csv", content)
+    # every line of the (version, project) is flagged, not only the changed one
+    assert_rejected(
+        outcome,
+        layout,
+        content.encode(),
+        {LOCKED: Bad("budget_version", 3, ((1, "V2"), (2, "V2"), (3, "V2")), words=("submit a reforecast",))},
+    )
+
+
+@pytest.mark.parametrize(
+    ("lines", "bad_rows"),
+    [
+        pytest.param([line.replace("approved", "draft") for line in V2_LINES], 3, id="demoted-to-draft"),
+        pytest.param(V2_LINES[:2], 2, id="a-line-dropped"),
+    ],
+)
+def test_approved_budget_cannot_be_demoted_or_shrunk(layout: WarehouseLayout, lines: list[str], bad_rows: int) -> None:
+    content = BUDGETS_FULL + "".join(lines)
+    outcome = deliver(layout, "budgets", "budgets_v2_edit.csv", content)
+    assert_rejected(outcome, layout, content.encode(), {LOCKED: Bad("budget_version", bad_rows, ((1, "V2"),))})
+
+
+def test_approved_budget_resent_identical_is_accepted(layout: WarehouseLayout) -> None:
+    # the same lines in another order: another file (another sha256), the same content
+    content = BUDGETS_FULL + V2_LINES[2] + V2_LINES[0] + V2_LINES[1]
+    assert_accepted(deliver(layout, "budgets", "budgets_v2_resent.csv", content), rows=3)
+
+
+def test_budget_may_reference_a_project_delivered_in_the_same_run(layout: WarehouseLayout) -> None:
+    landing = layout.root.parent / "landing"
+    landing.mkdir()
+    (landing / "projects_p3.csv").write_text(GOOD["projects"], encoding="utf-8")
+    (landing / "budgets_p3.csv").write_text(BUDGETS + "V1,draft,P3,5100,2025-04,4000.00,USD\n", encoding="utf-8")
+    # in reference order, as the pipeline runs them
+    for source in ("projects", "budgets"):
+        [outcome] = ingest_source(SOURCES[source], landing, layout, "test", RUN)
+        assert_accepted(outcome, rows=1)
+
+
+# ---------------------------------------------------------------------------------------------------- accepted
+
+
+def test_unknown_extra_column_is_a_warning_and_is_not_stored(layout: WarehouseLayout) -> None:
+    content = GL.replace("\n", ",cost_center\n") + "G100,2025-03-02,P1,5100,Crew Co,x,1.00,USD,,CC-7\n"
+    outcome = deliver(layout, "gl_actuals", "gl_actuals_extra.csv", content)
+    assert_accepted(outcome, rows=1)
+    assert len(outcome.warnings) == 1
+    assert "cost_center" in outcome.warnings[0]
+    [row] = lake_rows(layout, outcome)
+    assert "cost_center" not in row
+    assert (row["txn_id"], row["amount"], row["source_ref"]) == ("G100", Decimal("1.0000"), None)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        pytest.param(
+            ("\ufeff" + gl("G100,2025-03-02,P1,5100,Crew Co,from Excel,100.00,USD,")).encode("utf-8"),
+            [{"txn_id": "G100", "amount": Decimal("100.0000"), "description": "from Excel"}],
+            id="utf-8-bom",
+        ),
+        pytest.param(
+            gl("G100,2025-03-02,P1,5100,Crew Co,windows line,100.00,USD,").replace("\n", "\r\n"),
+            [{"txn_id": "G100", "description": "windows line", "currency": "USD", "source_ref": None}],
+            id="crlf-line-endings",
+        ),
+        pytest.param(
+            gl('G100,2025-03-02,P1,5100,"Lens House, Ltd","Lenses, filters\nand the ""big"" case",100.00,USD,'),
+            [{"vendor": "Lens House, Ltd", "description": 'Lenses, filters\nand the "big" case'}],
+            id="quoted-comma-newline-and-quotes",
+        ),
+        pytest.param(
+            gl("G100,2025-03-02,P1,5100,Crew Co,x,100.00,USD,") + "\n",
+            [{"txn_id": "G100"}],
+            id="trailing-empty-line",
+        ),
+        pytest.param(
+            gl("G100 ,2025-03-02 , P1 ,5100 ,Crew Co, x , 100.00 , USD ,"),
+            [
+                {
+                    "txn_id": "G100",
+                    "posted_date": date(2025, 3, 2),
+                    "project_code": "P1",
+                    "account_code": "5100",
+                    "description": "x",
+                    "amount": Decimal("100.0000"),
+                    "currency": "USD",
+                }
+            ],
+            id="whitespace-around-values",
+        ),
+        pytest.param(
+            gl("G100,2025-03-02,P1\u00a0,5100,Crew Co,non-breaking space,100.00,USD,"),
+            [{"project_code": "P1"}],
+            id="non-breaking-space-after-a-code",
+        ),
+        pytest.param(
+            gl("G100,2025-03-02,P1,5100,Robert'); DROP TABLE lake.gl_actuals;--,'); drop table marts.x; --,1.00,USD,"),
+            [{"vendor": "Robert'); DROP TABLE lake.gl_actuals;--", "description": "'); drop table marts.x; --"}],
+            id="text-that-looks-like-sql",
+        ),
+        pytest.param(
+            gl(
+                "G1,2025-01-15,P1,5100,Crew Co,January crew,3500.00,USD,",  # already loaded, identical
+                "G100,2025-03-02,P1,5100,Crew Co,reverses G1,-3500.00,USD,",
+            ),
+            [{"txn_id": "G1", "amount": Decimal("3500.0000")}, {"txn_id": "G100", "amount": Decimal("-3500.0000")}],
+            id="ledger-id-resent-identical-plus-a-reversal",
+        ),
+    ],
+)
+def test_awkward_but_valid_file_is_accepted_and_read_back_exactly(
+    layout: WarehouseLayout, content: str | bytes, expected: list[dict]
+) -> None:
+    outcome = deliver(layout, "gl_actuals", "gl_actuals_march.csv", content)
+    assert_accepted(outcome, rows=len(expected))
+    assert outcome.warnings == []
+    stored = lake_rows(layout, outcome)
+    assert [{k: row[k] for k in want} for row, want in zip(stored, expected, strict=True)] == expected
+
+
+def test_trailing_comma_on_every_data_row_is_accepted_aligned(layout: WarehouseLayout) -> None:
+    content = PROJECTS + "P3,New Spot,D1,Acme,commercial,bidding,2025-04-01,2025-06-30,5000,USD,\n"
+    outcome = deliver(layout, "projects", "projects_p3.csv", content)
+    assert_accepted(outcome, rows=1)
+    [row] = lake_rows(layout, outcome)
+    assert (row["project_code"], row["end_date"], row["contract_value"], row["currency"]) == (
+        "P3",
+        date(2025, 6, 30),
+        Decimal("5000.0000"),
+        "USD",
+    )
+
+
+def test_typed_parquet_export_is_accepted(layout: WarehouseLayout, tmp_path: Path) -> None:
+    path = tmp_path / "typed.parquet"
+    with duckdb.connect() as con:
+        con.execute(
+            "COPY (SELECT 'G100' AS txn_id, DATE '2025-03-02' AS posted_date, 'P1' AS project_code, "
+            "'5100' AS account_code, 'Crew Co' AS vendor, 'typed' AS description, "
+            "CAST(1234.5 AS DECIMAL(18, 2)) AS amount, 'USD' AS currency, CAST(NULL AS VARCHAR) AS source_ref) "
+            f"TO '{path}' (FORMAT parquet)"
+        )
+    outcome = deliver(layout, "gl_actuals", "gl_actuals_march.parquet", path.read_bytes())
+    assert_accepted(outcome, rows=1)
+    [row] = lake_rows(layout, outcome)
+    assert (row["posted_date"], row["amount"], row["source_ref"]) == (date(2025, 3, 2), Decimal("1234.5000"), None)
+
+
+def test_budget_workbook_with_numeric_cells_is_accepted(layout: WarehouseLayout, tmp_path: Path) -> None:
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    workbook.active.append(
+        ["budget_version", "version_status", "project_code", "account_code", "period", "amount", "currency"]
+    )
+    workbook.active.append(["V3", "draft", "P1", "5100", "2025-03", 1500.5, "USD"])
+    workbook.save(tmp_path / "book.xlsx")
+    outcome = deliver(layout, "budgets", "budgets_v3.xlsx", (tmp_path / "book.xlsx").read_bytes())
+    assert_accepted(outcome, rows=1)
+    [row] = lake_rows(layout, outcome)
+    assert (row["budget_version"], row["amount"], row["currency"]) == ("V3", Decimal("1500.5000"), "USD")
+
+
+def test_exactly_24_hours_a_day_is_accepted(layout: WarehouseLayout) -> None:
+    content = TIMESHEETS + "E1,2025-03-03,U1,P1,5100,T1,14,0\nE2,2025-03-03,U1,P2,5100,,8,2\n"
+    assert_accepted(deliver(layout, "timesheets", "timesheets_march.csv", content), rows=2)
+
+
+@pytest.mark.parametrize(
+    ("rows", "rule", "flagged", "not_flagged"),
+    [
+        pytest.param(
+            # as-of 2025-03-15 + 31 days = 2025-04-15, still fine; the day after is not
+            ("G100,2025-04-16,P1,5100,Crew Co,x,1.00,USD,", "G101,2025-04-15,P1,5100,Crew Co,x,1.00,USD,"),
+            "posted_date is at most 31 days after as-of",
+            (1, "2025-04-16"),
+            "2025-04-15",
+            id="posted-far-in-the-future",
+        ),
+        pytest.param(
+            ("G100,2025-03-02,P1,5100,Crew Co,x,1000000.01,USD,", "G101,2025-03-02,P1,5100,Crew Co,x,-1000000.00,USD,"),
+            "amount is within ±1,000,000 (an outlier worth a second look)",
+            (1, "1000000.01"),
+            "-1000000.00",
+            id="outlier-amount",
+        ),
+    ],
+)
+def test_suspicious_value_is_a_warning_and_the_load_is_accepted(
+    layout: WarehouseLayout, rows: tuple[str, ...], rule: str, flagged: tuple[int, str], not_flagged: str
+) -> None:
+    outcome = deliver(layout, "gl_actuals", "gl_actuals_april.csv", gl(*rows))
+    assert_accepted(outcome, rows=2)
+    warnings = failed(outcome, blocking=False)
+    assert set(warnings) == {rule}
+    assert warnings[rule].bad_rows == 1
+    assert outcome.warnings == [warnings[rule].message]
+    assert f"row {flagged[0]} value {flagged[1]!r}" in outcome.warnings[0]
+    assert not_flagged not in outcome.warnings[0]
+    assert len(lake_rows(layout, outcome)) == 2
+
+
+def test_same_file_delivered_again_is_skipped_not_rejected(layout: WarehouseLayout) -> None:
+    already = (SMALL_STUDIO / "gl_actuals.csv").read_bytes()
+    [first] = [m for m in lake_loads(layout, "gl_actuals")]
+    for name in ("gl_actuals.csv", "gl_actuals_copy.csv"):  # the same bytes under its own name or another
+        outcome = deliver(layout, "gl_actuals", name, already)
+        assert (outcome.status, f"load_id={outcome.load_id}", outcome.rows) == ("skipped", first, 8)
+        assert outcome.checks == [] and outcome.quarantine_report is None
+    # a new file: accepted once, then skipped on the next delivery
+    content = GOOD["gl_actuals"]
+    accepted = deliver(layout, "gl_actuals", "gl_actuals_march.csv", content)
+    assert_accepted(accepted, rows=1)
+    again = deliver(layout, "gl_actuals", "gl_actuals_march.csv", content)
+    assert (again.status, again.load_id) == ("skipped", accepted.load_id)
+    assert not any(layout.quarantine.iterdir())
+
+
+# ---------------------------------------------------------------------------------------------------- end to end
+
+COMPARED_MARTS = ("fct_actual_costs", "fct_budget_lines", "mart_line_item_variance")
+# bad file -> (its content, the one blocking rule that rejects it)
+E2E_BAD = {
+    "gl_actuals_conflict.csv": (
+        gl("G1,2025-01-15,P1,5100,Crew Co,January crew,3600.00,USD,"),
+        LEDGER_CONFLICT,
+    ),
+    "gl_actuals_tbc.csv": (
+        gl("G100,2025-03-02,[tbc],5100,Crew Co,project to be confirmed,100.00,USD,"),
+        "project_code exists in projects",
+    ),
+    "gl_actuals_semicolon.csv": (GL.replace(",", ";") + "G101;2025-03-02;P1;5100;Crew Co;x;1.00;USD;\n", READABLE),
+    "gl_actuals;x.csv": (gl("G102,2025-03-02,P1,5100,Crew Co,x,1.00,USD,"), PLAIN_NAME),
+    "gl_actuals_[draft].csv": (gl("G103,2025-03-02,P1,5100,Crew Co,x,1.00,USD,"), PLAIN_NAME),
+    "budgets_v2_edit.csv": (
+        BUDGETS_FULL + V2_LINES[0].replace("12000.00", "12500.00") + V2_LINES[1] + V2_LINES[2],
+        LOCKED,
+    ),
+    "projects_p3.csv": (
+        PROJECTS + "P3,New Spot,D1,Acme,commercial,bidding,2025-03-01,2025-02-01,5000,USD\n",
+        "end_date is on or after start_date",
+    ),
+}
+# the ledger's G1 again, identical, in another file: accepted and a no-op
+E2E_RESENT = ("gl_actuals_resent.csv", gl("G1,2025-01-15,P1,5100,Crew Co,January crew,3500.00,USD,"))
+
+
+@dataclass(frozen=True)
+class BadRun:
+    warehouse: Path
+    before: dict[str, list[tuple]]
+    stderr: str
+    exit_code: int
+
+
+@pytest.fixture(scope="module")
+def bad_run(tmp_path_factory: pytest.TempPathFactory) -> BadRun:
+    """The small studio published once, then run again with every E2E file delivered at once."""
+    base = tmp_path_factory.mktemp("bad_run")
+    landing, warehouse = base / "landing", base / "warehouse"
+    shutil.copytree(SMALL_STUDIO, landing)
+    args = ("run", "--landing", str(landing), "--warehouse", str(warehouse), "--as-of", SMALL_AS_OF)
+    first = run_cli(*args)
+    assert first.returncode == 0, first.stderr
+    database = warehouse / "studio.duckdb"
+    before = {m: query(database, f"SELECT * FROM marts.{m} ORDER BY ALL") for m in COMPARED_MARTS}
+    for name, (content, _) in E2E_BAD.items():
+        (landing / name).write_bytes(content.encode("utf-8"))
+    (landing / E2E_RESENT[0]).write_bytes(E2E_RESENT[1].encode("utf-8"))
+    second = run_cli(*args)
+    return BadRun(warehouse, before, " ".join(second.stderr.split()), second.returncode)
+
+
+def test_bad_files_together_are_each_rejected_and_the_marts_stay_as_they_were(bad_run: BadRun) -> None:
+    assert bad_run.exit_code == 3, bad_run.stderr
+    database = bad_run.warehouse / "studio.duckdb"
+    for name in E2E_BAD:
+        if "[" not in name:  # see the console-markup test below
+            assert f"REJECTED {name}:" in bad_run.stderr, name
+    assert E2E_RESENT[0] not in bad_run.stderr
+    assert {m: query(database, f"SELECT * FROM marts.{m} ORDER BY ALL") for m in COMPARED_MARTS} == bad_run.before
+
+    loads = dict(query(database, "SELECT file_name, status FROM audit.loads"))
+    assert {name: loads.get(name) for name in E2E_BAD} == dict.fromkeys(E2E_BAD, "rejected")
+    assert loads[E2E_RESENT[0]] == "accepted"
+    for name, (content, rule) in E2E_BAD.items():
+        failed_rules = query(
+            database,
+            "SELECT rule FROM audit.check_results WHERE file_name = ? AND NOT passed AND blocking",
+            [name],
+        )
+        assert failed_rules == [(rule,)], name
+        manifests = (bad_run.warehouse / "quarantine").glob("*/_load.json")
+        [folder] = [m.parent for m in manifests if json.loads(m.read_text(encoding="utf-8"))["file_name"] == name]
+        kept_as = "rejected_file" if rule == PLAIN_NAME else name
+        assert (folder / kept_as).read_bytes() == content.encode("utf-8")
+        assert rule in (folder / "report.txt").read_text(encoding="utf-8")
+
+    # nothing of the rejected files is in the lake: gl_actuals holds the first load and the re-sent G1 only
+    lake = bad_run.warehouse / "lake"
+    assert [len(list((lake / s).glob("load_id=*"))) for s in ("gl_actuals", "budgets", "projects")] == [2, 2, 1]
+    # the re-sent G1 is a no-op: staging keeps one G1, from the first load
+    [(first_load,)] = query(database, "SELECT load_id FROM audit.loads WHERE file_name = 'gl_actuals.csv'")
+    build = bad_run.warehouse / "_internal" / "build.duckdb"
+    assert query(build, "SELECT load_id FROM staging.stg_gl_actuals WHERE txn_id = 'G1'") == [(first_load,)]
+
+
+def test_names_and_values_that_look_like_console_markup_are_printed_verbatim(bad_run: BadRun) -> None:
+    assert "REJECTED gl_actuals_[draft].csv:" in bad_run.stderr
+    assert "'[tbc]'" in bad_run.stderr
