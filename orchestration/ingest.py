@@ -24,7 +24,15 @@ import duckdb
 
 from orchestration.config import WarehouseLayout
 from orchestration.faults import pause_point
-from orchestration.quality import CheckResult, RunContext, prepare_context, render_quarantine_report, run_gate, stage
+from orchestration.quality import (
+    WORK_DB_CONFIG,
+    CheckResult,
+    RunContext,
+    prepare_context,
+    render_quarantine_report,
+    run_gate,
+    stage,
+)
 from orchestration.sources import SOURCES, Source, source_for_file
 
 LOAD_MANIFEST = "_load.json"
@@ -32,8 +40,6 @@ DATA_FILE = "data.parquet"
 # a landing file name is a plain name: no path parts, no shell metacharacters
 SAFE_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]*$")
 UNSAFE_NAME_MESSAGE = "file name may hold only letters, digits, '.', '_', '-' and spaces (no path parts, no '..')"
-# a load is validated in its own small database; a large one spills to disk rather than exhaust memory
-WORK_DB_CONFIG = {"memory_limit": "1GB", "preserve_insertion_order": "true"}
 
 
 @dataclass

@@ -24,6 +24,8 @@ from orchestration.gx_duckdb import UNEXPECTED_ROWS_TYPE, ExpectationOutcome, lo
 from orchestration.sources import SOURCES, Source
 
 EXAMPLE_ROWS = 20
+# a load is validated in its own small database; a large one spills to disk rather than exhaust memory
+WORK_DB_CONFIG = {"memory_limit": "1GB", "preserve_insertion_order": "true"}
 
 
 @dataclass
@@ -77,7 +79,7 @@ def referenced_sources(source: Source, folder: Path = EXPECTATIONS_DIR) -> list[
     """Sources whose accepted loads this source's rules read: they must be loaded first in a run."""
     text = json.dumps(json.loads((folder / f"{source.name}.json").read_text(encoding="utf-8")))
     found = set(re.findall(r"ref_([a-z_]+)", text))
-    if "fx_first_period" in text:
+    if "fx_first_period" in text or "_first_rate_period" in text:
         found.add("fx_rates")
     return sorted(found - {source.name})
 
@@ -92,9 +94,8 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, source: Source) -> CheckRe
     try:
         if path.suffix.lower() == ".parquet":
             con.execute(
-                "CREATE TABLE landed_raw AS SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS _row_number "
-                "FROM read_parquet(?, file_row_number = true)",
-                [str(path)],
+                "CREATE VIEW landed_raw AS SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS _row_number "
+                f"FROM read_parquet('{_literal(path)}', file_row_number = true)"
             )
         else:
             unreadable = _stage_csv(con, path)
@@ -105,14 +106,18 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, source: Source) -> CheckRe
         return CheckResult.failure(rule, f"cannot be read as {path.suffix.lstrip('.')}: {detail}")
     names = [r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE landed_raw)").fetchall()]
     headers = [n for n in names if n != "_row_number"]
-    # every column as trimmed text, empty cells as NULL; absent optional columns as NULL
+    # every column as trimmed text, empty cells as NULL; absent optional columns as NULL (one scan of the file)
     select = [f"NULLIF(TRIM(CAST({q(n)} AS VARCHAR)), '') AS {q(n)}" for n in headers]
     select += [
         f"CAST(NULL AS VARCHAR) AS {q(c.name)}" for c in source.columns if not c.required and c.name not in headers
     ]
-    con.execute(f"CREATE TABLE landed AS SELECT _row_number, {', '.join(select)} FROM landed_raw")
-    con.execute("DROP TABLE landed_raw")
-    return None
+    try:
+        con.execute(f"CREATE TABLE landed AS SELECT _row_number, {', '.join(select)} FROM landed_raw")
+    except duckdb.Error as error:
+        detail = " ".join(str(error).replace(str(path), path.name).split())[:300]
+        return CheckResult.failure(rule, f"cannot be read as {path.suffix.lstrip('.')}: {detail}")
+    con.execute("DROP VIEW landed_raw")
+    return _unreadable_rows(con) if path.suffix.lower() != ".parquet" else None
 
 
 def csv_header(path: Path) -> list[str]:
@@ -152,14 +157,26 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path) -> CheckResult | None
     # an unnamed column (a trailing comma in the header) gets a name, to be reported as unknown
     names = [name or f"unnamed_column_{i + 1}" for i, name in enumerate(header)]
     columns = "{" + ", ".join("'" + n.replace("'", "''") + "': 'VARCHAR'" for n in names) + "}"
+    # a view: the file is scanned once, when `landed` is made from it; rows that do not fit go to csv_rejects
     con.execute(
-        "CREATE TABLE landed_raw AS SELECT row_number() OVER () AS _row_number, * FROM read_csv(?, "
-        f"header = true, columns = {columns}, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
-        "strict_mode = true, null_padding = false, store_rejects = true, "
-        "rejects_table = 'csv_rejects', rejects_scan = 'csv_scans')",
-        [str(path)],
+        "CREATE VIEW landed_raw AS SELECT row_number() OVER () AS _row_number, * FROM read_csv("
+        f"'{_literal(path)}', header = true, columns = {columns}, auto_detect = false, delim = ',', "
+        "quote = '\"', escape = '\"', strict_mode = true, null_padding = false, store_rejects = true, "
+        "rejects_table = 'csv_rejects', rejects_scan = 'csv_scans')"
     )
-    bad = con.execute("SELECT count(*) FROM csv_rejects").fetchone()[0]
+    return None
+
+
+def _literal(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _unreadable_rows(con: duckdb.DuckDBPyConnection) -> CheckResult | None:
+    """The CSV rows DuckDB could not fit to the header, by row number (row 1 = the line after the header)."""
+    try:
+        bad = con.execute("SELECT count(*) FROM csv_rejects").fetchone()[0]
+    except duckdb.CatalogException:
+        return None
     if not bad:
         return None
     rows = con.execute(
@@ -245,36 +262,47 @@ SELECT DISTINCT budget_version, project_code FROM changed
 """
 
 
-def helper_columns(source: Source) -> tuple[list[str], str]:
-    """Per-row figures some rules read, computed in the same single scan: (select list, joins)."""
-    helpers, joins = [], []
+def helper_columns(source: Source) -> tuple[list[str], list[str], str]:
+    """Per-row figures some rules read: (small aggregate tables to create first, select list, joins).
 
-    def by(*columns: str) -> str:
-        return ", ".join(f"landed.{q(c)}" for c in columns)
+    Cross-row figures (repeated ids, hours per person and day, statuses per budget version) come from
+    GROUP BY ... HAVING tables of the few offending groups, joined to the load: a hash aggregate and a
+    join with a small table cost far less than a window over millions of distinct ids.
+    """
+    tables, helpers, joins = [], [], []
+
+    def group(name: str, columns: tuple[str, ...], figure: str, having: str) -> None:
+        keys = ", ".join(q(c) for c in columns)
+        tables.append(f"CREATE TABLE {name} AS SELECT {keys}, {figure} AS figure FROM landed GROUP BY {keys} {having}")
+        on = " AND ".join(f"{name}.{q(c)} = landed.{q(c)}" for c in columns)
+        joins.append(f"LEFT JOIN {name} ON {on}")
 
     if source.key:
-        helpers.append(f"count(*) OVER (PARTITION BY {by(*source.key)}) AS _key_count")
+        group("repeated_ids", source.key, "count(*)", "HAVING count(*) > 1")
+        helpers.append("coalesce(repeated_ids.figure, 1) AS _key_count")
     if "currency" in source.column_names:
         helpers.append("fx.first_period AS _first_rate_period")
         joins.append("LEFT JOIN fx_first_period AS fx ON fx.currency = landed.currency")
     if source.name == "timesheets":
-        hours = " + ".join(
-            f"coalesce(TRY_CAST(landed.{c} AS DECIMAL(18,4)), 0)" for c in ("regular_hours", "overtime_hours")
-        )
-        helpers.append(f"sum({hours}) OVER (PARTITION BY {by('person_id', 'work_date')}) AS _person_day_hours")
+        hours = " + ".join(f"coalesce(TRY_CAST({c} AS DECIMAL(18,4)), 0)" for c in ("regular_hours", "overtime_hours"))
+        group("long_days", ("person_id", "work_date"), f"sum({hours})", f"HAVING sum({hours}) > 24")
+        helpers.append("long_days.figure AS _person_day_hours")
     if source.name == "budgets":
-        statuses = f"count(DISTINCT landed.version_status) OVER (PARTITION BY {by('budget_version', 'project_code')})"
-        helpers += [f"{statuses} AS _version_statuses", "starts._project_start"]
+        statuses = "count(DISTINCT version_status)"
+        group("mixed_statuses", ("budget_version", "project_code"), statuses, f"HAVING {statuses} > 1")
+        helpers += ["coalesce(mixed_statuses.figure, 1) AS _version_statuses", "starts._project_start"]
         joins.append(
             "LEFT JOIN (SELECT project_code AS _starting_project, min(start_date) AS _project_start "
             "FROM ref_projects GROUP BY 1) AS starts ON starts._starting_project = landed.project_code"
         )
-    return helpers, " ".join(joins)
+    return tables, helpers, " ".join(joins)
 
 
 def find_offending(con: duckdb.DuckDBPyConnection, source: Source, predicates: list[str]) -> int:
     """`offending`: every row breaking at least one rule, with the helper columns, in one scan."""
-    helpers, joins = helper_columns(source)
+    tables, helpers, joins = helper_columns(source)
+    for statement in tables:
+        con.execute(statement)
     select = ", ".join(["landed.*", *helpers])
     where = " OR ".join(f"({p})" for p in predicates) or "false"
     con.execute(
@@ -295,7 +323,7 @@ def run_gate(database: Path, source: Source) -> list[CheckResult]:
         return results  # rows cannot be judged without their columns
     predicates = [e.configuration.meta["bad_when"] for e in row_rules if e.configuration.meta.get("bad_when")]
     try:
-        with duckdb.connect(str(database)) as con:
+        with duckdb.connect(str(database), config=WORK_DB_CONFIG) as con:
             find_offending(con, source, predicates)
     except duckdb.Error as error:  # a rule that cannot run rejects the load rather than crash the run
         detail = " ".join(str(error).split())[:400]
