@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         err.print(f"[red]config file not found: {escape(str(args.config))}[/red]")
         return EXIT_USAGE
     # imported here: loading the definitions parses the dbt project when needed
-    from orchestration.pipeline import RefreshRunning, refresh
+    from orchestration.pipeline import RefreshRunning, refresh, refresh_lock
     from orchestration.report import print_report, read_report, report_console
     from orchestration.settings import StudioSettings
 
@@ -81,17 +81,18 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     layout = settings.layout
     layout.ensure()
-    with (
-        err.status(
-            f"Refreshing the warehouse from {escape(str(args.landing))} (as of {settings.as_of_date})…"
-        ) as status,
-        (layout.internal / "dbt_output.log").open("w", encoding="utf-8") as dbt_log,
-    ):
-        try:
-            result = refresh(settings, ProgressLog(dbt_log, status))
-        except RefreshRunning as error:
-            err.print(f"[red]{escape(str(error))}; nothing was done[/red]")
-            return EXIT_FAILED
+    try:
+        with (
+            refresh_lock(layout),  # before the log is opened: a refused run leaves the running one's log alone
+            err.status(
+                f"Refreshing the warehouse from {escape(str(args.landing))} (as of {settings.as_of_date})…"
+            ) as status,
+            (layout.internal / "dbt_output.log").open("w", encoding="utf-8") as dbt_log,
+        ):
+            result = refresh(settings, ProgressLog(dbt_log, status), locked=True)
+    except RefreshRunning as error:
+        err.print(f"[red]{escape(str(error))}; nothing was done[/red]")
+        return EXIT_FAILED
     err.print(
         f"loaded {result.number('lake/', 'rows_loaded'):,} rows from {result.number('lake/', 'files_accepted')} "
         f"new file(s); {result.number('lake/', 'files_skipped')} already loaded; {result.models_built} models built"

@@ -58,12 +58,8 @@ class WarehouseLayout:
     def dbt_logs(self) -> Path:
         return self.internal / "dbt_logs"
 
-    @property
-    def publications(self) -> Path:
-        return self.internal / "publications"
-
     def ensure(self) -> None:
-        for folder in (self.root, self.reports, self.quarantine, self.lake, self.internal, self.publications):
+        for folder in (self.root, self.reports, self.quarantine, self.lake, self.internal):
             folder.mkdir(parents=True, exist_ok=True)
 
 

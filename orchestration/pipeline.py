@@ -53,13 +53,15 @@ def refresh_lock(layout: WarehouseLayout) -> Iterator[None]:
         yield
 
 
-def refresh(settings: StudioSettings, output: TextIO | None = None) -> RefreshResult:
-    """Run ingest → checks → dbt build → publish → report; dbt's output goes to `output` and the run log."""
+def refresh(settings: StudioSettings, output: TextIO | None = None, locked: bool = False) -> RefreshResult:
+    """Run ingest → checks → dbt build → publish → report; dbt's output goes to `output` and the run log.
+
+    Takes the warehouse's refresh lock unless the caller holds it already (`locked`)."""
     layout = settings.layout
     layout.ensure()
     log_path = layout.internal / "last_run.log"
     with (
-        refresh_lock(layout),
+        contextlib.nullcontext() if locked else refresh_lock(layout),
         log_path.open("w", encoding="utf-8") as log,
         contextlib.redirect_stdout(output or log),
     ):

@@ -8,7 +8,6 @@ Parquet exports go to a new folder that the `exports` link is switched to, also 
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -21,7 +20,6 @@ from orchestration.config import WarehouseLayout
 from orchestration.faults import pause_point
 
 PUBLISHED_SCHEMAS = ("marts", "reference")
-KEEP_EXPORT_GENERATIONS = 2
 
 
 @dataclass(frozen=True)
@@ -63,17 +61,8 @@ def publish(layout: WarehouseLayout, run_id: str, as_of: str) -> Publication:
     pause_point("publish")
     os.replace(staging_file, layout.published_db)  # the one atomic step readers see
     pause_point("exports")
-    _switch_exports(layout, export_dir)
-    record = {
-        "publication_id": publication_id,
-        "published_at": now.isoformat(),
-        "run_id": run_id,
-        "as_of": as_of,
-        "tables": len(tables),
-        "loads": loads,
-    }
-    (layout.publications / f"{publication_id}.json").write_text(json.dumps(record), encoding="utf-8")
-    _clean_leftovers(layout, publication_id)
+    previous_exports = _switch_exports(layout, export_dir)
+    _clean_leftovers(layout, keep={export_dir.name, previous_exports})
     return Publication(publication_id, now.isoformat(), len(tables), loads)
 
 
@@ -97,13 +86,14 @@ def _write_audit(
         "CREATE TABLE audit.publications (publication_id VARCHAR, published_at TIMESTAMPTZ, run_id VARCHAR, "
         "as_of DATE, tables INTEGER, loads INTEGER)"
     )
-    earlier = sorted(layout.publications.glob("*.json"))
-    for path in earlier:
-        row = json.loads(path.read_text(encoding="utf-8"))
+    # the history is the one readers saw: the publications recorded in the warehouse this one replaces
+    if layout.published_db.exists():
+        con.execute(f"ATTACH '{_sql(layout.published_db)}' AS previous (READ_ONLY)")
         con.execute(
-            "INSERT INTO audit.publications VALUES (?, ?, ?, ?, ?, ?)",
-            [row["publication_id"], row["published_at"], row["run_id"], row["as_of"], row["tables"], row["loads"]],
+            "INSERT INTO audit.publications SELECT publication_id, published_at, run_id, as_of, tables, loads "
+            "FROM previous.audit.publications"
         )
+        con.execute("DETACH previous")
     con.execute(
         "INSERT INTO audit.publications VALUES (?, ?, ?, ?, ?, ?)",
         [publication_id, now.isoformat(), run_id, as_of, tables, loads],
@@ -173,21 +163,27 @@ def _checks_select(globs: list[str]) -> str:
     )
 
 
-def _switch_exports(layout: WarehouseLayout, export_dir: Path) -> None:
-    """Point `exports` at the new folder with one rename of a symbolic link."""
+def _switch_exports(layout: WarehouseLayout, export_dir: Path) -> str | None:
+    """Point `exports` at the new folder with one rename of a symbolic link; return the folder it left.
+
+    The link is relative, so a warehouse folder can be moved or copied whole."""
     link = layout.exports
+    previous = Path(os.readlink(link)).name if link.is_symlink() else None
     if link.exists() and not link.is_symlink():
         shutil.rmtree(link)  # a plain folder from an earlier layout
     temporary = link.with_name(f".exports-{export_dir.name}")
-    temporary.symlink_to(export_dir, target_is_directory=True)
+    temporary.symlink_to(export_dir.relative_to(link.parent), target_is_directory=True)
     os.replace(temporary, link)
+    return previous
 
 
-def _clean_leftovers(layout: WarehouseLayout, current: str) -> None:
-    """Remove half-written publications of crashed runs and export folders no link points to."""
+def _clean_leftovers(layout: WarehouseLayout, keep: set[str | None]) -> None:
+    """Remove half-written publications of killed runs, and export folders neither the link nor the last
+    publication points to (a reader that opened the previous generation keeps it one more refresh)."""
     for leftover in layout.internal.glob("publishing-*.duckdb*"):
-        if current not in leftover.name:
-            leftover.unlink(missing_ok=True)
-    generations = sorted((layout.internal / "exports").iterdir())
-    for old in generations[:-KEEP_EXPORT_GENERATIONS]:
-        shutil.rmtree(old, ignore_errors=True)
+        leftover.unlink(missing_ok=True)
+    for folder in (layout.internal / "exports").iterdir():
+        if folder.name not in keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    for link in layout.root.glob(".exports-*"):
+        link.unlink(missing_ok=True)

@@ -1,6 +1,7 @@
 """dbt models as Dagster assets: staging → intermediate → marts, dbt tests as asset checks."""
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -19,9 +20,9 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_D
 
 
 def dbt_executable() -> str:
-    """The dbt installed beside this Python (a virtual environment need not be on PATH)."""
-    beside = Path(sys.executable).with_name("dbt")
-    return str(beside) if beside.exists() else "dbt"
+    """dbt as run by the pipeline: the dbt installed beside this Python, started so that it dies with the run."""
+    os.environ.setdefault("STUDIO_DBT_PYTHON", sys.executable)
+    return str(Path(__file__).with_name("bin") / "dbt")
 
 
 def manifest_is_stale(project_dir: Path, manifest: Path) -> bool:
@@ -39,7 +40,7 @@ def ensure_manifest() -> Path:
     """Parse the dbt project when its manifest is missing or stale (a fresh clone has none)."""
     manifest = dbt_project.manifest_path
     if manifest_is_stale(DBT_PROJECT_DIR, manifest):
-        command = [dbt_executable(), "parse", "--quiet"]
+        command = [str(Path(sys.executable).with_name("dbt")), "parse", "--quiet"]
         command += ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
         subprocess.run(command, check=True, cwd=DBT_PROJECT_DIR)
     return manifest
