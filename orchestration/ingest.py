@@ -136,7 +136,7 @@ def ingest_file(
         if any(not c.passed and c.blocking for c in outcome.checks):
             outcome.quarantine_report = _quarantine(path, outcome, layout, run_id)
             return outcome
-        with duckdb.connect(str(work_db), read_only=True) as con:
+        with duckdb.connect(str(work_db), read_only=True, config=WORK_DB_CONFIG) as con:
             _write_load(con, source, path, outcome, layout, run_id)
     finally:
         for leftover in work_db.parent.glob(f"{work_db.name}*"):
@@ -213,7 +213,7 @@ def _write_load(
     work.mkdir(parents=True, exist_ok=True)
     con.execute(
         f"COPY (SELECT {typed_select(source, present)}, CAST(? AS VARCHAR) AS _load_id, "
-        f"CAST(_row_number AS BIGINT) AS _row_number FROM landed ORDER BY _row_number) "
+        f"CAST(_row_number AS BIGINT) AS _row_number FROM landed) "  # landed is in file order already
         f"TO '{_sql_path(work / DATA_FILE)}' (FORMAT parquet)",
         [outcome.load_id],
     )

@@ -193,10 +193,10 @@ def prepare_context(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, sou
     """The relations a source's rules read, beside its staged load (see `suites.py`)."""
     from orchestration.ingest import lake_select
 
-    con.execute(
-        "CREATE TABLE run_settings AS SELECT CAST(? AS VARCHAR) AS base_currency, CAST(? AS DATE) AS as_of",
-        [run.base_currency, run.as_of],
-    )
+    # the run's settings as macros: the rules read them as constants, with no join per row
+    currency = run.base_currency.replace("'", "''")
+    con.execute(f"CREATE MACRO base_currency() AS '{currency}'")
+    con.execute(f"CREATE MACRO as_of_date() AS DATE '{run.as_of.isoformat()}'")
     for name in [*referenced_sources(source), "fx_rates"]:
         con.execute(f"CREATE OR REPLACE VIEW ref_{name} AS {lake_select(layout, SOURCES[name])}")
     con.execute(

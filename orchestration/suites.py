@@ -10,7 +10,8 @@ in one scan of the load before GX checks each rule on those rows alone (SPEC §5
 benchmark). Predicates read the staged load's text columns and these context relations, which the gate
 creates beside the load (see `quality.py`):
 
-    run_settings(base_currency, as_of)        ref_<source>   every accepted load of a reference source
+    base_currency(), as_of_date()             the run's settings (macros: constants in every query)
+    ref_<source>                               every accepted load of a reference source
     existing                                   accepted loads of the same source (typed)
     fx_first_period(currency, first_period)    locked_budgets_changed(budget_version, project_code)
     conflicting_rows(_row_number)              (ledgers) rows whose id is loaded with other content
@@ -131,7 +132,7 @@ def rate_rule(currency: str, date_sql: str) -> Rule:
     return Rule(
         f"{currency} has an fx rate for the period",
         currency,
-        f"{q(currency)} IS NOT NULL AND {q(currency)} <> (SELECT base_currency FROM run_settings) "
+        f"{q(currency)} IS NOT NULL AND {q(currency)} <> base_currency() "
         f"AND ({date_sql}) IS NOT NULL "
         f"AND (_first_rate_period IS NULL OR _first_rate_period > strftime({date_sql}, '%Y-%m'))",
     )
@@ -175,7 +176,7 @@ SOURCE_RULES: dict[str, list[Rule]] = {
         reference_rule("department_code", "departments", "department_code"),
         at_least("weekly_capacity_hours", 0, "not negative"),
         at_least("hourly_rate", 0, "not negative"),
-        rate_rule("currency", "(SELECT as_of FROM run_settings)"),
+        rate_rule("currency", "as_of_date()"),
     ],
     "budgets": [
         reference_rule("project_code", "projects", "project_code"),
@@ -215,7 +216,7 @@ SOURCE_RULES: dict[str, list[Rule]] = {
         Rule(
             f"posted_date is at most {FUTURE_DAYS} days after as-of",
             "posted_date",
-            f"{_date('posted_date')} > (SELECT as_of FROM run_settings) + INTERVAL {FUTURE_DAYS} DAY",
+            f"{_date('posted_date')} > as_of_date() + INTERVAL {FUTURE_DAYS} DAY",
             blocking=False,
         ),
         Rule(
@@ -243,7 +244,7 @@ SOURCE_RULES: dict[str, list[Rule]] = {
         Rule(
             f"work_date is at most {FUTURE_DAYS} days after as-of",
             "work_date",
-            f"{_date('work_date')} > (SELECT as_of FROM run_settings) + INTERVAL {FUTURE_DAYS} DAY",
+            f"{_date('work_date')} > as_of_date() + INTERVAL {FUTURE_DAYS} DAY",
             blocking=False,
         ),
     ],
