@@ -51,12 +51,11 @@ def test_formatted_amount_rejects_the_load_and_names_row_column_value(landing_an
     assert len(kept) == 1
     report = (kept[0].parent / "report.txt").read_text(encoding="utf-8")
     assert "row 2: amount = '$1,234'" in report
-    assert (
-        query(warehouse / "studio.duckdb", "SELECT count(*) FROM audit.loads WHERE file_name = 'gl_actuals_march.csv'")[
-            0
-        ][0]
-        == 0
-    )
+    # the audit keeps the rejected load (SPEC §5); nothing of it is among the loads making up the publication
+    database = warehouse / "studio.duckdb"
+    march = "file_name = 'gl_actuals_march.csv'"
+    assert query(database, f"SELECT status FROM audit.loads WHERE {march}") == [("rejected",)]
+    assert query(database, f"SELECT count(*) FROM audit.publication_loads WHERE {march}") == [(0,)]
 
 
 def test_unreadable_file_never_crashes_the_run(landing_and_warehouse) -> None:
