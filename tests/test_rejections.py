@@ -73,13 +73,17 @@ def test_unreadable_file_never_crashes_the_run(landing_and_warehouse) -> None:
 
 
 def test_a_failing_build_publishes_nothing_and_exits_1(landing_and_warehouse) -> None:
-    """A cost in a currency with no rate cannot be converted: dbt tests fail, the old publication stays."""
+    """The build database cannot be opened (a folder stands where the file was): the refresh fails, the old
+    publication stays. (A currency with no rate, the failure this once used, is now stopped at the gate.)"""
     landing, warehouse = landing_and_warehouse
     before = mart_snapshot(warehouse / "studio.duckdb")
     publications = query(warehouse / "studio.duckdb", "SELECT count(*) FROM audit.publications")[0][0]
-    (landing / "gl_actuals_eur.csv").write_text(
+    build = warehouse / "_internal" / "build.duckdb"
+    build.unlink()
+    build.mkdir()
+    (landing / "gl_actuals_more.csv").write_text(
         "txn_id,posted_date,project_code,account_code,vendor,description,amount,currency,source_ref\n"
-        "G300,2025-03-02,P1,5100,Crew EU,no rate,100.00,EUR,\n",
+        "G300,2025-03-02,P1,5100,Crew Co,more crew,100.00,USD,\n",
         encoding="utf-8",
     )
     done = run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse), "--as-of", SMALL_AS_OF)
