@@ -10,13 +10,15 @@ For each row count N, on generated data (deterministic, written with DuckDB SQL)
    carry an outlier amount) and staged once into a work DuckDB file (`stage` + `prepare_context`);
 3. each of these runs in its own child process, so that its wall time and peak RSS (VmHWM) are its own:
    - the quality gate, `run_gate(work_db, SOURCES["gl_actuals"])`, on a fresh copy of the staged file;
-   - the same rules as plain DuckDB SQL, one `count(*)` query per rule plus the table checks;
+   - the same rules as plain DuckDB SQL, one `count(*)` query per rule plus the table checks, each query with
+     every helper column of the gate ("plain SQL") and with only those it reads ("lean SQL");
    - `ingest_file` end to end, for the file as generated (rejected: stage + gate + quarantine) and for a clean
      variant of it (accepted: stage + gate + Parquet write).
 
-Timings are wall clock on a shared machine: the script reports them and their ratio, it asserts nothing about
-them. It does check that both methods find the same offending rows per rule. Temporary files live under /tmp
-and are deleted at the end (unless --keep).
+Then `run_gate` runs once more with `find_offending`'s statements under DuckDB's profiler, to show where the time
+and memory go. Timings are wall clock on a shared machine: the script reports them and their ratio, it asserts
+nothing about them. It does check that the methods find the same offending rows per rule (exit status 1 if not).
+Temporary files live under /tmp and are deleted at the end (unless --keep).
 """
 
 from __future__ import annotations
