@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
@@ -96,8 +95,3 @@ def default_as_of(landing_dir: Path) -> date:
     if landing_dir.resolve() == SAMPLE_LANDING_DIR.resolve() and as_of_file.exists():
         return date.fromisoformat(as_of_file.read_text(encoding="utf-8").strip())
     return date.today()
-
-
-def env_path(name: str, default: Path) -> Path:
-    value = os.environ.get(name)
-    return Path(value) if value else default

@@ -272,14 +272,31 @@ def lake_select(layout: WarehouseLayout, source: Source) -> str:
     return f"SELECT {empty}, CAST(NULL AS VARCHAR) AS _load_id, CAST(NULL AS BIGINT) AS _row_number WHERE false"
 
 
+# the fields of a load manifest that the ledger view and the audit read
+LOAD_COLUMNS = {
+    "load_id": "VARCHAR",
+    "source": "VARCHAR",
+    "file_name": "VARCHAR",
+    "landing_path": "VARCHAR",
+    "sha256": "VARCHAR",
+    "rows": "BIGINT",
+    "status": "VARCHAR",
+    "loaded_at": "TIMESTAMPTZ",
+    "run_id": "VARCHAR",
+}
+
+
+def json_columns(columns: dict[str, str]) -> str:
+    """A read_json `columns` struct literal."""
+    return "{" + ", ".join(f"{name}: '{kind}'" for name, kind in columns.items()) + "}"
+
+
+def empty_select(columns: dict[str, str]) -> str:
+    return "SELECT " + ", ".join(f'CAST(NULL AS {kind}) AS "{name}"' for name, kind in columns.items()) + " WHERE false"
+
+
 def ledger_select(layout: WarehouseLayout) -> str:
-    columns = (
-        "load_id VARCHAR, source VARCHAR, file_name VARCHAR, landing_path VARCHAR, sha256 VARCHAR, "
-        "rows BIGINT, status VARCHAR, loaded_at TIMESTAMPTZ, run_id VARCHAR"
-    )
     if any(layout.lake.glob(f"*/load_id=*/{LOAD_MANIFEST}")):
         files = _sql_path(layout.lake / "*" / "load_id=*" / LOAD_MANIFEST)
-        struct = "{" + ", ".join(f"{c.split()[0]}: '{c.split()[1]}'" for c in columns.split(", ")) + "}"
-        return f"SELECT * FROM read_json('{files}', columns = {struct})"
-    nulls = ", ".join(f"CAST(NULL AS {c.split()[1]}) AS {c.split()[0]}" for c in columns.split(", "))
-    return f"SELECT {nulls} WHERE false"
+        return f"SELECT * FROM read_json('{files}', columns = {json_columns(LOAD_COLUMNS)})"
+    return empty_select(LOAD_COLUMNS)

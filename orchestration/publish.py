@@ -18,6 +18,7 @@ import duckdb
 
 from orchestration.config import WarehouseLayout
 from orchestration.faults import pause_point
+from orchestration.ingest import LOAD_COLUMNS, empty_select, json_columns
 
 PUBLISHED_SCHEMAS = ("marts", "reference")
 
@@ -106,17 +107,6 @@ def _write_audit(
     return int(loads)
 
 
-LOAD_COLUMNS = {
-    "load_id": "VARCHAR",
-    "source": "VARCHAR",
-    "file_name": "VARCHAR",
-    "landing_path": "VARCHAR",
-    "sha256": "VARCHAR",
-    "rows": "BIGINT",
-    "status": "VARCHAR",
-    "loaded_at": "TIMESTAMPTZ",
-    "run_id": "VARCHAR",
-}
 CHECK_FIELDS = {
     "rule": "VARCHAR",
     "column": "VARCHAR",
@@ -136,16 +126,12 @@ def _manifest_globs(layout: WarehouseLayout) -> list[str]:
     return found
 
 
-def _struct(columns: dict[str, str]) -> str:
-    return "{" + ", ".join(f"{name}: '{kind}'" for name, kind in columns.items()) + "}"
-
-
 def _loads_select(globs: list[str]) -> str:
     """Every load, accepted or rejected, from its manifest."""
     if not globs:
-        return "SELECT " + ", ".join(f"CAST(NULL AS {k}) AS {n}" for n, k in LOAD_COLUMNS.items()) + " WHERE false"
+        return empty_select(LOAD_COLUMNS)
     files = ", ".join(f"'{g}'" for g in globs)
-    return f"SELECT * FROM read_json([{files}], columns = {_struct(LOAD_COLUMNS)}) ORDER BY loaded_at, load_id"
+    return f"SELECT * FROM read_json([{files}], columns = {json_columns(LOAD_COLUMNS)}) ORDER BY loaded_at, load_id"
 
 
 def _checks_select(globs: list[str]) -> str:
@@ -153,9 +139,9 @@ def _checks_select(globs: list[str]) -> str:
     fields = ", ".join(f'"{n}": "{k}"' for n, k in CHECK_FIELDS.items())
     if not globs:
         columns = {"load_id": "VARCHAR", "source": "VARCHAR", "file_name": "VARCHAR", **CHECK_FIELDS}
-        return "SELECT " + ", ".join(f'CAST(NULL AS {k}) AS "{n}"' for n, k in columns.items()) + " WHERE false"
+        return empty_select(columns)
     files = ", ".join(f"'{g}'" for g in globs)
-    columns = _struct({"load_id": "VARCHAR", "source": "VARCHAR", "file_name": "VARCHAR", "checks": "JSON"})
+    columns = json_columns({"load_id": "VARCHAR", "source": "VARCHAR", "file_name": "VARCHAR", "checks": "JSON"})
     manifests = f"read_json([{files}], columns = {columns})"
     return (
         "SELECT load_id, source, file_name, c.* FROM ("
