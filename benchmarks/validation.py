@@ -191,10 +191,10 @@ def write_gl_csv(path: Path, rows: int, formatted: bool) -> None:
 
 def build_reference_lake(root: Path) -> None:
     """A warehouse whose lake holds the reference loads, through the real ingest; returns the warehouse folder."""
-    from orchestration.config import WarehouseLayout
     from orchestration.ingest import ingest_source
+    from orchestration.lib.config import WarehouseLayout
+    from orchestration.lib.contract import SOURCES
     from orchestration.quality import RunContext
-    from orchestration.sources import SOURCES
 
     landing, warehouse = root / "landing_reference", root / "warehouse"
     write_reference_csvs(landing)
@@ -217,8 +217,8 @@ def plain_sql_plan() -> dict:
     query, since the validator reads the staged file read-only. Two forms: `sql` with every helper column and
     join ("plain SQL"), `lean_sql` with only those its predicate reads ("lean SQL").
     """
+    from orchestration.lib.contract import SOURCES
     from orchestration.quality import helper_columns
-    from orchestration.sources import SOURCES
 
     suite = json.loads((REPO_ROOT / "expectations" / f"{SOURCE}.json").read_text(encoding="utf-8"))
     parts = helper_columns(SOURCES[SOURCE])
@@ -343,9 +343,9 @@ def worker_reference(spec: dict) -> dict:
 
 
 def worker_stage(spec: dict) -> dict:
-    from orchestration.config import WarehouseLayout
+    from orchestration.lib.config import WarehouseLayout
+    from orchestration.lib.contract import SOURCES
     from orchestration.quality import RunContext, prepare_context, stage
-    from orchestration.sources import SOURCES
 
     source = SOURCES[SOURCE]
     baseline = _memory()["rss_mb"]
@@ -374,7 +374,7 @@ def worker_stage(spec: dict) -> dict:
 def worker_gate(spec: dict) -> dict:
     t0 = time.perf_counter()
     from orchestration import quality
-    from orchestration.sources import SOURCES
+    from orchestration.lib.contract import SOURCES
 
     import_s = time.perf_counter() - t0
     baseline = _memory()["rss_mb"]
@@ -492,7 +492,7 @@ def _profile_summary(profile: dict) -> dict:
 def worker_profile(spec: dict) -> dict:
     """`run_gate` once more, its `find_offending` statements under DuckDB's profiler (on run_gate's connection)."""
     from orchestration import quality
-    from orchestration.sources import SOURCES
+    from orchestration.lib.contract import SOURCES
 
     find_offending, seen = quality.find_offending, {}
 
@@ -518,9 +518,9 @@ INGEST_PHASES = {
 
 def worker_ingest(spec: dict) -> dict:
     from orchestration import ingest
-    from orchestration.config import WarehouseLayout
+    from orchestration.lib.config import WarehouseLayout
+    from orchestration.lib.contract import SOURCES
     from orchestration.quality import RunContext
-    from orchestration.sources import SOURCES
 
     # Time the steps by wrapping the module-level names ingest_file calls (production code is not changed).
     phases: list[dict] = []

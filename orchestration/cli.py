@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.status import Status
 
-from orchestration.config import SAMPLE_LANDING_DIR, WarehouseLayout
+from orchestration.lib.config import SAMPLE_LANDING_DIR, WarehouseLayout
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTED = 0, 1, 2, 3
 

@@ -23,13 +23,13 @@ from dagster import (
 )
 from dagster_dbt import DbtCliResource
 
-from orchestration.config import DBT_PROJECT_DIR
 from orchestration.ingest import LoadOutcome, ingest_source, register_lake_views
+from orchestration.lib.config import DBT_PROJECT_DIR
+from orchestration.lib.contract import SOURCES, Source
 from orchestration.publish import publish
 from orchestration.quality import RunContext, referenced_sources
 from orchestration.report import write_reports
 from orchestration.settings import StudioSettings
-from orchestration.sources import SOURCES, Source
 from orchestration.transform import dbt_executable, studio_dbt_models
 
 REFRESH_JOB = "studio_refresh"

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.config import WarehouseLayout
 from orchestration.faults import pause_point
+from orchestration.lib.config import WarehouseLayout
+from orchestration.lib.contract import SOURCES, Source, source_for_file
 from orchestration.quality import (
     WORK_DB_CONFIG,
     CheckResult,
@@ -33,7 +34,6 @@ from orchestration.quality import (
     run_gate,
     stage,
 )
-from orchestration.sources import SOURCES, Source, source_for_file
 
 LOAD_MANIFEST = "_load.json"
 DATA_FILE = "data.parquet"

@@ -10,8 +10,8 @@ from typing import TextIO
 
 from dagster import materialize
 
-from orchestration.config import WarehouseLayout
 from orchestration.definitions import all_assets, resources
+from orchestration.lib.config import WarehouseLayout
 from orchestration.settings import StudioSettings
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}

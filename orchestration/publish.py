@@ -16,9 +16,9 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.config import WarehouseLayout
 from orchestration.faults import pause_point
 from orchestration.ingest import LOAD_COLUMNS, empty_select, json_columns
+from orchestration.lib.config import WarehouseLayout
 
 PUBLISHED_SCHEMAS = ("marts", "reference")
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.config import EXPECTATIONS_DIR, WarehouseLayout
 from orchestration.gx_duckdb import UNEXPECTED_ROWS_TYPE, ExpectationOutcome, load_suite, validate_table
-from orchestration.sources import SOURCES, Source
+from orchestration.lib.config import EXPECTATIONS_DIR, WarehouseLayout
+from orchestration.lib.contract import SOURCES, Source
 
 EXAMPLE_ROWS = 20
 # a load is validated in its own small database; a large one spills to disk rather than exhaust memory

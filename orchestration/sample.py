@@ -1,7 +1,7 @@
 """Deterministic sample landing data for a fictional production house, Northlight Pictures.
 
 `python -m orchestration.sample [OUT_DIR]` writes one landing file per source of the contract
-(SPEC §4, `orchestration.sources`) and an `AS_OF` file (the sample's as-of date, 2026-10-15)
+(SPEC §4, `orchestration.lib.contract`) and an `AS_OF` file (the sample's as-of date, 2026-10-15)
 to `seeds/sample_studio/`. The output depends only on the seed: `random.Random(seed)` is the
 only source of randomness and no clock is read, so the committed sample can be regenerated
 byte for byte.
@@ -57,7 +57,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.sources import (
+from orchestration.lib.contract import (
     CATEGORIES,
     DATE,
     MONEY,

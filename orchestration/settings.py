@@ -6,7 +6,7 @@ from pathlib import Path
 
 from dagster import ConfigurableResource
 
-from orchestration.config import SAMPLE_LANDING_DIR, StudioConfig, WarehouseLayout, default_as_of
+from orchestration.lib.config import SAMPLE_LANDING_DIR, StudioConfig, WarehouseLayout, default_as_of
 
 
 class StudioSettings(ConfigurableResource):

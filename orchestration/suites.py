@@ -26,8 +26,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestration.config import EXPECTATIONS_DIR
-from orchestration.sources import DATE, INTEGER, SOURCES, TEXT, TIMESTAMP, Column, Source
+from orchestration.lib.config import EXPECTATIONS_DIR
+from orchestration.lib.contract import DATE, INTEGER, SOURCES, TEXT, TIMESTAMP, Column, Source
 
 PERIOD_PATTERN = "^[0-9]{4}-(0[1-9]|1[0-2])$"
 DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"

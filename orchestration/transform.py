@@ -11,9 +11,9 @@ from typing import Any
 from dagster import AssetExecutionContext, AssetKey
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.config import DBT_PROJECT_DIR
 from orchestration.faults import pause_point
 from orchestration.ingest import register_lake_views
+from orchestration.lib.config import DBT_PROJECT_DIR
 from orchestration.settings import StudioSettings
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)

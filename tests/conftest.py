@@ -102,7 +102,7 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: int = 900) -> subproce
 @pytest.fixture(scope="session")
 def sample_run(tmp_path_factory: pytest.TempPathFactory) -> CliRun:
     """The bundled sample studio through `studio-budget run` with every default but the warehouse."""
-    from orchestration.config import SAMPLE_LANDING_DIR, default_as_of
+    from orchestration.lib.config import SAMPLE_LANDING_DIR, default_as_of
 
     warehouse = tmp_path_factory.mktemp("sample") / "warehouse"
     done = run_cli("run", "--warehouse", str(warehouse))

@@ -24,10 +24,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.config import WarehouseLayout
 from orchestration.ingest import DATA_FILE, LoadOutcome, ingest_source
+from orchestration.lib.config import WarehouseLayout
+from orchestration.lib.contract import SOURCES
 from orchestration.quality import RunContext
-from orchestration.sources import SOURCES
 from tests.conftest import SMALL_AS_OF, SMALL_STUDIO, query, run_cli
 
 RUN = RunContext(base_currency="USD", as_of=date(2025, 3, 15))

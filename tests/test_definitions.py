@@ -7,7 +7,7 @@ from dagster import AssetKey
 
 def test_definitions_load_with_the_whole_graph() -> None:
     from orchestration.definitions import REFRESH_JOB, all_assets, defs
-    from orchestration.sources import SOURCES
+    from orchestration.lib.contract import SOURCES
 
     job = defs.resolve_job_def(REFRESH_JOB)
     graph = defs.resolve_asset_graph()

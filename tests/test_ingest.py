@@ -10,10 +10,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.config import WarehouseLayout
 from orchestration.ingest import accepted_manifests, ingest_source
+from orchestration.lib.config import WarehouseLayout
+from orchestration.lib.contract import SOURCES
 from orchestration.quality import RunContext
-from orchestration.sources import SOURCES
 from tests.conftest import SMALL_STUDIO
 
 RUN = RunContext("USD", date(2025, 3, 15))

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from orchestration import sample
-from orchestration.sources import (
+from orchestration.lib.contract import (
     CATEGORIES,
     DATE,
     INTEGER,

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from orchestration.config import EXPECTATIONS_DIR
 from orchestration.gx_duckdb import load_suite
+from orchestration.lib.config import EXPECTATIONS_DIR
+from orchestration.lib.contract import SOURCES
 from orchestration.quality import referenced_sources
-from orchestration.sources import SOURCES
 from orchestration.suites import suite_json
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 SAMPLE_LANDING_DIR = REPO_ROOT / "seeds" / "sample_studio"
