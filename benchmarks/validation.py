@@ -191,10 +191,10 @@ def write_gl_csv(path: Path, rows: int, formatted: bool) -> None:
 
 def build_reference_lake(root: Path) -> None:
     """A warehouse whose lake holds the reference loads, through the real ingest; returns the warehouse folder."""
-    from orchestration.ingest import ingest_source
     from orchestration.lib.config import WarehouseLayout
     from orchestration.lib.contract import SOURCES
-    from orchestration.quality import RunContext
+    from orchestration.lib.gate.context import RunContext
+    from orchestration.lib.loads import ingest_source
 
     landing, warehouse = root / "landing_reference", root / "warehouse"
     write_reference_csvs(landing)
@@ -218,7 +218,7 @@ def plain_sql_plan() -> dict:
     join ("plain SQL"), `lean_sql` with only those its predicate reads ("lean SQL").
     """
     from orchestration.lib.contract import SOURCES
-    from orchestration.quality import helper_columns
+    from orchestration.lib.gate.context import helper_columns
 
     suite = json.loads((REPO_ROOT / "expectations" / f"{SOURCE}.json").read_text(encoding="utf-8"))
     parts = helper_columns(SOURCES[SOURCE])
@@ -316,10 +316,10 @@ TABLE_CHECKS = ("expect_column_to_exist", "expect_table_row_count_to_be_between"
 
 
 def work_db_config() -> dict:
-    """The settings of a load's work database (moved from ingest to quality at some point: either will do)."""
-    from orchestration import ingest, quality
+    """The settings of a load's check database."""
+    from orchestration.lib.gate.checks import CHECK_DB_CONFIG
 
-    return dict(getattr(quality, "WORK_DB_CONFIG", None) or ingest.WORK_DB_CONFIG)
+    return dict(CHECK_DB_CONFIG)
 
 
 def _status_kb(field: str) -> int:
@@ -345,13 +345,14 @@ def worker_reference(spec: dict) -> dict:
 def worker_stage(spec: dict) -> dict:
     from orchestration.lib.config import WarehouseLayout
     from orchestration.lib.contract import SOURCES
-    from orchestration.quality import RunContext, prepare_context, stage
+    from orchestration.lib.gate.context import RunContext, prepare_context
+    from orchestration.lib.gate.landed import read_landed
 
     source = SOURCES[SOURCE]
     baseline = _memory()["rss_mb"]
     t0 = time.perf_counter()
     con = duckdb.connect(spec["database"], config=work_db_config())
-    problem = stage(con, Path(spec["file"]), source)
+    problem = read_landed(con, Path(spec["file"]), source)
     if problem is not None:
         raise SystemExit(f"staging failed: {problem.message}")
     t1 = time.perf_counter()
@@ -373,8 +374,8 @@ def worker_stage(spec: dict) -> dict:
 
 def worker_gate(spec: dict) -> dict:
     t0 = time.perf_counter()
-    from orchestration import quality
     from orchestration.lib.contract import SOURCES
+    from orchestration.lib.gate import checks as quality
 
     import_s = time.perf_counter() - t0
     baseline = _memory()["rss_mb"]
@@ -491,8 +492,8 @@ def _profile_summary(profile: dict) -> dict:
 
 def worker_profile(spec: dict) -> dict:
     """`run_gate` once more, its `find_offending` statements under DuckDB's profiler (on run_gate's connection)."""
-    from orchestration import quality
     from orchestration.lib.contract import SOURCES
+    from orchestration.lib.gate import checks as quality
 
     find_offending, seen = quality.find_offending, {}
 
@@ -507,20 +508,21 @@ def worker_profile(spec: dict) -> dict:
     return {"memory_limit": seen.get("memory_limit"), "statements": statements, **_memory()}
 
 
+GATE_FILES = ("orchestration/lib/gate/checks.py", "orchestration/lib/loads.py", f"expectations/{SOURCE}.json")
 INGEST_PHASES = {
     "sha256_of": "sha256 of the file",
-    "_stage_with_context": "stage + prepare_context",
+    "_read_with_context": "read + prepare_context",
     "run_gate": "run_gate",
-    "_write_load": "Parquet write (_write_load)",
+    "write_load": "Parquet write (write_load)",
     "_quarantine": "quarantine copy and report",
 }
 
 
 def worker_ingest(spec: dict) -> dict:
-    from orchestration import ingest
+    from orchestration.lib import loads as ingest
     from orchestration.lib.config import WarehouseLayout
     from orchestration.lib.contract import SOURCES
-    from orchestration.quality import RunContext
+    from orchestration.lib.gate.context import RunContext
 
     # Time the steps by wrapping the module-level names ingest_file calls (production code is not changed).
     phases: list[dict] = []
@@ -721,7 +723,7 @@ def machine() -> dict:
         # which code was measured (others change it): a short sha256 of each file the gate runs
         "code": {
             name: hashlib.sha256((REPO_ROOT / name).read_bytes()).hexdigest()[:10]
-            for name in ("orchestration/quality.py", "orchestration/ingest.py", f"expectations/{SOURCE}.json")
+            for name in GATE_FILES
         },
     }
 

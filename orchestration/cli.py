@@ -62,18 +62,12 @@ def run(args: argparse.Namespace) -> int:
     if args.config is not None and not args.config.is_file():
         err.print(f"[red]config file not found: {escape(str(args.config))}[/red]")
         return EXIT_USAGE
-    # imported here: loading the definitions parses the dbt project when needed
-    from orchestration.pipeline import RefreshRunning, refresh, refresh_lock
-    from orchestration.report import print_report, read_report, report_console
-    from orchestration.settings import StudioSettings
+    # imported here: Dagster and dbt take seconds to import, a usage error should not wait for them
+    from orchestration.defs.resources import StudioSettings
+    from orchestration.lib.report import print_report, read_report, report_console
+    from orchestration.refresh import RefreshRunning, refresh, refresh_lock
 
-    settings = StudioSettings(
-        landing_dir=str(args.landing.resolve()),
-        warehouse_dir=str(args.warehouse.resolve()),
-        as_of=args.as_of or "",
-        full_refresh=args.full_refresh,
-        config_file=str(args.config.resolve()) if args.config else "",
-    )
+    settings = StudioSettings.for_run(args.landing, args.warehouse, args.as_of, args.config)
     try:
         settings.studio_config  # noqa: B018 - fail early on a bad studio.toml
     except (ValueError, TypeError) as error:
@@ -89,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
             ) as status,
             (layout.internal / "dbt_output.log").open("w", encoding="utf-8") as dbt_log,
         ):
-            result = refresh(settings, ProgressLog(dbt_log, status), locked=True)
+            result = refresh(settings, ProgressLog(dbt_log, status), locked=True, full_refresh=args.full_refresh)
     except RefreshRunning as error:
         err.print(f"[red]{escape(str(error))}; nothing was done[/red]")
         return EXIT_FAILED
@@ -129,7 +123,7 @@ class ProgressLog(io.TextIOBase):
 
 
 def report(args: argparse.Namespace) -> int:
-    from orchestration.report import print_report, read_report, report_console, write_reports
+    from orchestration.lib.report import print_report, read_report, report_console, write_reports
 
     layout = WarehouseLayout(args.warehouse.resolve())
     if not layout.published_db.exists():

@@ -22,13 +22,10 @@ SMALL_AS_OF = "2025-03-15"
 
 def refresh(landing: Path, warehouse: Path, as_of: str = "", config: Path | None = None):
     """One real refresh through the Dagster asset graph."""
-    from orchestration.pipeline import refresh as run_refresh
-    from orchestration.settings import StudioSettings
+    from orchestration.defs.resources import StudioSettings
+    from orchestration.refresh import refresh as run_refresh
 
-    settings = StudioSettings(
-        landing_dir=str(landing), warehouse_dir=str(warehouse), as_of=as_of, config_file=str(config or "")
-    )
-    return run_refresh(settings)
+    return run_refresh(StudioSettings.for_run(landing, warehouse, as_of or None, config))
 
 
 def query(database: Path, sql: str, params: list | None = None) -> list[tuple]:

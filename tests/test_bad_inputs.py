@@ -24,10 +24,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.ingest import DATA_FILE, LoadOutcome, ingest_source
 from orchestration.lib.config import WarehouseLayout
 from orchestration.lib.contract import SOURCES
-from orchestration.quality import RunContext
+from orchestration.lib.gate.context import RunContext
+from orchestration.lib.lake import DATA_FILE
+from orchestration.lib.loads import LoadOutcome, ingest_source
 from tests.conftest import SMALL_AS_OF, SMALL_STUDIO, query, run_cli
 
 RUN = RunContext(base_currency="USD", as_of=date(2025, 3, 15))

@@ -15,8 +15,8 @@ import great_expectations as gx
 import pytest
 from great_expectations.execution_engine import sqlalchemy_execution_engine
 
-from orchestration import gx_duckdb
-from orchestration.gx_duckdb import ExpectationOutcome, load_suite, validate_table
+from orchestration.lib.gate import gx_duckdb
+from orchestration.lib.gate.gx_duckdb import ExpectationOutcome, load_suite, validate_table
 
 E = gx.expectations
 QUERY = "SELECT * FROM landed"
@@ -100,7 +100,7 @@ def test_shim_is_installed_where_gx_looks() -> None:
     )
     assert "duckdb" in dialects, (
         f"'duckdb' is not in {where}:{gx_duckdb.PERSISTED_DIALECTS_ATTRIBUTE} after importing "
-        "orchestration.gx_duckdb; without it GX reads query results after the connection is gone. "
+        "orchestration.lib.gate.gx_duckdb; without it GX reads query results after the connection is gone. "
         "Fix install_duckdb_shim()."
     )
     # The function GX uses when it builds the engine (it reads `.value` of each entry) must agree.

@@ -10,10 +10,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.ingest import accepted_manifests, ingest_source
 from orchestration.lib.config import WarehouseLayout
 from orchestration.lib.contract import SOURCES
-from orchestration.quality import RunContext
+from orchestration.lib.gate.context import RunContext
+from orchestration.lib.lake import accepted_manifests
+from orchestration.lib.loads import ingest_source
 from tests.conftest import SMALL_STUDIO
 
 RUN = RunContext("USD", date(2025, 3, 15))

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from orchestration.gx_duckdb import load_suite
 from orchestration.lib.config import EXPECTATIONS_DIR
 from orchestration.lib.contract import SOURCES
-from orchestration.quality import referenced_sources
-from orchestration.suites import suite_json
+from orchestration.lib.gate.context import referenced_sources
+from orchestration.lib.gate.gx_duckdb import load_suite
+from orchestration.lib.gate.rules import suite_json
 
 
 @pytest.mark.parametrize("name", sorted(SOURCES))
@@ -23,7 +23,7 @@ def test_committed_suite_holds_every_rule_of_the_contract(name: str) -> None:
         return json.dumps([expectation["type"], expectation["kwargs"], expectation.get("meta", {})], sort_keys=True)
 
     missing = {signature(e) for e in written["expectations"]} - {signature(e) for e in committed["expectations"]}
-    assert not missing, f"run `python -m orchestration.suites`: {name} lacks {sorted(missing)[:2]}"
+    assert not missing, f"run `python -m orchestration.lib.gate.rules`: {name} lacks {sorted(missing)[:2]}"
 
 
 @pytest.mark.parametrize("name", sorted(SOURCES))

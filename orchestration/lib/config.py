@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -46,6 +46,11 @@ class WarehouseLayout:
         return self.root / "_internal"
 
     @property
+    def check_dbs(self) -> Path:
+        """Where each load is read and checked in its own small database before it may reach the lake."""
+        return self.internal / "validation"
+
+    @property
     def build_db(self) -> Path:
         return self.internal / "build.duckdb"
 
@@ -68,7 +73,6 @@ class StudioConfig:
 
     base_currency: str = "USD"
     fiscal_year_start_month: int = 1
-    dbt_vars: dict[str, object] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path | None) -> StudioConfig:

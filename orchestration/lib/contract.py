@@ -7,7 +7,7 @@ files that follow it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # Types are DuckDB/ANSI SQL type names; every engine that reads the lake's Parquet has them.
 TEXT = "VARCHAR"
@@ -41,7 +41,6 @@ class Source:
     key: tuple[str, ...] = ()
     ledger: bool = False
     accepts_xlsx: bool = False
-    defaults: dict[str, str] = field(default_factory=dict)
 
     @property
     def column_names(self) -> list[str]:
@@ -233,7 +232,6 @@ SOURCES: dict[str, Source] = {
             ),
             key=("entry_id",),
             ledger=True,
-            defaults={"overtime_multiplier": "1.5", "fringe_pct": "0"},
         ),
         Source(
             "equipment_rentals",

@@ -1,14 +1,14 @@
 """The Great Expectations suites of `expectations/`, one per landing source, written from the contract.
 
-`python -m orchestration.suites` writes `expectations/<source>.json` (GX's own suite format). The quality
+`python -m orchestration.lib.gate.rules` writes `expectations/<source>.json` (GX's own suite format). The quality
 gate reads those files, never this module: a studio may add expectations to a suite by hand, and
 `tests/test_suites.py` checks only that every rule written here is still in the committed suite.
 
-Row rules are `UnexpectedRowsExpectation`s whose query returns the offending rows of the staged load.
+Row rules are `UnexpectedRowsExpectation`s whose query returns the offending rows of the landed load.
 Each carries its predicate in `meta.bad_when`, so that the gate can find every row that breaks any rule
 in one scan of the load before GX checks each rule on those rows alone (SPEC §5, the validation
-benchmark). Predicates read the staged load's text columns and these context relations, which the gate
-creates beside the load (see `quality.py`):
+benchmark). Predicates read the landed load's text columns and these context relations, which the gate
+creates beside the load (see `context.py`):
 
     base_currency(), as_of_date()             the run's settings (macros: constants in every query)
     ref_<source>                               every accepted load of a reference source
@@ -28,6 +28,7 @@ from pathlib import Path
 
 from orchestration.lib.config import EXPECTATIONS_DIR
 from orchestration.lib.contract import DATE, INTEGER, SOURCES, TEXT, TIMESTAMP, Column, Source
+from orchestration.lib.sql import q
 
 PERIOD_PATTERN = "^[0-9]{4}-(0[1-9]|1[0-2])$"
 DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
@@ -40,12 +41,8 @@ MAX_HOURS_PER_DAY = 24
 class Rule:
     rule: str  # what must hold, in a producer's words
     column: str | None
-    bad_when: str  # SQL predicate over the staged load `landed`: true on an offending row
+    bad_when: str  # SQL predicate over the landed load `landed`: true on an offending row
     blocking: bool = True
-
-
-def q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def typed(column: Column) -> str:
@@ -295,8 +292,6 @@ SOURCE_RULES: dict[str, list[Rule]] = {
     "milestones": [reference_rule("project_code", "projects", "project_code")],
 }
 
-# sources checked against other sources, which must therefore load first in a run
-REFERENCE_SOURCES = ("departments", "accounts", "fx_rates", "projects", "people", "purchase_orders", "tasks")
 
 
 def rules_for(source: Source) -> list[Rule]:
@@ -330,7 +325,7 @@ def suite_json(source: Source) -> dict:
     expectations.append(
         {
             "type": "expect_table_columns_to_match_set",
-            # absent optional columns are added as empty when the file is staged; extra columns are ignored
+            # absent optional columns are added as empty when the file is read; extra columns are ignored
             "kwargs": {"column_set": ["_row_number", *source.column_names], "exact_match": True},
             "meta": {"rule": "the file has no columns beyond the contract (extra ones are ignored)", "blocking": False},
         }
@@ -362,7 +357,7 @@ def suite_json(source: Source) -> dict:
             "source": source.name,
             "key": list(source.key),
             "ledger": source.ledger,
-            "note": "Written by `python -m orchestration.suites` from the landing contract; rules may be added.",
+            "note": "Written from the contract by `python -m orchestration.lib.gate.rules`; rules may be added.",
         },
     }
 

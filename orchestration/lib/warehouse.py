@@ -16,9 +16,10 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.faults import pause_point
-from orchestration.ingest import LOAD_COLUMNS, empty_select, json_columns
 from orchestration.lib.config import WarehouseLayout
+from orchestration.lib.faults import pause_point
+from orchestration.lib.lake import LOAD_COLUMNS, empty_select, json_columns
+from orchestration.lib.sql import literal
 
 PUBLISHED_SCHEMAS = ("marts", "reference")
 
@@ -31,19 +32,15 @@ class Publication:
     loads: int
 
 
-def _sql(path: Path) -> str:
-    return str(path).replace("'", "''")
-
-
 def publish(layout: WarehouseLayout, run_id: str, as_of: str) -> Publication:
     layout.ensure()
     now = datetime.now(UTC)
     publication_id = f"{now:%Y%m%dT%H%M%S%f}"
-    staging_file = layout.internal / f"publishing-{publication_id}.duckdb"
+    draft_file = layout.internal / f"publishing-{publication_id}.duckdb"
     export_dir = layout.internal / "exports" / publication_id
     export_dir.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(staging_file)) as con:
-        con.execute(f"ATTACH '{_sql(layout.build_db)}' AS build (READ_ONLY)")
+    with duckdb.connect(str(draft_file)) as con:
+        con.execute(f"ATTACH '{literal(layout.build_db)}' AS build (READ_ONLY)")
         tables = con.execute(
             "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'build' "
             f"AND schema_name IN ({', '.join(repr(s) for s in PUBLISHED_SCHEMAS)}) ORDER BY 1, 2"
@@ -54,13 +51,13 @@ def publish(layout: WarehouseLayout, run_id: str, as_of: str) -> Publication:
             con.execute(f'CREATE TABLE {schema}."{table}" AS SELECT * FROM build.{schema}."{table}"')
             if schema == "marts":
                 con.execute(
-                    f"COPY {schema}.\"{table}\" TO '{_sql(export_dir / (table + '.parquet'))}' (FORMAT parquet)"
+                    f"COPY {schema}.\"{table}\" TO '{literal(export_dir / (table + '.parquet'))}' (FORMAT parquet)"
                 )
         loads = _write_audit(con, layout, publication_id, now, run_id, as_of, len(tables))
         con.execute("DETACH build")
         con.execute("CHECKPOINT")
     pause_point("publish")
-    os.replace(staging_file, layout.published_db)  # the one atomic step readers see
+    os.replace(draft_file, layout.published_db)  # the one atomic step readers see
     pause_point("exports")
     previous_exports = _switch_exports(layout, export_dir)
     _clean_leftovers(layout, keep={export_dir.name, previous_exports})
@@ -89,7 +86,7 @@ def _write_audit(
     )
     # the history is the one readers saw: the publications recorded in the warehouse this one replaces
     if layout.published_db.exists():
-        con.execute(f"ATTACH '{_sql(layout.published_db)}' AS previous (READ_ONLY)")
+        con.execute(f"ATTACH '{literal(layout.published_db)}' AS previous (READ_ONLY)")
         con.execute(
             "INSERT INTO audit.publications SELECT publication_id, published_at, run_id, as_of, tables, loads "
             "FROM previous.audit.publications"
@@ -122,7 +119,7 @@ def _manifest_globs(layout: WarehouseLayout) -> list[str]:
     found = []
     for folder, pattern in ((layout.lake, "*/load_id=*/_load.json"), (layout.quarantine, "*/_load.json")):
         if any(folder.glob(pattern)):
-            found.append(_sql(folder / pattern))
+            found.append(literal(folder / pattern))
     return found
 
 

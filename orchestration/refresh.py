@@ -1,4 +1,4 @@
-"""One refresh of the warehouse: materialize every asset of the definitions in this process."""
+"""One refresh of the warehouse: materialize every asset of the definitions in this process (`studio-budget run`)."""
 
 import contextlib
 import fcntl
@@ -10,11 +10,18 @@ from typing import TextIO
 
 from dagster import materialize
 
-from orchestration.definitions import all_assets, resources
+from orchestration.definitions import studio_assets, studio_resources
+from orchestration.defs.resources import StudioSettings
+from orchestration.defs.transform import DBT_OP
 from orchestration.lib.config import WarehouseLayout
-from orchestration.settings import StudioSettings
+from orchestration.lib.dbt import prepare_manifest
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+
+
+def run_config(full_refresh: bool = False) -> dict:
+    """A refresh's run config: quiet console logs, and whether dbt rebuilds from the lake."""
+    return {**QUIET_LOGS, "ops": {DBT_OP: {"config": {"full_refresh": full_refresh}}}}
 
 
 @dataclass
@@ -53,10 +60,13 @@ def refresh_lock(layout: WarehouseLayout) -> Iterator[None]:
         yield
 
 
-def refresh(settings: StudioSettings, output: TextIO | None = None, locked: bool = False) -> RefreshResult:
+def refresh(
+    settings: StudioSettings, output: TextIO | None = None, locked: bool = False, full_refresh: bool = False
+) -> RefreshResult:
     """Run ingest → checks → dbt build → publish → report; dbt's output goes to `output` and the run log.
 
     Takes the warehouse's refresh lock unless the caller holds it already (`locked`)."""
+    prepare_manifest()
     layout = settings.layout
     layout.ensure()
     log_path = layout.internal / "last_run.log"
@@ -65,7 +75,12 @@ def refresh(settings: StudioSettings, output: TextIO | None = None, locked: bool
         log_path.open("w", encoding="utf-8") as log,
         contextlib.redirect_stdout(output or log),
     ):
-        result = materialize(all_assets, resources=resources(settings), run_config=QUIET_LOGS, raise_on_error=False)
+        result = materialize(
+            studio_assets(),
+            resources=studio_resources(settings),
+            run_config=run_config(full_refresh),
+            raise_on_error=False,
+        )
     metadata = {
         event.asset_key.to_user_string(): dict(event.step_materialization_data.materialization.metadata)
         for event in result.get_asset_materialization_events()

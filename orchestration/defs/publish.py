@@ -1,0 +1,32 @@
+"""The published warehouse: studio.duckdb and exports/*.parquet, replaced atomically once every mart is built."""
+
+from collections.abc import Sequence
+
+from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, MetadataValue, asset
+
+from orchestration.defs.resources import StudioSettings
+from orchestration.lib.warehouse import publish
+
+PUBLISHED = AssetKey(["published", "studio_duckdb"])
+
+
+def published_warehouse(marts: Sequence[AssetKey]) -> AssetsDefinition:
+    @asset(
+        key=PUBLISHED,
+        group_name="publish",
+        deps=list(marts),
+        description="studio.duckdb and exports/*.parquet for readers, replaced atomically after dbt build passed.",
+        kinds={"duckdb", "parquet"},
+    )
+    def _publish(context: AssetExecutionContext, settings: StudioSettings) -> MaterializeResult:
+        publication = publish(settings.layout, context.run.run_id, settings.as_of_date.isoformat())
+        return MaterializeResult(
+            metadata={
+                "publication_id": publication.publication_id,
+                "tables": publication.tables,
+                "loads": publication.loads,
+                "path": MetadataValue.path(str(settings.layout.published_db)),
+            }
+        )
+
+    return _publish

@@ -1,0 +1,44 @@
+"""dbt models as Dagster assets: staging → intermediate → marts, dbt tests as asset checks."""
+
+from collections.abc import Iterator
+from functools import cache
+
+from dagster import AssetExecutionContext, AssetsDefinition, Config
+from dagster_dbt import DbtCliResource, dbt_assets
+
+from orchestration.defs.resources import StudioSettings
+from orchestration.lib.dbt import StudioDbtTranslator, dbt_build_args, dbt_project
+from orchestration.lib.faults import pause_point
+from orchestration.lib.lake import register_lake_views
+
+DBT_OP = "studio_dbt_models"
+
+
+class DbtBuildConfig(Config):
+    """Run config of the dbt step: `full_refresh` rebuilds the build database from the lake."""
+
+    full_refresh: bool = False
+
+
+@cache
+def dbt_models() -> AssetsDefinition:
+    """The dbt project's models as assets; read from the manifest, which must be prepared before this is called."""
+
+    @dbt_assets(
+        name=DBT_OP,
+        manifest=dbt_project.manifest_path,
+        project=dbt_project,
+        dagster_dbt_translator=StudioDbtTranslator(),
+    )
+    def studio_dbt_models(
+        context: AssetExecutionContext, dbt: DbtCliResource, settings: StudioSettings, config: DbtBuildConfig
+    ) -> Iterator:
+        layout = settings.layout
+        if config.full_refresh and layout.build_db.exists():
+            layout.build_db.unlink()
+        register_lake_views(layout)  # every source has its view, even one no asset loaded this run
+        pause_point("dbt")
+        args = dbt_build_args(settings.dbt_vars(), config.full_refresh)
+        yield from dbt.cli(args, context=context, target_path=layout.dbt_target).stream()
+
+    return studio_dbt_models

@@ -1,0 +1,72 @@
+"""The dbt project as the pipeline runs it: where it is, its manifest, how its models are keyed in Dagster,
+and the arguments of one build. Pure functions, tested without running dbt."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dagster import AssetKey
+from dagster_dbt import DagsterDbtTranslator, DbtProject
+
+from orchestration.lib.config import DBT_PROJECT_DIR
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+# dbt unit tests check formulas on hand-made rows: the test suite runs them, a refresh does not
+BUILD_EXCLUDES = ("test_type:unit",)
+
+
+def dbt_executable() -> str:
+    """dbt as run by the pipeline: the dbt installed beside this Python, started so that it dies with the run."""
+    os.environ.setdefault("STUDIO_DBT_PYTHON", sys.executable)
+    return str(Path(__file__).resolve().parents[1] / "bin" / "dbt")
+
+
+def manifest_is_stale(project_dir: Path, manifest: Path) -> bool:
+    """True when the manifest is missing or older than any file of the dbt project."""
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    watched = ("models", "macros", "seeds", "tests", "snapshots")
+    files = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
+    files += [p for folder in watched for p in (project_dir / folder).rglob("*") if p.is_file()]
+    return any(p.stat().st_mtime > built for p in files)
+
+
+def prepare_manifest(project: DbtProject = dbt_project) -> Path:
+    """`dbt parse` through dagster-dbt's own preparer when the manifest is missing or stale (a fresh clone has none).
+
+    Called before the definitions are loaded (by `studio-budget`, the Dagster loader and the tests), never at import."""
+    if manifest_is_stale(Path(project.project_dir), project.manifest_path):
+        project.preparer.prepare(project)
+    return project.manifest_path
+
+
+class StudioDbtTranslator(DagsterDbtTranslator):
+    """Models keyed by schema (`marts/mart_studio_variance`) and grouped by their layer folder."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):
+            return AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "seed":
+            return "reference"
+        fqn = dbt_resource_props.get("fqn", [])
+        return fqn[1] if len(fqn) > 2 else "transform"
+
+
+def dbt_build_args(dbt_vars: Mapping[str, object], full_refresh: bool = False) -> list[str]:
+    """`dbt build` with the run's vars (build database, as-of, base currency, fiscal year start), without unit tests."""
+    args = ["build", "--vars", json.dumps(dict(dbt_vars))]
+    for selector in BUILD_EXCLUDES:
+        args += ["--exclude", selector]
+    if full_refresh:
+        args.append("--full-refresh")
+    return args

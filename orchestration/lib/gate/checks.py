@@ -1,0 +1,62 @@
+"""The quality gate every load passes before it reaches the lake (SPEC §5).
+
+A landing file is read as text into its own small DuckDB file (see `landed.py`), beside the context its
+rules read (see `context.py`). The source's Great Expectations suite (`expectations/<source>.json`) then
+runs in DuckDB: its column and table expectations on `landed`, its row rules on `offending` — the rows
+that break at least one rule, found in one scan of the load, so that GX checks each rule on those rows alone.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import duckdb
+from great_expectations.core import ExpectationSuite
+
+from orchestration.lib.config import EXPECTATIONS_DIR
+from orchestration.lib.contract import Source
+from orchestration.lib.gate.context import find_offending
+from orchestration.lib.gate.gx_duckdb import UNEXPECTED_ROWS_TYPE, load_suite, validate_table
+from orchestration.lib.gate.results import CheckResult
+
+# a load is checked in its own small database; a large one spills to disk rather than exhaust memory
+CHECK_DB_CONFIG = {"memory_limit": "1GB", "preserve_insertion_order": "true"}
+
+
+@cache
+def suite_for(source_name: str, folder: Path = EXPECTATIONS_DIR) -> ExpectationSuite:
+    return load_suite(folder / f"{source_name}.json")
+
+
+def run_gate(database: Path, source: Source) -> list[CheckResult]:
+    """Run the source's suite on the landed load in `database` (closed by the caller beforehand)."""
+    suite = suite_for(source.name)
+    table_rules = [e for e in suite.expectations if e.expectation_type != UNEXPECTED_ROWS_TYPE]
+    row_rules = [e for e in suite.expectations if e.expectation_type == UNEXPECTED_ROWS_TYPE]
+    table_suite = suite.__class__(name=f"{suite.name}_table", expectations=[e.configuration for e in table_rules])
+    outcomes = validate_table(database, "SELECT * FROM landed", table_suite)
+    results = [_unknown_columns_only(CheckResult.from_outcome(o)) for o in outcomes]
+    if any(not r.passed and r.blocking for r in results):
+        return results  # rows cannot be judged without their columns
+    predicates = [e.configuration.meta["bad_when"] for e in row_rules if e.configuration.meta.get("bad_when")]
+    try:
+        with duckdb.connect(str(database), config=CHECK_DB_CONFIG) as con:
+            find_offending(con, source, predicates)
+    except duckdb.Error as error:  # a rule that cannot run rejects the load rather than crash the run
+        detail = " ".join(str(error).split())[:400]
+        return [*results, CheckResult.failure("the rules of the suite can run", f"could not be checked: {detail}")]
+    row_suite = suite.__class__(name=f"{suite.name}_rows", expectations=[e.configuration for e in row_rules])
+    results += [CheckResult.from_outcome(o) for o in validate_table(database, "SELECT * FROM offending", row_suite)]
+    return results
+
+
+def _unknown_columns_only(result: CheckResult) -> CheckResult:
+    """The column-set warning speaks of columns beyond the contract; missing ones have their own rule."""
+    if result.passed or result.blocking or not any(e.get("problem") for e in result.examples):
+        return result
+    unknown = [e for e in result.examples if e.get("problem") == "unexpected"]
+    if not unknown:
+        return CheckResult(result.rule, True, f"{result.rule}: ok", result.column, result.blocking)
+    names = ", ".join(str(e["column"]) for e in unknown)
+    return CheckResult(result.rule, False, f"{result.rule}: {names}", None, False, len(unknown), unknown)

@@ -1,0 +1,153 @@
+"""The relations a source's rules read beside its landed load (reference data already in the lake, the run's
+settings, ids already loaded), and the one scan that collects every row breaking any rule (`offending`)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from orchestration.lib.config import EXPECTATIONS_DIR, WarehouseLayout
+from orchestration.lib.contract import SOURCES, Source
+from orchestration.lib.lake import lake_select
+from orchestration.lib.sql import literal, q
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What a load's rules need to know about the run."""
+
+    base_currency: str = "USD"
+    as_of: date = field(default_factory=date.today)
+
+
+def referenced_sources(source: Source, folder: Path = EXPECTATIONS_DIR) -> list[str]:
+    """Sources whose accepted loads this source's rules read: they must be loaded first in a run."""
+    text = json.dumps(json.loads((folder / f"{source.name}.json").read_text(encoding="utf-8")))
+    found = set(re.findall(r"ref_([a-z_]+)", text))
+    if "fx_first_period" in text or "_first_rate_period" in text:
+        found.add("fx_rates")
+    return sorted(found - {source.name})
+
+
+def prepare_context(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, source: Source, run: RunContext) -> None:
+    """The relations a source's rules read, beside its landed load (see `rules.py`)."""
+    # the run's settings as macros: the rules read them as constants, with no join per row
+    con.execute(f"CREATE MACRO base_currency() AS '{literal(run.base_currency)}'")
+    con.execute(f"CREATE MACRO as_of_date() AS DATE '{run.as_of.isoformat()}'")
+    for name in [*referenced_sources(source), "fx_rates"]:
+        con.execute(f"CREATE OR REPLACE VIEW ref_{name} AS {lake_select(layout, SOURCES[name])}")
+    con.execute(
+        "CREATE VIEW fx_first_period AS SELECT currency, min(period) AS first_period FROM ref_fx_rates GROUP BY 1"
+    )
+    con.execute(f"CREATE VIEW existing AS {lake_select(layout, source)}")
+    present = {r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE landed)").fetchall()}
+    complete = all(c.name in present for c in source.columns)  # else the load is rejected for its columns
+    if source.ledger:
+        conflicts = _conflicts(source) if complete else "SELECT CAST(NULL AS BIGINT) AS _row_number WHERE false"
+        con.execute(f"CREATE VIEW conflicting_rows AS {conflicts}")
+    if source.name == "budgets":
+        changed = (
+            LOCKED_BUDGETS_CHANGED if complete else "SELECT NULL AS budget_version, NULL AS project_code WHERE false"
+        )
+        con.execute(f"CREATE VIEW locked_budgets_changed AS {changed}")
+
+
+def _conflicts(source: Source) -> str:
+    """Rows of the load whose id is already loaded with other content."""
+    on = " AND ".join(f"TRY_CAST(l.{q(k)} AS {source.column(k).type}) = e.{q(k)}" for k in source.key)
+    differs = " OR ".join(
+        f"TRY_CAST(l.{q(c.name)} AS {c.type}) IS DISTINCT FROM e.{q(c.name)}"
+        for c in source.columns
+        if c.name not in source.key
+    )
+    if not differs:  # every column is part of the id: a re-sent record is identical by definition
+        return "SELECT _row_number FROM landed WHERE false"
+    return f"SELECT DISTINCT l._row_number FROM landed l JOIN existing e ON {on} WHERE {differs}"
+
+
+# An approved or locked (version, project) already loaded whose lines this load changes (or demotes to draft).
+LOCKED_BUDGETS_CHANGED = """
+WITH official AS (
+    SELECT * FROM existing
+    WHERE version_status IN ('approved', 'locked')
+      AND _load_id = (SELECT max(e2._load_id) FROM existing e2
+                      WHERE e2.budget_version = existing.budget_version AND e2.project_code = existing.project_code)
+),
+incoming AS (
+    SELECT budget_version, project_code, account_code, period, TRY_CAST(amount AS DECIMAL(18,4)) AS amount,
+           currency, TRY_CAST(quantity AS DECIMAL(18,4)) AS quantity, unit, TRY_CAST(rate AS DECIMAL(18,4)) AS rate,
+           version_status
+    FROM landed
+    WHERE (budget_version, project_code) IN (SELECT budget_version, project_code FROM official)
+),
+kept AS (
+    SELECT budget_version, project_code, account_code, period, amount, currency, quantity, unit, rate
+    FROM official
+),
+changed AS (
+    (SELECT budget_version, project_code, account_code, period, amount, currency, quantity, unit, rate FROM incoming
+     EXCEPT ALL SELECT * FROM kept)
+    UNION ALL
+    (SELECT * FROM kept WHERE (budget_version, project_code) IN (SELECT budget_version, project_code FROM incoming)
+     EXCEPT ALL
+     SELECT budget_version, project_code, account_code, period, amount, currency, quantity, unit, rate FROM incoming)
+    UNION ALL
+    SELECT budget_version, project_code, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM incoming
+    WHERE version_status = 'draft'
+)
+SELECT DISTINCT budget_version, project_code FROM changed
+"""
+
+
+def helper_columns(source: Source) -> tuple[list[str], list[str], str]:
+    """Per-row figures some rules read: (small aggregate tables to create first, select list, joins).
+
+    Cross-row figures (repeated ids, hours per person and day, statuses per budget version) come from
+    GROUP BY ... HAVING tables of the few offending groups, joined to the load: a hash aggregate and a
+    join with a small table cost far less than a window over millions of distinct ids.
+    """
+    tables, helpers, joins = [], [], []
+
+    def group(name: str, columns: tuple[str, ...], figure: str, having: str) -> None:
+        keys = ", ".join(q(c) for c in columns)
+        tables.append(f"CREATE TABLE {name} AS SELECT {keys}, {figure} AS figure FROM landed GROUP BY {keys} {having}")
+        on = " AND ".join(f"{name}.{q(c)} = landed.{q(c)}" for c in columns)
+        joins.append(f"LEFT JOIN {name} ON {on}")
+
+    if source.key:
+        group("repeated_ids", source.key, "count(*)", "HAVING count(*) > 1")
+        helpers.append("coalesce(repeated_ids.figure, 1) AS _key_count")
+    if "currency" in source.column_names:
+        helpers.append("fx.first_period AS _first_rate_period")
+        joins.append("LEFT JOIN fx_first_period AS fx ON fx.currency = landed.currency")
+    if source.name == "timesheets":
+        hours = " + ".join(f"coalesce(TRY_CAST({c} AS DECIMAL(18,4)), 0)" for c in ("regular_hours", "overtime_hours"))
+        group("long_days", ("person_id", "work_date"), f"sum({hours})", f"HAVING sum({hours}) > 24")
+        helpers.append("long_days.figure AS _person_day_hours")
+    if source.name == "budgets":
+        statuses = "count(DISTINCT version_status)"
+        group("mixed_statuses", ("budget_version", "project_code"), statuses, f"HAVING {statuses} > 1")
+        helpers += ["coalesce(mixed_statuses.figure, 1) AS _version_statuses", "starts._project_start"]
+        joins.append(
+            "LEFT JOIN (SELECT project_code AS _starting_project, min(start_date) AS _project_start "
+            "FROM ref_projects GROUP BY 1) AS starts ON starts._starting_project = landed.project_code"
+        )
+    return tables, helpers, " ".join(joins)
+
+
+def find_offending(con: duckdb.DuckDBPyConnection, source: Source, predicates: list[str]) -> int:
+    """`offending`: every row breaking at least one rule, with the helper columns, in one scan."""
+    tables, helpers, joins = helper_columns(source)
+    for statement in tables:
+        con.execute(statement)
+    select = ", ".join(["landed.*", *helpers])
+    where = " OR ".join(f"({p})" for p in predicates) or "false"
+    con.execute(
+        f"CREATE TABLE offending AS SELECT * FROM (SELECT {select} FROM landed {joins}) AS landed WHERE {where}"
+    )
+    return int(con.execute("SELECT count(*) FROM offending").fetchone()[0])

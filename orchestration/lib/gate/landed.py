@@ -1,0 +1,146 @@
+"""A landing file read as text into the load's check database: table `landed`, `_row_number` from 1 = the
+first data row. CSV rows that do not fit the header, and files that cannot be read at all, come back as a
+failed "readable" rule rather than an exception: one bad file never crashes a run."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from orchestration.lib.contract import Source
+from orchestration.lib.gate.results import EXAMPLE_ROWS, CheckResult
+from orchestration.lib.sql import literal, q
+
+READABLE = "the file is readable"
+
+
+def read_landed(con: duckdb.DuckDBPyConnection, path: Path, source: Source) -> CheckResult | None:
+    """Read the file as text into `landed`; None when read, else why it cannot be read."""
+    rule = READABLE
+    if path.suffix.lower() == ".xlsx":
+        try:
+            readable = xlsx_as_csv(path)
+        except Exception as error:  # openpyxl raises many kinds on a damaged workbook
+            return CheckResult.failure(rule, f"cannot be read as xlsx: {error}")
+        try:
+            return read_landed(con, readable, source)  # `landed` holds the rows once read
+        finally:
+            shutil.rmtree(readable.parent, ignore_errors=True)
+    try:
+        if path.suffix.lower() == ".parquet":
+            con.execute(
+                "CREATE VIEW landed_raw AS SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS _row_number "
+                f"FROM read_parquet('{literal(path)}', file_row_number = true)"
+            )
+        else:
+            unreadable = _read_csv(con, path)
+            if unreadable:
+                return unreadable
+    except duckdb.Error as error:
+        detail = " ".join(str(error).replace(str(path), path.name).split())[:300]
+        return CheckResult.failure(rule, f"cannot be read as {path.suffix.lstrip('.')}: {detail}")
+    names = [r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE landed_raw)").fetchall()]
+    headers = [n for n in names if n != "_row_number"]
+    # every column as trimmed text, empty cells as NULL; absent optional columns as NULL (one scan of the file)
+    select = [f"NULLIF(TRIM(CAST({q(n)} AS VARCHAR)), '') AS {q(n)}" for n in headers]
+    select += [
+        f"CAST(NULL AS VARCHAR) AS {q(c.name)}" for c in source.columns if not c.required and c.name not in headers
+    ]
+    try:
+        con.execute(f"CREATE TABLE landed AS SELECT _row_number, {', '.join(select)} FROM landed_raw")
+    except duckdb.Error as error:
+        detail = " ".join(str(error).replace(str(path), path.name).split())[:300]
+        return CheckResult.failure(rule, f"cannot be read as {path.suffix.lstrip('.')}: {detail}")
+    con.execute("DROP VIEW landed_raw")
+    return _unreadable_rows(con) if path.suffix.lower() != ".parquet" else None
+
+
+def csv_header(path: Path) -> list[str]:
+    """The header row's column names (a UTF-8 BOM is fine); raises UnicodeDecodeError if not UTF-8."""
+    with path.open("rb") as handle:
+        line = handle.readline().decode("utf-8-sig")
+    first = next(csv.reader([line]), None)
+    return [] if first is None else [name.strip() for name in first]
+
+
+# DuckDB's CSV reject types in a producer's words
+CSV_PROBLEMS = {
+    "MISSING COLUMNS": "has fewer cells than the header",
+    "TOO MANY COLUMNS": "has more cells than the header",
+    "INVALID ENCODING": "is not UTF-8 text",
+    "UNQUOTED VALUE": "has a quote that is not closed properly",
+    "LINE SIZE OVER MAXIMUM": "is too long",
+}
+
+
+def _read_csv(con: duckdb.DuckDBPyConnection, path: Path) -> CheckResult | None:
+    """A CSV read with the header's own columns: a row that does not fit is named by its row number."""
+    rule = READABLE
+    try:
+        header = csv_header(path)
+    except UnicodeDecodeError:
+        return CheckResult.failure(rule, "the header row is not UTF-8 text; save the file as UTF-8 CSV")
+    if not header or header == [""]:
+        return CheckResult.failure(rule, "the file is empty: it has no header row")
+    if len(header) == 1 and (separator := next((s for s in ";\t|" if s in header[0]), None)):
+        return CheckResult.failure(
+            rule, f"the header is one column {header[0]!r}: columns are separated by {separator!r}, not commas"
+        )
+    repeated = sorted({n for n in header if header.count(n) > 1 and n})
+    if repeated:
+        return CheckResult.failure(rule, f"the header repeats column(s) {', '.join(repeated)}")
+    # an unnamed column (a trailing comma in the header) gets a name, to be reported as unknown
+    names = [name or f"unnamed_column_{i + 1}" for i, name in enumerate(header)]
+    columns = "{" + ", ".join("'" + n.replace("'", "''") + "': 'VARCHAR'" for n in names) + "}"
+    # a view: the file is scanned once, when `landed` is made from it; rows that do not fit go to csv_rejects
+    con.execute(
+        "CREATE VIEW landed_raw AS SELECT row_number() OVER () AS _row_number, * FROM read_csv("
+        f"'{literal(path)}', header = true, columns = {columns}, auto_detect = false, delim = ',', "
+        "quote = '\"', escape = '\"', strict_mode = true, null_padding = false, store_rejects = true, "
+        "rejects_table = 'csv_rejects', rejects_scan = 'csv_scans')"
+    )
+    return None
+
+
+def _unreadable_rows(con: duckdb.DuckDBPyConnection) -> CheckResult | None:
+    """The CSV rows DuckDB could not fit to the header, by row number (row 1 = the line after the header)."""
+    try:
+        bad = con.execute("SELECT count(*) FROM csv_rejects").fetchone()[0]
+    except duckdb.CatalogException:
+        return None
+    if not bad:
+        return None
+    rows = con.execute(
+        f"SELECT line - 1, error_type::VARCHAR, csv_line FROM csv_rejects ORDER BY line LIMIT {EXAMPLE_ROWS}"
+    ).fetchall()
+    examples = [{"row": r[0], "column": None, "value": r[2], "problem": CSV_PROBLEMS.get(r[1], r[1])} for r in rows]
+    shown = "; ".join(f"row {e['row']} {e['problem']}: {e['value']!r}" for e in examples[:3])
+    rule = "every row has the header's columns and is UTF-8 text"
+    message = f"{rule}: {bad} row(s) cannot be read, e.g. {shown}"
+    return CheckResult(rule, False, message, None, True, int(bad), examples)
+
+
+def xlsx_as_csv(path: Path) -> Path:
+    """The first sheet of a workbook as a CSV file of text cells (budgets live in spreadsheets)."""
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    sheet = workbook.worksheets[0]
+    out = Path(tempfile.mkdtemp(prefix="studio-xlsx-")) / (path.stem + ".csv")
+    with out.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        for row in sheet.iter_rows(values_only=True):
+            writer.writerow(["" if v is None else _cell_text(v) for v in row])
+    workbook.close()
+    return out
+
+
+def _cell_text(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+    return str(value)

@@ -1,0 +1,67 @@
+"""What the gate found on a load: one result per rule, and the report kept beside a rejected file."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+from orchestration.lib.gate.gx_duckdb import ExpectationOutcome
+
+EXAMPLE_ROWS = 20
+
+
+@dataclass
+class CheckResult:
+    rule: str
+    passed: bool
+    message: str
+    column: str | None = None
+    blocking: bool = True
+    bad_rows: int = 0
+    examples: list[dict] = field(default_factory=list)
+
+    @classmethod
+    def failure(cls, rule: str, message: str, column: str | None = None, blocking: bool = True) -> CheckResult:
+        return cls(rule, False, message, column, blocking, 1)
+
+    @classmethod
+    def from_outcome(cls, outcome: ExpectationOutcome) -> CheckResult:
+        examples = []
+        for row in outcome.examples:
+            value = row.get(outcome.column) if outcome.column else None
+            examples.append({"row": row.get("_row_number"), "column": outcome.column, "value": value, **row})
+        return cls(
+            outcome.rule,
+            outcome.success,
+            outcome.message,
+            outcome.column,
+            outcome.blocking,
+            outcome.unexpected_count,
+            examples,
+        )
+
+    def as_dict(self) -> dict:
+        return json.loads(json.dumps(asdict(self), default=str))
+
+
+
+def render_quarantine_report(file_name: str, source: str, checks: list[CheckResult]) -> str:
+    """The readable report kept beside a rejected file."""
+    failed = [c for c in checks if not c.passed]
+    lines = [
+        f"Rejected load: {file_name} (source: {source})",
+        "Rows are counted from the first data row: row 1 is the line after the header.",
+        "",
+    ]
+    for check in sorted(failed, key=lambda c: not c.blocking):
+        kind = "BLOCKING" if check.blocking else "warning"
+        lines.append(f"[{kind}] {check.rule}" + (f" — column '{check.column}'" if check.column else ""))
+        lines.append(f"    {check.message}")
+        if check.bad_rows:
+            lines.append(f"    bad rows: {check.bad_rows}")
+        for example in check.examples[:EXAMPLE_ROWS]:
+            if example.get("row") is not None:
+                lines.append(f"      row {example['row']}: {example['column']} = {example['value']!r}")
+        lines.append("")
+    lines.append("Nothing from this file reached the warehouse. Fix it and deliver it again.")
+    return "\n".join(lines) + "\n"

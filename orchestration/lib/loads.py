@@ -1,0 +1,164 @@
+"""Ingest: every new landing file of a source through the gate into the lake, or into quarantine (SPEC §5).
+
+One file is one load. It is read as text into its own check database, its suite runs there, and an accepted
+load is written to the lake typed by the contract; a rejected one goes to `quarantine/<load_id>/` with a
+readable report, and nothing of it reaches the lake. A file whose sha256 the lake already holds is skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from orchestration.lib.config import WarehouseLayout
+from orchestration.lib.contract import SOURCES, Source, source_for_file
+from orchestration.lib.faults import pause_point
+from orchestration.lib.gate.checks import CHECK_DB_CONFIG, run_gate
+from orchestration.lib.gate.context import RunContext, prepare_context
+from orchestration.lib.gate.landed import READABLE, read_landed
+from orchestration.lib.gate.results import CheckResult, render_quarantine_report
+from orchestration.lib.lake import LOAD_MANIFEST, accepted_manifests, remove_incomplete_loads, write_load
+
+# a landing file name is a plain name: no path parts, no shell metacharacters
+SAFE_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]*$")
+UNSAFE_NAME_MESSAGE = "file name may hold only letters, digits, '.', '_', '-' and spaces (no path parts, no '..')"
+
+
+@dataclass
+class LoadOutcome:
+    """What happened to one landing file in one run."""
+
+    file_name: str
+    source: str
+    status: str  # accepted, rejected, skipped (already loaded)
+    load_id: str | None = None
+    sha256: str | None = None
+    rows: int = 0
+    checks: list[CheckResult] = field(default_factory=list)
+    quarantine_report: Path | None = None
+
+    @property
+    def reasons(self) -> list[str]:
+        return [c.message for c in self.checks if not c.passed and c.blocking]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [c.message for c in self.checks if not c.passed and not c.blocking]
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def new_load_id(sha256: str) -> str:
+    # sortable by load time, unique by content
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{sha256[:12]}"
+
+
+def landing_files(landing_dir: Path, source: Source) -> list[Path]:
+    """The landing files of one source, in name order (SPEC §4 name prefixes)."""
+    if not landing_dir.is_dir():
+        return []
+    found = [
+        p for p in landing_dir.iterdir() if p.is_file() and (s := source_for_file(p.name)) and s.name == source.name
+    ]
+    return sorted(found, key=lambda p: p.name)
+
+
+def ingest_source(
+    source: Source, landing_dir: Path, layout: WarehouseLayout, run_id: str = "", run: RunContext | None = None
+) -> list[LoadOutcome]:
+    """Load every new landing file of one source; return what happened to each."""
+    layout.ensure()
+    remove_incomplete_loads(layout, source)
+    for leftover in layout.check_dbs.glob(f"{source.name}-*"):  # a killed run's check databases
+        leftover.unlink(missing_ok=True)
+    known = {m["sha256"]: m for m in accepted_manifests(layout, source.name)}
+    return [
+        ingest_file(p, source, layout, known, run_id, run or RunContext()) for p in landing_files(landing_dir, source)
+    ]
+
+
+def ingest_file(
+    path: Path, source: Source, layout: WarehouseLayout, known: dict[str, dict], run_id: str, run: RunContext
+) -> LoadOutcome:
+    sha = sha256_of(path)
+    if sha in known:
+        return LoadOutcome(path.name, source.name, "skipped", known[sha]["load_id"], sha, known[sha]["rows"])
+    load_id = new_load_id(sha)
+    outcome = LoadOutcome(path.name, source.name, "rejected", load_id, sha)
+    if not SAFE_FILE_NAME.match(path.name) or ".." in path.name:
+        outcome.checks = [CheckResult.failure("the file name is plain", UNSAFE_NAME_MESSAGE)]
+        outcome.quarantine_report = _quarantine(path, outcome, layout, run_id)
+        return outcome
+    check_db = layout.check_dbs / f"{source.name}-{load_id}.duckdb"
+    check_db.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        unreadable = _read_with_context(path, source, layout, run, check_db, outcome)
+        pause_point("checks")
+        outcome.checks = [unreadable] if unreadable else run_gate(check_db, source)
+        if any(not c.passed and c.blocking for c in outcome.checks):
+            outcome.quarantine_report = _quarantine(path, outcome, layout, run_id)
+            return outcome
+        with duckdb.connect(str(check_db), read_only=True, config=CHECK_DB_CONFIG) as con:
+            write_load(con, source, load_id, _manifest(source, path, outcome, run_id, "accepted"), layout)
+    finally:
+        for leftover in check_db.parent.glob(f"{check_db.name}*"):
+            leftover.unlink(missing_ok=True)
+    outcome.status = "accepted"
+    known[sha] = {"load_id": load_id, "rows": outcome.rows}
+    return outcome
+
+
+def _read_with_context(
+    path: Path, source: Source, layout: WarehouseLayout, run: RunContext, check_db: Path, outcome: LoadOutcome
+) -> CheckResult | None:
+    """Read the file and its rules' context into the load's check database; why not, when it cannot be."""
+    try:
+        with duckdb.connect(str(check_db), config=CHECK_DB_CONFIG) as con:
+            unreadable = read_landed(con, path, source)
+            if unreadable is None:
+                outcome.rows = int(con.execute("SELECT count(*) FROM landed").fetchone()[0])
+                prepare_context(con, layout, source, run)
+            return unreadable
+    except (duckdb.Error, OSError, ValueError) as error:  # one bad file never crashes the run
+        detail = " ".join(str(error).split())[:400]
+        return CheckResult.failure(READABLE, f"cannot be read: {detail}")
+
+
+def _manifest(source: Source, path: Path, outcome: LoadOutcome, run_id: str, status: str) -> dict:
+    return {
+        "load_id": outcome.load_id,
+        "source": source.name,
+        "file_name": path.name,
+        "landing_path": str(path.resolve()),
+        "sha256": outcome.sha256,
+        "rows": outcome.rows,
+        "status": status,
+        "loaded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "run_id": run_id,
+        "checks": [c.as_dict() for c in outcome.checks],
+    }
+
+
+def _quarantine(path: Path, outcome: LoadOutcome, layout: WarehouseLayout, run_id: str) -> Path:
+    folder = layout.quarantine / f"{outcome.load_id}"
+    folder.mkdir(parents=True, exist_ok=True)
+    safe_name = path.name if SAFE_FILE_NAME.match(path.name) and ".." not in path.name else "rejected_file"
+    shutil.copy2(path, folder / safe_name)
+    source = SOURCES[outcome.source]
+    (folder / LOAD_MANIFEST).write_text(json.dumps(_manifest(source, path, outcome, run_id, "rejected"), indent=2))
+    report = folder / "report.txt"
+    report.write_text(render_quarantine_report(path.name, outcome.source, outcome.checks), encoding="utf-8")
+    return report
