@@ -933,3 +933,50 @@ def test_bad_files_together_are_each_rejected_and_the_marts_stay_as_they_were(ba
 def test_names_and_values_that_look_like_console_markup_are_printed_verbatim(bad_run: BadRun) -> None:
     assert "REJECTED gl_actuals_[draft].csv:" in bad_run.stderr
     assert "'[tbc]'" in bad_run.stderr
+
+
+# ---------------------------------------------------------------------------------------------------- fx base
+
+FX = "currency,period,rate_to_base\n"
+QUOTED_TO = "rates are quoted to the base currency of studio.toml (its own rate is 1); this file quotes them to"
+
+
+def deliver_fx(layout: WarehouseLayout, content: str, base: str) -> LoadOutcome:
+    """An fx file checked for a studio whose base currency is `base`."""
+    landing = layout.root.parent / "fx_landing"
+    landing.mkdir()
+    (landing / "fx_rates_more.csv").write_text(content, encoding="utf-8")
+    [outcome] = ingest_source(SOURCES["fx_rates"], landing, layout, "test", RunContext(base, RUN.as_of))
+    return outcome
+
+
+def test_rates_quoted_to_usd_are_rejected_for_a_gbp_studio(layout: WarehouseLayout) -> None:
+    """The sample's fx file (USD 1, GBP 1.2661) under base_currency = "GBP" must not convert USD at 1 and GBP at
+    1.2661 to GBP: rows 2 and 3 (GBP not at 1) are named, with USD as the currency the file quotes."""
+    content = FX + "USD,2025-04,1\nGBP,2025-04,1.2661\nGBP,2025-05,1.2702\nUSD,2025-05,1\n"
+    outcome = deliver_fx(layout, content, "GBP")
+    assert_rejected(
+        outcome, layout, content.encode(), {QUOTED_TO: Bad("quotes_rates_to", 2, ((2, "USD"), (3, "USD")))}
+    )
+
+
+def test_rates_without_the_base_but_with_another_currency_at_one_are_rejected(layout: WarehouseLayout) -> None:
+    """A EUR studio receiving rates quoted to USD (no EUR row; USD at 1 throughout): the two USD rows are named."""
+    content = FX + "USD,2025-04,1\nGBP,2025-04,1.2661\nUSD,2025-05,1.0000\n"
+    outcome = deliver_fx(layout, content, "EUR")
+    assert_rejected(
+        outcome, layout, content.encode(), {QUOTED_TO: Bad("quotes_rates_to", 2, ((1, "USD"), (3, "USD")))}
+    )
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        FX + "GBP,2025-04,1.2661\n",  # the base need not appear
+        FX + "USD,2025-04,1\nGBP,2025-04,1.2661\n",  # where it does, at 1
+        FX + "USD,2025-04,1\nBMD,2025-04,1\n",  # a currency pegged 1:1 beside the base is fine
+    ],
+    ids=["base-absent", "base-at-one", "pegged-currency"],
+)
+def test_rates_quoted_to_the_base_are_accepted(layout: WarehouseLayout, content: str) -> None:
+    assert_accepted(deliver_fx(layout, content, "USD"), content.count("\n") - 1)

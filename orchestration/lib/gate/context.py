@@ -129,6 +129,21 @@ def helper_columns(source: Source) -> tuple[list[str], list[str], str]:
         hours = " + ".join(f"coalesce(TRY_CAST({c} AS DECIMAL(18,4)), 0)" for c in ("regular_hours", "overtime_hours"))
         group("long_days", ("person_id", "work_date"), f"sum({hours})", f"HAVING sum({hours}) > 24")
         helpers.append("long_days.figure AS _person_day_hours")
+    if source.name == "fx_rates":
+        rate = 'TRY_CAST("rate_to_base" AS DECIMAL(38,8))'
+        at_one = f"SELECT currency FROM landed GROUP BY currency HAVING min({rate}) = 1 AND max({rate}) = 1"
+        tables.append(f"CREATE TABLE currencies_at_one AS {at_one}")
+        tables.append(
+            "CREATE TABLE quoted_base AS SELECT coalesce(string_agg(currency, ' or ' ORDER BY currency), "
+            "'no currency at 1 throughout') AS quotes_rates_to, "
+            "(SELECT count(*) > 0 FROM landed WHERE currency = base_currency()) AS _base_listed FROM currencies_at_one"
+        )
+        helpers += [
+            "quoted_base.quotes_rates_to",
+            "quoted_base._base_listed",
+            "landed.currency IN (SELECT currency FROM currencies_at_one) AS _always_one",
+        ]
+        joins.append("CROSS JOIN quoted_base")
     if source.name == "budgets":
         statuses = "count(DISTINCT version_status)"
         group("mixed_statuses", ("budget_version", "project_code"), statuses, f"HAVING {statuses} > 1")

@@ -17,7 +17,7 @@ creates beside the load (see `context.py`):
     conflicting_rows(_row_number)              (ledgers) rows whose id is loaded with other content
 
 and helper columns computed in the same scan: _key_count, _first_rate_period, _person_day_hours,
-_version_statuses, _project_start.
+_version_statuses, _project_start; for fx_rates quotes_rates_to, _base_listed, _always_one.
 """
 
 from __future__ import annotations
@@ -168,7 +168,18 @@ SOURCE_RULES: dict[str, list[Rule]] = {
             "(\"category\" = 'revenue') <> (\"account_type\" = 'revenue')",
         )
     ],
-    "fx_rates": [Rule("rate_to_base is more than 0", "rate_to_base", 'TRY_CAST("rate_to_base" AS DECIMAL(38,8)) <= 0')],
+    "fx_rates": [
+        Rule("rate_to_base is more than 0", "rate_to_base", 'TRY_CAST("rate_to_base" AS DECIMAL(38,8)) <= 0'),
+        # Rates quoted to another base would convert every amount silently wrong: the base currency's own rate is
+        # 1 wherever it appears, and a file without it must not hold another currency at exactly 1 throughout.
+        # The offending rows show `quotes_rates_to`: the currency the file seems to quote (at 1 throughout).
+        Rule(
+            "rates are quoted to the base currency of studio.toml (its own rate is 1); this file quotes them to",
+            "quotes_rates_to",
+            '("currency" = base_currency() AND TRY_CAST("rate_to_base" AS DECIMAL(38,8)) <> 1) '
+            'OR ("currency" <> base_currency() AND NOT _base_listed AND _always_one)',
+        ),
+    ],
     "people": [
         reference_rule("department_code", "departments", "department_code"),
         at_least("weekly_capacity_hours", 0, "not negative"),
