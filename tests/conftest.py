@@ -1,9 +1,15 @@
-"""Shared fixtures: real pipeline runs on temporary warehouses (no mocks of the database)."""
+"""Shared fixtures: real pipeline runs on temporary warehouses (no mocks of the database).
+
+A full refresh is the most expensive thing a test can do, so the session builds each published warehouse once
+(the small studio, the bundled sample), shared by every pytest-xdist worker; a test that changes one copies it.
+"""
 
 from __future__ import annotations
 
 import atexit
+import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -14,6 +20,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from filelock import FileLock
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SMALL_STUDIO = FIXTURES / "small_studio"
@@ -40,14 +47,48 @@ def rows(database: Path, sql: str, params: list | None = None) -> list[dict]:
         return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
 
 
+def shared_root(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """A folder every pytest-xdist worker of this session sees (the session's own base folder without xdist)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if worker_id != "master" else base
+
+
+def build_once(root: Path, name: str, build: Callable[[Path], None]) -> Path:
+    """`root/name`, built by whichever worker of the session asks first; the others wait for it, then reuse it.
+
+    Shared builds are read-only: a test that changes a warehouse works on a copy (`copy_warehouse`)."""
+    folder, done = root / name, root / f"{name}.done"
+    with FileLock(str(root / f"{name}.lock")):
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            build(folder)
+            done.touch()
+    return folder
+
+
+def copy_warehouse(source: Path, destination: Path) -> None:
+    """A copy that is a warehouse of its own (its `exports` link stays inside the copy)."""
+    shutil.copytree(source, destination, symlinks=True)
+    link = destination / "exports"
+    if link.is_symlink():
+        target = Path(os.readlink(link))
+        if target.is_absolute() and target.is_relative_to(source):
+            relinked = link.with_name(".exports-relinked")
+            relinked.symlink_to(destination / target.relative_to(source), target_is_directory=True)
+            os.replace(relinked, link)
+
+
 @pytest.fixture(scope="session")
-def small_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The hand-made small studio, refreshed once at as-of 2025-03-15 with a January fiscal year."""
-    warehouse = tmp_path_factory.mktemp("small") / "warehouse"
-    result = refresh(SMALL_STUDIO, warehouse, SMALL_AS_OF)
-    assert result.success, result.failures
-    assert result.rejected == []
-    return warehouse
+def small_warehouse(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """The hand-made small studio, refreshed once per test session at as-of 2025-03-15 (January fiscal year)."""
+
+    def build(folder: Path) -> None:
+        result = refresh(SMALL_STUDIO, folder / "warehouse", SMALL_AS_OF)
+        assert result.success, result.failures
+        assert result.rejected == []
+
+    return build_once(shared_root(tmp_path_factory, worker_id), "small", build) / "warehouse"
 
 
 @pytest.fixture(scope="session")
@@ -97,14 +138,25 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: int = 900) -> subproce
 
 
 @pytest.fixture(scope="session")
-def sample_run(tmp_path_factory: pytest.TempPathFactory) -> CliRun:
-    """The bundled sample studio through `studio-budget run` with every default but the warehouse."""
+def sample_run(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> CliRun:
+    """The bundled sample studio through `studio-budget run` with every default but the warehouse, once per session."""
     from orchestration.lib.config import SAMPLE_LANDING_DIR, default_as_of
 
-    warehouse = tmp_path_factory.mktemp("sample") / "warehouse"
-    done = run_cli("run", "--warehouse", str(warehouse))
+    def build(folder: Path) -> None:
+        done = run_cli("run", "--warehouse", str(folder / "warehouse"))
+        (folder / "run.json").write_text(
+            json.dumps({"exit_code": done.returncode, "stdout": done.stdout, "stderr": done.stderr}), encoding="utf-8"
+        )
+
+    folder = build_once(shared_root(tmp_path_factory, worker_id), "sample", build)
+    done = json.loads((folder / "run.json").read_text(encoding="utf-8"))
     return CliRun(
-        SAMPLE_LANDING_DIR, warehouse, default_as_of(SAMPLE_LANDING_DIR), done.returncode, done.stdout, done.stderr
+        SAMPLE_LANDING_DIR,
+        folder / "warehouse",
+        default_as_of(SAMPLE_LANDING_DIR),
+        done["exit_code"],
+        done["stdout"],
+        done["stderr"],
     )
 
 

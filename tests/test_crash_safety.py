@@ -4,12 +4,12 @@ A killed refresh must leave the published warehouse (studio.duckdb, exports/) at
 the next run must complete and publish what the killed one could not. Readers never block a refresh, a refresh never
 blocks a reader, and a second refresh of the same warehouse is refused while one runs.
 
-Every scenario starts from a copy of one published warehouse (the small studio at as-of 2025-03-15) with one new
-landing file, so that the next run has real work: gl_actuals_more.csv, two March crew lines on P1/5100 in USD.
-A refresh takes most of a minute here, so the scenarios run two at a time in the background (each on its own copy)
-and each test waits for its scenario's observations and asserts on them. To save refreshes, some scenarios serve two
-tests: the second refresh is tried while the first is held at "dbt" and at "publish", and the run after the kill at
-"checks" is the one a reader holds studio.duckdb open through.
+It starts from a copy of the session's published small studio (as-of 2025-03-15) with one new landing file, so
+that a run has real work: gl_actuals_more.csv, two March crew lines on P1/5100 in USD. One refresh is killed at
+each stage in turn on that warehouse — ingest, checks, before dbt, inside dbt's build (the refresh process alone,
+so its dbt must die with it), publish, exports — each run being the next run of the one killed before it; a second
+refresh is tried while the first is held at "dbt" and at "publish"; then the run that completes does so while a
+reader holds studio.duckdb open. One killed run per stage and one recovery: the tests assert on what each saw.
 """
 
 from __future__ import annotations
@@ -23,8 +23,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -32,7 +31,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import SMALL_AS_OF, SMALL_STUDIO, query
+from tests.conftest import SMALL_AS_OF, SMALL_STUDIO, copy_warehouse, query
 from tests.test_end_to_end import mart_snapshot
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -250,18 +249,6 @@ class Baseline:
     landing: Path
     warehouse: Path
     state: PublishedState
-    first_run: Finished
-
-
-def copy_warehouse(source: Path, destination: Path) -> None:
-    """A copy that is a warehouse of its own: `exports` is an absolute link, so point it into the copy."""
-    shutil.copytree(source, destination, symlinks=True)
-    link = destination / "exports"
-    target = Path(os.readlink(link))
-    if target.is_absolute() and target.is_relative_to(source):
-        relinked = link.with_name(".exports-relinked")
-        relinked.symlink_to(destination / target.relative_to(source), target_is_directory=True)
-        os.replace(relinked, link)
 
 
 @dataclass(frozen=True)
@@ -269,15 +256,6 @@ class Workspace:
     landing: Path
     warehouse: Path
     folder: Path
-
-    @classmethod
-    def from_baseline(cls, baseline: Baseline, folder: Path) -> Workspace:
-        folder.mkdir(parents=True)
-        shutil.copytree(baseline.landing, folder / "landing")
-        copy_warehouse(baseline.warehouse, folder / "warehouse")
-        # the copied log is the first run's; a run rewrites it, and a poll must only see this run's lines
-        (folder / "warehouse" / "_internal" / "dbt_output.log").unlink(missing_ok=True)
-        return cls(folder / "landing", folder / "warehouse", folder)
 
     @property
     def database(self) -> Path:
@@ -297,7 +275,7 @@ class Workspace:
         return sorted(p.name for p in (self.warehouse / "lake" / source).glob("load_id=*"))
 
 
-# --- scenarios: each returns what it observed; the tests below assert on it -----------------------------------
+# --- one refresh killed at every stage in turn, then the run that completes --------------------------------------
 
 
 READER_SQL = (
@@ -314,6 +292,126 @@ class HeldReader:
     during: list[tuple]
     after: tuple
     new_reader_after: tuple  # a connection opened (in another process) after the refresh, the old one still open
+
+
+@dataclass
+class SecondRefresh:
+    """A second refresh of the same warehouse started while the first is held at its pause point."""
+
+    run: Finished
+    changed_nothing_published: bool  # lake, studio.duckdb, exports
+    dbt_log_before: bytes  # the first refresh's dbt output, its beginning, before and after
+    dbt_log_after: bytes
+
+
+@dataclass
+class Kill:
+    """One refresh killed at one moment: where it had got to, what readers saw, what the kill left."""
+
+    point: str
+    seconds_to_kill: float
+    reader_while_paused: str  # the publication a reader opened while the run was held there
+    survivors: list[str]  # processes of the killed run still alive after the kill
+    before: PublishedState
+    after_kill: PublishedState
+    evidence: dict[str, object]
+    leftovers_after_kill: list[str]
+    second_refresh: SecondRefresh | None = None
+
+
+@dataclass
+class Chain:
+    """The kills in stage order on one warehouse, each run the next run of the one killed before it."""
+
+    baseline: Baseline
+    kills: dict[str, Kill]
+    recovery: Recovery
+
+
+# a second refresh is tried while the first is held at these points
+SECOND_REFRESH_AT = ("dbt", "publish")
+DBT_BUILD = "inside dbt build"
+STAGES = ("ingest", "checks", "dbt", DBT_BUILD, "publish", "exports")
+
+
+def second_refresh(workspace: Workspace) -> SecondRefresh:
+    before = (workspace.lake_files(), published_state(workspace.warehouse))
+    log_before = workspace.dbt_log.read_bytes()[:40]
+    run = run_refresh(workspace.landing, workspace.warehouse)
+    after = (workspace.lake_files(), published_state(workspace.warehouse))
+    return SecondRefresh(run, after == before, log_before, workspace.dbt_log.read_bytes()[:40])
+
+
+def kill_at_pause_point(workspace: Workspace, point: str) -> Kill:
+    """Hold a refresh at a pause point (see orchestration/lib/faults.py), look around, then kill -9 its group."""
+    before = published_state(workspace.warehouse)
+    marker = workspace.folder / f"paused-{point}"
+    workspace.dbt_log.unlink(missing_ok=True)  # the log a poll reads is this run's
+    started = time.monotonic()
+    run = Background.start(
+        workspace.landing,
+        workspace.warehouse,
+        workspace.folder / f"killed-at-{point}.out",
+        STUDIO_PAUSE_AT=point,
+        STUDIO_PAUSE_MARKER=str(marker),
+    )
+    second = None
+    try:
+        run.wait_for(marker.exists, f"pause point {point!r}")
+        assert marker.read_text(encoding="utf-8") == point
+        seconds_to_kill = round(time.monotonic() - started, 1)
+        reader = query(workspace.database, "SELECT max(publication_id) FROM audit.publications")[0][0]
+        if point in SECOND_REFRESH_AT:
+            second = second_refresh(workspace)
+        evidence: dict[str, object] = {
+            "incoming": sorted(p.name for p in workspace.warehouse.glob("lake/gl_actuals/.incoming-*")),
+            "incoming_files": sorted(p.name for p in workspace.warehouse.glob("lake/gl_actuals/.incoming-*/*")),
+            "gl_loads": workspace.lake_loads("gl_actuals"),
+            "validation": sorted(p.name for p in workspace.warehouse.glob("_internal/validation/*")),
+            "publishing": sorted(p.name for p in workspace.warehouse.glob("_internal/publishing-*.duckdb*")),
+            "export_generations": sorted(p.name for p in workspace.warehouse.glob("_internal/exports/*")),
+        }
+    finally:
+        survivors = run.kill_group()
+    return Kill(
+        point,
+        seconds_to_kill,
+        reader,
+        survivors,
+        before,
+        published_state(workspace.warehouse),
+        evidence,
+        leftovers(workspace.warehouse),
+        second,
+    )
+
+
+def kill_only_the_cli_inside_dbt_build(workspace: Workspace) -> Kill:
+    """`kill -9 <pid>` of the refresh process alone (an operator, the OOM killer) once dbt builds the marts:
+    its dbt must die with it rather than hold the build database."""
+    before = published_state(workspace.warehouse)
+    workspace.dbt_log.unlink(missing_ok=True)
+    started = time.monotonic()
+    run = Background.start(workspace.landing, workspace.warehouse, workspace.folder / "killed-in-dbt.out")
+    try:
+        run.wait_for(lambda: workspace.dbt_log_has("START sql table model marts."), "dbt building the marts")
+        seconds_to_kill = round(time.monotonic() - started, 1)
+        os.kill(run.process.pid, signal.SIGKILL)
+        run.process.wait(timeout=60)
+        survivors = wait_group_gone(run.process.pid, 5)
+    finally:
+        run.kill_group()  # whatever of the killed run is still running
+    log_lines = [line for line in workspace.dbt_log.read_text(errors="replace").splitlines() if " of " in line]
+    return Kill(
+        DBT_BUILD,
+        seconds_to_kill,
+        "",
+        survivors,
+        before,
+        published_state(workspace.warehouse),
+        {"last_dbt_line": log_lines[-1] if log_lines else ""},
+        leftovers(workspace.warehouse),
+    )
 
 
 def refresh_under_a_held_reader(workspace: Workspace) -> tuple[Finished, HeldReader]:
@@ -346,7 +444,7 @@ def refresh_under_a_held_reader(workspace: Workspace) -> tuple[Finished, HeldRea
 
 @dataclass
 class Recovery:
-    """The next normal run after a kill, and the warehouse it published."""
+    """The next normal run after the kills (under a reader holding studio.duckdb), and what it published."""
 
     run: Finished
     state: PublishedState
@@ -355,15 +453,11 @@ class Recovery:
     new_loads: list[tuple]  # audit.loads rows of the new file
     published_loads: list[tuple]  # audit.publication_loads rows of the new file
     leftovers: list[str]
-    held_reader: HeldReader | None = None
+    held_reader: HeldReader
 
 
-def recover(workspace: Workspace, hold_a_reader: bool = False) -> Recovery:
-    held = None
-    if hold_a_reader:
-        run, held = refresh_under_a_held_reader(workspace)
-    else:
-        run = run_refresh(workspace.landing, workspace.warehouse)
+def recover(workspace: Workspace) -> Recovery:
+    run, held = refresh_under_a_held_reader(workspace)
     database = workspace.database
     return Recovery(
         run=run,
@@ -379,203 +473,40 @@ def recover(workspace: Workspace, hold_a_reader: bool = False) -> Recovery:
     )
 
 
-@dataclass
-class SecondRefresh:
-    """A second refresh of the same warehouse started while the first is held at its pause point."""
-
-    run: Finished
-    changed_nothing_published: bool  # lake, studio.duckdb, exports
-    dbt_log_before: bytes  # the first refresh's dbt output, its beginning, before and after
-    dbt_log_after: bytes
-
-
-@dataclass
-class KillOutcome:
-    """A run killed at one moment: what the kill left, what readers saw, and the next run."""
-
-    point: str
-    seconds_to_kill: float
-    reader_while_paused: str  # the publication a reader opened while the run was held there
-    survivors: list[str]  # processes of the killed run still alive after the kill
-    after_kill: PublishedState
-    evidence: dict[str, object]  # where the killed run had got to
-    leftovers_after_kill: list[str]
-    recovery: Recovery
-    second_refresh: SecondRefresh | None = None
-
-
-# at these points a second refresh is tried while the first is held; the next run after "checks" has a reader
-SECOND_REFRESH_AT = ("dbt", "publish")
-HELD_READER_AT = "checks"
-
-
-def second_refresh(workspace: Workspace) -> SecondRefresh:
-    before = (workspace.lake_files(), published_state(workspace.warehouse))
-    log_before = workspace.dbt_log.read_bytes()[:40]
-    run = run_refresh(workspace.landing, workspace.warehouse)
-    after = (workspace.lake_files(), published_state(workspace.warehouse))
-    return SecondRefresh(run, after == before, log_before, workspace.dbt_log.read_bytes()[:40])
-
-
-def kill_at_pause_point(baseline: Baseline, folder: Path, point: str) -> KillOutcome:
-    workspace = Workspace.from_baseline(baseline, folder)
-    marker = folder / "paused"
-    started = time.monotonic()
-    run = Background.start(
-        workspace.landing,
-        workspace.warehouse,
-        folder / "killed_run.out",
-        STUDIO_PAUSE_AT=point,
-        STUDIO_PAUSE_MARKER=str(marker),
-    )
-    second = None
-    try:
-        run.wait_for(marker.exists, f"pause point {point!r}")
-        assert marker.read_text(encoding="utf-8") == point
-        seconds_to_kill = round(time.monotonic() - started, 1)
-        # a refresh held at this point blocks no reader
-        reader = query(workspace.database, "SELECT max(publication_id) FROM audit.publications")[0][0]
-        if point in SECOND_REFRESH_AT:
-            second = second_refresh(workspace)
-        evidence: dict[str, object] = {
-            "incoming": sorted(p.name for p in workspace.warehouse.glob("lake/gl_actuals/.incoming-*")),
-            "incoming_files": sorted(p.name for p in workspace.warehouse.glob("lake/gl_actuals/.incoming-*/*")),
-            "gl_loads": workspace.lake_loads("gl_actuals"),
-            "validation": sorted(p.name for p in workspace.warehouse.glob("_internal/validation/*")),
-            "publishing": sorted(p.name for p in workspace.warehouse.glob("_internal/publishing-*.duckdb*")),
-            "export_generations": sorted(p.name for p in workspace.warehouse.glob("_internal/exports/*")),
-        }
-    finally:
-        survivors = run.kill_group()
-    return KillOutcome(
-        point=point,
-        seconds_to_kill=seconds_to_kill,
-        reader_while_paused=reader,
-        survivors=survivors,
-        after_kill=published_state(workspace.warehouse),
-        evidence=evidence,
-        leftovers_after_kill=leftovers(workspace.warehouse),
-        recovery=recover(workspace, hold_a_reader=point == HELD_READER_AT),
-        second_refresh=second,
-    )
-
-
-def kill_during_dbt_build(baseline: Baseline, folder: Path) -> KillOutcome:
-    """Not before dbt but inside it: once dbt has started building the marts."""
-    workspace = Workspace.from_baseline(baseline, folder)
-    started = time.monotonic()
-    run = Background.start(workspace.landing, workspace.warehouse, folder / "killed_run.out")
-    try:
-        run.wait_for(lambda: workspace.dbt_log_has("START sql table model marts."), "dbt building the marts")
-        seconds_to_kill = round(time.monotonic() - started, 1)
-    finally:
-        survivors = run.kill_group()
-    log_lines = [line for line in workspace.dbt_log.read_text(errors="replace").splitlines() if " of " in line]
-    return KillOutcome(
-        point="inside dbt build",
-        seconds_to_kill=seconds_to_kill,
-        reader_while_paused="",
-        survivors=survivors,
-        after_kill=published_state(workspace.warehouse),
-        evidence={"last_dbt_line": log_lines[-1] if log_lines else ""},
-        leftovers_after_kill=leftovers(workspace.warehouse),
-        recovery=recover(workspace),
-    )
-
-
-@dataclass
-class OrphanOutcome:
-    survivors: list[str]
-    next_run: Finished
-    sha_before: str
-    sha_after_next_run: str
-
-
-def kill_only_the_cli_during_dbt(baseline: Baseline, folder: Path) -> OrphanOutcome:
-    """`kill -9 <pid>` of the refresh process alone (an operator, the OOM killer), as dbt starts building."""
-    workspace = Workspace.from_baseline(baseline, folder)
-    sha_before = sha256_file(workspace.database)
-    run = Background.start(workspace.landing, workspace.warehouse, folder / "killed_run.out")
-    try:
-        run.wait_for(lambda: workspace.dbt_log_has("START sql"), "dbt's first model")
-        os.kill(run.process.pid, signal.SIGKILL)
-        run.process.wait(timeout=60)
-        survivors = wait_group_gone(run.process.pid, 2)
-        next_run = run_refresh(workspace.landing, workspace.warehouse)
-    finally:
-        run.kill_group()  # whatever of the killed run is still running
-    return OrphanOutcome(survivors, next_run, sha_before, sha256_file(workspace.database))
-
-
 # --- fixtures ---------------------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def baseline(tmp_path_factory: pytest.TempPathFactory) -> Baseline:
-    """The small studio published once; then one new good landing file waits for the next run."""
-    folder = tmp_path_factory.mktemp("crash_baseline")
+def chain(small_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Chain:
+    """The published small studio with one new good landing file; a refresh killed at each stage in turn, then
+    the run that completes."""
+    folder = tmp_path_factory.mktemp("crash")
     landing, warehouse = folder / "landing", folder / "warehouse"
     shutil.copytree(SMALL_STUDIO, landing)
-    first = run_refresh(landing, warehouse)
-    assert first.exit_code == 0, first.stderr
+    copy_warehouse(small_warehouse, warehouse)
     state = published_state(warehouse)
     assert len(state.publication_ids) == 1
     assert state.line_item == OLD_LINE_ITEM
     assert state.exports == mart_tables(warehouse / "studio.duckdb")
     assert sum(status == "accepted" for _, _, status in state.loads) == ACCEPTED_LOADS_BEFORE
     (landing / NEW_GL_FILE).write_text(NEW_GL_LINES, encoding="utf-8")
-    return Baseline(landing, warehouse, state, first)
+    baseline = Baseline(landing, warehouse, state)
+    workspace = Workspace(landing, warehouse, folder)
+    kills = {}
+    for stage in STAGES:
+        if stage == DBT_BUILD:
+            kill = kill_only_the_cli_inside_dbt_build(workspace)
+        else:
+            kill = kill_at_pause_point(workspace, stage)
+        kills[stage] = kill
+        report(
+            f"[{stage}] killed after {kill.seconds_to_kill} s; published sha unchanged: "
+            f"{kill.after_kill.sha256 == kill.before.sha256}; leftovers after the kill: {kill.leftovers_after_kill}"
+        )
+    return Chain(baseline, kills, recover(workspace))
 
 
-SCENARIOS: dict[str, Callable[[Baseline, Path], object]] = {
-    # longest first: two run at a time
-    "publish": lambda b, f: kill_at_pause_point(b, f, "publish"),
-    "exports": lambda b, f: kill_at_pause_point(b, f, "exports"),
-    "dbt": lambda b, f: kill_at_pause_point(b, f, "dbt"),
-    "dbt-build": kill_during_dbt_build,
-    "ingest": lambda b, f: kill_at_pause_point(b, f, "ingest"),
-    "checks": lambda b, f: kill_at_pause_point(b, f, "checks"),
-    "cli-only-kill": kill_only_the_cli_during_dbt,
-}
-TEST_SCENARIOS = {
-    "test_kill_during_the_dbt_build": "dbt-build",
-    "test_publication_readers_saw_stays_in_the_audit_trail": "exports",
-    "test_refused_refresh_leaves_the_running_refresh_log_alone": "publish",
-    "test_held_reader_keeps_its_snapshot_and_does_not_block_a_refresh": HELD_READER_AT,
-    "test_kill_of_the_refresh_process_alone_leaves_nothing_running": "cli-only-kill",
-}
-
-
-def wanted_scenarios(items: list[pytest.Item]) -> set[str]:
-    wanted = set()
-    for item in items:
-        if getattr(item, "module", None) is not sys.modules[__name__]:
-            continue
-        callspec = getattr(item, "callspec", None)
-        if callspec is not None and "point" in callspec.params:
-            wanted.add(callspec.params["point"])
-        if item.originalname in TEST_SCENARIOS:
-            wanted.add(TEST_SCENARIOS[item.originalname])
-    return wanted
-
-
-@pytest.fixture(scope="module")
-def scenarios(
-    request: pytest.FixtureRequest, baseline: Baseline, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, Future]]:
-    root = tmp_path_factory.mktemp("crash_scenarios")
-    wanted = wanted_scenarios(request.session.items)
-    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="crash-scenario")
-    futures = {name: pool.submit(run, baseline, root / name) for name, run in SCENARIOS.items() if name in wanted}
-    yield futures
-    pool.shutdown(wait=True, cancel_futures=True)
-
-
-def outcome(scenarios: dict[str, Future], name: str):
-    return scenarios[name].result(timeout=4 * RUN_TIMEOUT)
-
-
-# --- assertions shared by every kill ----------------------------------------------------------------------------
+# --- assertions -------------------------------------------------------------------------------------------------
 
 
 def assert_published_unchanged(before: PublishedState, after: PublishedState) -> None:
@@ -587,25 +518,6 @@ def assert_published_unchanged(before: PublishedState, after: PublishedState) ->
     assert (after.exports_target, after.exports) == (before.exports_target, before.exports)
 
 
-def assert_next_run_completed(baseline: Baseline, recovery: Recovery) -> None:
-    run, state = recovery.run, recovery.state
-    assert run.exit_code == 0, run.stderr[-3000:]
-    # published again, with the new lines, once each
-    assert baseline.state.publication_id in state.publication_ids
-    assert state.publication_id > baseline.state.publication_id
-    assert state.line_item == NEW_LINE_ITEM
-    assert recovery.new_costs == NEW_COSTS
-    assert [status for _, status in recovery.new_loads] == ["accepted"]
-    assert recovery.published_loads == [(state.publication_id, recovery.new_loads[0][0])]
-    assert sum(status == "accepted" for _, _, status in state.loads) == ACCEPTED_LOADS_AFTER
-    # the untouched lines are as before: only P1's figures moved
-    assert state.marts["fct_budget_lines"] == baseline.state.marts["fct_budget_lines"]
-    # exports are this publication's, one file per mart with its rows
-    assert state.exports_target == f"_internal/exports/{state.publication_id}"
-    assert state.exports == recovery.mart_tables
-    assert recovery.leftovers == []
-
-
 def report(*lines: object) -> None:
     print("\n".join(str(line) for line in lines))
 
@@ -613,138 +525,96 @@ def report(*lines: object) -> None:
 # --- tests ------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("point", POINTS)
-def test_kill_at_pause_point_keeps_the_last_publication_and_the_next_run_completes(
-    point: str, baseline: Baseline, scenarios: dict[str, Future]
-) -> None:
-    killed: KillOutcome = outcome(scenarios, point)
-    old, after = baseline.state, killed.after_kill
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_kill_at_any_stage_leaves_the_last_publication_whole(stage: str, chain: Chain) -> None:
+    killed = chain.kills[stage]
+    baseline = chain.baseline.state
     assert killed.survivors == [], "processes of the killed run still alive"
-    # a refresh held at its pause point did not keep a reader out
-    assert killed.reader_while_paused == after.publication_id
-
+    if stage != DBT_BUILD:  # a refresh held at its pause point kept no reader out
+        assert killed.reader_while_paused == killed.after_kill.publication_id
     evidence = killed.evidence
-    if point == "ingest":  # the load's Parquet and manifest written, its folder not yet renamed into the lake
+    if stage == "ingest":  # the load's Parquet and manifest written, its folder not yet renamed into the lake
         assert len(evidence["incoming"]) == 1 and evidence["incoming_files"] == ["_load.json", "data.parquet"]
         assert len(evidence["gl_loads"]) == 1
-    elif point == "checks":  # staged in its work database, not yet checked
+    elif stage == "checks":  # the half load of the run before is gone; the file is read again, not yet checked
         assert {name.split("-")[0] for name in evidence["validation"]} == {"gl_actuals"}
         assert evidence["incoming"] == [] and len(evidence["gl_loads"]) == 1
-    elif point == "dbt":  # the load accepted into the lake, dbt not started
-        assert len(evidence["gl_loads"]) == 2 and evidence["publishing"] == []
-    elif point == "publish":  # the new file fully written beside the published one
+    elif stage == "dbt":  # the load accepted into the lake (once), dbt not started
+        assert len(evidence["gl_loads"]) == 2 and evidence["publishing"] == [] and evidence["validation"] == []
+    elif stage == DBT_BUILD:
+        assert "marts." in evidence["last_dbt_line"]
+    elif stage == "publish":  # the new file fully written beside the published one
         assert len([n for n in evidence["publishing"] if n.endswith(".duckdb")]) == 1
         assert len(evidence["export_generations"]) == 2
 
-    if point != "exports":
-        assert_published_unchanged(old, after)
+    if stage != "exports":
+        assert_published_unchanged(baseline, killed.after_kill)
+        return
+    # studio.duckdb is replaced by one rename: whichever publication it holds, it holds it whole
+    before, after = killed.before, killed.after_kill
+    if after.publication_id == before.publication_id:
+        assert_published_unchanged(before, after)
     else:
-        # studio.duckdb is replaced by one rename: whichever publication it holds, it holds it whole
-        if after.publication_id == old.publication_id:
-            assert_published_unchanged(old, after)
-        else:
-            assert after.publication_ids == (old.publication_id, after.publication_id)
-            assert after.line_item == NEW_LINE_ITEM
-            assert sum(status == "accepted" for _, _, status in after.loads) == ACCEPTED_LOADS_AFTER
-            assert after.marts["fct_budget_lines"] == old.marts["fct_budget_lines"]
-        # the exports link was not switched yet: still the last complete generation
-        assert (after.exports_target, after.exports) == (old.exports_target, old.exports)
-
-    recovery = killed.recovery
-    assert_next_run_completed(baseline, recovery)
-    if point in ("ingest", "checks"):  # the half load was dropped and the file loaded afresh
-        assert "loaded 2 rows from 1 new file(s)" in recovery.run.stderr
-    else:  # the load had reached the lake: it is not loaded twice
-        assert "loaded 0 rows from 0 new file(s); 8 already loaded" in recovery.run.stderr
-    report(
-        f"[{point}] killed after {killed.seconds_to_kill} s; published sha unchanged: {after.sha256 == old.sha256}; "
-        f"published after kill: {after.publication_id}; leftovers after kill: {killed.leftovers_after_kill}",
-        f"[{point}] next run: exit {recovery.run.exit_code} in {recovery.run.seconds} s, "
-        f"publications {recovery.state.publication_ids}",
-    )
+        assert after.publication_ids == (before.publication_id, after.publication_id)
+        assert after.line_item == NEW_LINE_ITEM
+        assert sum(status == "accepted" for _, _, status in after.loads) == ACCEPTED_LOADS_AFTER
+        assert after.marts["fct_budget_lines"] == before.marts["fct_budget_lines"]
+    # the exports link was not switched yet: still the last complete generation
+    assert (after.exports_target, after.exports) == (before.exports_target, before.exports)
 
 
-def test_kill_during_the_dbt_build(baseline: Baseline, scenarios: dict[str, Future]) -> None:
-    killed: KillOutcome = outcome(scenarios, "dbt-build")
-    assert killed.survivors == [], "processes of the killed run (dbt) still alive"
-    assert "marts." in killed.evidence["last_dbt_line"]
-    assert_published_unchanged(baseline.state, killed.after_kill)
-    assert_next_run_completed(baseline, killed.recovery)
-    assert "loaded 0 rows from 0 new file(s); 8 already loaded" in killed.recovery.run.stderr
-    report(
-        f"[dbt build] killed after {killed.seconds_to_kill} s at: {killed.evidence['last_dbt_line']}",
-        f"[dbt build] next run: exit {killed.recovery.run.exit_code} in {killed.recovery.run.seconds} s",
-    )
+def test_the_next_run_completes_and_publishes_each_new_line_once(chain: Chain) -> None:
+    baseline, recovery = chain.baseline, chain.recovery
+    run, state = recovery.run, recovery.state
+    assert run.exit_code == 0, run.stderr[-3000:]
+    assert "loaded 0 rows from 0 new file(s); 8 already loaded" in run.stderr  # the load reached the lake once
+    assert baseline.state.publication_id in state.publication_ids
+    assert state.publication_id > chain.kills["exports"].after_kill.publication_id
+    assert state.line_item == NEW_LINE_ITEM
+    assert recovery.new_costs == NEW_COSTS
+    assert [status for _, status in recovery.new_loads] == ["accepted"]
+    assert recovery.published_loads == [(state.publication_id, recovery.new_loads[0][0])]
+    assert sum(status == "accepted" for _, _, status in state.loads) == ACCEPTED_LOADS_AFTER
+    assert state.marts["fct_budget_lines"] == baseline.state.marts["fct_budget_lines"]  # only P1's actuals moved
+    # exports are this publication's, one file per mart with its rows; nothing any killed run left remains
+    assert state.exports_target == f"_internal/exports/{state.publication_id}"
+    assert state.exports == recovery.mart_tables
+    assert recovery.leftovers == []
+    report(f"[recovery] exit {run.exit_code} in {run.seconds} s, publications {state.publication_ids}")
 
 
-@pytest.mark.parametrize("point", SECOND_REFRESH_AT)
-def test_second_refresh_is_refused_while_one_runs(point: str, baseline: Baseline, scenarios: dict[str, Future]) -> None:
-    """The first refresh is held at a pause point, then killed; the run after the kill completes."""
-    killed: KillOutcome = outcome(scenarios, point)
-    second = killed.second_refresh
+@pytest.mark.parametrize("stage", SECOND_REFRESH_AT)
+def test_second_refresh_is_refused_while_one_runs(stage: str, chain: Chain) -> None:
+    second = chain.kills[stage].second_refresh
     assert second is not None
     assert second.run.exit_code == 1, second.run.stderr
     assert "another refresh" in second.run.stderr
     assert second.changed_nothing_published
-    assert_published_unchanged(baseline.state, killed.after_kill)
-    assert_next_run_completed(baseline, killed.recovery)
-    report(
-        f"[second refresh at {point}] exit {second.run.exit_code} in {second.run.seconds} s: "
-        f"{second.run.stderr.strip()[-160:]}"
-    )
 
 
-def test_held_reader_keeps_its_snapshot_and_does_not_block_a_refresh(
-    baseline: Baseline, scenarios: dict[str, Future]
-) -> None:
-    """The refresh after the kill at "checks" runs while a reader holds studio.duckdb open, read-only."""
-    recovery: Recovery = outcome(scenarios, HELD_READER_AT).recovery
-    held = recovery.held_reader
-    assert held is not None
-    assert recovery.run.exit_code == 0, recovery.run.stderr[-3000:]
-    old = (baseline.state.publication_id, len(baseline.state.marts["fct_actual_costs"]), "0.00")
-    assert held.before == old
-    assert held.during and set(held.during) == {old}, "the held reader saw its snapshot change"
-    assert held.after == old
-    assert recovery.state.sha256 != baseline.state.sha256
-    new = (recovery.state.publication_id, old[1] + 2, "1499.75")
-    assert held.new_reader_after == new
-    report(
-        f"[reader] refresh exit {recovery.run.exit_code} in {recovery.run.seconds} s with a reader held open "
-        f"({len(held.during)} reads during it); held reader {held.after}; new reader {held.new_reader_after}"
-    )
-
-
-def test_publication_readers_saw_stays_in_the_audit_trail(baseline: Baseline, scenarios: dict[str, Future]) -> None:
-    killed: KillOutcome = outcome(scenarios, "exports")
-    seen_by_readers = killed.after_kill.publication_id
-    assert seen_by_readers != baseline.state.publication_id  # the killed run's publication was live
-    report(f"[audit] live after the kill: {seen_by_readers}; next run's audit: {killed.recovery.state.publication_ids}")
-    assert seen_by_readers in killed.recovery.state.publication_ids
-
-
-def test_refused_refresh_leaves_the_running_refresh_log_alone(baseline: Baseline, scenarios: dict[str, Future]) -> None:
+def test_refused_refresh_leaves_the_running_refresh_log_alone(chain: Chain) -> None:
     """At "publish" the first refresh's dbt has finished and its output is in the log."""
-    second = outcome(scenarios, "publish").second_refresh
-    assert second.run.exit_code == 1 and "another refresh" in second.run.stderr
+    second = chain.kills["publish"].second_refresh
     assert second.dbt_log_before.startswith(b"Running with dbt=")
-    report(
-        f"[refused refresh] running refresh's dbt log begins {second.dbt_log_before!r}, "
-        f"after the refused one {second.dbt_log_after!r}"
-    )
     assert second.dbt_log_after == second.dbt_log_before
 
 
-def test_kill_of_the_refresh_process_alone_leaves_nothing_running(
-    baseline: Baseline, scenarios: dict[str, Future]
-) -> None:
-    seen: OrphanOutcome = outcome(scenarios, "cli-only-kill")
-    assert seen.sha_after_next_run == seen.sha_before or seen.next_run.exit_code == 0  # never damaged
-    lock_errors = [line for line in seen.next_run.stderr.splitlines() if "Could not set lock" in line]
-    report(
-        f"[kill -9 of the CLI alone] still running 2 s later: {seen.survivors}",
-        f"[kill -9 of the CLI alone] next run: exit {seen.next_run.exit_code} in {seen.next_run.seconds} s; "
-        f"{lock_errors[:1]}",
-    )
-    assert seen.survivors == []
-    assert seen.next_run.exit_code == 0, seen.next_run.stderr[-3000:]
+def test_held_reader_keeps_its_snapshot_and_does_not_block_a_refresh(chain: Chain) -> None:
+    recovery = chain.recovery
+    held = recovery.held_reader
+    assert recovery.run.exit_code == 0, recovery.run.stderr[-3000:]
+    live = chain.kills["exports"].after_kill  # what readers had when the run began
+    old = (live.publication_id, len(live.marts["fct_actual_costs"]), str(live.line_item[1]))
+    assert held.before == old
+    assert held.during and set(held.during) == {old}, "the held reader saw its snapshot change"
+    assert held.after == old
+    assert recovery.state.sha256 != live.sha256
+    new = (recovery.state.publication_id, len(recovery.state.marts["fct_actual_costs"]), "1499.75")
+    assert held.new_reader_after == new
+    report(f"[reader] {len(held.during)} reads during the refresh; held {held.after}; new {held.new_reader_after}")
+
+
+def test_publication_readers_saw_stays_in_the_audit_trail(chain: Chain) -> None:
+    seen_by_readers = chain.kills["exports"].after_kill.publication_id
+    assert seen_by_readers != chain.baseline.state.publication_id  # the killed run's publication was live
+    assert seen_by_readers in chain.recovery.state.publication_ids

@@ -56,7 +56,7 @@ def test_importing_the_definitions_runs_nothing() -> None:
         "import os\n"
         "import orchestration.lib.dbt as dbt\n"
         "calls = []\n"
-        "dbt.dbt_project.preparer.prepare = lambda project: calls.append(project)\n"
+        "dbt.manifest_is_stale = lambda *args: calls.append(args)\n"
         "os.environ['STUDIO_AS_OF'] = 'not a date'\n"
         "import orchestration.definitions as d\n"
         "assert calls == [], calls\n"

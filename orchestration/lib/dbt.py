@@ -3,6 +3,7 @@ and the arguments of one build. Pure functions, tested without running dbt."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sys
@@ -11,11 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from dagster import AssetKey
-from dagster_dbt import DagsterDbtTranslator, DbtProject
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject
 
 from orchestration.lib.config import DBT_PROJECT_DIR
-
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 # dbt unit tests check formulas on hand-made rows: the test suite runs them, a refresh does not
 BUILD_EXCLUDES = ("test_type:unit",)
@@ -38,12 +37,21 @@ def manifest_is_stale(project_dir: Path, manifest: Path) -> bool:
     return any(p.stat().st_mtime > built for p in files)
 
 
-def prepare_manifest(project: DbtProject = dbt_project) -> Path:
-    """`dbt parse` through dagster-dbt's own preparer when the manifest is missing or stale (a fresh clone has none).
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
-    Called before the definitions are loaded (by `studio-budget`, the Dagster loader and the tests), never at import."""
-    if manifest_is_stale(Path(project.project_dir), project.manifest_path):
-        project.preparer.prepare(project)
+
+def prepare_manifest(project: DbtProject = dbt_project) -> Path:
+    """The project's manifest, parsed first when missing or older than a file of the project (a fresh clone has
+    none), as dagster-dbt's `DbtProject.prepare_if_dev` would under `dagster dev`, but cheap to call on every start
+    and with the dbt beside this Python. One process parses at a time; the others wait and find it fresh. Called
+    before the definitions are loaded (by `studio-budget`, the Dagster loader and the tests), never at import."""
+    target = Path(project.project_dir) / project.target_path
+    target.mkdir(parents=True, exist_ok=True)
+    with (target / ".parse.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if manifest_is_stale(Path(project.project_dir), project.manifest_path):
+            dbt = DbtCliResource(project_dir=project, dbt_executable=str(Path(sys.executable).with_name("dbt")))
+            dbt.cli(["parse", "--quiet"], target_path=project.target_path).wait()
     return project.manifest_path
 
 
