@@ -29,7 +29,7 @@ from orchestration.lib.contract import SOURCES
 from orchestration.lib.gate.context import RunContext
 from orchestration.lib.lake import DATA_FILE
 from orchestration.lib.loads import LoadOutcome, ingest_source
-from tests.conftest import SMALL_AS_OF, SMALL_STUDIO, query, run_cli
+from tests.conftest import SMALL_AS_OF, SMALL_STUDIO, copy_warehouse, query, run_cli
 
 RUN = RunContext(base_currency="USD", as_of=date(2025, 3, 15))
 # sources other sources' rules read load first (see `referenced_sources` in quality.py)
@@ -865,6 +865,18 @@ E2E_BAD = {
         PROJECTS + "P3,New Spot,D1,Acme,commercial,bidding,2025-03-01,2025-02-01,5000,USD\n",
         "end_date is on or after start_date",
     ),
+    # a good line beside a bad one: nothing of the file reaches the marts, not even its good line
+    "gl_actuals_march.csv": (
+        gl(
+            "G100,2025-03-02,P1,5100,Crew Co,ok line,100.00,USD,",
+            'G101,2025-03-03,P1,5100,Crew Co,formatted,"$1,234",USD,',
+        ),
+        AMOUNT_IS_DECIMAL,
+    ),
+    "gl_actuals_ragged.csv": (
+        gl("G200,2025-03-02,P1,5100,Crew Co,ok,100.00,USD,", "G201,2025-03-03,P1"),
+        ROWS_READABLE,
+    ),
 }
 # the ledger's G1 again, identical, in another file: accepted and a no-op
 E2E_RESENT = ("gl_actuals_resent.csv", gl("G1,2025-01-15,P1,5100,Crew Co,January crew,3500.00,USD,"))
@@ -879,14 +891,13 @@ class BadRun:
 
 
 @pytest.fixture(scope="module")
-def bad_run(tmp_path_factory: pytest.TempPathFactory) -> BadRun:
-    """The small studio published once, then run again with every E2E file delivered at once."""
+def bad_run(small_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> BadRun:
+    """The published small studio, run again with every E2E file delivered at once."""
     base = tmp_path_factory.mktemp("bad_run")
     landing, warehouse = base / "landing", base / "warehouse"
     shutil.copytree(SMALL_STUDIO, landing)
+    copy_warehouse(small_warehouse, warehouse)
     args = ("run", "--landing", str(landing), "--warehouse", str(warehouse), "--as-of", SMALL_AS_OF)
-    first = run_cli(*args)
-    assert first.returncode == 0, first.stderr
     database = warehouse / "studio.duckdb"
     before = {m: query(database, f"SELECT * FROM marts.{m} ORDER BY ALL") for m in COMPARED_MARTS}
     for name, (content, _) in E2E_BAD.items():
@@ -896,6 +907,7 @@ def bad_run(tmp_path_factory: pytest.TempPathFactory) -> BadRun:
     return BadRun(warehouse, before, " ".join(second.stderr.split()), second.returncode)
 
 
+@pytest.mark.slow
 def test_bad_files_together_are_each_rejected_and_the_marts_stay_as_they_were(bad_run: BadRun) -> None:
     assert bad_run.exit_code == 3, bad_run.stderr
     database = bad_run.warehouse / "studio.duckdb"
@@ -930,6 +942,23 @@ def test_bad_files_together_are_each_rejected_and_the_marts_stay_as_they_were(ba
     assert query(build, "SELECT load_id FROM staging.stg_gl_actuals WHERE txn_id = 'G1'") == [(first_load,)]
 
 
+@pytest.mark.slow
+def test_a_rejection_on_stderr_names_the_row_column_and_value(bad_run: BadRun) -> None:
+    assert "gl_actuals_march.csv" in bad_run.stderr
+    assert "row 2" in bad_run.stderr and "amount" in bad_run.stderr and "'$1,234'" in bad_run.stderr
+    [report] = [
+        r for r in (bad_run.warehouse / "quarantine").glob("*/report.txt") if "gl_actuals_march.csv" in r.read_text()
+    ]
+    assert "row 2: amount = '$1,234'" in report.read_text(encoding="utf-8")
+    assert "gl_actuals_ragged.csv" in bad_run.stderr and "row 2 has fewer cells than the header" in bad_run.stderr
+    # the audit keeps the rejected load (SPEC §5); nothing of it is among the loads making up the publication
+    database = bad_run.warehouse / "studio.duckdb"
+    march = "file_name = 'gl_actuals_march.csv'"
+    assert query(database, f"SELECT status FROM audit.loads WHERE {march}") == [("rejected",)]
+    assert query(database, f"SELECT count(*) FROM audit.publication_loads WHERE {march}") == [(0,)]
+
+
+@pytest.mark.slow
 def test_names_and_values_that_look_like_console_markup_are_printed_verbatim(bad_run: BadRun) -> None:
     assert "REJECTED gl_actuals_[draft].csv:" in bad_run.stderr
     assert "'[tbc]'" in bad_run.stderr

@@ -34,6 +34,8 @@ import pytest
 from tests.conftest import SMALL_AS_OF, SMALL_STUDIO, copy_warehouse, query
 from tests.test_end_to_end import mart_snapshot
 
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("crash")]
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 POINTS = ("ingest", "checks", "dbt", "publish", "exports")
 MARKER_WAIT = 300  # seconds a run may take to reach its pause point

@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.conftest import CliRun, query, run_cli
+import pytest
+
+from tests.conftest import CliRun, copy_warehouse, query, run_cli
+
+pytestmark = pytest.mark.slow
 
 MARTS = (
     "fct_actual_costs",
@@ -58,10 +62,12 @@ def test_printed_report_matches_the_marts(sample_run: CliRun) -> None:
     assert f"at {sample_run.as_of.isoformat()}" in sample_run.stdout
 
 
-def test_second_run_loads_nothing_and_changes_no_figure(sample_run: CliRun) -> None:
-    database = sample_run.warehouse / "studio.duckdb"
+def test_second_run_loads_nothing_and_changes_no_figure(sample_run: CliRun, tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse"
+    copy_warehouse(sample_run.warehouse, warehouse)
+    database = warehouse / "studio.duckdb"
     before = mart_snapshot(database)
-    again = run_cli("run", "--warehouse", str(sample_run.warehouse))
+    again = run_cli("run", "--warehouse", str(warehouse))
     assert again.returncode == 0, again.stderr
     assert re.search(r"loaded 0 rows from 0 new file\(s\); \d+ already loaded", again.stderr)
     assert mart_snapshot(database) == before
