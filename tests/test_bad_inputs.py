@@ -908,6 +908,7 @@ def bad_run(small_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("bad_run")
 def test_bad_files_together_are_each_rejected_and_the_marts_stay_as_they_were(bad_run: BadRun) -> None:
     assert bad_run.exit_code == 3, bad_run.stderr
     database = bad_run.warehouse / "studio.duckdb"
@@ -943,6 +944,7 @@ def test_bad_files_together_are_each_rejected_and_the_marts_stay_as_they_were(ba
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("bad_run")
 def test_a_rejection_on_stderr_names_the_row_column_and_value(bad_run: BadRun) -> None:
     assert "gl_actuals_march.csv" in bad_run.stderr
     assert "row 2" in bad_run.stderr and "amount" in bad_run.stderr and "'$1,234'" in bad_run.stderr
@@ -959,6 +961,7 @@ def test_a_rejection_on_stderr_names_the_row_column_and_value(bad_run: BadRun) -
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("bad_run")
 def test_names_and_values_that_look_like_console_markup_are_printed_verbatim(bad_run: BadRun) -> None:
     assert "REJECTED gl_actuals_[draft].csv:" in bad_run.stderr
     assert "'[tbc]'" in bad_run.stderr

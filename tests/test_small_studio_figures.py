@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SMALL_AS_OF, SMALL_STUDIO, cents, refresh, rows
+from tests.conftest import cents, rows
 
 
 def test_unphased_budget_is_prorated_by_days_with_cents_in_the_last_month(small_db: Path) -> None:
@@ -166,24 +166,3 @@ def test_category_roll_up_takes_the_categorys_direction(small_db: Path) -> None:
         "SELECT * FROM marts.mart_project_category_variance WHERE project_code = 'P1' AND category = 'crew'",
     )[0]
     assert cents(crew["budget"]) == Decimal("12000.00") and crew["direction"] == "F"
-
-
-def test_fiscal_year_starting_in_february(tmp_path: Path) -> None:
-    """YTD across a fiscal-year boundary: with a February start, January 2025 closes fiscal 2024."""
-    config = tmp_path / "studio.toml"
-    config.write_text("fiscal_year_start_month = 2\n", encoding="utf-8")
-    result = refresh(SMALL_STUDIO, tmp_path / "warehouse", SMALL_AS_OF, config)
-    assert result.success, result.failures
-    found = {
-        r["period"]: r
-        for r in rows(
-            tmp_path / "warehouse" / "studio.duckdb",
-            "SELECT period::VARCHAR AS period, fiscal_year_start::VARCHAR AS fy, ytd_budget, ytd_actual "
-            "FROM marts.mart_line_item_variance WHERE project_code = 'P1' AND account_code = '5100'",
-        )
-    }
-    assert found["2025-01-01"]["fy"] == "2024-02-01"
-    assert cents(found["2025-01-01"]["ytd_budget"]) == Decimal("4133.33")  # January alone
-    assert found["2025-03-01"]["fy"] == "2025-02-01"
-    assert cents(found["2025-03-01"]["ytd_budget"]) == Decimal("7866.67")  # 3733.33 + 4133.34
-    assert cents(found["2025-03-01"]["ytd_actual"]) == Decimal("0.00")  # the 3500 fell in fiscal 2024

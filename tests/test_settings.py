@@ -1,0 +1,55 @@
+"""A studio's settings reach the models: studio.toml and the run's options become dbt vars (SPEC §3).
+
+The formulas that read them (fiscal YTD from any start month, conversion to any base currency) are checked by the
+dbt unit tests with `overrides: vars:`; these tests check the plumbing from the file to `dbt build`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from orchestration.defs.resources import StudioSettings
+from orchestration.lib.config import SAMPLE_LANDING_DIR, StudioConfig
+from orchestration.lib.dbt import dbt_build_args
+
+
+def test_studio_toml_reaches_dbt_build(tmp_path: Path) -> None:
+    config = tmp_path / "studio.toml"
+    config.write_text('base_currency = "GBP"\nfiscal_year_start_month = 2\n', encoding="utf-8")
+    settings = StudioSettings.for_run(tmp_path / "landing", tmp_path / "warehouse", "2025-03-15", config)
+    args = dbt_build_args(settings.dbt_vars(), full_refresh=True)
+    assert args[0] == "build" and args[-1] == "--full-refresh"
+    assert args[3:5] == ["--exclude", "test_type:unit"]
+    assert json.loads(args[args.index("--vars") + 1]) == {
+        "as_of": "2025-03-15",
+        "base_currency": "GBP",
+        "fiscal_year_start_month": 2,
+        "build_db": str((tmp_path / "warehouse" / "_internal" / "build.duckdb").resolve()),
+    }
+
+
+def test_defaults_are_explicit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no studio.toml here
+    sample = StudioSettings.for_run(SAMPLE_LANDING_DIR, tmp_path / "warehouse")
+    assert sample.as_of == (SAMPLE_LANDING_DIR / "AS_OF").read_text(encoding="utf-8").strip()
+    assert sample.studio_config == StudioConfig("USD", 1)
+    other = StudioSettings.for_run(tmp_path, tmp_path / "warehouse")
+    assert other.as_of_date == date.today()
+
+
+def test_a_fiscal_year_start_outside_1_to_12_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "studio.toml"
+    config.write_text("fiscal_year_start_month = 13\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"fiscal_year_start_month must be 1\.\.12"):
+        StudioConfig.load(config)
+
+
+def test_dagster_settings_come_from_the_environment(tmp_path: Path) -> None:
+    settings = StudioSettings.from_environment(
+        {"STUDIO_LANDING": str(tmp_path), "STUDIO_WAREHOUSE": str(tmp_path / "wh"), "STUDIO_AS_OF": "2025-01-31"}
+    )
+    assert (settings.landing, settings.layout.root, settings.as_of) == (tmp_path, tmp_path / "wh", "2025-01-31")
