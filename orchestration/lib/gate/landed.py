@@ -96,7 +96,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path) -> CheckResult | None:
         return CheckResult.failure(rule, f"the header repeats column(s) {', '.join(repeated)}")
     # an unnamed column (a trailing comma in the header) gets a name, to be reported as unknown
     names = [name or f"unnamed_column_{i + 1}" for i, name in enumerate(header)]
-    columns = "{" + ", ".join("'" + n.replace("'", "''") + "': 'VARCHAR'" for n in names) + "}"
+    columns = "{" + ", ".join(f"'{literal(n)}': 'VARCHAR'" for n in names) + "}"
     # a view: the file is scanned once, when `landed` is made from it; rows that do not fit go to csv_rejects
     con.execute(
         "CREATE VIEW landed_raw AS SELECT row_number() OVER () AS _row_number, * FROM read_csv("
