@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SMALL_AS_OF, SMALL_STUDIO, query
-from tests.reconcile import budget_local_totals, gl_base_totals
+from tests.reconcile import actual_line_items, budget_line_items, budget_local_totals, gl_base_totals
 
 
 @pytest.fixture(params=["small", "sample"])
@@ -39,6 +39,47 @@ def test_budget_lines_equal_the_budget_files(published) -> None:
         )
     }
     assert found == expected
+
+
+def _line_items(database: Path, column: str) -> dict[tuple[str, str, str], Decimal]:
+    """One column of mart_line_item_variance per (project, account, 'YYYY-MM-DD')."""
+    found = query(
+        database,
+        f"SELECT project_code, account_code, CAST(period AS VARCHAR), {column} FROM marts.mart_line_item_variance",
+    )
+    return {(p, a, m): v for p, a, m, v in found}
+
+
+def _differences(found: dict, expected: dict) -> dict:
+    """Keys whose figures differ, a missing side counting as 0 (a line item with nothing on one side)."""
+    zero = Decimal(0)
+    return {
+        k: (found.get(k), expected.get(k))
+        for k in found.keys() | expected.keys()
+        if found.get(k, zero) != expected.get(k, zero)
+    }
+
+
+def test_line_item_actuals_equal_the_ledger_files_by_project_account_and_period(published) -> None:
+    """Second method: each GL line converted at its period's rate (or the latest earlier) and rounded
+    to the cent, txn ids deduplicated (first file wins), lines after as-of left out."""
+    database, landing, as_of = published
+    expected = actual_line_items(landing, as_of)
+    assert expected, "the landing files post no ledger line up to as-of"
+    assert _differences(_line_items(database, "actual"), expected) == {}
+
+
+def test_line_item_budgets_equal_the_budget_files_phased_and_converted(published) -> None:
+    """Second method: approved/locked versions only, original = first and current = latest by
+    approved_at, unphased lines spread over the project's days (cents, remainder in the last month),
+    converted at the period's rate; up to the as-of month."""
+    database, landing, as_of = published
+    expected = budget_line_items(landing, as_of)
+    # every official version in these fixtures says when it was approved, so no project is left out
+    assert expected.undated == set()
+    assert expected.current and expected.original
+    assert _differences(_line_items(database, "budget"), expected.current) == {}
+    assert _differences(_line_items(database, "original_budget"), expected.original) == {}
 
 
 def _pairs(database: Path, left: str, right: str) -> list[tuple]:
