@@ -102,12 +102,6 @@ def test_second_method_phases_by_hand() -> None:
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="int_budget_lines_phased rounds a month share as floor(x + 0.5), i.e. half towards +infinity: a credit "
-    "of -1000.50 over Feb..Mar 2024 is phased -483.57 / -516.93 while the debit of 1000.50 is 483.58 / 516.92; "
-    "its documentation says round(amount x days / project days, 2), which rounds half away from zero (-483.58)",
-)
 def test_a_credit_line_is_phased_as_the_mirror_of_the_same_debit(small_warehouse: Path) -> None:
     """The model's own compiled SQL (from the small studio's build) on two lines, against the second method."""
     compiled = next((small_warehouse / "_internal" / "dbt_target" / "compiled").rglob("int_budget_lines_phased.sql"))

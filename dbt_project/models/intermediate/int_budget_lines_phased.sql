@@ -26,10 +26,11 @@ prorated as (
 allocated as (
     select
         prorated.*,
-        -- round half up in whole cents with exact integer arithmetic (no floating-point rounding):
-        -- floor((2 × cents × days + project days) / (2 × project days)); both sides stay far below 2^53
-        cast(cast(floor(
-            (2 * cast(round(amount * 100, 0) as bigint) * days_in_scope + project_days) / (2.0 * project_days)
+        -- round half away from zero in whole cents with exact integer arithmetic (no floating-point rounding), so a
+        -- credit is phased as the mirror of the same debit: sign × floor((2 × |cents| × days + project days) /
+        -- (2 × project days)); both sides stay far below 2^53
+        cast(cast(sign(amount) * floor(
+            (2 * abs(cast(round(amount * 100, 0) as bigint)) * days_in_scope + project_days) / (2.0 * project_days)
         ) as decimal(18, 0)) * 0.01 as decimal(18, 4)) as share,
         row_number() over (partition by load_id, source_row_number order by period desc) as month_from_end
     from prorated
