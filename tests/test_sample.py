@@ -1,7 +1,7 @@
-"""The bundled sample studio (orchestration/sample.py).
+"""The bundled sample studio (orchestration/sample/).
 
 It must be deterministic, committed exactly as generated, follow the landing-file contract
-(orchestration/sources.py) and really contain the scenarios it promises. Every expected value
+(orchestration/lib/contract.py) and really contain the scenarios it promises. Every expected value
 below is computed from the files with DuckDB SQL, never copied from the generator.
 """
 
