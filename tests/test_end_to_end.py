@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import CliRun, copy_warehouse, query, run_cli
+from tests.conftest import CliRun, copy_warehouse, query, rows, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -44,22 +45,97 @@ def test_sample_run_publishes_every_mart(sample_run: CliRun) -> None:
     assert (sample_run.warehouse / "reports" / "studio_budget_vs_actual.txt").is_file()
 
 
-def test_printed_report_matches_the_marts(sample_run: CliRun) -> None:
+FIGURES_LINE = re.compile(
+    r"^ (?P<label>.+?)\s+(?P<budget>-?[\d,]+)\s+(?P<actual>-?[\d,]+)\s+(?P<variance>-?[\d,]+)\s+"
+    r"(?P<direction>[FU=])\s+(?P<util>-?[\d,]+\.\d%)?\s*(?P<flag>⚠)?$"
+)
+DIRECTION = {"F": "F", "U": "U", "on_target": "="}
+
+
+TITLES = ("Studio budget vs actual", "Revenue", "Variances requiring commentary", "⚠ =")
+
+
+def printed_rows(stdout: str, title: str) -> list[dict]:
+    """The figure rows of one table of the printed report, in order (up to the next table's title)."""
+    lines = stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith(title))
+    rows = []
+    for line in lines[start + 1 :]:
+        if line.strip().startswith(TITLES):
+            break
+        if found := FIGURES_LINE.match(line.rstrip()):
+            rows.append(found.groupdict())
+    return rows
+
+
+def assert_row_printed(printed: dict, row: dict, label: str) -> None:
+    """One printed row against its mart row: every figure to the unit (within rounding), direction, flag."""
+    assert label.startswith(printed["label"].rstrip("…").strip()), (printed, label)
+    for column in ("budget", "actual", "variance"):
+        shown = Decimal(printed[column].replace(",", ""))
+        assert abs(shown - Decimal(str(row[column]))) <= Decimal("0.5"), (label, column, shown, row[column])
+    assert printed["direction"] == DIRECTION[row["direction"]], label
+    if row["utilization_pct"] is None:
+        assert printed["util"] is None, label
+    else:
+        assert abs(float(printed["util"].rstrip("%").replace(",", "")) - row["utilization_pct"]) <= 0.05, label
+    assert (printed["flag"] == "⚠") == row["needs_attention"], label
+
+
+def test_printed_report_matches_the_marts_line_by_line(sample_run: CliRun) -> None:
     database = sample_run.warehouse / "studio.duckdb"
-    budget, actual, variance = query(
+    expense = rows(
         database,
-        "SELECT ytd_budget, ytd_actual, ytd_variance FROM marts.mart_studio_variance WHERE period = ?",
-        [sample_run.as_of.replace(day=1)],
-    )[0]
-    total_line = next(line for line in sample_run.stdout.splitlines() if "STUDIO TOTAL" in line)
-    numbers = re.findall(r"-?[\d,]+(?:\.\d+)?", total_line)
-    assert numbers[:3] == [f"{budget:,.0f}", f"{actual:,.0f}", f"{variance:,.0f}"]
-    attention = query(
+        "SELECT * FROM marts.rpt_studio_budget_vs_actual WHERE account_type = 'expense' "
+        "ORDER BY row_type = 'studio', department_code, row_order, account_code",
+    )
+    printed = printed_rows(sample_run.stdout, "Studio budget vs actual")
+    assert len(printed) == len(expense)
+    for shown, row in zip(printed, expense, strict=True):
+        if row["row_type"] == "account":
+            label = f"{row['account_code']} {row['account_name']}"
+        elif row["row_type"] == "department":
+            label = f"{row['department_code']} {row['department_name']}"
+        else:
+            label = "STUDIO TOTAL (cost)"
+        assert_row_printed(shown, row, label)
+    revenue = rows(
         database,
-        "SELECT count(*) FROM marts.rpt_studio_budget_vs_actual WHERE needs_attention AND row_type = 'account'",
-    )[0][0]
-    assert sample_run.stdout.count("⚠") >= attention > 0
+        "SELECT * FROM marts.rpt_studio_budget_vs_actual WHERE account_type = 'revenue' "
+        "ORDER BY department_code, account_code",
+    )
+    printed_revenue = printed_rows(sample_run.stdout, "Revenue")
+    assert len(printed_revenue) == len(revenue) > 0
+    for shown, row in zip(printed_revenue, revenue, strict=True):
+        assert_row_printed(shown, row, f"{row['department_code']} {row['account_code']} {row['account_name']}")
+    # every ⚠ is a flagged row, a column heading of the two figure tables, or the legend: exactly
+    flagged = sum(r["needs_attention"] for r in expense + revenue)
+    assert flagged > 0
+    assert sample_run.stdout.count("⚠") == flagged + 2 + 1
     assert f"at {sample_run.as_of.isoformat()}" in sample_run.stdout
+
+
+def test_printed_commentary_list_is_the_report_model(sample_run: CliRun) -> None:
+    database = sample_run.warehouse / "studio.duckdb"
+    expected = rows(
+        database,
+        "SELECT strftime(period, '%Y-%m') AS period, project_code, account_code, variance, total_requiring_commentary "
+        "FROM marts.rpt_variances_requiring_commentary ORDER BY attention_rank",
+    )
+    # an independent count: line-item months of the as-of fiscal year that need attention
+    [(total,)] = query(
+        database,
+        "SELECT count(*) FROM marts.mart_line_item_variance WHERE needs_attention AND fiscal_year_start = "
+        "(SELECT max(fiscal_year_start) FROM marts.mart_line_item_variance)",
+    )
+    assert expected and all(r["total_requiring_commentary"] == total for r in expected)
+    assert f"Variances requiring commentary ({total} material and unfavourable" in " ".join(sample_run.stdout.split())
+    lines = sample_run.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if "Period" in line and "Project" in line and "VAR %" in line)
+    listed = [line.split() for line in lines[start + 2 : start + 2 + len(expected)]]
+    assert [tuple(r[:3]) for r in listed] == [(e["period"], e["project_code"], e["account_code"]) for e in expected]
+    for shown, row in zip(listed, expected, strict=True):
+        assert abs(Decimal(shown[5].replace(",", "")) - row["variance"]) <= Decimal("0.5")
 
 
 def test_second_run_loads_nothing_and_changes_no_figure(sample_run: CliRun, tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """The studio budget-vs-actual report (SPEC §8), read from the published warehouse.
 
-The figures come from `marts.rpt_studio_budget_vs_actual` and `marts.mart_line_item_variance`
-as they are; this module only lays them out.
+The rows come from the report models `marts.rpt_studio_budget_vs_actual` and
+`marts.rpt_variances_requiring_commentary` as they are; this module only lays them out.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from rich.markup import escape
 from rich.table import Table
 
 ATTENTION = "⚠"
-COMMENTARY_ROWS = 20
 
 
 @dataclass(frozen=True)
@@ -56,18 +55,13 @@ def read_report(published_db: Path) -> ReportData:
         as_of, fy_start = con.execute(
             "SELECT max(as_of)::VARCHAR, max(fiscal_year_start)::VARCHAR FROM marts.rpt_studio_budget_vs_actual"
         ).fetchone()
-        attention = (
-            "FROM marts.mart_line_item_variance WHERE needs_attention AND fiscal_year_start = "
-            "(SELECT max(fiscal_year_start) FROM marts.rpt_studio_budget_vs_actual)"
-        )
         commentary = _dicts(
             con.execute(
-                f"SELECT period::VARCHAR AS period, project_code, account_code, budget, actual, variance, "
-                f"variance_pct {attention} ORDER BY abs(variance) DESC, period, project_code, account_code "
-                f"LIMIT {COMMENTARY_ROWS}"
+                "SELECT period::VARCHAR AS period, project_code, account_code, budget, actual, variance, variance_pct, "
+                "total_requiring_commentary FROM marts.rpt_variances_requiring_commentary ORDER BY attention_rank"
             )
         )
-        total = con.execute(f"SELECT count(*) {attention}").fetchone()[0]
+        total = commentary[0]["total_requiring_commentary"] if commentary else 0
     return ReportData(as_of or "", fy_start or "", rows, commentary, int(total), revenue)
 
 
