@@ -890,7 +890,7 @@ class BadRun:
     exit_code: int
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # one worker runs its group: built once, whatever runs between
 def bad_run(small_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> BadRun:
     """The published small studio, run again with every E2E file delivered at once."""
     base = tmp_path_factory.mktemp("bad_run")

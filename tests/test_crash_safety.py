@@ -479,7 +479,7 @@ def recover(workspace: Workspace) -> Recovery:
 # --- fixtures ---------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # one worker runs its group: built once, whatever runs between
 def chain(small_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Chain:
     """The published small studio with one new good landing file; a refresh killed at each stage in turn, then
     the run that completes."""

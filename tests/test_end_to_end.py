@@ -47,7 +47,7 @@ def test_sample_run_publishes_every_mart(sample_run: CliRun) -> None:
 
 FIGURES_LINE = re.compile(
     r"^ (?P<label>.+?)\s+(?P<budget>-?[\d,]+)\s+(?P<actual>-?[\d,]+)\s+(?P<variance>-?[\d,]+)\s+"
-    r"(?P<direction>[FU=])\s+(?P<util>-?[\d,]+\.\d%)?\s*(?P<flag>⚠)?$"
+    r"(?P<direction>[FU=])(?:\s+(?P<util>-?[\d,]+\.\d%))?(?:\s+(?P<flag>⚠))?$"
 )
 DIRECTION = {"F": "F", "U": "U", "on_target": "="}
 
