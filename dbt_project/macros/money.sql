@@ -10,3 +10,10 @@
     case when {{ denominator }} is null or {{ denominator }} = 0 then null
          else cast({{ numerator }} as double) / cast({{ denominator }} as double) end
 {%- endmacro %}
+
+{# The join condition that picks a currency's rate for a month from int_fx_rates (alias `fx`): the month's own
+   rate, else the latest earlier one (SPEC §4). #}
+{% macro rate_for_month(fx, currency, period) -%}
+    {{ currency }} = {{ fx }}.currency and {{ period }} >= {{ fx }}.valid_from
+    and ({{ fx }}.valid_to is null or {{ period }} < {{ fx }}.valid_to)
+{%- endmacro %}

@@ -40,9 +40,12 @@ select
     case when month_from_end = 1
         then amount - (sum(share) over (partition by load_id, source_row_number) - share)
         else share end as amount,
-    true as is_prorated
+    true as is_prorated,
+    load_id, source_row_number
 from allocated
 union all
-select budget_version, project_code, account_code, period, currency, amount, false as is_prorated
+select
+    budget_version, project_code, account_code, period, currency, amount, false as is_prorated,
+    load_id, source_row_number
 from lines
 where period is not null

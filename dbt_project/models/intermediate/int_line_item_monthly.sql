@@ -27,6 +27,21 @@ actual as (
     from {{ ref('fct_actual_costs') }}
     group by project_code, account_code, period
 ),
+commitment as (
+    -- open purchase orders in the month they were issued
+    select
+        project_code, account_code, period,
+        cast(0 as decimal(18, 2)) as original_budget,
+        cast(0 as decimal(18, 2)) as budget,
+        cast(0 as decimal(18, 2)) as posted_actual,
+        cast(0 as decimal(18, 2)) as accrued_actual,
+        sum(committed_base) as committed,
+        0 as budget_rows,
+        0 as actual_rows
+    from {{ ref('int_commitments') }}
+    where committed_base <> 0
+    group by project_code, account_code, period
+),
 combined as (
     select
         project_code, account_code, period,
@@ -37,7 +52,7 @@ combined as (
         sum(committed) as committed,
         max(budget_rows) > 0 as has_budget,
         max(actual_rows) > 0 as has_actuals
-    from (select * from budget union all select * from actual) as both_sides
+    from (select * from budget union all select * from actual union all select * from commitment) as all_sides
     group by project_code, account_code, period
 )
 select

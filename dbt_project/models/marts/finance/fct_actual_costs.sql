@@ -1,10 +1,19 @@
--- One cost record per row: the drill-down behind every actual (SPEC §6). Ledger postings now;
--- accrued operational cost (timesheets, rentals, invoices) joins this union as it arrives.
+-- One cost record per row: the drill-down behind every actual (SPEC §6): ledger postings (posted) and the
+-- part of timesheets, rentals and invoices the ledger has not posted yet (accrued). actual = posted + accrued.
 with costs as (
-    select * from {{ ref('int_actual_costs__gl') }}
+    select
+        source, source_id, source_id as record_id, cost_date, period, project_code, account_code, vendor, person_id,
+        description, amount, currency, status, source_ref, load_id
+    from {{ ref('int_actual_costs__gl') }}
+    union all
+    select
+        source, source_id, record_id, cost_date, period, project_code, account_code, vendor, person_id,
+        description, amount, currency, 'accrued', cast(null as varchar), load_id
+    from {{ ref('int_actual_costs__accrued') }}
+    where amount <> 0
 )
 select
-    c.source || ':' || c.source_id as cost_id,
+    c.source || ':' || c.record_id as cost_id,
     c.source,
     c.source_id,
     c.cost_date,
@@ -28,4 +37,4 @@ from costs as c
 left join {{ ref('stg_projects') }} as p on c.project_code = p.project_code
 left join {{ ref('stg_accounts') }} as a on c.account_code = a.account_code
 left join {{ ref('int_fx_rates') }} as fx
-    on c.currency = fx.currency and c.period >= fx.valid_from and (fx.valid_to is null or c.period < fx.valid_to)
+    on {{ rate_for_month('fx', 'c.currency', 'c.period') }}

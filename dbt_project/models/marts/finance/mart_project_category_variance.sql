@@ -1,4 +1,5 @@
--- Project × cost category to date: "crew running 6% over, equipment 4% under" (SPEC §6).
+-- Project × cost category to date, and over the project's life against the whole allocation (SPEC §6):
+-- "crew running 6% over, equipment 4% under".
 with to_date as (
     select
         project_code,
@@ -14,8 +15,30 @@ with to_date as (
     from {{ ref('int_line_item_monthly') }}
     group by project_code, department_code, category
 )
+lifetime as (
+    -- the cost report's lines of this category over the project's life (expense categories only)
+    select
+        project_code, category,
+        sum(current_budget) as total_budget,
+        sum(final_budget) as final_budget,
+        sum(total_cost) as total_cost,
+        sum(etc) as etc,
+        sum(efc) as efc,
+        sum(over_under) as over_under
+    from {{ ref('int_line_item_lifetime') }}
+    group by project_code, category
+)
 select
     t.*,
-    {{ variance_columns('t.budget', 't.actual', 't.account_type', 'thr') }}
+    {{ variance_columns('t.budget', 't.actual', 't.account_type', 'thr') }},
+    l.total_budget,
+    l.final_budget,
+    l.total_cost,
+    l.etc,
+    l.efc,
+    l.over_under,
+    -- "crew 6% over, equipment 4% under" against the whole allocation: negative = over
+    {{ safe_divide('l.over_under * 100', 'l.final_budget') }} as over_under_pct
 from to_date as t
 cross join (select * from {{ ref('materiality_thresholds') }} where level = 'project_category') as thr
+left join lifetime as l on t.project_code = l.project_code and t.category = l.category

@@ -1,5 +1,6 @@
--- One row per project, to date at as-of (SPEC §6). Budget, actual and variance are cost (expense
--- accounts); revenue is beside them. The full cost report (commitments, EFC) builds on this.
+-- One row per project at as-of (SPEC §6): to date (budget phased to as-of, actual, variance; cost of expense
+-- accounts, revenue beside it) and the project cost report over its life (final budget, total cost, ETC, EFC,
+-- over/under, contract value with approved change orders, planned and projected margin).
 with to_date as (
     select
         project_code,
@@ -22,6 +23,30 @@ whole_budget as (
         sum(case when is_current and account_type = 'revenue' then amount_base else 0 end) as total_revenue_budget
     from {{ ref('fct_budget_lines') }}
     group by project_code
+),
+lifetime as (
+    select
+        project_code,
+        sum(change_order_budget) as change_order_budget,
+        sum(transfers_in) as transfers_in,
+        sum(transfers_out) as transfers_out,
+        sum(final_budget) as final_budget,
+        sum(total_cost) as total_cost,
+        sum(etc) as etc,
+        sum(efc) as efc,
+        sum(over_under) as over_under
+    from {{ ref('int_line_item_lifetime') }}
+    group by project_code
+),
+change_order_revenue as (
+    -- approved change orders issued up to as-of add to what the client pays, at their month's rate
+    select
+        c.project_code,
+        sum({{ to_base_currency('c.revenue_amount', 'fx.rate_to_base') }}) as change_order_revenue
+    from {{ ref('stg_change_orders') }} as c
+    left join {{ ref('int_fx_rates') }} as fx on {{ rate_for_month('fx', 'c.currency', month_start('c.issued_date')) }}
+    where c.status = 'approved' and c.issued_date <= {{ as_of_date() }}
+    group by c.project_code
 ),
 projects as (
     select
@@ -49,13 +74,23 @@ measured as (
         coalesce(t.revenue_budget, 0) as revenue_budget,
         coalesce(t.revenue_actual, 0) as revenue_actual,
         coalesce(w.total_revenue_budget, 0) as total_revenue_budget,
-        t.project_code is not null as has_activity
+        t.project_code is not null as has_activity,
+        coalesce(l.change_order_budget, 0) as change_order_budget,
+        coalesce(l.transfers_in, 0) as transfers_in,
+        coalesce(l.transfers_out, 0) as transfers_out,
+        coalesce(l.final_budget, 0) as final_budget,
+        coalesce(l.total_cost, 0) as total_cost,
+        coalesce(l.etc, 0) as etc,
+        coalesce(l.efc, 0) as efc,
+        coalesce(l.over_under, 0) as over_under,
+        coalesce(r.change_order_revenue, 0) as change_order_revenue
     from projects as p
     left join to_date as t on p.project_code = t.project_code
     left join whole_budget as w on p.project_code = w.project_code
+    left join lifetime as l on p.project_code = l.project_code
+    left join change_order_revenue as r on p.project_code = r.project_code
     left join {{ ref('int_fx_rates') }} as fx
-        on p.currency = fx.currency and {{ as_of_period() }} >= fx.valid_from
-        and (fx.valid_to is null or {{ as_of_period() }} < fx.valid_to)
+        on {{ rate_for_month('fx', 'p.currency', as_of_period()) }}
 )
 select
     m.*,
@@ -64,6 +99,16 @@ select
     {{ safe_divide('m.days_elapsed * 100', 'm.project_days') }} as schedule_elapsed_pct,
     {{ safe_divide('m.actual * 100', 'm.total_budget') }} as burn_pct,
     m.revenue_actual - m.actual as margin_to_date,
-    {{ safe_divide('(m.revenue_actual - m.actual) * 100', 'm.revenue_actual') }} as margin_to_date_pct
+    {{ safe_divide('(m.revenue_actual - m.actual) * 100', 'm.revenue_actual') }} as margin_to_date_pct,
+    -- SPEC §6 cost report: over/under % of the final budget (negative = over)
+    {{ safe_divide('m.over_under * 100', 'm.final_budget') }} as over_under_pct,
+    m.contract_value + m.change_order_revenue as contract_value_with_change_orders,
+    -- planned margin: what the client pays less the final budget; projected: less the estimated final cost
+    m.contract_value + m.change_order_revenue - m.final_budget as planned_margin,
+    {{ safe_divide('(m.contract_value + m.change_order_revenue - m.final_budget) * 100',
+                   'm.contract_value + m.change_order_revenue') }} as planned_margin_pct,
+    m.contract_value + m.change_order_revenue - m.efc as projected_margin,
+    {{ safe_divide('(m.contract_value + m.change_order_revenue - m.efc) * 100',
+                   'm.contract_value + m.change_order_revenue') }} as projected_margin_pct
 from measured as m
 cross join (select * from {{ ref('materiality_thresholds') }} where level = 'project') as thr
