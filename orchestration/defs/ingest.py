@@ -52,7 +52,8 @@ def ingest_asset(source: Source) -> AssetsDefinition:
     )
     def _ingest(context: AssetExecutionContext, settings: StudioSettings) -> Iterator:
         layout = settings.layout
-        run = RunContext(settings.studio_config.base_currency, settings.as_of_date)
+        config = settings.studio_config
+        run = RunContext(config.base_currency, settings.as_of_date, config.invoice_po_tolerance_pct)
         outcomes = ingest_source(source, settings.landing, layout, context.run.run_id, run)
         register_lake_views(layout, [source])
         for outcome in outcomes:

@@ -73,16 +73,23 @@ class StudioConfig:
 
     base_currency: str = "USD"
     fiscal_year_start_month: int = 1
+    # how far (in percent) a purchase order's invoices may run above its amount before a load is rejected
+    invoice_po_tolerance_pct: float = 10.0
 
     @classmethod
     def load(cls, path: Path | None) -> StudioConfig:
         if path is None or not path.exists():
             return cls()
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-        known = {k: data[k] for k in ("base_currency", "fiscal_year_start_month") if k in data}
+        known = {
+            k: data[k] for k in ("base_currency", "fiscal_year_start_month", "invoice_po_tolerance_pct") if k in data
+        }
         config = cls(**known)
         if not 1 <= config.fiscal_year_start_month <= 12:
             raise ValueError(f"{path}: fiscal_year_start_month must be 1..12, got {config.fiscal_year_start_month}")
+        tolerance = config.invoice_po_tolerance_pct
+        if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or tolerance < 0:
+            raise ValueError(f"{path}: invoice_po_tolerance_pct must be a number of percent, 0 or more, got {tolerance!r}")
         return config
 
     def as_dbt_vars(self, as_of: date) -> dict[str, object]:
@@ -90,6 +97,7 @@ class StudioConfig:
             "as_of": as_of.isoformat(),
             "base_currency": self.base_currency,
             "fiscal_year_start_month": self.fiscal_year_start_month,
+            "invoice_po_tolerance_pct": self.invoice_po_tolerance_pct,
         }
 
 

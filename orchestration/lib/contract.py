@@ -281,6 +281,20 @@ SOURCES: dict[str, Source] = {
             ),
             key=("po_id",),
         ),
+        Source(
+            "estimates_to_complete",
+            "actuals",
+            (
+                _c("project_code"),
+                _c("account_code"),
+                _c("estimated_on", DATE),
+                _c("etc_amount", MONEY),
+                _c("currency"),
+                _c("note", required=False),
+            ),
+            # the production accountant's estimate of what a line still needs; a re-sent estimate replaces it
+            key=("project_code", "account_code", "estimated_on"),
+        ),
         # commentary
         Source(
             "variance_commentary",

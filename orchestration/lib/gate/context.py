@@ -23,6 +23,7 @@ class RunContext:
 
     base_currency: str = "USD"
     as_of: date = field(default_factory=date.today)
+    invoice_po_tolerance_pct: float = 10.0
 
 
 def referenced_sources(source: Source, folder: Path = EXPECTATIONS_DIR) -> list[str]:
@@ -39,6 +40,8 @@ def prepare_context(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, sou
     # the run's settings as macros: the rules read them as constants, with no join per row
     con.execute(f"CREATE MACRO base_currency() AS '{literal(run.base_currency)}'")
     con.execute(f"CREATE MACRO as_of_date() AS DATE '{run.as_of.isoformat()}'")
+    tolerance = float(run.invoice_po_tolerance_pct)
+    con.execute(f"CREATE MACRO invoice_po_tolerance_pct() AS CAST({tolerance!r} AS DECIMAL(18,4))")
     for name in [*referenced_sources(source), "fx_rates"]:
         con.execute(f"CREATE OR REPLACE VIEW ref_{name} AS {lake_select(layout, SOURCES[name])}")
     con.execute(
@@ -152,7 +155,51 @@ def helper_columns(source: Source) -> tuple[list[str], list[str], str]:
             "LEFT JOIN (SELECT project_code AS _starting_project, min(start_date) AS _project_start "
             "FROM ref_projects GROUP BY 1) AS starts ON starts._starting_project = landed.project_code"
         )
+    if source.name == "invoices":
+        tables.append(f"CREATE TABLE po_billing AS {PO_BILLING}")
+        helpers += [
+            "po_billing.po_currency AS _po_currency",
+            "po_billing.po_amount AS _po_amount",
+            "po_billing.above AS _po_above",
+            "po_billing.described AS invoiced_above_po",
+        ]
+        joins.append("LEFT JOIN po_billing ON po_billing.po_id = landed.po_id")
     return tables, helpers, " ".join(joins)
+
+
+# Per purchase order this load bills: its latest amount and currency, and what its invoices total — this load's
+# plus those already loaded under other invoice_ids (a re-sent invoice counts once, as re-sent). Invoices in another
+# currency than their PO are left out of the total (a rule of their own rejects them).
+PO_BILLING = """
+WITH po AS (
+    SELECT po_id, arg_max(amount, _load_id) AS po_amount, arg_max(currency, _load_id) AS po_currency
+    FROM ref_purchase_orders WHERE po_id IS NOT NULL GROUP BY po_id
+),
+earlier AS (
+    SELECT invoice_id, arg_max(po_id, _load_id) AS po_id, arg_max(amount, _load_id) AS amount,
+           arg_max(currency, _load_id) AS currency
+    FROM existing GROUP BY invoice_id
+),
+billed AS (
+    SELECT po_id, TRY_CAST(amount AS DECIMAL(18,4)) AS amount, currency FROM landed WHERE po_id IS NOT NULL
+    UNION ALL
+    SELECT po_id, amount, currency FROM earlier
+    WHERE po_id IS NOT NULL AND invoice_id NOT IN (SELECT invoice_id FROM landed WHERE invoice_id IS NOT NULL)
+),
+totals AS (
+    SELECT po.po_id, any_value(po.po_amount) AS po_amount, any_value(po.po_currency) AS po_currency,
+           coalesce(sum(billed.amount) FILTER (WHERE billed.currency = po.po_currency), 0) AS invoiced
+    FROM po JOIN billed USING (po_id)
+    WHERE po.po_id IN (SELECT po_id FROM landed)
+    GROUP BY po.po_id
+)
+SELECT po_id, po_amount, po_currency, invoiced, invoiced - po_amount AS above,
+       po_id || ': invoices total ' || CAST(round(invoiced, 2) AS VARCHAR) || ' against its '
+       || CAST(round(po_amount, 2) AS VARCHAR) || ', ' || CAST(round(invoiced - po_amount, 2) AS VARCHAR) || ' above'
+       || coalesce(' (' || CAST(round((invoiced - po_amount) / nullif(po_amount, 0) * 100, 2) AS VARCHAR) || '%)', '')
+       || '; tolerance ' || CAST(CAST(invoice_po_tolerance_pct() AS DOUBLE) AS VARCHAR) || '%' AS described
+FROM totals
+"""
 
 
 def find_offending(con: duckdb.DuckDBPyConnection, source: Source, predicates: list[str]) -> int:

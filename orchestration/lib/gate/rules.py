@@ -10,14 +10,16 @@ in one scan of the load before GX checks each rule on those rows alone (SPEC §5
 benchmark). Predicates read the landed load's text columns and these context relations, which the gate
 creates beside the load (see `context.py`):
 
-    base_currency(), as_of_date()             the run's settings (macros: constants in every query)
+    base_currency(), as_of_date(),            the run's settings (macros: constants in every query)
+    invoice_po_tolerance_pct()
     ref_<source>                               every accepted load of a reference source
     existing                                   accepted loads of the same source (typed)
     fx_first_period(currency, first_period)    locked_budgets_changed(budget_version, project_code)
     conflicting_rows(_row_number)              (ledgers) rows whose id is loaded with other content
 
 and helper columns computed in the same scan: _key_count, _first_rate_period, _person_day_hours,
-_version_statuses, _project_start; for fx_rates quotes_rates_to, _base_listed, _always_one.
+_version_statuses, _project_start; for fx_rates quotes_rates_to, _base_listed, _always_one; for invoices
+_po_currency, _po_amount, _po_above and invoiced_above_po (what a purchase order's invoices total against it).
 """
 
 from __future__ import annotations
@@ -153,6 +155,24 @@ def _date(column: str) -> str:
     return f"TRY_CAST({q(column)} AS DATE)"
 
 
+def _money(column: str) -> str:
+    return f"TRY_CAST({q(column)} AS DECIMAL(18,4))"
+
+
+# what a ledger line's source_ref may name: the operational record it pays (SPEC §4)
+POSTED_RECORDS = (
+    ("timesheets", "entry_id"),
+    ("equipment_rentals", "rental_id"),
+    ("invoices", "invoice_id"),
+    ("purchase_orders", "po_id"),
+)
+_NAMED_RECORDS = " UNION ALL ".join(
+    f"SELECT {q(column)} FROM ref_{source} WHERE {q(column)} IS NOT NULL" for source, column in POSTED_RECORDS
+)
+# a purchase order's invoices above it by more than the studio's tolerance (percent of the PO amount)
+_PO_TOLERANCE = "_po_amount * invoice_po_tolerance_pct() / 100"
+
+
 # Rules beyond the columns' own: codes in reference data, currencies with rates, ranges, cross-row rules.
 SOURCE_RULES: dict[str, list[Rule]] = {
     "projects": [
@@ -193,6 +213,13 @@ SOURCE_RULES: dict[str, list[Rule]] = {
             "currency",
             "coalesce(TRY_CAST(\"period\" || '-01' AS DATE), _project_start)",
         ),
+        Rule("unit is present when quantity is given", "unit", '"quantity" IS NOT NULL AND "unit" IS NULL'),
+        Rule(
+            "amount is quantity × rate (within a cent)",
+            "amount",
+            f"abs({_money('quantity')} * {_money('rate')} - {_money('amount')}) > 0.01",
+            blocking=False,
+        ),
         Rule(
             "budget version is approved or locked and cannot change: submit a reforecast as a new budget_version",
             "budget_version",
@@ -221,6 +248,11 @@ SOURCE_RULES: dict[str, list[Rule]] = {
         reference_rule("project_code", "projects", "project_code"),
         reference_rule("account_code", "accounts", "account_code"),
         rate_rule("currency", _date("posted_date")),
+        Rule(
+            "source_ref names a timesheet entry_id, rental_id, invoice_id or po_id loaded before or in this run",
+            "source_ref",
+            f'"source_ref" IS NOT NULL AND "source_ref" NOT IN ({_NAMED_RECORDS})',
+        ),
         Rule(
             f"posted_date is at most {FUTURE_DAYS} days after as-of",
             "posted_date",
@@ -270,6 +302,22 @@ SOURCE_RULES: dict[str, list[Rule]] = {
         reference_rule("po_id", "purchase_orders", "po_id"),
         rate_rule("currency", _date("invoice_date")),
         Rule(
+            "currency is its purchase order's currency",
+            "currency",
+            '"po_id" IS NOT NULL AND "currency" <> _po_currency',
+        ),
+        Rule(
+            "a purchase order's invoices total at most its amount plus invoice_po_tolerance_pct (studio.toml)",
+            "invoiced_above_po",
+            f"_po_above > {_PO_TOLERANCE}",
+        ),
+        Rule(
+            "a purchase order's invoices total at most its amount (above it, within the tolerance)",
+            "invoiced_above_po",
+            f"_po_above > 0 AND _po_above <= {_PO_TOLERANCE}",
+            blocking=False,
+        ),
+        Rule(
             f"amount is within ±{OUTLIER_AMOUNT:,} (an outlier worth a second look)",
             "amount",
             f'abs(TRY_CAST("amount" AS DECIMAL(38,8))) > {OUTLIER_AMOUNT}',
@@ -281,6 +329,12 @@ SOURCE_RULES: dict[str, list[Rule]] = {
         reference_rule("account_code", "accounts", "account_code"),
         at_least("amount", 0, "not negative"),
         rate_rule("currency", _date("issued_date")),
+    ],
+    "estimates_to_complete": [
+        reference_rule("project_code", "projects", "project_code"),
+        reference_rule("account_code", "accounts", "account_code"),
+        at_least("etc_amount", 0, "not negative"),
+        rate_rule("currency", _date("estimated_on")),
     ],
     "variance_commentary": [
         reference_rule("project_code", "projects", "project_code"),
@@ -302,7 +356,6 @@ SOURCE_RULES: dict[str, list[Rule]] = {
     ],
     "milestones": [reference_rule("project_code", "projects", "project_code")],
 }
-
 
 
 def rules_for(source: Source) -> list[Rule]:
