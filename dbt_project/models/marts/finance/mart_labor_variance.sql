@@ -6,7 +6,7 @@ with budget_lines as (
     select
         ph.project_code, ph.account_code, ph.period, ph.currency,
         ph.amount,
-        case when b.unit = 'hour' and b.rate > 0 then ph.amount / b.rate end as hours
+        case when b.unit = 'hour' and b.rate > 0 then cast(ph.amount / b.rate as decimal(18, 4)) end as hours
     from {{ ref('int_budget_lines_phased') }} as ph
     inner join {{ ref('int_budget_versions') }} as v
         on ph.project_code = v.project_code and ph.budget_version = v.budget_version and v.is_current

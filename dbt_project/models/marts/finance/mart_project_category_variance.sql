@@ -14,7 +14,7 @@ with to_date as (
         sum(committed) as committed
     from {{ ref('int_line_item_monthly') }}
     group by project_code, department_code, category
-)
+),
 lifetime as (
     -- the cost report's lines of this category over the project's life (expense categories only)
     select
