@@ -171,7 +171,7 @@ def load_mapping(path: Path) -> Mapping:
         if target_column not in target.column_names:
             raise MappingError(f"{where} [columns]: key {target_column!r} is not a column of {target.name}")
         if not isinstance(spec, dict):
-            raise MappingError(f"{at}: must be a table such as {{ column = \"...\" }}")
+            raise MappingError(f'{at}: must be a table such as {{ column = "..." }}')
         _only(spec, COLUMN_KEYS, at)
         origins = [k for k in ORIGINS if k in spec]
         if len(origins) != 1:
@@ -217,7 +217,7 @@ def _only(table: dict, allowed: set[str], where: str) -> None:
         raise MappingError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(allowed))})")
 
 
-def _need(table: dict, key: str, kind: type, where: str):  # noqa: ANN202 - the value's type is `kind`
+def _need(table: dict, key: str, kind: type, where: str):
     if key not in table:
         raise MappingError(f"{where}: key {key!r} is missing")
     if not isinstance(table[key], kind):
@@ -413,7 +413,7 @@ def _kept_sql(mapping: Mapping, names: list[str]) -> str:
     return f"""
         CREATE TABLE export_kept AS
         WITH marked AS (
-            SELECT *, {heading} AS _heading FROM export_rows WHERE NOT ({blank}) AND NOT ({dropped or 'false'})
+            SELECT *, {heading} AS _heading FROM export_rows WHERE NOT ({blank}) AND NOT ({dropped or "false"})
         )
         SELECT * EXCLUDE (_heading),
             last_value(_heading IGNORE NULLS) OVER (ORDER BY _row_number ROWS UNBOUNDED PRECEDING) AS _section
@@ -429,8 +429,10 @@ def _number_sql(text: str, number: NumberFormat) -> tuple[str, str]:
     group = [f"regexp_extract({text}, '{pattern}', {i})" for i in range(7)]
     signs = f"(({group[1]} = '(') :: INT + ({group[2]} = '-') :: INT + ({group[5]} = '-') :: INT)"
     fits = f"(regexp_matches({text}, '{pattern}') AND ({group[1]} = '(') = ({group[6]} = ')') AND {signs} <= 1)"
-    digits = f"replace({group[3]}, '{literal(number.thousands_separator)}', '')" if number.thousands_separator else (
-        group[3]
+    digits = (
+        f"replace({group[3]}, '{literal(number.thousands_separator)}', '')"
+        if number.thousands_separator
+        else (group[3])
     )
     decimals = f"replace({group[4]}, '{literal(number.decimal_separator)}', '.')"
     plain = f"CASE WHEN {signs} = 1 THEN '-' ELSE '' END || {digits} || {decimals}"
@@ -544,9 +546,13 @@ def _stable_ids_sql(mapping: Mapping) -> str:
     rules = [r for r in mapping.columns if r.origin == "stable_id"]
     if not rules:
         return "CREATE TABLE landed AS SELECT _row_number, " + _targets(mapping) + " FROM mapped"
-    content = "concat_ws('|', " + ", ".join(
-        f"coalesce({q(c.name)}, '')" for c in mapping.target.columns if c.name not in {r.target for r in rules}
-    ) + ")"
+    content = (
+        "concat_ws('|', "
+        + ", ".join(
+            f"coalesce({q(c.name)}, '')" for c in mapping.target.columns if c.name not in {r.target for r in rules}
+        )
+        + ")"
+    )
     ids = ", ".join(
         f"'{literal(r.spec['stable_id'])}' || substr(md5(_content), 1, 16) || '-' || "
         f"row_number() OVER (PARTITION BY _content ORDER BY _row_number) AS {q(r.target)}"
