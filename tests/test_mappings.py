@@ -161,7 +161,7 @@ def test_currency_captured_from_a_header_and_a_column_found_by_pattern(tmp_path:
         "[columns]\n"
         'txn_id = { column = "Ref" }\nposted_date = { column = "Posted", date = "%d.%m.%Y" }\n'
         'project_code = { value = "P1" }\naccount_code = { value = "5900" }\n'
-        'amount = { column_matching = \'^Amount \\(\' , number = true }\ncurrency = { header_of = \'^Amount \\((\\w+)\\)$\' }\n'
+        "amount = { column_matching = '^Amount \\(' , number = true }\ncurrency = { header_of = '^Amount \\((\\w+)\\)$' }\n"
     )
     export = write(tmp_path, "bank_feed_1.csv", "Ref,Posted,Amount (GBP)\nB1,03.02.2025,120.50-\n")
     with duckdb.connect() as con:
@@ -176,18 +176,22 @@ def test_currency_captured_from_a_header_and_a_column_found_by_pattern(tmp_path:
 def test_overlapping_year_to_date_re_export_loads_nothing_twice(layout) -> None:  # noqa: F811
     january = QB_HEADER + (
         "5100 Crew,,,,,,,,,\n"
-        ",01/15/2025,Bill,,Crew Co,P1,Crew,AP,\"1,000.00\",\"1,000.00\"\n"
-        ",01/15/2025,Bill,,Crew Co,P1,Crew,AP,\"1,000.00\",\"2,000.00\"\n"
-        "Total for 5100 Crew,,,,,,,,\"$2,000.00\",\n"
+        ',01/15/2025,Bill,,Crew Co,P1,Crew,AP,"1,000.00","1,000.00"\n'
+        ',01/15/2025,Bill,,Crew Co,P1,Crew,AP,"1,000.00","2,000.00"\n'
+        'Total for 5100 Crew,,,,,,,,"$2,000.00",\n'
     )
     # the year to date: the same two January bills (other running balances, other rows) and one February bill
-    to_february = QB_PREAMBLE + QB_HEADER + (
-        "5100 Crew,,,,,,,,,\n"
-        ",Beginning Balance,,,,,,,,0.00\n"
-        ",01/15/2025,Bill,,Crew Co,P1,Crew,AP,\"1,000.00\",\"1,000.00\"\n"
-        ",01/15/2025,Bill,,Crew Co,P1,Crew,AP,\"1,000.00\",\"2,000.00\"\n"
-        ",02/03/2025,Bill,,Crew Co,P1,Crew,AP,(250.00),\"1,750.00\"\n"
-        "Total for 5100 Crew,,,,,,,,\"$1,750.00\",\n"
+    to_february = (
+        QB_PREAMBLE
+        + QB_HEADER
+        + (
+            "5100 Crew,,,,,,,,,\n"
+            ",Beginning Balance,,,,,,,,0.00\n"
+            ',01/15/2025,Bill,,Crew Co,P1,Crew,AP,"1,000.00","1,000.00"\n'
+            ',01/15/2025,Bill,,Crew Co,P1,Crew,AP,"1,000.00","2,000.00"\n'
+            ',02/03/2025,Bill,,Crew Co,P1,Crew,AP,(250.00),"1,750.00"\n'
+            'Total for 5100 Crew,,,,,,,,"$1,750.00",\n'
+        )
     )
     first = deliver(layout, "gl_actuals", "quickbooks_gl_2025_01.csv", january)
     second = deliver(layout, "gl_actuals", "quickbooks_gl_2025_ytd.csv", to_february)
