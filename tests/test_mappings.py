@@ -57,7 +57,7 @@ def test_quickbooks_gl_drops_preamble_balances_and_totals_and_carries_the_accoun
     # file lines 1-5 preamble + header; 6 heading 4000, 7 Beginning Balance, 8 the invoice, 9 Total for, ...
     by_row = {r[0]: r[2:] for r in got}
     assert by_row == {
-        8: ("2026-10-02", "CM-2602", "4000", "Meridian Air", "Holiday spot - second stage payment", "52000.00", "USD", None),
+        8: ("2026-10-02", "CM-2602", "4000", "Meridian Air", "Holiday spot - second stage payment", "52000.00", "USD", None),  # noqa: E501
         12: ("2026-10-05", "CM-2602", "5200", "Lens House", "Alexa 35 package - 3 days", "4250.00", "USD", None),
         # "(1,250.00)": parentheses are a negative, the comma a thousands separator
         13: ("2026-10-09", "CM-2602", "5200", "Lens House", "Returned zoom lens - credit", "-1250.00", "USD", None),
@@ -161,7 +161,8 @@ def test_currency_captured_from_a_header_and_a_column_found_by_pattern(tmp_path:
         "[columns]\n"
         'txn_id = { column = "Ref" }\nposted_date = { column = "Posted", date = "%d.%m.%Y" }\n'
         'project_code = { value = "P1" }\naccount_code = { value = "5900" }\n'
-        "amount = { column_matching = '^Amount \\(' , number = true }\ncurrency = { header_of = '^Amount \\((\\w+)\\)$' }\n"
+        "amount = { column_matching = '^Amount \\(' , number = true }\n"
+        "currency = { header_of = '^Amount \\((\\w+)\\)$' }\n"
     )
     export = write(tmp_path, "bank_feed_1.csv", "Ref,Posted,Amount (GBP)\nB1,03.02.2025,120.50-\n")
     with duckdb.connect() as con:
