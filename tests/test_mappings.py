@@ -245,10 +245,13 @@ def test_run_with_a_broken_mapping_is_a_usage_error(monkeypatch, tmp_path: Path,
 
 @pytest.mark.slow
 def test_quickbooks_export_reaches_the_marts_as_the_contract_file_does(tmp_path: Path, small_db: Path) -> None:
-    """The small studio with its ledger as a QuickBooks export instead of gl_actuals.csv: the same line items."""
+    """The small studio with its USD ledger (G1-G4) as a QuickBooks export instead of gl_actuals.csv: the same
+    line items to the cent. The GBP postings (G5-G8, a second company in its own currency) stay a contract file."""
     landing = tmp_path / "landing"
     shutil.copytree(SMALL_STUDIO, landing)
+    ledger = (landing / "gl_actuals.csv").read_text().splitlines()
     (landing / "gl_actuals.csv").unlink()
+    (landing / "gl_actuals_uk.csv").write_text("\n".join([ledger[0], *ledger[5:]]) + "\n")
     shutil.copy(EXPORTS / "quickbooks_gl_2025_q1.csv", landing)
     result = refresh(landing, tmp_path / "warehouse", SMALL_AS_OF)
     assert result.success and not result.rejected
