@@ -62,6 +62,13 @@ def run(args: argparse.Namespace) -> int:
     if args.config is not None and not args.config.is_file():
         err.print(f"[red]config file not found: {escape(str(args.config))}[/red]")
         return EXIT_USAGE
+    from orchestration.lib.mappings import MappingError, load_mappings
+
+    try:
+        load_mappings()  # every mapping checked before anything runs: an error names its file and key
+    except MappingError as error:
+        err.print(f"[red]{escape(str(error))}[/red]")
+        return EXIT_USAGE
     # imported here: Dagster and dbt take seconds to import, a usage error should not wait for them
     from orchestration.defs.resources import StudioSettings
     from orchestration.lib.report import print_report, read_report, report_console

@@ -25,6 +25,7 @@ from orchestration.lib.gate.context import RunContext, prepare_context
 from orchestration.lib.gate.landed import READABLE, read_landed
 from orchestration.lib.gate.results import CheckResult, render_quarantine_report
 from orchestration.lib.lake import LOAD_MANIFEST, accepted_manifests, remove_incomplete_loads, write_load
+from orchestration.lib.mappings import Mapping, load_mappings, map_export, mapping_for_file
 
 # a landing file name is a plain name: no path parts, no shell metacharacters
 SAFE_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]*$")
@@ -66,32 +67,62 @@ def new_load_id(sha256: str) -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{sha256[:12]}"
 
 
-def landing_files(landing_dir: Path, source: Source) -> list[Path]:
-    """The landing files of one source, in name order (SPEC §4 name prefixes)."""
+def source_for_landing_file(file_name: str, mappings: dict[str, Mapping]) -> Source | None:
+    """A contract file's source by its name prefix (SPEC §4), else the target of the mapping it is named after
+    (an export as a studio's own tool writes it, SPEC §4b)."""
+    source = source_for_file(file_name)
+    if source is None and (mapping := mapping_for_file(file_name, mappings)) is not None:
+        return mapping.target
+    return source
+
+
+def landing_files(landing_dir: Path, source: Source, mappings: dict[str, Mapping] | None = None) -> list[Path]:
+    """The landing files of one source, in name order: its own files and exports mapped to it."""
     if not landing_dir.is_dir():
         return []
+    mappings = load_mappings() if mappings is None else mappings
     found = [
-        p for p in landing_dir.iterdir() if p.is_file() and (s := source_for_file(p.name)) and s.name == source.name
+        p
+        for p in landing_dir.iterdir()
+        if p.is_file() and (s := source_for_landing_file(p.name, mappings)) and s.name == source.name
     ]
     return sorted(found, key=lambda p: p.name)
 
 
 def ingest_source(
-    source: Source, landing_dir: Path, layout: WarehouseLayout, run_id: str = "", run: RunContext | None = None
+    source: Source,
+    landing_dir: Path,
+    layout: WarehouseLayout,
+    run_id: str = "",
+    run: RunContext | None = None,
+    mappings: dict[str, Mapping] | None = None,
 ) -> list[LoadOutcome]:
-    """Load every new landing file of one source; return what happened to each."""
+    """Load every new landing file of one source; return what happened to each. `mappings` default to the
+    ones in mappings/."""
+    mappings = load_mappings() if mappings is None else mappings
     layout.ensure()
     remove_incomplete_loads(layout, source)
     for leftover in layout.check_dbs.glob(f"{source.name}-*"):  # a killed run's check databases
         leftover.unlink(missing_ok=True)
     known = {m["sha256"]: m for m in accepted_manifests(layout, source.name)}
     return [
-        ingest_file(p, source, layout, known, run_id, run or RunContext()) for p in landing_files(landing_dir, source)
+        ingest_file(p, source, layout, known, run_id, run or RunContext(), _mapping_of(p.name, mappings))
+        for p in landing_files(landing_dir, source, mappings)
     ]
 
 
+def _mapping_of(file_name: str, mappings: dict[str, Mapping]) -> Mapping | None:
+    return None if source_for_file(file_name) is not None else mapping_for_file(file_name, mappings)
+
+
 def ingest_file(
-    path: Path, source: Source, layout: WarehouseLayout, known: dict[str, dict], run_id: str, run: RunContext
+    path: Path,
+    source: Source,
+    layout: WarehouseLayout,
+    known: dict[str, dict],
+    run_id: str,
+    run: RunContext,
+    mapping: Mapping | None = None,
 ) -> LoadOutcome:
     sha = sha256_of(path)
     if sha in known:
@@ -105,9 +136,9 @@ def ingest_file(
     check_db = layout.check_dbs / f"{source.name}-{load_id}.duckdb"
     check_db.parent.mkdir(parents=True, exist_ok=True)
     try:
-        unreadable = _read_with_context(path, source, layout, run, check_db, outcome)
+        unreadable, mapped = _read_with_context(path, source, layout, run, check_db, outcome, mapping)
         pause_point("checks")
-        outcome.checks = [unreadable] if unreadable else run_gate(check_db, source)
+        outcome.checks = [unreadable] if unreadable else mapped + run_gate(check_db, source)
         if any(not c.passed and c.blocking for c in outcome.checks):
             outcome.quarantine_report = _quarantine(path, outcome, layout, run_id)
             return outcome
@@ -122,19 +153,31 @@ def ingest_file(
 
 
 def _read_with_context(
-    path: Path, source: Source, layout: WarehouseLayout, run: RunContext, check_db: Path, outcome: LoadOutcome
-) -> CheckResult | None:
-    """Read the file and its rules' context into the load's check database; why not, when it cannot be."""
+    path: Path,
+    source: Source,
+    layout: WarehouseLayout,
+    run: RunContext,
+    check_db: Path,
+    outcome: LoadOutcome,
+    mapping: Mapping | None,
+) -> tuple[CheckResult | None, list[CheckResult]]:
+    """Read the file (through its mapping, if an export) and its rules' context into the load's check database;
+    why not, when it cannot be, and the mapping's own failed checks (crosswalk misses, cells off format)."""
+    mapped: list[CheckResult] = []
     try:
         with duckdb.connect(str(check_db), config=CHECK_DB_CONFIG) as con:
-            unreadable = read_landed(con, path, source)
+            if mapping is None:
+                unreadable = read_landed(con, path, source)
+            else:
+                mapped = map_export(con, path, mapping)
+                unreadable = next((c for c in mapped if c.rule == READABLE), None)
             if unreadable is None:
                 outcome.rows = int(con.execute("SELECT count(*) FROM landed").fetchone()[0])
                 prepare_context(con, layout, source, run)
-            return unreadable
+            return unreadable, mapped
     except (duckdb.Error, OSError, ValueError) as error:  # one bad file never crashes the run
         detail = " ".join(str(error).split())[:400]
-        return CheckResult.failure(READABLE, f"cannot be read: {detail}")
+        return CheckResult.failure(READABLE, f"cannot be read: {detail}"), []
 
 
 def _manifest(source: Source, path: Path, outcome: LoadOutcome, run_id: str, status: str) -> dict:

@@ -1,0 +1,582 @@
+"""Exports as studios' own tools write them, turned into contract sources before the gate (SPEC §4b).
+
+A mapping is a data file, `mappings/<name>.toml`: a landing file named `<name>*.csv|xlsx` is read through it.
+It states where the header row is, which rows to drop, which section headings to carry down, each contract
+column's origin (an export column, a constant, a capture from the file name or a header, a crosswalk lookup,
+debit/credit, a stable id) and the number, date and duration formats. Nothing is guessed: a cell that does
+not fit its stated format stays as its original text, so the gate rejects it with the export's own row,
+column and value; a value missing from its crosswalk is a rejection naming the crosswalk to extend.
+
+The export is read as text into the load's check database, and the mapping is SQL over it that writes the
+table `landed` the gate reads. `_row_number` is the export's own row as a spreadsheet opens it (row 1 = the
+first line of the file, preamble included).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from orchestration.lib.config import REPO_ROOT
+from orchestration.lib.contract import DATE, SOURCES, TIMESTAMP, Source
+from orchestration.lib.gate.landed import READABLE, xlsx_as_csv
+from orchestration.lib.gate.results import EXAMPLE_ROWS, CheckResult
+from orchestration.lib.sql import literal, q
+
+MAPPINGS_DIR = REPO_ROOT / "mappings"
+CROSSWALKS = "crosswalks"
+EXPORT_SUFFIXES = (".csv", ".xlsx")
+HEADER_SEARCH_ROWS = 200
+
+TOP_KEYS = {"target", "description", "header", "section", "rows", "number", "unpivot", "columns"}
+SECTION_KEYS = {"column", "pattern"}
+HEADER_KEYS = {"contains"}
+ROWS_KEYS = {"drop"}
+DROP_KEYS = {"column", "pattern"}
+NUMBER_KEYS = {"thousands_separator", "decimal_separator", "currency_symbols", "negatives"}
+NEGATIVES = ("minus", "parentheses", "trailing_minus")
+UNPIVOT_KEYS = {"columns"}
+# a column's origin (exactly one) and what is done to it
+ORIGINS = ("column", "column_matching", "value", "section", "file_name", "header_of", "unpivoted", "debit", "stable_id")
+COLUMN_KEYS = {*ORIGINS, "pattern", "date", "number", "duration", "crosswalk", "credit", "credit_positive_when_account"}
+DURATIONS = {"hh:mm:ss": 3, "hh:mm": 2}
+# strptime directives a stated date format may use
+DATE_DIRECTIVES = set("dmYybBHMSIpj%")
+TARGET_DATE_TEXT = {DATE: "%Y-%m-%d", TIMESTAMP: "%Y-%m-%dT%H:%M:%S"}
+PERIOD_TEXT = "%Y-%m"
+
+
+class MappingError(ValueError):
+    """A mapping file that cannot be used: names the file and the key (a usage error, exit 2)."""
+
+
+@dataclass(frozen=True)
+class NumberFormat:
+    thousands_separator: str = ","
+    decimal_separator: str = "."
+    currency_symbols: tuple[str, ...] = ()
+    negatives: tuple[str, ...] = ("minus",)
+
+    def regex(self) -> str:
+        """Groups: 1 '(' 2 '-' 3 integer digits (with separators) 4 decimals 5 trailing '-' 6 ')'."""
+        sep, dec = re.escape(self.thousands_separator), re.escape(self.decimal_separator)
+        symbols = "|".join(re.escape(s) for s in self.currency_symbols)
+        symbol = f"(?:{symbols})?" if symbols else ""
+        grouped = rf"\d{{1,3}}(?:{sep}\d{{3}})+|\d+" if self.thousands_separator else r"\d+"
+        opening = r"(\(?)" if "parentheses" in self.negatives else "()"
+        closing = r"(\)?)" if "parentheses" in self.negatives else "()"
+        minus = "(-?)" if "minus" in self.negatives else "()"
+        trailing = "(-?)" if "trailing_minus" in self.negatives else "()"
+        return rf"^{opening}{minus}\s*{symbol}\s*({grouped})((?:{dec}\d+)?){trailing}{closing}$"
+
+
+@dataclass(frozen=True)
+class ColumnRule:
+    target: str
+    spec: dict
+
+    @property
+    def origin(self) -> str:
+        return next(k for k in ORIGINS if k in self.spec)
+
+
+@dataclass(frozen=True)
+class Mapping:
+    name: str
+    path: Path
+    target: Source
+    header_contains: tuple[str, ...]
+    columns: tuple[ColumnRule, ...]
+    number: NumberFormat = NumberFormat()
+    section_column: str | None = None
+    section_pattern: str | None = None
+    drop: tuple[tuple[str, str], ...] = ()
+    unpivot: str | None = None
+    crosswalks: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def crosswalk_path(self, name: str) -> Path:
+        return self.path.parent / CROSSWALKS / f"{name}.csv"
+
+
+# ------------------------------------------------------------------------------------------- reading mappings
+
+
+def load_mappings(folder: Path = MAPPINGS_DIR) -> dict[str, Mapping]:
+    """Every mapping of a folder, checked; raises MappingError naming the file and key of the first error."""
+    if not folder.is_dir():
+        return {}
+    return {path.stem: load_mapping(path) for path in sorted(folder.glob("*.toml"))}
+
+
+def mapping_for_file(file_name: str, mappings: dict[str, Mapping]) -> Mapping | None:
+    """The mapping an export belongs to, by its name prefix (longest first), or None."""
+    if not file_name.lower().endswith(EXPORT_SUFFIXES):
+        return None
+    for name in sorted(mappings, key=len, reverse=True):
+        if file_name.startswith(name):
+            return mappings[name]
+    return None
+
+
+def load_mapping(path: Path) -> Mapping:
+    where = f"mapping {path.name}"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise MappingError(f"{where}: not valid TOML: {error}") from error
+    _only(data, TOP_KEYS, where)
+    target_name = _need(data, "target", str, where)
+    if target_name not in SOURCES:
+        raise MappingError(f"{where}: key 'target' = {target_name!r} is not a landing source ({', '.join(SOURCES)})")
+    target = SOURCES[target_name]
+    header = _need(data, "header", dict, where)
+    _only(header, HEADER_KEYS, f"{where} [header]")
+    contains = _need(header, "contains", list, f"{where} [header]")
+    section = data.get("section", {})
+    _only(section, SECTION_KEYS, f"{where} [section]")
+    if section:
+        _pattern(_need(section, "pattern", str, f"{where} [section]"), f"{where} [section] key 'pattern'")
+    rows = data.get("rows", {})
+    _only(rows, ROWS_KEYS, f"{where} [rows]")
+    drop = []
+    for i, rule in enumerate(rows.get("drop", [])):
+        at = f"{where} [rows] drop[{i}]"
+        _only(rule, DROP_KEYS, at)
+        drop.append((_need(rule, "column", str, at), _pattern(_need(rule, "pattern", str, at), f"{at} key 'pattern'")))
+    number_spec = data.get("number", {})
+    _only(number_spec, NUMBER_KEYS, f"{where} [number]")
+    negatives = tuple(number_spec.get("negatives", ["minus"]))
+    for negative in negatives:
+        if negative not in NEGATIVES:
+            raise MappingError(f"{where} [number] key 'negatives': {negative!r} is not one of {', '.join(NEGATIVES)}")
+    number = NumberFormat(
+        number_spec.get("thousands_separator", ","),
+        number_spec.get("decimal_separator", "."),
+        tuple(number_spec.get("currency_symbols", [])),
+        negatives,
+    )
+    unpivot = data.get("unpivot", {})
+    _only(unpivot, UNPIVOT_KEYS, f"{where} [unpivot]")
+    unpivot_pattern = _need(unpivot, "columns", str, f"{where} [unpivot]") if unpivot else None
+    columns = _need(data, "columns", dict, where)
+    rules = []
+    for target_column, spec in columns.items():
+        at = f"{where} [columns] {target_column}"
+        if target_column not in target.column_names:
+            raise MappingError(f"{where} [columns]: key {target_column!r} is not a column of {target.name}")
+        if not isinstance(spec, dict):
+            raise MappingError(f'{at}: must be a table such as {{ column = "..." }}')
+        _only(spec, COLUMN_KEYS, at)
+        origins = [k for k in ORIGINS if k in spec]
+        if len(origins) != 1:
+            raise MappingError(f"{at}: needs exactly one of the keys {', '.join(ORIGINS)} (has {origins or 'none'})")
+        if "debit" in spec and "credit" not in spec:
+            raise MappingError(f"{at}: key 'debit' needs key 'credit'")
+        if "date" in spec:
+            _date_format(spec["date"], f"{at} key 'date'")
+        if "duration" in spec and spec["duration"] not in DURATIONS:
+            raise MappingError(f"{at} key 'duration': {spec['duration']!r} is not one of {', '.join(DURATIONS)}")
+        if spec.get("unpivoted") not in (None, "header", "value") or ("unpivoted" in spec and not unpivot_pattern):
+            raise MappingError(f"{at} key 'unpivoted': 'header' or 'value', with an [unpivot] table")
+        for key in ("pattern", "column_matching", "header_of", "file_name", "credit_positive_when_account"):
+            if key in spec:
+                _pattern(spec[key], f"{at} key {key!r}")
+        rules.append(ColumnRule(target_column, spec))
+    missing = [c.name for c in target.columns if c.required and c.name not in columns]
+    if missing:
+        raise MappingError(f"{where} [columns]: required column(s) of {target.name} not mapped: {', '.join(missing)}")
+    mapping = Mapping(
+        path.stem,
+        path,
+        target,
+        tuple(contains),
+        tuple(rules),
+        number,
+        section.get("column"),
+        section.get("pattern"),
+        tuple(drop),
+        unpivot_pattern,
+    )
+    for rule in rules:
+        if "crosswalk" in rule.spec:
+            mapping.crosswalks[rule.spec["crosswalk"]] = _crosswalk(mapping, rule)
+    return mapping
+
+
+def _only(table: dict, allowed: set[str], where: str) -> None:
+    if not isinstance(table, dict):
+        raise MappingError(f"{where}: must be a table")
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise MappingError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(allowed))})")
+
+
+def _need(table: dict, key: str, kind: type, where: str):
+    if key not in table:
+        raise MappingError(f"{where}: key {key!r} is missing")
+    if not isinstance(table[key], kind):
+        raise MappingError(f"{where}: key {key!r} must be a {kind.__name__}")
+    return table[key]
+
+
+def _pattern(pattern: str, where: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        raise MappingError(f"{where}: not a regular expression: {error}") from error
+    return pattern
+
+
+def _date_format(fmt: object, where: str) -> None:
+    directives = re.findall(r"%(.)", fmt) if isinstance(fmt, str) else []
+    bad = [d for d in directives if d not in DATE_DIRECTIVES]
+    if not isinstance(fmt, str) or bad or not {"Y", "y"} & set(directives) or not {"m", "b", "B"} & set(directives):
+        raise MappingError(
+            f"{where}: {fmt!r} is not a date format with a year and a month (such as %m/%d/%Y or %d %b %Y)"
+            + (f"; unknown directive %{bad[0]}" if bad else "")
+        )
+
+
+def _crosswalk(mapping: Mapping, rule: ColumnRule) -> dict[str, str]:
+    name = rule.spec["crosswalk"]
+    path = mapping.crosswalk_path(name)
+    at = f"mapping {mapping.path.name} [columns] {rule.target} key 'crosswalk'"
+    if not path.is_file():
+        raise MappingError(f"{at}: no crosswalk file {path.relative_to(mapping.path.parent.parent)}")
+    table: dict[str, str] = {}
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        for line, row in enumerate(csv.reader(handle), start=1):
+            if line == 1 or not any(cell.strip() for cell in row):
+                continue
+            if len(row) != 2 or row[0].strip() in table:
+                raise MappingError(f"{at}: {path.name} line {line} must be a new '<their value>,<our code>' pair")
+            table[row[0].strip()] = row[1].strip()
+    return table
+
+
+# --------------------------------------------------------------------------------------------- mapping an export
+
+
+@dataclass
+class _Check:
+    """A condition the mapping checks itself: rows where `bad` holds, shown by `value` of export `column`."""
+
+    rule: str
+    column: str
+    bad: str
+    value: str
+    advice: str = ""
+
+
+def map_export(con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping) -> list[CheckResult]:
+    """Write `landed` (the target source's columns as text) from an export; the mapping's own failed checks.
+
+    A failure of the rule "the file is readable" means `landed` was not written."""
+    if path.suffix.lower() == ".xlsx":
+        try:
+            readable = xlsx_as_csv(path)
+        except Exception as error:  # openpyxl raises many kinds on a damaged workbook
+            return [CheckResult.failure(READABLE, f"cannot be read as xlsx: {error}")]
+        try:
+            return _map_csv(con, readable, mapping, path.name, workbook=True)
+        finally:
+            shutil.rmtree(readable.parent, ignore_errors=True)
+    return _map_csv(con, path, mapping, path.name, workbook=False)
+
+
+def _find_header(path: Path, contains: tuple[str, ...]) -> tuple[int, list[str]] | None:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        for index, row in enumerate(csv.reader(handle)):
+            if index >= HEADER_SEARCH_ROWS:
+                return None
+            cells = [c.strip() for c in row]
+            if all(name in cells for name in contains):
+                # an unnamed column (QuickBooks' first) is named by its position
+                return index, [c or f"column_{i + 1}" for i, c in enumerate(cells)]
+    return None
+
+
+def _map_csv(
+    con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, file_name: str, workbook: bool
+) -> list[CheckResult]:
+    try:
+        found = _find_header(path, mapping.header_contains)
+    except UnicodeDecodeError:
+        return [CheckResult.failure(READABLE, "the export is not UTF-8 text; export it again as UTF-8 CSV")]
+    if found is None:
+        wanted = ", ".join(mapping.header_contains)
+        return [
+            CheckResult.failure(
+                READABLE,
+                f"no header row holding {wanted} in the first {HEADER_SEARCH_ROWS} rows: "
+                f"is this a {mapping.name} export ({mapping.path.name})?",
+            )
+        ]
+    header_index, names = found
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        return [CheckResult.failure(READABLE, f"the header repeats column(s) {', '.join(repeated)}")]
+    problems: list[CheckResult] = []
+    needed = _export_columns(mapping, names, file_name, problems)
+    if problems:
+        return problems
+    columns = "{" + ", ".join(f"'{literal(n)}': 'VARCHAR'" for n in names) + "}"
+    cells = ", ".join(f"NULLIF(TRIM({q(n)}), '') AS {q(n)}" for n in names)
+    try:
+        con.execute(
+            f"CREATE TABLE export_rows AS SELECT row_number() OVER () + {header_index + 1} AS _row_number, {cells} "
+            f"FROM read_csv('{literal(path)}', header = false, skip = {header_index + 1}, columns = {columns}, "
+            "auto_detect = false, delim = ',', quote = '\"', escape = '\"', null_padding = true, strict_mode = false)"
+        )
+    except duckdb.Error as error:
+        detail = " ".join(str(error).replace(str(path), file_name).split())[:300]
+        return [CheckResult.failure(READABLE, f"cannot be read as an export: {detail}")]
+    con.execute(_kept_sql(mapping, names))
+    relation = "export_kept"
+    if mapping.unpivot:
+        con.execute(
+            "CREATE TABLE export_unpivoted AS SELECT * FROM (UNPIVOT export_kept ON "
+            f"COLUMNS('{literal(mapping.unpivot)}') INTO NAME _header VALUE _value)"
+        )
+        relation = "export_unpivoted"
+    expressions, checks = _column_sql(mapping, needed, workbook)
+    select = ", ".join(f"{expressions[c.name]} AS {q(c.name)}" for c in mapping.target.columns)
+    shown = ", ".join(f"{c.bad} AS _bad_{i}, {c.value} AS _value_{i}" for i, c in enumerate(checks))
+    con.execute(f"CREATE TABLE mapped AS SELECT _row_number, {select}{', ' if shown else ''}{shown} FROM {relation}")
+    con.execute(_stable_ids_sql(mapping))
+    results = [r for i, c in enumerate(checks) if (r := _check_result(con, i, c)) is not None]
+    con.execute("DROP TABLE mapped")
+    return results
+
+
+def _export_columns(mapping: Mapping, names: list[str], file_name: str, problems: list[CheckResult]) -> dict:
+    """Columns and captures resolved against this export's header and file name."""
+    resolved: dict[str, object] = {}
+    for rule in mapping.columns:
+        spec = rule.spec
+        for key in ("column", "debit", "credit"):
+            for name in [spec[key]] if isinstance(spec.get(key), str) else spec.get(key, []):
+                if name not in names:
+                    problems.append(_missing_column(mapping, name, names))
+        if "column_matching" in spec:
+            matching = [n for n in names if re.search(spec["column_matching"], n)]
+            if len(matching) != 1:
+                problems.append(_missing_column(mapping, f"a column matching {spec['column_matching']!r}", names))
+            else:
+                resolved[rule.target] = matching[0]
+        if "header_of" in spec:
+            captured = [m.group(1) for n in names if (m := re.search(spec["header_of"], n))]
+            if not captured:
+                problems.append(_missing_column(mapping, f"a column matching {spec['header_of']!r}", names))
+            else:
+                resolved[rule.target] = captured[0]
+        if "file_name" in spec:
+            match = re.search(spec["file_name"], file_name)
+            if match is None:
+                problems.append(
+                    CheckResult.failure(
+                        READABLE,
+                        f"the file name does not hold {rule.target} as {mapping.path.name} states "
+                        f"(pattern {spec['file_name']!r})",
+                    )
+                )
+            else:
+                resolved[rule.target] = match.group(1)
+    for column, _ in mapping.drop:
+        if column not in names:
+            problems.append(_missing_column(mapping, column, names))
+    return resolved
+
+
+def _missing_column(mapping: Mapping, name: str, names: list[str]) -> CheckResult:
+    return CheckResult.failure(
+        READABLE, f"the export has no column {name} that {mapping.path.name} reads (it has {', '.join(names)})"
+    )
+
+
+def _kept_sql(mapping: Mapping, names: list[str]) -> str:
+    """Rows kept: not blank, not dropped, not a section heading; the heading above each row carried down."""
+    blank = " AND ".join(f"{q(n)} IS NULL" for n in names)
+    dropped = " OR ".join(f"coalesce(regexp_matches({q(c)}, '{literal(p)}'), false)" for c, p in mapping.drop)
+    heading = "NULL"
+    if mapping.section_column:
+        column, pattern = q(mapping.section_column), literal(mapping.section_pattern or "(.+)")
+        others = " AND ".join(f"{q(n)} IS NULL" for n in names if n != mapping.section_column) or "true"
+        capture = f"regexp_extract({column}, '{pattern}', 1)" if re.compile(pattern).groups else column
+        heading = f"CASE WHEN {others} AND regexp_matches({column}, '{pattern}') THEN {capture} END"
+    return f"""
+        CREATE TABLE export_kept AS
+        WITH marked AS (
+            SELECT *, {heading} AS _heading FROM export_rows WHERE NOT ({blank}) AND NOT ({dropped or "false"})
+        )
+        SELECT * EXCLUDE (_heading),
+            last_value(_heading IGNORE NULLS) OVER (ORDER BY _row_number ROWS UNBOUNDED PRECEDING) AS _section
+        FROM marked
+        QUALIFY _heading IS NULL
+        ORDER BY _row_number
+    """
+
+
+def _number_sql(text: str, number: NumberFormat) -> tuple[str, str]:
+    """A formatted number as a plain decimal (`-4250.00`), else the text as it was; and the 'fits' predicate."""
+    pattern = literal(number.regex())
+    group = [f"regexp_extract({text}, '{pattern}', {i})" for i in range(7)]
+    signs = f"(({group[1]} = '(') :: INT + ({group[2]} = '-') :: INT + ({group[5]} = '-') :: INT)"
+    fits = f"(regexp_matches({text}, '{pattern}') AND ({group[1]} = '(') = ({group[6]} = ')') AND {signs} <= 1)"
+    digits = (
+        f"replace({group[3]}, '{literal(number.thousands_separator)}', '')"
+        if number.thousands_separator
+        else (group[3])
+    )
+    decimals = f"replace({group[4]}, '{literal(number.decimal_separator)}', '.')"
+    plain = f"CASE WHEN {signs} = 1 THEN '-' ELSE '' END || {digits} || {decimals}"
+    return f"CASE WHEN {fits} THEN {plain} ELSE {text} END", f"({text} IS NULL OR {fits})"
+
+
+def _column_sql(mapping: Mapping, resolved: dict, workbook: bool) -> tuple[dict[str, str], list[_Check]]:
+    """Each target column's SQL over the kept rows (text), and the checks the mapping makes itself."""
+    expressions = {c.name: "CAST(NULL AS VARCHAR)" for c in mapping.target.columns}
+    checks: list[_Check] = []
+    for rule in mapping.columns:
+        spec, origin = rule.spec, rule.origin
+        label = rule.target
+        if origin == "column":
+            names = [spec["column"]] if isinstance(spec["column"], str) else spec["column"]
+            text = q(names[0]) if len(names) == 1 else "NULLIF(concat_ws(' ', " + ", ".join(map(q, names)) + "), '')"
+            label = " ".join(names)
+        elif origin == "column_matching":
+            text, label = q(resolved[rule.target]), resolved[rule.target]
+        elif origin in ("value", "header_of", "file_name"):
+            text = f"'{literal(spec['value'] if origin == 'value' else resolved[rule.target])}'"
+        elif origin == "section":
+            text, label = "_section", f"the section heading ({mapping.section_column})"
+        elif origin == "unpivoted":
+            text, label = ("_header", "the column heading") if spec["unpivoted"] == "header" else ("_value", "")
+            label = label or "the month's cell"
+        elif origin == "stable_id":
+            continue  # made once every other column is known (`_stable_ids_sql`)
+        else:  # debit / credit
+            expressions[rule.target] = _debit_credit_sql(mapping, rule, expressions, checks)
+            continue
+        if "pattern" in spec:
+            pattern = literal(spec["pattern"])
+            captured = f"regexp_extract({text}, '{pattern}', 1)"
+            text = f"CASE WHEN regexp_matches({text}, '{pattern}') THEN {captured} ELSE {text} END"
+        if "crosswalk" in spec:
+            name = spec["crosswalk"]
+            lookup = _lookup_sql(mapping.crosswalks[name], text)
+            checks.append(
+                _Check(
+                    f"every {label} is in the crosswalk {CROSSWALKS}/{name}.csv",
+                    label,
+                    f"({text} IS NOT NULL AND {lookup} IS NULL)",
+                    text,
+                    f"add a line '<{label}>,<{rule.target}>' to mappings/{CROSSWALKS}/{name}.csv",
+                )
+            )
+            text = f"coalesce({lookup}, {text})"
+        if "date" in spec:
+            column_type = mapping.target.column(rule.target).type
+            out = literal(TARGET_DATE_TEXT.get(column_type, PERIOD_TEXT))
+            fmt = literal(spec["date"])
+            parsed = f"strftime(try_strptime({text}, '{fmt}'), '{out}')"
+            if workbook:  # a workbook's date cell arrives as ISO text (the cell is a date, not text to parse)
+                parsed = f"coalesce({parsed}, strftime(try_strptime({text}, '%Y-%m-%d'), '{out}'))"
+            bad = f"({text} IS NOT NULL AND {parsed} IS NULL)"
+            checks.append(_Check(f"{label} is a date as {spec['date']}", label, bad, text))
+            text = f"coalesce({parsed}, {text})"
+        if spec.get("number"):
+            original = text
+            text, fits = _number_sql(text, mapping.number)
+            checks.append(_Check(f"{label} is a number as the mapping states it", label, f"NOT {fits}", original))
+        if "duration" in spec:
+            parts = DURATIONS[spec["duration"]]
+            shape = r"^\d+" + r":\d{2}" * (parts - 1) + "$"
+            seconds = " + ".join(
+                f"TRY_CAST(split_part({text}, ':', {i + 1}) AS BIGINT) * {60 ** (2 - i)}" for i in range(parts)
+            )
+            fits = f"coalesce(regexp_matches({text}, '{shape}'), true)"
+            checks.append(_Check(f"{label} is a duration as {spec['duration']}", label, f"NOT {fits}", text))
+            # hours to four places, the contract's precision for a quantity
+            text = (
+                f"CASE WHEN regexp_matches({text}, '{shape}') THEN "
+                f"CAST(CAST(({seconds}) / 3600.0 AS DECIMAL(18,4)) AS VARCHAR) ELSE {text} END"
+            )
+        expressions[rule.target] = text
+    return expressions, checks
+
+
+def _lookup_sql(crosswalk: dict[str, str], text: str) -> str:
+    if not crosswalk:
+        return "CAST(NULL AS VARCHAR)"
+    pairs = ", ".join(f"'{literal(k)}': '{literal(v)}'" for k, v in crosswalk.items())
+    return f"MAP {{{pairs}}}[{text}]"
+
+
+def _debit_credit_sql(mapping: Mapping, rule: ColumnRule, expressions: dict, checks: list[_Check]) -> str:
+    """Unsigned debit and credit columns as one signed amount: debit - credit, or credit - debit on the
+    accounts the mapping names as credit-natural (revenue lands positive, README "Signs")."""
+    spec = rule.spec
+    debit, debit_fits = _number_sql(q(spec["debit"]), mapping.number)
+    credit, credit_fits = _number_sql(q(spec["credit"]), mapping.number)
+    for name, fits in ((spec["debit"], debit_fits), (spec["credit"], credit_fits)):
+        checks.append(_Check(f"{name} is a number as the mapping states it", name, f"NOT {fits}", q(name)))
+    net = f"CAST(coalesce({debit}, '0') AS DECIMAL(38,4)) - CAST(coalesce({credit}, '0') AS DECIMAL(38,4))"
+    if "credit_positive_when_account" in spec:
+        account = expressions["account_code"]
+        flip = f"coalesce(regexp_matches({account}, '{literal(spec['credit_positive_when_account'])}'), false)"
+        net = f"CASE WHEN {flip} THEN -({net}) ELSE {net} END"
+    return (
+        f"CASE WHEN {q(spec['debit'])} IS NULL AND {q(spec['credit'])} IS NULL THEN NULL "
+        f"WHEN {debit_fits} AND {credit_fits} THEN CAST(CAST({net} AS DECIMAL(18,4)) AS VARCHAR) "
+        f"WHEN NOT {debit_fits} THEN {q(spec['debit'])} ELSE {q(spec['credit'])} END"
+    )
+
+
+def _stable_ids_sql(mapping: Mapping) -> str:
+    """An export without ids: a hash of the row's mapped content and its occurrence among identical rows, so a
+    re-export over an overlapping date range gives each transaction the id it had (the ledger rule then makes
+    it a no-op)."""
+    rules = [r for r in mapping.columns if r.origin == "stable_id"]
+    if not rules:
+        return "CREATE TABLE landed AS SELECT _row_number, " + _targets(mapping) + " FROM mapped"
+    content = (
+        "concat_ws('|', "
+        + ", ".join(
+            f"coalesce({q(c.name)}, '')" for c in mapping.target.columns if c.name not in {r.target for r in rules}
+        )
+        + ")"
+    )
+    ids = ", ".join(
+        f"'{literal(r.spec['stable_id'])}' || substr(md5(_content), 1, 16) || '-' || "
+        f"row_number() OVER (PARTITION BY _content ORDER BY _row_number) AS {q(r.target)}"
+        for r in rules
+    )
+    others = ", ".join(q(c.name) for c in mapping.target.columns if c.name not in {r.target for r in rules})
+    return (
+        f"CREATE TABLE landed AS SELECT _row_number, {_targets(mapping)} FROM ("
+        f"SELECT _row_number, {others}, {ids} FROM (SELECT *, {content} AS _content FROM mapped)) ORDER BY _row_number"
+    )
+
+
+def _targets(mapping: Mapping) -> str:
+    return ", ".join(q(c.name) for c in mapping.target.columns)
+
+
+def _check_result(con: duckdb.DuckDBPyConnection, index: int, check: _Check) -> CheckResult | None:
+    bad = con.execute(f"SELECT count(*) FROM mapped WHERE _bad_{index}").fetchone()[0]
+    if not bad:
+        return None
+    rows = con.execute(
+        f"SELECT _row_number, _value_{index} FROM mapped WHERE _bad_{index} ORDER BY _row_number LIMIT {EXAMPLE_ROWS}"
+    ).fetchall()
+    examples = [{"row": r[0], "column": check.column, "value": r[1]} for r in rows]
+    shown = "; ".join(f"row {r[0]} {check.column} = {r[1]!r}" for r in rows[:3])
+    message = f"{check.rule}: {bad} row(s) do not, e.g. {shown}" + (f"; {check.advice}" if check.advice else "")
+    return CheckResult(check.rule, False, message, check.column, True, int(bad), examples)

@@ -1,0 +1,263 @@
+"""Mappings (SPEC §4b): exports as QuickBooks, Xero, Harvest, Toggl and Clockify write them, turned into
+contract rows before the gate. Expected rows are worked out by hand from the export each test writes; row
+numbers are the export's own rows as a spreadsheet shows them (row 1 = the file's first line)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.cli import EXIT_USAGE, main
+from orchestration.lib.config import REPO_ROOT, WarehouseLayout
+from orchestration.lib.mappings import MAPPINGS_DIR, MappingError, load_mapping, load_mappings, map_export
+from tests.conftest import SMALL_AS_OF, SMALL_STUDIO, refresh, rows
+from tests.test_bad_inputs import base_warehouse, deliver, lake_rows, layout  # noqa: F401 - fixtures
+
+EXPORTS = REPO_ROOT / "tests" / "fixtures" / "exports"
+SAMPLE_EXPORTS = REPO_ROOT / "seeds" / "sample_exports"
+MAPPINGS = load_mappings()
+
+QB_PREAMBLE = 'Small Studio Ltd\nGeneral Ledger\n"January - March, 2025"\n\n'
+QB_HEADER = ",Date,Transaction Type,Num,Name,Class,Memo/Description,Split,Amount,Balance\n"
+
+
+def mapped(path: Path, name: str) -> tuple[list[tuple], list]:
+    """The contract rows an export maps to (row number first) and the mapping's failed checks."""
+    with duckdb.connect() as con:
+        checks = map_export(con, path, MAPPINGS[name])
+        columns = ", ".join(f'"{c}"' for c in MAPPINGS[name].target.column_names)
+        return con.execute(f"SELECT _row_number, {columns} FROM landed ORDER BY _row_number").fetchall(), checks
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# ------------------------------------------------------------------------------------------- the six mappings
+
+
+def test_shipped_mappings_are_valid_and_cover_the_sample_exports() -> None:
+    assert sorted(MAPPINGS) == [
+        "clockify_time", "harvest_time", "quickbooks_gl", "toggl_time", "xero_account_transactions", "xero_budget",
+    ]  # fmt: skip
+    for path in SAMPLE_EXPORTS.iterdir():
+        name = next(n for n in sorted(MAPPINGS, key=len, reverse=True) if path.name.startswith(n))
+        _, checks = mapped(path, name)
+        assert checks == [], (path.name, [c.message for c in checks])
+
+
+def test_quickbooks_gl_drops_preamble_balances_and_totals_and_carries_the_account_down() -> None:
+    got, checks = mapped(SAMPLE_EXPORTS / "quickbooks_gl_2026_10.csv", "quickbooks_gl")
+    assert checks == []
+    # file lines 1-5 preamble + header; 6 heading 4000, 7 Beginning Balance, 8 the invoice, 9 Total for, ...
+    by_row = {r[0]: r[2:] for r in got}
+    assert by_row == {
+        8: ("2026-10-02", "CM-2602", "4000", "Meridian Air", "Holiday spot - second stage payment", "52000.00", "USD", None),  # noqa: E501
+        12: ("2026-10-05", "CM-2602", "5200", "Lens House", "Alexa 35 package - 3 days", "4250.00", "USD", None),
+        # "(1,250.00)": parentheses are a negative, the comma a thousands separator
+        13: ("2026-10-09", "CM-2602", "5200", "Lens House", "Returned zoom lens - credit", "-1250.00", "USD", None),
+        16: ("2026-10-07", "CM-2603", "5310", "Skyline Air", "Crew flights London - recce", "2980.40", "USD", None),
+        17: ("2026-10-07", "CM-2603", "5310", "Skyline Air", "Crew flights London - recce", "2980.40", "USD", None),
+        20: ("2026-10-01", "OVH-STUDIO", "6200", "Frame Cloud", "Review & approval seats", "780.00", "USD", None),
+        21: ("2026-10-12", "OVH-STUDIO", "6200", "Frame Cloud", "Seat refund", "-60.00", "USD", None),
+    }  # fmt: skip
+    ids = {r[0]: r[1] for r in got}
+    # two identical flights: the same content hash, told apart by their occurrence count
+    assert ids[16][:-2] == ids[17][:-2] and ids[16].endswith("-1") and ids[17].endswith("-2")
+    assert len(set(ids.values())) == 7
+
+
+def test_xero_account_transactions_signs_debit_and_credit_and_reads_text_and_date_cells() -> None:
+    got, checks = mapped(SAMPLE_EXPORTS / "xero_account_transactions_2026_10.xlsx", "xero_account_transactions")
+    assert checks == []
+    assert [(r[0], r[2], r[3], r[4], r[7]) for r in got] == [
+        (8, "2026-10-06", "CM-2603", "4000", "38000.0000"),  # a credit on a revenue account lands positive
+        (13, "2026-10-02", "CM-2603", "5520", "412.5000"),  # "2 Oct 2026" as text, debit 412.50
+        (14, "2026-10-08", "CM-2603", "5520", "-62.5000"),  # a date cell; credit 62.50 on a cost account
+    ]
+
+
+def test_xero_budget_turns_months_across_into_one_row_a_month() -> None:
+    got, checks = mapped(SAMPLE_EXPORTS / "xero_budget_V3-xero_POD-2604.csv", "xero_budget")
+    assert checks == []
+    assert len(got) == 4 * 12  # four accounts × twelve months; the Total column and Total rows dropped
+    crew = [r for r in got if r[4] == "5100"]
+    assert [(r[0], r[5], r[6]) for r in crew[8:10]] == [(6, "2026-09", "6960.00"), (6, "2026-10", "7540.00")]
+    colour = [r for r in got if r[4] == "5410"]
+    # "1,166.67" × 9 + "1,400.00" × 3 = 10,500.03 + 4,200.00 = 14,700.03, the export's own Total
+    assert sum(float(r[6]) for r in colour) == pytest.approx(14700.03)
+
+
+def test_time_trackers_map_people_projects_and_hours() -> None:
+    harvest, toggl, clockify = (
+        mapped(SAMPLE_EXPORTS / f"{n}_2026_10.csv", n)[0] for n in ("harvest_time", "toggl_time", "clockify_time")
+    )
+    # (row, work_date, person, project, account, regular hours, overtime hours, hourly rate)
+    shape = [(r[0], r[2], r[3], r[4], r[5], r[7], r[8], r[9]) for r in harvest]
+    assert shape == [
+        (2, "2026-10-12", "P014", "POD-2604", "5100", "3.5", "0", "62.00"),  # Eli Brooks, Cost Rate 62.00
+        (3, "2026-10-13", "P015", "POD-2604", "5100", "4.25", "0", "58.00"),
+        (4, "2026-10-13", "P009", "CM-2602", "5100", "6.0", "0", None),  # no cost rate: the person's
+    ]
+    # Toggl's 02:20:00 = 2 + 20/60 = 2.3333 h (four places, the contract's); 05:45:00 = 5.75 h
+    assert [(r[2], r[3], r[4], r[7]) for r in toggl] == [
+        ("2026-10-12", "P010", "CM-2602", "2.3333"),
+        ("2026-10-14", "P011", "CM-2603", "5.7500"),
+    ]
+    # Clockify's 10/13/2026 is month first, as the mapping states
+    assert [(r[2], r[3], r[4], r[7]) for r in clockify] == [
+        ("2026-10-13", "P004", "EP-2601", "6.50"),
+        ("2026-10-14", "P020", "OVH-STUDIO", "1.50"),
+    ]
+
+
+# --------------------------------------------------------------------------------------- formats and crosswalks
+
+
+def test_day_first_date_in_a_month_first_mapping_is_rejected_with_row_column_and_value(layout) -> None:  # noqa: F811
+    text = QB_PREAMBLE + QB_HEADER + "5100 Crew,,,,,,,,,\n,15/03/2025,Bill,,Crew Co,P1,March crew,AP,100.00,100.00\n"
+    outcome = deliver(layout, "gl_actuals", "quickbooks_gl_march.csv", text)
+    assert outcome.status == "rejected"
+    messages = " | ".join(outcome.reasons)
+    # line 7 of the file: 4 preamble lines, the header, the heading, the bill
+    assert "Date is a date as %m/%d/%Y: 1 row(s) do not, e.g. row 7 Date = '15/03/2025'" in messages
+    assert "row 7" in outcome.quarantine_report.read_text() and "15/03/2025" in messages
+    assert not (layout.lake / "gl_actuals").exists() or len(list((layout.lake / "gl_actuals").iterdir())) == 1
+
+
+def test_malformed_amount_stays_text_and_is_rejected(tmp_path: Path) -> None:
+    text = QB_PREAMBLE + QB_HEADER + '5100 Crew,,,,,,,,,\n,01/15/2025,Bill,,Crew Co,P1,x,AP,"4,25.00",\n'
+    got, checks = mapped(write(tmp_path, "quickbooks_gl_x.csv", text), "quickbooks_gl")
+    assert got[0][7] == "4,25.00"  # "4,25.00" has a misplaced separator: left as written for the gate to name
+    assert [c.message for c in checks] == [
+        "Amount is a number as the mapping states it: 1 row(s) do not, e.g. row 7 Amount = '4,25.00'"
+    ]
+
+
+def test_crosswalk_miss_is_rejected_naming_the_value_and_the_crosswalk(layout) -> None:  # noqa: F811
+    text = (
+        "Date,Client,Project,Project Code,Task,Notes,Hours,First Name,Last Name,Cost Rate\n"
+        "2025-01-15,Acme,Spring Spot,P1,Edit,,2.0,Ann,Editor,\n"
+    )
+    outcome = deliver(layout, "timesheets", "harvest_time_jan.csv", text)
+    assert outcome.status == "rejected"
+    messages = " | ".join(outcome.reasons)
+    assert "every First Name Last Name is in the crosswalk crosswalks/people.csv" in messages
+    assert "row 2 First Name Last Name = 'Ann Editor'" in messages
+    assert "to mappings/crosswalks/people.csv" in messages
+    assert "row 2 Project = 'Spring Spot'" in messages and "crosswalks/projects.csv" in messages
+
+
+def test_currency_captured_from_a_header_and_a_column_found_by_pattern(tmp_path: Path) -> None:
+    folder = tmp_path / "mappings"
+    folder.mkdir()
+    (folder / "bank_feed.toml").write_text(
+        'target = "gl_actuals"\n[header]\ncontains = ["Posted"]\n[number]\nnegatives = ["trailing_minus"]\n'
+        "[columns]\n"
+        'txn_id = { column = "Ref" }\nposted_date = { column = "Posted", date = "%d.%m.%Y" }\n'
+        'project_code = { value = "P1" }\naccount_code = { value = "5900" }\n'
+        "amount = { column_matching = '^Amount \\(' , number = true }\n"
+        "currency = { header_of = '^Amount \\((\\w+)\\)$' }\n"
+    )
+    export = write(tmp_path, "bank_feed_1.csv", "Ref,Posted,Amount (GBP)\nB1,03.02.2025,120.50-\n")
+    with duckdb.connect() as con:
+        assert map_export(con, export, load_mapping(folder / "bank_feed.toml")) == []
+        got = con.execute("SELECT txn_id, posted_date, amount, currency FROM landed").fetchall()
+    assert got == [("B1", "2025-02-03", "-120.50", "GBP")]  # a trailing minus, day-first as stated
+
+
+# -------------------------------------------------------------------------------------------- re-exports
+
+
+def test_overlapping_year_to_date_re_export_loads_nothing_twice(layout) -> None:  # noqa: F811
+    january = QB_HEADER + (
+        "5100 Crew,,,,,,,,,\n"
+        ',01/15/2025,Bill,,Crew Co,P1,Crew,AP,"1,000.00","1,000.00"\n'
+        ',01/15/2025,Bill,,Crew Co,P1,Crew,AP,"1,000.00","2,000.00"\n'
+        'Total for 5100 Crew,,,,,,,,"$2,000.00",\n'
+    )
+    # the year to date: the same two January bills (other running balances, other rows) and one February bill
+    to_february = (
+        QB_PREAMBLE
+        + QB_HEADER
+        + (
+            "5100 Crew,,,,,,,,,\n"
+            ",Beginning Balance,,,,,,,,0.00\n"
+            ',01/15/2025,Bill,,Crew Co,P1,Crew,AP,"1,000.00","1,000.00"\n'
+            ',01/15/2025,Bill,,Crew Co,P1,Crew,AP,"1,000.00","2,000.00"\n'
+            ',02/03/2025,Bill,,Crew Co,P1,Crew,AP,(250.00),"1,750.00"\n'
+            'Total for 5100 Crew,,,,,,,,"$1,750.00",\n'
+        )
+    )
+    first = deliver(layout, "gl_actuals", "quickbooks_gl_2025_01.csv", january)
+    second = deliver(layout, "gl_actuals", "quickbooks_gl_2025_ytd.csv", to_february)
+    assert first.status == second.status == "accepted", (first.reasons, second.reasons)
+    loaded = [r["txn_id"] for r in lake_rows(layout, first)]
+    again = [r["txn_id"] for r in lake_rows(layout, second)]
+    assert again[:2] == loaded and len(set(again)) == 3  # January's two ids come back identical: no-ops
+    distinct = {(r["txn_id"], r["amount"]) for r in [*lake_rows(layout, first), *lake_rows(layout, second)]}
+    # each transaction once: 1,000.00 + 1,000.00 - 250.00 = 1,750.00, the export's own total
+    assert len(distinct) == 3 and sum(amount for _, amount in distinct) == 1750
+
+
+# -------------------------------------------------------------------------------------------- usage errors
+
+
+@pytest.mark.parametrize(
+    ("edit", "words"),
+    [
+        (("[columns]", "[colums]"), "unknown key 'colums'"),
+        (('amount = { column = "Amount", number = true }', 'amount = { colum = "Amount", number = true }'),
+         "[columns] amount: unknown key 'colum'"),
+        (('amount = { column = "Amount", number = true }', ""), "required column(s) of gl_actuals not mapped: amount"),
+        (('date = "%m/%d/%Y"', 'date = "%m/%q/%Y"'), "[columns] posted_date key 'date'"),
+        (('vendor = { column = "Name" }', 'vendr = { column = "Name" }'), "key 'vendr' is not a column of gl_actuals"),
+    ],
+)  # fmt: skip
+def test_mapping_with_an_error_names_the_key(tmp_path: Path, edit: tuple[str, str], words: str) -> None:
+    text = (MAPPINGS_DIR / "quickbooks_gl.toml").read_text()
+    assert edit[0] in text
+    (tmp_path / "quickbooks_gl.toml").write_text(text.replace(edit[0], edit[1], 1))
+    with pytest.raises(MappingError) as error:
+        load_mappings(tmp_path)
+    assert "mapping quickbooks_gl.toml" in str(error.value) and words in str(error.value)
+
+
+def test_run_with_a_broken_mapping_is_a_usage_error(monkeypatch, tmp_path: Path, capsys) -> None:
+    broken = tmp_path / "mappings"
+    shutil.copytree(MAPPINGS_DIR, broken)
+    path = broken / "harvest_time.toml"
+    path.write_text(path.read_text().replace("[header]", "[heading]"))
+    monkeypatch.setattr("orchestration.lib.mappings.MAPPINGS_DIR", broken)
+    monkeypatch.setattr("orchestration.lib.mappings.load_mappings.__defaults__", (broken,))
+    assert main(["run", "--landing", str(SMALL_STUDIO), "--warehouse", str(tmp_path / "wh")]) == EXIT_USAGE
+    assert "mapping harvest_time.toml: unknown key 'heading'" in capsys.readouterr().err
+    assert not (tmp_path / "wh" / "studio.duckdb").exists()
+
+
+# -------------------------------------------------------------------------------------------- end to end
+
+
+@pytest.mark.slow
+def test_quickbooks_export_reaches_the_marts_as_the_contract_file_does(tmp_path: Path, small_db: Path) -> None:
+    """The small studio with its USD ledger (G1-G4) as a QuickBooks export instead of gl_actuals.csv: the same
+    line items to the cent. The GBP postings (G5-G8, a second company in its own currency) stay a contract file."""
+    landing = tmp_path / "landing"
+    shutil.copytree(SMALL_STUDIO, landing)
+    ledger = (landing / "gl_actuals.csv").read_text().splitlines()
+    (landing / "gl_actuals.csv").unlink()
+    (landing / "gl_actuals_uk.csv").write_text("\n".join([ledger[0], *ledger[5:]]) + "\n")
+    shutil.copy(EXPORTS / "quickbooks_gl_2025_q1.csv", landing)
+    result = refresh(landing, tmp_path / "warehouse", SMALL_AS_OF)
+    assert result.success and not result.rejected
+    sql = (
+        "SELECT period, project_code, account_code, budget, actual, variance FROM marts.mart_line_item_variance "
+        "ORDER BY ALL"
+    )
+    assert rows(tmp_path / "warehouse" / "studio.duckdb", sql) == rows(small_db, sql)
+    assert WarehouseLayout(tmp_path / "warehouse").published_db.exists()
