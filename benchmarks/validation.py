@@ -83,6 +83,7 @@ ACCOUNTS = [
     ("6900", "Contingency", "contingency", "expense"),
 ]
 PROJECT_COUNT = 50
+INVOICE_COUNT = 20_000  # the invoices a posting's source_ref names (the ledger's rules read them)
 PROJECT_TYPES = ["commercial", "feature", "episodic", "documentary", "music_video", "podcast", "photo", "broadcast"]
 VENDORS = [
     "Harbor Works Properties",
@@ -161,6 +162,18 @@ def write_reference_csvs(landing: Path) -> None:
                 FROM range(1, {PROJECT_COUNT + 1}) AS r(i)
             ) TO '{_sql_path(landing / "projects.csv")}' (HEADER true)"""
         )
+        expense = [a[0] for a in ACCOUNTS if a[3] == "expense"]
+        con.execute(
+            f"""COPY (
+                SELECT 'INV-' || i AS invoice_id,
+                       coalesce({_sql_list(VENDORS)}[1 + i % {len(VENDORS)}], 'Vendor') AS vendor,
+                       CAST(DATE '2025-01-01' + CAST(i % 365 AS INTEGER) AS VARCHAR) AS invoice_date,
+                       printf('PRJ-%03d', 1 + i % {PROJECT_COUNT}) AS project_code,
+                       {_sql_list(expense)}[1 + i % {len(expense)}] AS account_code,
+                       printf('%d.00', 100 + i % 5000) AS amount, 'USD' AS currency, 'paid' AS status, '' AS po_id
+                FROM range(1, {INVOICE_COUNT + 1}) AS r(i)
+            ) TO '{_sql_path(landing / "invoices.csv")}' (HEADER true)"""
+        )
 
 
 def write_gl_csv(path: Path, rows: int, formatted: bool) -> None:
@@ -183,7 +196,7 @@ def write_gl_csv(path: Path, rows: int, formatted: bool) -> None:
                        {_sql_list(DESCRIPTIONS)}[1 + {h[6]} % {len(DESCRIPTIONS)}] AS description,
                        {amount} AS amount,
                        CASE WHEN {h[4]} % {GBP_EVERY} = 0 THEN 'GBP' ELSE 'USD' END AS currency,
-                       CASE WHEN i % 50 = 0 THEN 'INV-' || (i // 50) END AS source_ref
+                       CASE WHEN i % 50 = 0 THEN 'INV-' || (1 + (i // 50) % {INVOICE_COUNT}) END AS source_ref
                 FROM (SELECT range + 1 AS i FROM range({int(rows)}))
             ) TO '{_sql_path(path)}' (HEADER true, DELIMITER ',')"""
         )
@@ -199,7 +212,7 @@ def build_reference_lake(root: Path) -> None:
     landing, warehouse = root / "landing_reference", root / "warehouse"
     write_reference_csvs(landing)
     layout = WarehouseLayout(warehouse)
-    for name in ("departments", "accounts", "fx_rates", "projects"):
+    for name in ("departments", "accounts", "fx_rates", "projects", "invoices"):
         outcomes = ingest_source(SOURCES[name], landing, layout, RUN_ID, RunContext(as_of=AS_OF))
         if [o.status for o in outcomes] != ["accepted"]:
             reasons = [r for o in outcomes for r in o.reasons]

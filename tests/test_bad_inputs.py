@@ -26,7 +26,7 @@ import pytest
 
 from orchestration.lib.config import WarehouseLayout
 from orchestration.lib.contract import SOURCES
-from orchestration.lib.gate.context import RunContext
+from orchestration.lib.gate.context import RunContext, referenced_sources
 from orchestration.lib.lake import DATA_FILE
 from orchestration.lib.loads import LoadOutcome, ingest_source
 from tests.conftest import SMALL_AS_OF, SMALL_STUDIO, copy_warehouse, query, run_cli
@@ -42,6 +42,8 @@ PROJECTS = (
 )
 RENTALS = "rental_id,project_code,account_code,item,vendor,start_date,end_date,day_rate,damage_charge,currency\n"
 BUDGETS = "budget_version,version_status,project_code,account_code,period,amount,currency\n"
+INVOICES = "invoice_id,vendor,invoice_date,project_code,account_code,amount,currency,status,po_id\n"
+ETC = "project_code,account_code,estimated_on,etc_amount,currency,note\n"
 BUDGETS_FULL = (
     "budget_version,version_status,project_code,account_code,period,amount,currency,quantity,unit,rate,approved_at\n"
 )
@@ -73,6 +75,12 @@ PLAIN_NAME = "the file name is plain"
 HAS_RATE = "currency has an fx rate for the period"
 LOCKED = "budget version is approved or locked and cannot change: submit a reforecast as a new budget_version"
 LEDGER_CONFLICT = "txn_id already loaded with different content (send a reversing entry instead)"
+SOURCE_REF = "source_ref names a timesheet entry_id, rental_id, invoice_id or po_id loaded before or in this run"
+PO_ABOVE_TOLERANCE = (
+    "a purchase order's invoices total at most its amount plus invoice_po_tolerance_pct (studio.toml)"
+)
+PO_ABOVE = "a purchase order's invoices total at most its amount (above it, within the tolerance)"
+PO1_AT_2300 = "PO1: invoices total 2300.00 against its 2000.00, 300.00 above (15.00%); tolerance 10%"
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
@@ -447,6 +455,64 @@ REJECTIONS = [
         id="status-in-capitals-and-unknown-po",
     ),
     pytest.param(
+        "gl_actuals",
+        "gl_actuals_refs.csv",
+        gl(
+            "G100,2025-03-02,P1,5200,Lens House,pays the PO,100.00,USD,PO1",
+            "G101,2025-03-02,P1,5100,Crew Co,pays no timesheet entry,100.00,USD,E404",
+            "G102,2025-03-02,P1,5200,Lens House,names nothing in any case,100.00,USD,po1",
+        ),
+        {SOURCE_REF: Bad("source_ref", 2, ((2, "E404"), (3, "po1")))},
+        id="source-ref-names-nothing",
+    ),
+    pytest.param(
+        "invoices",
+        "invoices_over_po.csv",
+        # PO1 is 2000.00; 1500.00 + 800.00 = 2300.00, 300.00 above = 15% > the 10% tolerance
+        INVOICES
+        + "I1,Lens House,2025-03-02,P1,5200,1500.00,USD,received,PO1\n"
+        + "I2,Lens House,2025-03-09,P1,5200,800.00,USD,received,PO1\n"
+        + "I3,Lens House,2025-03-09,P1,5200,900.00,USD,received,\n",
+        {
+            PO_ABOVE_TOLERANCE: Bad(
+                "invoiced_above_po",
+                2,
+                ((1, PO1_AT_2300), (2, PO1_AT_2300)),
+            )
+        },
+        id="invoices-above-their-po-beyond-the-tolerance",
+    ),
+    pytest.param(
+        "invoices",
+        "invoices_gbp.csv",
+        INVOICES + "I1,Lens House,2025-03-02,P1,5200,100.00,GBP,received,PO1\n",
+        {"currency is its purchase order's currency": Bad("currency", 1, ((1, "GBP"),))},
+        id="invoice-in-another-currency-than-its-po",
+    ),
+    pytest.param(
+        "budgets",
+        "budgets_no_unit.csv",
+        BUDGETS_FULL
+        + "V9,draft,P1,5100,2025-04,800.00,USD,10,,80.00,\n"
+        + "V9,draft,P1,5200,2025-04,500.00,USD,,,,\n",
+        {"unit is present when quantity is given": Bad("unit", 1, ((1, None),))},
+        id="budget-quantity-without-unit",
+    ),
+    pytest.param(
+        "estimates_to_complete",
+        "estimates_to_complete_bad.csv",
+        ETC
+        + "P9,5100,2025-03-10,1000.00,USD,\n"
+        + "P1,5100,2025-03-10,-500.00,USD,a credit is not an estimate\n"
+        + "P1,5200,2025-03-10,400.00,EUR,\n",
+        {
+            "project_code exists in projects": Bad("project_code", 1, ((1, "P9"),)),
+            "etc_amount is not negative": Bad("etc_amount", 1, ((2, "-500.00"),)),
+            HAS_RATE: Bad("currency", 1, ((3, "EUR"),)),
+        },
+        id="estimate-to-complete-unknown-project-negative-no-rate",
+    ),
+    pytest.param(
         "fx_rates",
         "fx_rates_eur.csv",
         "currency,period,rate_to_base\nEUR,2025-03,-1.08\nCAD,2025-03,0\nJPY,2025-03,0.0067\n",
@@ -659,6 +725,100 @@ def test_budget_may_reference_a_project_delivered_in_the_same_run(layout: Wareho
     for source in ("projects", "budgets"):
         [outcome] = ingest_source(SOURCES[source], landing, layout, "test", RUN)
         assert_accepted(outcome, rows=1)
+
+
+def test_invoices_above_their_po_across_loads_are_rejected(layout: WarehouseLayout) -> None:
+    first = INVOICES + "I1,Lens House,2025-03-02,P1,5200,1500.00,USD,approved,PO1\n"
+    assert_accepted(deliver(layout, "invoices", "invoices_1.csv", first), rows=1)
+    # I1 (1500.00, loaded) + I2 (800.00, this load) = 2300.00 against PO1's 2000.00
+    second = INVOICES + "I2,Lens House,2025-03-09,P1,5200,800.00,USD,received,PO1\n"
+    outcome = deliver(layout, "invoices", "invoices_2.csv", second)
+    expected = {PO_ABOVE_TOLERANCE: Bad("invoiced_above_po", 1, ((1, PO1_AT_2300),))}
+    assert_rejected(outcome, layout, second.encode(), expected)
+    # I1 re-sent at 1100.00 replaces its first record: 1100.00 + 800.00 = 1900.00 is within PO1
+    third = INVOICES + "I1,Lens House,2025-03-02,P1,5200,1100.00,USD,approved,PO1\n" + second.split("\n", 1)[1]
+    outcome = deliver(layout, "invoices", "invoices_3.csv", third)
+    assert_accepted(outcome, rows=2)
+    assert outcome.warnings == []
+
+
+def test_invoice_above_its_po_within_the_tolerance_is_a_warning(layout: WarehouseLayout) -> None:
+    # 2150.00 against PO1's 2000.00: 150.00 (7.5%) above, within 10%
+    content = INVOICES + "I1,Lens House,2025-03-02,P1,5200,2150.00,USD,approved,PO1\n"
+    outcome = deliver(layout, "invoices", "invoices_march.csv", content)
+    assert_accepted(outcome, rows=1)
+    warning = failed(outcome, blocking=False)[PO_ABOVE]
+    assert warning.bad_rows == 1
+    assert outcome.warnings == [warning.message]
+    assert "row 1 value 'PO1: invoices total 2150.00 against its 2000.00, 150.00 above (7.50%); tolerance 10%'" in (
+        warning.message
+    )
+
+
+def test_the_po_tolerance_is_the_studios_setting(layout: WarehouseLayout) -> None:
+    content = INVOICES + "I1,Lens House,2025-03-02,P1,5200,2150.00,USD,approved,PO1\n"
+    landing = layout.root.parent / "landing"
+    landing.mkdir()
+    (landing / "invoices_march.csv").write_text(content, encoding="utf-8")
+    strict = RunContext("USD", RUN.as_of, invoice_po_tolerance_pct=5)
+    [outcome] = ingest_source(SOURCES["invoices"], landing, layout, "test", strict)
+    assert outcome.status == "rejected"
+    assert "150.00 above (7.50%); tolerance 5%" in failed(outcome)[PO_ABOVE_TOLERANCE].message
+    assert lake_loads(layout, "invoices") == set()
+
+
+def test_a_posting_may_name_records_arriving_in_the_same_run(layout: WarehouseLayout) -> None:
+    landing = layout.root.parent / "landing"
+    landing.mkdir()
+    (landing / "timesheets_march.csv").write_text(TIMESHEETS + "E1,2025-03-03,U1,P1,5100,T1,8,1\n", encoding="utf-8")
+    (landing / "equipment_rentals_march.csv").write_text(
+        RENTALS + "R1,P1,5200,Lens kit,Lens House,2025-03-01,2025-03-05,100.00,0,USD\n", encoding="utf-8"
+    )
+    (landing / "invoices_march.csv").write_text(
+        INVOICES + "I1,Lens House,2025-03-02,P1,5200,10.00,USD,paid,\n", encoding="utf-8"
+    )
+    (landing / "gl_actuals_march.csv").write_text(
+        gl(
+            "G100,2025-03-07,P1,5100,Payroll,E1 (8h + 1h OT at 50.00),475.00,USD,E1",
+            "G101,2025-03-07,P1,5200,Lens House,R1 5 days,500.00,USD,R1",
+            "G102,2025-03-07,P1,5200,Lens House,I1,10.00,USD,I1",
+            "G103,2025-03-07,P1,5200,Lens House,deposit on PO1,200.00,USD,PO1",
+        ),
+        encoding="utf-8",
+    )
+    # in dependency order, as the pipeline runs them (gl_actuals' rules read the other three)
+    assert {"timesheets", "equipment_rentals", "invoices", "purchase_orders"} <= set(
+        referenced_sources(SOURCES["gl_actuals"])
+    )
+    for source in ("timesheets", "equipment_rentals", "invoices", "gl_actuals"):
+        [outcome] = ingest_source(SOURCES[source], landing, layout, "test", RUN)
+        assert_accepted(outcome, rows=4 if source == "gl_actuals" else 1)
+
+
+def test_budget_amount_other_than_quantity_times_rate_is_a_warning(layout: WarehouseLayout) -> None:
+    content = (
+        BUDGETS_FULL
+        + "V9,draft,P1,5100,2025-04,800.00,USD,10,hour,80.00,\n"  # 10 x 80.00 = 800.00
+        + "V9,draft,P1,5100,2025-05,800.01,USD,10,hour,80.00,\n"  # a cent off: fine
+        + "V9,draft,P1,5100,2025-06,850.00,USD,10,hour,80.00,\n"  # 50.00 off
+        + "V9,draft,P1,5200,2025-04,500.00,USD,,,,\n"
+    )
+    outcome = deliver(layout, "budgets", "budgets_v9.csv", content)
+    assert_accepted(outcome, rows=4)
+    warning = failed(outcome, blocking=False)["amount is quantity × rate (within a cent)"]
+    assert warning.bad_rows == 1
+    assert "row 3 value '850.00'" in warning.message
+
+
+def test_a_good_estimate_to_complete_is_accepted(layout: WarehouseLayout) -> None:
+    content = ETC + "P1,5100,2025-03-10,4200.00,USD,two more shoot days\nP2,5200,2025-03-12,0,GBP,\n"
+    outcome = deliver(layout, "estimates_to_complete", "estimates_to_complete_march.csv", content)
+    assert_accepted(outcome, rows=2)
+    assert outcome.warnings == []
+    assert [(r["project_code"], r["etc_amount"], r["note"]) for r in lake_rows(layout, outcome)] == [
+        ("P1", Decimal("4200.0000"), "two more shoot days"),
+        ("P2", Decimal("0.0000"), None),
+    ]
 
 
 # ---------------------------------------------------------------------------------------------------- accepted

@@ -19,7 +19,9 @@ from orchestration.lib.dbt import dbt_build_args
 
 def test_studio_toml_reaches_dbt_build(tmp_path: Path) -> None:
     config = tmp_path / "studio.toml"
-    config.write_text('base_currency = "GBP"\nfiscal_year_start_month = 2\n', encoding="utf-8")
+    config.write_text(
+        'base_currency = "GBP"\nfiscal_year_start_month = 2\ninvoice_po_tolerance_pct = 7.5\n', encoding="utf-8"
+    )
     settings = StudioSettings.for_run(tmp_path / "landing", tmp_path / "warehouse", "2025-03-15", config)
     args = dbt_build_args(settings.dbt_vars(), full_refresh=True)
     assert args[0] == "build" and args[-1] == "--full-refresh"
@@ -28,6 +30,7 @@ def test_studio_toml_reaches_dbt_build(tmp_path: Path) -> None:
         "as_of": "2025-03-15",
         "base_currency": "GBP",
         "fiscal_year_start_month": 2,
+        "invoice_po_tolerance_pct": 7.5,
         "build_db": str((tmp_path / "warehouse" / "_internal" / "build.duckdb").resolve()),
     }
 
@@ -36,7 +39,7 @@ def test_defaults_are_explicit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.chdir(tmp_path)  # no studio.toml here
     sample = StudioSettings.for_run(SAMPLE_LANDING_DIR, tmp_path / "warehouse")
     assert sample.as_of == (SAMPLE_LANDING_DIR / "AS_OF").read_text(encoding="utf-8").strip()
-    assert sample.studio_config == StudioConfig("USD", 1)
+    assert sample.studio_config == StudioConfig("USD", 1, 10.0)
     other = StudioSettings.for_run(tmp_path, tmp_path / "warehouse")
     assert other.as_of_date == date.today()
 
@@ -45,6 +48,14 @@ def test_a_fiscal_year_start_outside_1_to_12_is_refused(tmp_path: Path) -> None:
     config = tmp_path / "studio.toml"
     config.write_text("fiscal_year_start_month = 13\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"fiscal_year_start_month must be 1\.\.12"):
+        StudioConfig.load(config)
+
+
+@pytest.mark.parametrize("value", ["-1", '"10%"', "true"])
+def test_an_invoice_po_tolerance_that_is_not_a_percentage_is_refused(tmp_path: Path, value: str) -> None:
+    config = tmp_path / "studio.toml"
+    config.write_text(f"invoice_po_tolerance_pct = {value}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="invoice_po_tolerance_pct must be a number of percent, 0 or more"):
         StudioConfig.load(config)
 
 

@@ -40,7 +40,10 @@ def test_suite_loads_in_gx_and_names_each_rule(name: str) -> None:
 
 
 def test_sources_load_after_the_sources_their_rules_read() -> None:
-    assert referenced_sources(SOURCES["gl_actuals"]) == ["accounts", "fx_rates", "projects"]
+    # a posting's source_ref names a timesheet entry, rental, invoice or PO: those load before the ledger
+    assert referenced_sources(SOURCES["gl_actuals"]) == [
+        "accounts", "equipment_rentals", "fx_rates", "invoices", "projects", "purchase_orders", "timesheets"
+    ]
     assert "departments" in referenced_sources(SOURCES["projects"])
     assert referenced_sources(SOURCES["departments"]) == []
     # no cycle: a topological order exists

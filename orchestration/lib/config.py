@@ -89,7 +89,9 @@ class StudioConfig:
             raise ValueError(f"{path}: fiscal_year_start_month must be 1..12, got {config.fiscal_year_start_month}")
         tolerance = config.invoice_po_tolerance_pct
         if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or tolerance < 0:
-            raise ValueError(f"{path}: invoice_po_tolerance_pct must be a number of percent, 0 or more, got {tolerance!r}")
+            raise ValueError(
+                f"{path}: invoice_po_tolerance_pct must be a number of percent, 0 or more, got {tolerance!r}"
+            )
         return config
 
     def as_dbt_vars(self, as_of: date) -> dict[str, object]:

@@ -36,6 +36,11 @@ Planted scenarios (what the marts, alerts and reports should find):
    to the right project).
 7. Revenue: client billing tranches and approved change-order billing posted as positive
    amounts on the revenue accounts.
+8. Hot costs on EP-2601 at the as-of date (fixed records, `hot_costs.py`): crew overtime in the
+   last week that payroll has not posted, a camera rental extended past its booking with a damage
+   charge (only the booked days posted), an invoice 7.5% above its closed PO (within the 10%
+   tolerance: a warning), an open PO part invoiced, an approved change order beside a proposed
+   and a rejected one, and the accountant's estimate to complete on the crew line.
 
 Also present: original and reforecast budget versions side by side (and one draft bid),
 monthly-phased and unphased budget lines, approved/proposed/rejected change orders, approved

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from orchestration.sample import hot_costs
 from orchestration.sample.fx import FxRates, to_currency
 from orchestration.sample.money import (
     AS_OF,
@@ -144,6 +145,7 @@ class Actuals:
         self.hours_booked: dict[tuple[str, date], Decimal] = {}
 
     def build(self) -> None:
+        self._plant_hot_costs()
         for project in PROJECTS:
             version = current_version(self.versions, project)
             if version is None:
@@ -162,10 +164,23 @@ class Actuals:
         self._overhead()
         self._number_records()
         self._post_operational_costs()
+        self.gl.append(hot_costs.booked_days_posting(self._rental(hot_costs.RENTAL_ID)))
         self._purchase_orders()
         self._plant_unbudgeted_spend()
         self._plant_reversals()
         self._number_ledger()
+
+    def _plant_hot_costs(self) -> None:
+        """Scenario 8 (see `hot_costs`): fixed records, planted first so that random entries avoid their hours."""
+        for entry in hot_costs.overtime_entries():
+            self.entries.append(entry)
+            key = (entry.person.person_id, entry.work_date)
+            self.hours_booked[key] = self.hours_booked.get(key, ZERO) + entry.regular + entry.overtime
+        self.rentals.append(hot_costs.extended_rental())
+        self.invoices += hot_costs.invoices()
+
+    def _rental(self, rental_id: str) -> Rental:
+        return next(r for r in self.rentals if r.rental_id == rental_id)
 
     def _draw(self, lo: float, hi: float) -> Decimal:
         return Decimal(str(round(self.rng.uniform(lo, hi), 4)))
@@ -425,14 +440,15 @@ class Actuals:
         )
 
     def _number_records(self) -> None:
+        """Ids in date order; the planted records keep their own (`hot_costs`)."""
         self.entries.sort(key=lambda e: (e.work_date, e.person.person_id, e.project.code, e.account))
-        for n, entry in enumerate(self.entries, start=1):
+        for n, entry in enumerate([e for e in self.entries if not e.entry_id], start=1):
             entry.entry_id = f"TS-{n:06d}"
         self.rentals.sort(key=lambda r: (r.start, r.project.code, r.account, r.item))
-        for n, rental in enumerate(self.rentals, start=1):
+        for n, rental in enumerate([r for r in self.rentals if not r.rental_id], start=1):
             rental.rental_id = f"RNT-{n:04d}"
         self.invoices.sort(key=lambda i: (i.invoice_date, i.project.code, i.account, i.vendor, i.amount))
-        for n, invoice in enumerate(self.invoices, start=1):
+        for n, invoice in enumerate([i for i in self.invoices if not i.invoice_id], start=1):
             invoice.invoice_id = f"INV-{n:05d}"
 
     def _post_operational_costs(self) -> None:
@@ -509,7 +525,7 @@ class Actuals:
         """Commitments: POs for vendor work; open ones carry the work still to come."""
         groups: dict[tuple[str, str, str, date], list[Invoice]] = {}  # one engagement a vendor a month
         for invoice in self.invoices:
-            if invoice.account in PO_ACCOUNTS:
+            if invoice.account in PO_ACCOUNTS and not invoice.po_id:  # planted invoices have their PO
                 key = (invoice.project.code, invoice.account, invoice.vendor, month_of(invoice.invoice_date))
                 groups.setdefault(key, []).append(invoice)
         latest = {}  # the most recent engagement of an active project's account stays open
@@ -562,7 +578,7 @@ class Actuals:
             order.po_id = f"PO-{n:04d}"
             for invoice in invoices:
                 invoice.po_id = order.po_id
-        self.purchase_orders = [order for order, _ in orders]
+        self.purchase_orders = [order for order, _ in orders] + hot_costs.purchase_orders()
 
     def _plant_unbudgeted_spend(self) -> None:
         """Scenario 3: a music licence on a project that never budgeted music (5510)."""

@@ -236,6 +236,16 @@ CHANGE_ORDERS = (
     ),
     ("CO-008", "POD-2604", "5500", "2026-06-10", "proposed", "8000.00", "5000.00", "Live episode guest fees"),
     ("CO-009", "PH-2503", "5400", "2025-07-21", "rejected", "3500.00", "2400.00", "Extra retouching round"),
+    (
+        "CO-010",
+        "EP-2601",
+        "5300",
+        "2026-08-18",
+        "approved",
+        "19500.00",
+        "15000.00",
+        "Harbour night exteriors for episodes 105-106: second-unit location",
+    ),
 )
 
 # id, requested_at, from project, from account, to project, to account, amount, justification,

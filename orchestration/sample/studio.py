@@ -7,6 +7,7 @@ import random
 from orchestration.sample.actuals import Actuals
 from orchestration.sample.commentary import commentary_rows
 from orchestration.sample.fx import draw_fx_rates, fx_rate_rows
+from orchestration.sample.hot_costs import estimate_to_complete_rows
 from orchestration.sample.plan import budget_rows, budget_transfer_rows, build_versions, change_order_rows
 from orchestration.sample.production import (
     build_tasks,
@@ -53,6 +54,7 @@ def tables(seed: int) -> dict[str, tuple[str, list[dict[str, str]]]]:
         "equipment_rentals.csv": ("equipment_rentals", rental_rows(actuals.rentals)),
         "invoices.csv": ("invoices", invoice_rows(actuals.invoices)),
         "purchase_orders.csv": ("purchase_orders", purchase_order_rows(actuals.purchase_orders)),
+        "estimates_to_complete.csv": ("estimates_to_complete", estimate_to_complete_rows()),
         "variance_commentary.csv": ("variance_commentary", commentary_rows()),
         "tasks.csv": ("tasks", task_rows(tasks)),
         "task_events.csv": ("task_events", task_event_rows(tasks)),

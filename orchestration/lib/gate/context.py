@@ -194,10 +194,13 @@ totals AS (
     GROUP BY po.po_id
 )
 SELECT po_id, po_amount, po_currency, invoiced, invoiced - po_amount AS above,
-       po_id || ': invoices total ' || CAST(round(invoiced, 2) AS VARCHAR) || ' against its '
-       || CAST(round(po_amount, 2) AS VARCHAR) || ', ' || CAST(round(invoiced - po_amount, 2) AS VARCHAR) || ' above'
-       || coalesce(' (' || CAST(round((invoiced - po_amount) / nullif(po_amount, 0) * 100, 2) AS VARCHAR) || '%)', '')
-       || '; tolerance ' || CAST(CAST(invoice_po_tolerance_pct() AS DOUBLE) AS VARCHAR) || '%' AS described
+       po_id || ': invoices total ' || CAST(CAST(invoiced AS DECIMAL(18,2)) AS VARCHAR) || ' against its '
+       || CAST(CAST(po_amount AS DECIMAL(18,2)) AS VARCHAR) || ', '
+       || CAST(CAST(invoiced - po_amount AS DECIMAL(18,2)) AS VARCHAR) || ' above'
+       || coalesce(' (' || CAST(CAST((invoiced - po_amount) / nullif(po_amount, 0) * 100 AS DECIMAL(18,2)) AS VARCHAR)
+                   || '%)', '')
+       || '; tolerance ' || regexp_replace(CAST(invoice_po_tolerance_pct() AS VARCHAR), '\\.?0+$', '') || '%'
+       AS described
 FROM totals
 """
 
