@@ -44,6 +44,9 @@ def parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="print the studio report from the published warehouse")
     report.add_argument("--warehouse", type=Path, default=Path("warehouse"))
     report.add_argument("--write", action="store_true", help="also write text and CSV under <warehouse>/reports/")
+    report.add_argument(
+        "--project", metavar="CODE", help="the project's cost report instead (printed, and written as CSV)"
+    )
     return main
 
 
@@ -138,10 +141,32 @@ def report(args: argparse.Namespace) -> int:
             f"[red]no published warehouse at {layout.published_db}; run `studio-budget run`[/red]"
         )
         return EXIT_USAGE
+    if args.project:
+        return project_report(layout, args.project)
     print_report(read_report(layout.published_db), report_console())
     if args.write:
         for path in write_reports(layout.published_db, layout.reports):
             Console(stderr=True).print(f"wrote {path}")
+    return EXIT_OK
+
+
+def project_report(layout: WarehouseLayout, project_code: str) -> int:
+    from orchestration.lib.report_project import (
+        UnknownProject,
+        print_project_cost_report,
+        project_console,
+        read_project_cost_report,
+        write_project_cost_report_csv,
+    )
+
+    try:
+        cost_report = read_project_cost_report(layout.published_db, project_code)
+    except UnknownProject as error:
+        Console(stderr=True).print(f"[red]{escape(str(error))}[/red]")
+        return EXIT_USAGE
+    print_project_cost_report(cost_report, project_console())
+    path = write_project_cost_report_csv(cost_report, layout.reports)
+    Console(stderr=True).print(f"wrote {path}")
     return EXIT_OK
 
 

@@ -162,3 +162,44 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert run_cli("run", "--as-of", "15/10/2026", "--warehouse", str(tmp_path)).returncode == 2
     assert run_cli("run", "--landing", str(tmp_path / "missing"), "--warehouse", str(tmp_path)).returncode == 2
     assert run_cli("report", "--warehouse", str(tmp_path / "none")).returncode == 2
+
+
+PROJECT_LINE = re.compile(
+    r"^ (?P<label>.+?)" + r"".join(rf"\s+(?P<{f}>-?[\d,]+)" for f in ("final_budget", "actual", "committed",
+    "total_cost", "etc", "efc", "over_under")) + r"(?:\s+(?P<basis>[a-z_]+))?$"
+)  # fmt: skip
+
+
+def test_project_cost_report_prints_and_writes_the_report_model(sample_run: CliRun, tmp_path: Path) -> None:
+    """`studio-budget report --project`: every row of rpt_project_cost_report, every figure, and the CSV."""
+    warehouse = tmp_path / "warehouse"
+    copy_warehouse(sample_run.warehouse, warehouse)
+    done = run_cli("report", "--warehouse", str(warehouse), "--project", "EP-2601")
+    assert done.returncode == 0, done.stderr
+    expected = rows(
+        warehouse / "studio.duckdb", "SELECT * FROM marts.rpt_project_cost_report WHERE project_code = 'EP-2601'"
+    )
+    printed = [m.groupdict() for line in done.stdout.splitlines() if (m := PROJECT_LINE.match(line.rstrip()))]
+    assert len(printed) == len(expected) > 3
+    by_label = {}
+    for row in expected:
+        if row["row_type"] == "line":
+            label = f"{row['account_code']} {row['account_name']}"
+        else:
+            label = f"{row['category']} total" if row["row_type"] == "category" else "PROJECT TOTAL"
+        by_label[label] = row
+    for shown in printed:
+        [label] = [k for k in by_label if k.startswith(shown["label"].strip().rstrip("…"))]
+        row = by_label.pop(label)
+        for figure in ("final_budget", "actual", "committed", "total_cost", "etc", "efc", "over_under"):
+            assert abs(Decimal(shown[figure].replace(",", "")) - row[figure]) <= Decimal("0.5"), (label, figure)
+        assert shown["basis"] == row["etc_basis"]
+    assert by_label == {}
+    # the project total is the sum of its lines (an independent check of the report model's roll-up)
+    lines = [r for r in expected if r["row_type"] == "line"]
+    [total] = [r for r in expected if r["row_type"] == "project"]
+    assert total["efc"] == sum(r["efc"] for r in lines) and total["over_under"] == total["final_budget"] - total["efc"]
+    written = (warehouse / "reports" / "project_EP-2601_cost_report.csv").read_text(encoding="utf-8").splitlines()
+    assert len(written) == len(expected) + 1 and written[0].startswith("project_code,row_type,category")
+    unknown = run_cli("report", "--warehouse", str(warehouse), "--project", "NOPE")
+    assert unknown.returncode == 2 and "no project 'NOPE'" in unknown.stderr
