@@ -10,7 +10,16 @@ import duckdb
 import pytest
 
 from tests.conftest import SMALL_AS_OF, SMALL_STUDIO, query
-from tests.reconcile import actual_line_items, budget_line_items, budget_local_totals, gl_base_totals, phase
+from tests.reconcile import (
+    accruals,
+    accrued_line_items,
+    actual_line_items,
+    budget_line_items,
+    budget_local_totals,
+    committed_line_items,
+    gl_base_totals,
+    phase,
+)
 
 
 @pytest.fixture(params=["small", "sample"])
@@ -22,12 +31,31 @@ def published(request: pytest.FixtureRequest) -> tuple[Path, Path, date]:
     return run.warehouse / "studio.duckdb", run.landing, run.as_of
 
 
-def test_actual_costs_equal_the_ledger_files_in_base_currency(published) -> None:
+def test_posted_costs_equal_the_ledger_files_in_base_currency(published) -> None:
     database, landing, as_of = published
     expected = gl_base_totals(landing, as_of)
-    found = dict(query(database, "SELECT project_code, sum(amount_base) FROM marts.fct_actual_costs GROUP BY 1"))
+    found = dict(
+        query(
+            database,
+            "SELECT project_code, sum(amount_base) FROM marts.fct_actual_costs WHERE status = 'posted' GROUP BY 1",
+        )
+    )
     assert found == expected
     assert sum(found.values()) == sum(expected.values())
+
+
+def test_total_actual_is_posted_ledger_plus_unreleased_accruals_to_the_cent(published) -> None:
+    """Second method: GL lines up to as-of in base currency, plus every cost record's unreleased part (SPEC §4)."""
+    database, landing, as_of = published
+    posted = sum(actual_line_items(landing, as_of).values(), Decimal(0))
+    unreleased = accruals(landing, as_of)
+    accrued = sum((a.amount_base for a in unreleased), Decimal(0))
+    found = dict(query(database, "SELECT status, sum(amount_base) FROM marts.fct_actual_costs GROUP BY 1"))
+    assert found.get("posted") == posted
+    assert found.get("accrued", Decimal(0)) == accrued
+    counted = query(database, "SELECT count(*) FROM marts.fct_actual_costs WHERE status = 'accrued'")[0][0]
+    assert counted == len(unreleased)
+    assert query(database, "SELECT sum(actual) FROM marts.mart_line_item_variance")[0][0] == posted + accrued
 
 
 def test_budget_lines_equal_the_budget_files(published) -> None:
@@ -61,13 +89,35 @@ def _differences(found: dict, expected: dict) -> dict:
     }
 
 
-def test_line_item_actuals_equal_the_ledger_files_by_project_account_and_period(published) -> None:
-    """Second method: each GL line converted at its period's rate (or the latest earlier) and rounded
-    to the cent, txn ids deduplicated (first file wins), lines after as-of left out."""
+def _up_to_as_of(found: dict[tuple[str, str, str], Decimal], as_of: date) -> dict[tuple[str, str, str], Decimal]:
+    last = f"{as_of.isoformat()[:7]}-01"
+    return {k: v for k, v in found.items() if k[2] <= last}
+
+
+def test_line_item_actuals_equal_ledger_plus_accruals_by_project_account_and_period(published) -> None:
+    """Second method: posted = each GL line converted at its period's rate (or the latest earlier) and rounded to
+    the cent, txn ids deduplicated (first file wins), lines after as-of left out; accrued = each timesheet, rental
+    and invoice record's part no GL line naming it has released, to 0.0001, then to base at its month's rate, to the
+    cent; actual = posted + accrued."""
     database, landing, as_of = published
-    expected = actual_line_items(landing, as_of)
-    assert expected, "the landing files post no ledger line up to as-of"
-    assert _differences(_line_items(database, "actual"), expected) == {}
+    posted = actual_line_items(landing, as_of)
+    accrued = accrued_line_items(landing, as_of)
+    assert posted, "the landing files post no ledger line up to as-of"
+    assert accrued or landing == SMALL_STUDIO, "the sample's timesheets, rentals and invoices accrue nothing"
+    actual = {k: posted.get(k, Decimal(0)) + accrued.get(k, Decimal(0)) for k in posted.keys() | accrued.keys()}
+    assert _differences(_up_to_as_of(_line_items(database, "posted_actual"), as_of), posted) == {}
+    assert _differences(_up_to_as_of(_line_items(database, "accrued_actual"), as_of), accrued) == {}
+    assert _differences(_up_to_as_of(_line_items(database, "actual"), as_of), actual) == {}
+
+
+def test_line_item_commitments_equal_open_purchase_orders_less_invoices_and_postings(published) -> None:
+    """Second method: each open PO issued up to as-of, less invoices naming it and GL lines whose source_ref names
+    it (both up to as-of, other currencies at the PO month's rates), never below 0, in base at the PO month's rate,
+    to the cent, in its project × account × issue month."""
+    database, landing, as_of = published
+    expected = committed_line_items(landing, as_of)
+    assert expected or landing == SMALL_STUDIO, "the sample has no open purchase order"
+    assert _differences(_up_to_as_of(_line_items(database, "committed"), as_of), expected) == {}
 
 
 def test_line_item_budgets_equal_the_budget_files_phased_and_converted(published) -> None:
