@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from pathlib import Path
 
 import duckdb
@@ -189,3 +189,240 @@ def budget_line_items(landing: Path, as_of: date, base: str = "USD") -> BudgetLi
                 converted = (amount * rate(currency, period)).quantize(CENT, rounding=ROUND_HALF_UP)
                 target[key] = target.get(key, Decimal(0)) + converted
     return BudgetLineItems(totals["current"], totals["original"], undated)
+
+
+# --- Accruals and commitments by a second method (SPEC §4 hot costs), straight from the files ----------------
+
+ACCRUAL_QUANTUM = Decimal("0.0001")
+EXACT = Context(prec=60)  # a conversion between two rates is carried far beyond the 0.0001 an accrual keeps
+
+
+def first_by(rows: list[dict], key: str) -> list[dict]:
+    """A ledger's records, the first of each id winning (first file by name, then first row)."""
+    kept: dict[str, dict] = {}
+    for row in rows:
+        kept.setdefault(row[key], row)
+    return list(kept.values())
+
+
+def latest_by(rows: list[dict], key: str) -> list[dict]:
+    """Records whose latest load stands (a status, an end date): the last of each id wins."""
+    return list({row[key]: row for row in rows}.values())
+
+
+def ledger_lines(landing: Path, as_of: date) -> list[dict]:
+    """GL lines posted up to as-of, a txn_id seen again ignored (the first file by name, then the first row)."""
+    return [row for row in first_by(landing_rows(landing, "gl_actuals"), "txn_id") if _day(row["posted_date"]) <= as_of]
+
+
+def _day(text: str) -> date:
+    return date.fromisoformat(text[:10])
+
+
+def _or(value: str | None, default: str) -> Decimal:
+    return Decimal(value) if value not in (None, "") else Decimal(default)
+
+
+def _month_end(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1) - timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class CostRecord:
+    """One operational cost record in its own currency: a timesheet entry, a rental month or its damage, an invoice.
+    Its period is the month of its cost date."""
+
+    source: str
+    source_id: str
+    record_id: str
+    cost_date: date
+    project_code: str
+    account_code: str
+    amount: Decimal
+    currency: str
+
+    @property
+    def period(self) -> str:
+        return self.cost_date.isoformat()[:7]
+
+
+def incurred_records(landing: Path, as_of: date) -> list[CostRecord]:
+    """What timesheets, rentals and invoices incurred up to as-of (SPEC §4), one record per cost.
+
+    Timesheets: the first record of an entry_id wins; (regular + overtime × multiplier [1.5]) × rate (the entry's,
+    else the person's) × (1 + fringe % [0] / 100), in the person's currency, on the work date. Rentals: the latest
+    record of a rental_id wins; per month from the start to min(end, as-of), days inside × day rate on the month's
+    last rental day, and a non-zero damage charge on min(end, as-of). Invoices: the latest record wins, on its date.
+    """
+    found: list[CostRecord] = []
+    people = {row["person_id"]: row for row in latest_by(landing_rows(landing, "people"), "person_id")}
+    with localcontext(EXACT):
+        for row in first_by(landing_rows(landing, "timesheets"), "entry_id"):
+            worked = _day(row["work_date"])
+            if worked > as_of:
+                continue
+            person = people[row["person_id"]]
+            rate = Decimal(row["hourly_rate"] or person["hourly_rate"])
+            multiplier = _or(row["overtime_multiplier"], "1.5")
+            hours = Decimal(row["regular_hours"]) + Decimal(row["overtime_hours"]) * multiplier
+            cost = hours * rate * (1 + _or(row["fringe_pct"], "0") / 100)
+            found.append(
+                CostRecord(
+                    "timesheet",
+                    row["entry_id"],
+                    row["entry_id"],
+                    worked,
+                    row["project_code"],
+                    row["account_code"],
+                    cost,
+                    person["currency"],
+                )
+            )
+        for row in latest_by(landing_rows(landing, "equipment_rentals"), "rental_id"):
+            start = _day(row["start_date"])
+            if start > as_of:
+                continue
+            last = min(_day(row["end_date"]), as_of)
+            for period, days in _months(start, last):
+                month_last = min(last, _month_end(_day(_month(period))))
+                found.append(
+                    CostRecord(
+                        "rental",
+                        row["rental_id"],
+                        f"{row['rental_id']}:{_month(period)}",
+                        month_last,
+                        row["project_code"],
+                        row["account_code"],
+                        days * Decimal(row["day_rate"]),
+                        row["currency"],
+                    )
+                )
+            damage = _or(row["damage_charge"], "0")
+            if damage != 0:
+                found.append(
+                    CostRecord(
+                        "rental",
+                        row["rental_id"],
+                        f"{row['rental_id']}:damage",
+                        last,
+                        row["project_code"],
+                        row["account_code"],
+                        damage,
+                        row["currency"],
+                    )
+                )
+        for row in latest_by(landing_rows(landing, "invoices"), "invoice_id"):
+            dated = _day(row["invoice_date"])
+            if dated <= as_of:
+                found.append(
+                    CostRecord(
+                        "invoice",
+                        row["invoice_id"],
+                        row["invoice_id"],
+                        dated,
+                        row["project_code"],
+                        row["account_code"],
+                        Decimal(row["amount"]),
+                        row["currency"],
+                    )
+                )
+    return found
+
+
+@dataclass(frozen=True)
+class Accrual:
+    """The part of a cost record no GL line has released: own currency (0.0001) and base currency (cent)."""
+
+    record: CostRecord
+    amount: Decimal
+    amount_base: Decimal
+
+
+def accruals(landing: Path, as_of: date, base: str = "USD") -> list[Accrual]:
+    """Every cost record's unreleased part, the records with nothing left left out (SPEC §4: nothing counted twice).
+
+    A GL line posted up to as-of whose source_ref names a source id releases what it posts: its amount in the same
+    currency, else amount × rate(GL currency) / rate(record currency), both rates of the source's first month. The
+    release fills the source's records in (cost date, record id) order, in the direction of the source's total.
+    """
+    rate = fx_lookup(landing, base)
+    by_source: dict[tuple[str, str], list[CostRecord]] = defaultdict(list)
+    for record in incurred_records(landing, as_of):
+        by_source[(record.source, record.source_id)].append(record)
+    postings: dict[str, list[dict]] = defaultdict(list)
+    for line in ledger_lines(landing, as_of):
+        if line["source_ref"]:
+            postings[line["source_ref"]].append(line)
+
+    found: list[Accrual] = []
+    with localcontext(EXACT):
+        for (_, source_id), records in by_source.items():
+            records.sort(key=lambda r: (r.cost_date, r.record_id))
+            first_month, currency = records[0].period, records[0].currency
+            released = sum(
+                (
+                    Decimal(p["amount"])
+                    if p["currency"] == currency
+                    else Decimal(p["amount"]) * rate(p["currency"], first_month) / rate(currency, first_month)
+                    for p in postings[source_id]
+                ),
+                Decimal(0),
+            )
+            direction = -1 if sum(r.amount for r in records) < 0 else 1
+            left_to_release = max(direction * released, Decimal(0))
+            for record in records:
+                directed = direction * record.amount
+                taken = min(left_to_release, directed) if directed > 0 else Decimal(0)
+                left_to_release -= taken
+                accrued = (direction * (directed - taken)).quantize(ACCRUAL_QUANTUM, rounding=ROUND_HALF_UP)
+                if accrued != 0:
+                    in_base = (accrued * rate(currency, record.period)).quantize(CENT, rounding=ROUND_HALF_UP)
+                    found.append(Accrual(record, accrued, in_base))
+    return found
+
+
+def accrued_line_items(landing: Path, as_of: date, base: str = "USD") -> dict[tuple[str, str, str], Decimal]:
+    """Accrued cost per (project, account, 'YYYY-MM-01') in base currency, up to as-of."""
+    totals: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+    for accrual in accruals(landing, as_of, base):
+        record = accrual.record
+        totals[(record.project_code, record.account_code, _month(record.period))] += accrual.amount_base
+    return dict(totals)
+
+
+def committed_line_items(landing: Path, as_of: date, base: str = "USD") -> dict[tuple[str, str, str], Decimal]:
+    """Open commitments per (project, account, PO issue month 'YYYY-MM-01') in base currency (SPEC §4).
+
+    An open purchase order issued up to as-of (its latest record standing) commits its amount less the invoices naming
+    it (latest records, dated up to as-of) and the GL lines whose source_ref names it (posted up to as-of), never
+    below 0; another currency counts at amount × rate(its currency) / rate(PO currency) of the PO's month. The rest
+    converts at the PO month's rate, rounded to the cent.
+    """
+    rate = fx_lookup(landing, base)
+    against: dict[str, list[tuple[Decimal, str]]] = defaultdict(list)
+    for invoice in latest_by(landing_rows(landing, "invoices"), "invoice_id"):
+        if invoice["po_id"] and _day(invoice["invoice_date"]) <= as_of:
+            against[invoice["po_id"]].append((Decimal(invoice["amount"]), invoice["currency"]))
+    for line in ledger_lines(landing, as_of):
+        if line["source_ref"]:
+            against[line["source_ref"]].append((Decimal(line["amount"]), line["currency"]))
+
+    totals: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+    with localcontext(EXACT):
+        for order in latest_by(landing_rows(landing, "purchase_orders"), "po_id"):
+            issued = _day(order["issued_date"])
+            if order["status"] != "open" or issued > as_of:
+                continue
+            month, currency = issued.isoformat()[:7], order["currency"]
+            consumed = sum(
+                (
+                    amount if other == currency else amount * rate(other, month) / rate(currency, month)
+                    for amount, other in against[order["po_id"]]
+                ),
+                Decimal(0),
+            )
+            left = max(Decimal(order["amount"]) - consumed, Decimal(0))
+            in_base = (left * rate(currency, month)).quantize(CENT, rounding=ROUND_HALF_UP)
+            if in_base != 0:
+                totals[(order["project_code"], order["account_code"], _month(month))] += in_base
+    return dict(totals)

@@ -10,7 +10,16 @@ import duckdb
 import pytest
 
 from tests.conftest import SMALL_AS_OF, SMALL_STUDIO, query
-from tests.reconcile import actual_line_items, budget_line_items, budget_local_totals, gl_base_totals, phase
+from tests.reconcile import (
+    accruals,
+    accrued_line_items,
+    actual_line_items,
+    budget_line_items,
+    budget_local_totals,
+    committed_line_items,
+    gl_base_totals,
+    phase,
+)
 
 
 @pytest.fixture(params=["small", "sample"])
@@ -22,12 +31,31 @@ def published(request: pytest.FixtureRequest) -> tuple[Path, Path, date]:
     return run.warehouse / "studio.duckdb", run.landing, run.as_of
 
 
-def test_actual_costs_equal_the_ledger_files_in_base_currency(published) -> None:
+def test_posted_costs_equal_the_ledger_files_in_base_currency(published) -> None:
     database, landing, as_of = published
     expected = gl_base_totals(landing, as_of)
-    found = dict(query(database, "SELECT project_code, sum(amount_base) FROM marts.fct_actual_costs GROUP BY 1"))
+    found = dict(
+        query(
+            database,
+            "SELECT project_code, sum(amount_base) FROM marts.fct_actual_costs WHERE status = 'posted' GROUP BY 1",
+        )
+    )
     assert found == expected
     assert sum(found.values()) == sum(expected.values())
+
+
+def test_total_actual_is_posted_ledger_plus_unreleased_accruals_to_the_cent(published) -> None:
+    """Second method: GL lines up to as-of in base currency, plus every cost record's unreleased part (SPEC §4)."""
+    database, landing, as_of = published
+    posted = sum(actual_line_items(landing, as_of).values(), Decimal(0))
+    unreleased = accruals(landing, as_of)
+    accrued = sum((a.amount_base for a in unreleased), Decimal(0))
+    found = dict(query(database, "SELECT status, sum(amount_base) FROM marts.fct_actual_costs GROUP BY 1"))
+    assert found.get("posted") == posted
+    assert found.get("accrued", Decimal(0)) == accrued
+    counted = query(database, "SELECT count(*) FROM marts.fct_actual_costs WHERE status = 'accrued'")[0][0]
+    assert counted == len(unreleased)
+    assert query(database, "SELECT sum(actual) FROM marts.mart_line_item_variance")[0][0] == posted + accrued
 
 
 def test_budget_lines_equal_the_budget_files(published) -> None:
@@ -61,13 +89,35 @@ def _differences(found: dict, expected: dict) -> dict:
     }
 
 
-def test_line_item_actuals_equal_the_ledger_files_by_project_account_and_period(published) -> None:
-    """Second method: each GL line converted at its period's rate (or the latest earlier) and rounded
-    to the cent, txn ids deduplicated (first file wins), lines after as-of left out."""
+def _up_to_as_of(found: dict[tuple[str, str, str], Decimal], as_of: date) -> dict[tuple[str, str, str], Decimal]:
+    last = f"{as_of.isoformat()[:7]}-01"
+    return {k: v for k, v in found.items() if k[2] <= last}
+
+
+def test_line_item_actuals_equal_ledger_plus_accruals_by_project_account_and_period(published) -> None:
+    """Second method: posted = each GL line converted at its period's rate (or the latest earlier) and rounded to
+    the cent, txn ids deduplicated (first file wins), lines after as-of left out; accrued = each timesheet, rental
+    and invoice record's part no GL line naming it has released, to 0.0001, then to base at its month's rate, to the
+    cent; actual = posted + accrued."""
     database, landing, as_of = published
-    expected = actual_line_items(landing, as_of)
-    assert expected, "the landing files post no ledger line up to as-of"
-    assert _differences(_line_items(database, "actual"), expected) == {}
+    posted = actual_line_items(landing, as_of)
+    accrued = accrued_line_items(landing, as_of)
+    assert posted, "the landing files post no ledger line up to as-of"
+    assert accrued or landing == SMALL_STUDIO, "the sample's timesheets, rentals and invoices accrue nothing"
+    actual = {k: posted.get(k, Decimal(0)) + accrued.get(k, Decimal(0)) for k in posted.keys() | accrued.keys()}
+    assert _differences(_up_to_as_of(_line_items(database, "posted_actual"), as_of), posted) == {}
+    assert _differences(_up_to_as_of(_line_items(database, "accrued_actual"), as_of), accrued) == {}
+    assert _differences(_up_to_as_of(_line_items(database, "actual"), as_of), actual) == {}
+
+
+def test_line_item_commitments_equal_open_purchase_orders_less_invoices_and_postings(published) -> None:
+    """Second method: each open PO issued up to as-of, less invoices naming it and GL lines whose source_ref names
+    it (both up to as-of, other currencies at the PO month's rates), never below 0, in base at the PO month's rate,
+    to the cent, in its project × account × issue month."""
+    database, landing, as_of = published
+    expected = committed_line_items(landing, as_of)
+    assert expected or landing == SMALL_STUDIO, "the sample has no open purchase order"
+    assert _differences(_up_to_as_of(_line_items(database, "committed"), as_of), expected) == {}
 
 
 def test_line_item_budgets_equal_the_budget_files_phased_and_converted(published) -> None:
@@ -194,3 +244,61 @@ def test_ytd_is_the_running_sum_of_the_fiscal_year(published) -> None:
     )
     assert broken == []
     assert Decimal(0) != query(database, "SELECT sum(actual) FROM marts.mart_studio_variance")[0][0]
+
+
+def _landing(folder: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_second_method_accrues_releases_and_commits_by_hand(tmp_path: Path) -> None:
+    """The reconciliation's own accruals and commitments on hand-made files: a person's default rate with overtime
+    and fringe, a re-sent timesheet entry, a rental over two months released in another currency, a credit note
+    released in part, and a purchase order consumed by an invoice in another currency and a posting."""
+    landing = _landing(
+        tmp_path,
+        {
+            "fx_rates.csv": "currency,period,rate_to_base\nGBP,2025-01,1.25\nGBP,2025-02,1.30\nEUR,2025-01,1.10\n",
+            "people.csv": "person_id,hourly_rate,currency\nP1,40.00,GBP\n",
+            "timesheets.csv": "entry_id,work_date,person_id,project_code,account_code,regular_hours,overtime_hours,"
+            "hourly_rate,overtime_multiplier,fringe_pct\nT1,2025-01-10,P1,PRJ,5100,8,2,,,10\n",
+            # a later file re-sending T1 does not change it (the first record of a ledger id stands)
+            "timesheets_b.csv": "entry_id,work_date,person_id,project_code,account_code,regular_hours,overtime_hours,"
+            "hourly_rate,overtime_multiplier,fringe_pct\nT1,2025-01-10,P1,PRJ,5100,80,0,,,\n",
+            "equipment_rentals.csv": "rental_id,project_code,account_code,start_date,end_date,day_rate,damage_charge,"
+            "currency\nR1,PRJ,5200,2025-01-30,2025-02-20,100.00,50.00,GBP\n",
+            "invoices.csv": "invoice_id,invoice_date,project_code,account_code,amount,currency,po_id\n"
+            "I1,2025-02-01,PRJ,5300,-300.00,USD,\nI2,2025-01-20,PRJ,5300,110.00,EUR,PO1\n",
+            "purchase_orders.csv": "po_id,issued_date,project_code,account_code,amount,currency,status\n"
+            "PO1,2025-01-15,PRJ,5300,1000.00,GBP,open\nPO2,2025-01-15,PRJ,5300,500.00,USD,closed\n"
+            "PO3,2025-02-11,PRJ,5300,500.00,USD,open\n",
+            "gl_actuals.csv": "txn_id,posted_date,project_code,account_code,amount,currency,source_ref\n"
+            "G2,2025-02-05,PRJ,5200,330.00,EUR,R1\nG3,2025-02-08,PRJ,5300,-100.00,USD,I1\n"
+            "G4,2025-01-25,PRJ,5300,200.00,GBP,PO1\nG5,2025-02-12,PRJ,5300,-200.00,USD,I1\n",
+        },
+    )
+    as_of = date(2025, 2, 10)
+    found = {a.record.record_id: (a.amount, a.amount_base) for a in accruals(landing, as_of)}
+    assert found == {
+        # (8 + 2 × 1.5) × 40 × 1.10 = 484 GBP; × 1.25 (January) = 605.00
+        "T1": (Decimal("484.0000"), Decimal("605.00")),
+        # R1 to as-of: January 30-31 = 200 GBP, February 1-10 = 1,000 GBP, damage 50 GBP on 2025-02-10.
+        # G2 releases 330 EUR × 1.10 / 1.25 (rates of R1's first month) = 290.40 GBP: January in full (left out),
+        # then 90.40 of February: 909.60 × 1.30 = 1,182.48; the damage is untouched: 50 × 1.30 = 65.00
+        "R1:2025-02-01": (Decimal("909.6000"), Decimal("1182.48")),
+        "R1:damage": (Decimal("50.0000"), Decimal("65.00")),
+        # a credit note of -300 released by -100 posted up to as-of (G5 is after it): -200 left
+        "I1": (Decimal("-200.0000"), Decimal("-200.00")),
+        # 110 EUR × 1.10 = 121.00, no posting names it
+        "I2": (Decimal("110.0000"), Decimal("121.00")),
+    }
+    assert accrued_line_items(landing, as_of) == {
+        ("PRJ", "5100", "2025-01-01"): Decimal("605.00"),
+        ("PRJ", "5200", "2025-02-01"): Decimal("1247.48"),
+        ("PRJ", "5300", "2025-01-01"): Decimal("121.00"),
+        ("PRJ", "5300", "2025-02-01"): Decimal("-200.00"),
+    }
+    # PO1: 1,000 GBP - I2 110 EUR × 1.10 / 1.25 (96.80 GBP) - G4 200 GBP = 703.20 GBP × 1.25 = 879.00;
+    # PO2 is closed, PO3 issued after as-of
+    assert committed_line_items(landing, as_of) == {("PRJ", "5300", "2025-01-01"): Decimal("879.00")}
