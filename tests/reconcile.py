@@ -194,6 +194,7 @@ def budget_line_items(landing: Path, as_of: date, base: str = "USD") -> BudgetLi
 # --- Accruals and commitments by a second method (SPEC §4 hot costs), straight from the files ----------------
 
 ACCRUAL_QUANTUM = Decimal("0.0001")
+HALF_CENT = Decimal("0.005")
 EXACT = Context(prec=60)  # a conversion between two rates is carried far beyond the 0.0001 an accrual keeps
 
 
@@ -341,6 +342,7 @@ class Accrual:
 def accruals(landing: Path, as_of: date, base: str = "USD") -> list[Accrual]:
     """Every cost record's unreleased part, the records with nothing left left out (SPEC §4: nothing counted twice).
 
+    A part left under half a cent is the ledger's rounding of its posting to the cent: nothing is accrued for it.
     A GL line posted up to as-of whose source_ref names a source id releases what it posts: its amount in the same
     currency, else amount × rate(GL currency) / rate(record currency), both rates of the source's first month. The
     release fills the source's records in (cost date, record id) order, in the direction of the source's total.
@@ -375,7 +377,7 @@ def accruals(landing: Path, as_of: date, base: str = "USD") -> list[Accrual]:
                 taken = min(left_to_release, directed) if directed > 0 else Decimal(0)
                 left_to_release -= taken
                 accrued = (direction * (directed - taken)).quantize(ACCRUAL_QUANTUM, rounding=ROUND_HALF_UP)
-                if accrued != 0:
+                if abs(accrued) >= HALF_CENT:  # less is the ledger rounding its posting to the cent
                     in_base = (accrued * rate(currency, record.period)).quantize(CENT, rounding=ROUND_HALF_UP)
                     found.append(Accrual(record, accrued, in_base))
     return found

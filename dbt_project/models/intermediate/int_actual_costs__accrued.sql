@@ -2,16 +2,17 @@
 -- posted yet. A GL line whose source_ref names a record releases what it posts, no more: a partial posting
 -- leaves the rest accrued, and a record posted in full is left to its GL line, so nothing is counted twice.
 -- A posting in another currency than the record releases its amount converted at the rates of the month the
--- cost was incurred. A rental's postings release its earliest months first.
+-- cost was incurred. A rental's postings release its earliest months first. Less than half a cent left is the
+-- ledger rounding its posting to the cent: nothing is accrued for it.
 with incurred as (
     select * from {{ ref('int_operational_costs') }}
 ),
 records as (
     -- one rate pair per source record: its first month's
-    select source_id, min(period) as first_period, max(currency) as currency,
+    select source, source_id, min(period) as first_period, max(currency) as currency,
         case when sum(amount) < 0 then -1 else 1 end as direction
     from incurred
-    group by source_id
+    group by source, source_id
 ),
 postings as (
     select g.source_ref, g.currency, g.amount
@@ -20,6 +21,7 @@ postings as (
 ),
 released as (
     select
+        r.source,
         r.source_id,
         sum(
             case when p.currency = r.currency then p.amount
@@ -30,7 +32,7 @@ released as (
     left join {{ ref('int_fx_rates') }} as gl_fx on {{ rate_for_month('gl_fx', 'p.currency', 'r.first_period') }}
     left join {{ ref('int_fx_rates') }} as record_fx
         on {{ rate_for_month('record_fx', 'r.currency', 'r.first_period') }}
-    group by r.source_id
+    group by r.source, r.source_id
 ),
 running as (
     -- amounts turned the way the record runs (a credit note runs negative), so that a release fills them in order
@@ -39,12 +41,13 @@ running as (
         r.direction,
         r.direction * coalesce(rel.released_amount, 0) as released_directed,
         sum(r.direction * i.amount) over (
-            partition by i.source_id order by i.cost_date, i.record_id rows between unbounded preceding and current row
+            partition by i.source, i.source_id order by i.cost_date, i.record_id
+            rows between unbounded preceding and current row
         ) as through_this,
         coalesce(rel.released_amount, 0) as released_amount
     from incurred as i
-    inner join records as r on i.source_id = r.source_id
-    left join released as rel on i.source_id = rel.source_id
+    inner join records as r on i.source = r.source and i.source_id = r.source_id
+    left join released as rel on i.source = rel.source and i.source_id = rel.source_id
 )
 select
     source,
@@ -59,10 +62,15 @@ select
     description,
     amount as incurred_amount,
     -- the part of this record no posting has released yet
-    cast(direction * (
-        greatest(through_this - released_directed, 0)
-        - greatest(through_this - direction * amount - released_directed, 0)
-    ) as decimal(18, 4)) as amount,
+    case when abs(unreleased) < 0.005 then cast(0 as decimal(18, 4)) else unreleased end as amount,
     currency,
     load_id
-from running
+from (
+    select
+        running.*,
+        cast(direction * (
+            greatest(through_this - released_directed, 0)
+            - greatest(through_this - direction * amount - released_directed, 0)
+        ) as decimal(18, 4)) as unreleased
+    from running
+) as accrued
