@@ -11,4 +11,4 @@ select
     blocker_rank, task_id, project_code, task_name, owner_person_id, current_status, unfinished_dependency_ids,
     chain_length, root_blocker_task_id, downstream_waiting, due_date, total_blocked
 from ranked
-where blocker_rank <= {{ var('report_top_blockers', 10) }}
+where blocker_rank <= {{ var('report_top_blockers') }}
