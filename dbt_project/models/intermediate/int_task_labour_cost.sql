@@ -20,9 +20,11 @@ first_retakes as (
 costed as (
     select
         e.*,
-        -- SPEC §4 labour cost, in the person's currency
-        (e.regular_hours + e.overtime_hours * e.overtime_multiplier) * e.hourly_rate
-            * (1 + e.fringe_pct / 100) as labour_cost_local,
+        -- SPEC §4 labour cost, in the person's currency; × 0.01 rather than / 100 keeps it an exact decimal
+        cast(
+            cast((e.regular_hours + e.overtime_hours * e.overtime_multiplier) * e.hourly_rate as decimal(38, 8))
+            * (100 + e.fringe_pct) as decimal(38, 8)
+        ) * cast(0.01 as decimal(3, 2)) as labour_cost_local,
         fx.rate_to_base,
         r.first_retake_date
     from entries as e
