@@ -6,12 +6,12 @@ with projects as (
 studio_tasks as (
     select
         count(*) as tasks,
-        sum(case when is_open then 1 else 0 end) as open_tasks,
-        sum(case when first_done_at is not null then 1 else 0 end) as delivered_tasks,
+        coalesce(sum(case when is_open then 1 else 0 end), 0) as open_tasks,
+        coalesce(sum(case when first_done_at is not null then 1 else 0 end), 0) as delivered_tasks,
         sum(case when is_on_time then 1 else 0 end) as on_time_tasks,
         sum(case when first_done_at is not null and due_date is not null then 1 else 0 end) as delivered_with_due_date,
         sum(case when first_done_at is not null and retake_count > 0 then 1 else 0 end) as delivered_with_retakes,
-        sum(case when is_open and not has_owner then 1 else 0 end) as open_tasks_without_owner,
+        coalesce(sum(case when is_open and not has_owner then 1 else 0 end), 0) as open_tasks_without_owner,
         {{ median('cycle_time_days') }} as median_cycle_time_days
     from {{ ref('mart_task_flow') }}
 ),
@@ -55,11 +55,11 @@ select
     {{ safe_divide('t.delivered_with_retakes', 't.delivered_tasks') }} * 100,
     t.median_cycle_time_days,
     cast(t.open_tasks_without_owner as integer),
-    cast((select sum(blocked_tasks) from projects) as integer),
-    cast((select max(longest_blocker_chain) from projects) as integer),
-    cast((select sum(slipped_milestones) from projects) as integer),
-    cast((select sum(labour_cost) from projects) as decimal(18, 2)),
-    cast((select sum(rework_cost) from projects) as decimal(18, 2)),
+    cast(coalesce((select sum(blocked_tasks) from projects), 0) as integer),
+    cast(coalesce((select max(longest_blocker_chain) from projects), 0) as integer),
+    cast(coalesce((select sum(slipped_milestones) from projects), 0) as integer),
+    cast(coalesce((select sum(labour_cost) from projects), 0) as decimal(18, 2)),
+    cast(coalesce((select sum(rework_cost) from projects), 0) as decimal(18, 2)),
     {{ safe_divide('(select sum(rework_cost) from projects)', '(select sum(total_budget) from projects)') }} * 100,
     cast(o.overcommitted_people as integer),
     o.overcommitted_names,
