@@ -64,7 +64,8 @@ EXTRA_REFERENCE = {
     "tasks.csv": "task_id,project_code,department_code,task_name,owner_person_id,priority,estimate_hours,"
     "start_date,due_date,created_at\n"
     "T1,P1,D1,Edit,U1,1,10,2025-01-05,2025-02-01,2025-01-02T09:00:00\n"
-    "T2,P1,D1,Grade,U1,2,5,2025-02-01,2025-02-10,2025-01-02T09:00:00\n",
+    "T2,P1,D1,Grade,U1,2,5,2025-02-01,2025-02-10,2025-01-02T09:00:00\n"
+    "T3,P1,D1,Deliver,U1,1,2,2025-02-10,2025-02-14,2025-01-02T09:00:00\n",
 }
 
 # rule names as the suites word them (they are also what audit.check_results holds)
@@ -74,6 +75,9 @@ ROWS_READABLE = "every row has the header's columns and is UTF-8 text"
 PLAIN_NAME = "the file name is plain"
 HAS_RATE = "currency has an fx rate for the period"
 LOCKED = "budget version is approved or locked and cannot change: submit a reforecast as a new budget_version"
+CYCLE = "dependencies form no cycle (with the dependencies already loaded, the task would wait on itself)"
+ONE_STATUS_PER_MOMENT = "a task has one status per changed_at (with two, the order of the changes is unknown)"
+REOPENED = "a done task is reopened by a later change (metrics count from its first done)"
 LEDGER_CONFLICT = "txn_id already loaded with different content (send a reversing entry instead)"
 SOURCE_REF = "source_ref names a timesheet entry_id, rental_id, invoice_id or po_id loaded before or in this run"
 PO_ABOVE_TOLERANCE = (
@@ -525,6 +529,23 @@ REJECTIONS = [
         "task_id,depends_on_task_id\nT2,T1\nT1,T1\n",
         {"a task does not depend on itself": Bad("depends_on_task_id", 1, ((2, "T1"),))},
         id="task-depends-on-itself",
+    ),
+    pytest.param(
+        "task_dependencies",
+        "task_dependencies.csv",
+        # T3 waits on T2, T2 on T1, T1 on T3: all three edges lie on the cycle
+        "task_id,depends_on_task_id\nT3,T2\nT2,T1\nT1,T3\n",
+        {CYCLE: Bad("depends_on_task_id", 3, ((1, "T2"), (2, "T1"), (3, "T3")))},
+        id="task-dependency-cycle",
+    ),
+    pytest.param(
+        "task_events",
+        "task_events.csv",
+        # rows 2 and 3 put T1 in progress and in review at one moment; row 4 is another task at that moment (fine)
+        "task_id,status,changed_at\nT1,todo,2025-01-02T09:00:00\nT1,in_progress,2025-01-03T09:00:00\n"
+        "T1,review,2025-01-03T09:00:00\nT2,todo,2025-01-03T09:00:00\n",
+        {ONE_STATUS_PER_MOMENT: Bad("changed_at", 2, ((2, "2025-01-03T09:00:00"), (3, "2025-01-03T09:00:00")))},
+        id="task-events-at-one-moment",
     ),
     # files that cannot be read as a table at all
     pytest.param(
@@ -1172,3 +1193,40 @@ def test_rates_without_the_base_but_with_another_currency_at_one_are_rejected(la
 )
 def test_rates_quoted_to_the_base_are_accepted(layout: WarehouseLayout, content: str) -> None:
     assert_accepted(deliver_fx(layout, content, "USD"), content.count("\n") - 1)
+
+
+# ---------------------------------------------------------------------------------------------------- production
+
+
+def test_dependency_closing_a_cycle_with_loaded_dependencies_is_rejected(layout: WarehouseLayout) -> None:
+    # T3 -> T2 -> T1 is loaded first (a chain, accepted); T1 -> T3 then closes the cycle T1 -> T3 -> T2 -> T1
+    assert_accepted(deliver(layout, "task_dependencies", "task_dependencies_chain.csv",
+                            "task_id,depends_on_task_id\nT3,T2\nT2,T1\n"), rows=2)
+    content = "task_id,depends_on_task_id\nT1,T3\n"
+    outcome = deliver(layout, "task_dependencies", "task_dependencies_more.csv", content)
+    assert_rejected(outcome, layout, content.encode(), {CYCLE: Bad("depends_on_task_id", 1, ((1, "T3"),))})
+
+
+def test_status_at_a_moment_already_loaded_with_another_status_is_rejected(layout: WarehouseLayout) -> None:
+    first = "task_id,status,changed_at\nT1,todo,2025-01-02T09:00:00\nT1,in_progress,2025-01-03T09:00:00\n"
+    assert_accepted(deliver(layout, "task_events", "task_events_1.csv", first), rows=2)
+    # row 1 re-sends a loaded event (a no-op); row 2 gives T1 a second status at 2025-01-03 09:00
+    content = "task_id,status,changed_at\nT1,todo,2025-01-02T09:00:00\nT1,blocked,2025-01-03T09:00:00\n"
+    outcome = deliver(layout, "task_events", "task_events_2.csv", content)
+    assert_rejected(
+        outcome, layout, content.encode(), {ONE_STATUS_PER_MOMENT: Bad("changed_at", 1, ((2, "2025-01-03T09:00:00"),))}
+    )
+
+
+def test_reopening_a_done_task_is_a_warning_and_the_history_is_kept(layout: WarehouseLayout) -> None:
+    first = "task_id,status,changed_at\nT1,in_progress,2025-01-03T09:00:00\nT1,done,2025-01-10T17:00:00\n"
+    assert_accepted(deliver(layout, "task_events", "task_events_1.csv", first), rows=2)
+    # the client sends notes: T1 goes back to in_progress (row 1) and is done again (row 2, not a reopen)
+    content = "task_id,status,changed_at\nT1,retake,2025-01-12T10:00:00\nT1,done,2025-01-14T12:00:00\n"
+    outcome = deliver(layout, "task_events", "task_events_2.csv", content)
+    assert_accepted(outcome, rows=2)
+    warnings = failed(outcome, blocking=False)
+    assert set(warnings) == {REOPENED}
+    assert warnings[REOPENED].bad_rows == 1
+    assert "row 1 value 'retake'" in outcome.warnings[0]
+    assert [r["status"] for r in lake_rows(layout, outcome)] == ["retake", "done"]

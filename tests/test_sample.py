@@ -756,3 +756,58 @@ def test_scenario_accountants_estimate_to_complete(db: duckdb.DuckDBPyConnection
     assert estimates == [("EP-2601", "5100", "2026-09-11", "112000.00", "USD"),
                          ("EP-2601", "5100", "2026-10-09", "128000.00", "USD")]
     assert _one(db, "SELECT count(*) FROM estimates_to_complete WHERE CAST(estimated_on AS DATE) > as_of()") == 0
+
+
+# ------------------------------------------------------------------------------------ production scenarios
+
+
+def test_scenario_production_staff_freelancers_and_work_without_owner(db: duckdb.DuckDBPyConnection) -> None:
+    owners = dict(_all(db, """SELECT p.worker_type, count(*) FROM tasks t JOIN people p
+                              ON p.person_id = t.owner_person_id GROUP BY ALL"""))
+    assert owners.get("staff", 0) > 0 and owners.get("freelance", 0) > 0
+    # nobody has yet taken the fire safety inspection
+    assert _all(db, "SELECT project_code, task_name FROM tasks WHERE owner_person_id IS NULL") == [
+        ("OVH-STUDIO", "Fire safety inspection")
+    ]
+
+
+def test_scenario_production_retake_loop_of_two_rounds(db: duckdb.DuckDBPyConnection) -> None:
+    assert _one(db, """SELECT count(*) FROM (SELECT task_id FROM task_events WHERE status = 'retake'
+                       GROUP BY task_id HAVING count(*) >= 2)""") >= 1
+
+
+def test_scenario_production_blocked_by_unfinished_upstream_work(db: duckdb.DuckDBPyConnection) -> None:
+    # episode 106's online, marked blocked, waits on its VFX shots, which are not done at the as-of date
+    latest = """SELECT task_id, arg_max(status, CAST(changed_at AS TIMESTAMP)) AS status FROM task_events
+                WHERE CAST(changed_at AS TIMESTAMP) < as_of() + 1 GROUP BY ALL"""
+    waiting = _all(db, f"""
+        SELECT t.task_name, u.task_name, us.status
+        FROM task_dependencies d
+        JOIN tasks t ON t.task_id = d.task_id JOIN ({latest}) ts ON ts.task_id = d.task_id
+        JOIN tasks u ON u.task_id = d.depends_on_task_id JOIN ({latest}) us ON us.task_id = d.depends_on_task_id
+        WHERE ts.status = 'blocked' AND us.status NOT IN ('done', 'omitted') ORDER BY ALL""")
+    assert ("Ep106 online, colour & mix", "Ep106 VFX shots", "review") in waiting
+
+
+def test_scenario_production_slipped_milestones(db: duckdb.DuckDBPyConnection) -> None:
+    late = _all(db, """SELECT project_code, milestone FROM milestones
+                       WHERE CAST(actual_date AS DATE) > CAST(planned_date AS DATE) ORDER BY ALL""")
+    assert ("EP-2601", "Eps 101-104 delivered") in late
+
+
+def test_scenario_production_one_overloaded_person_in_the_as_of_week(db: duckdb.DuckDBPyConnection) -> None:
+    """Open tasks' estimates spread evenly over the weeks of start..due: in the as-of week only Marcus Bell (P010,
+    staff, 40 h) holds more than his capacity (CM-2603's grade, VFX and picture lock, and Ep107's online)."""
+    allocated = dict(_all(db, """
+        WITH latest AS (SELECT task_id, arg_max(status, CAST(changed_at AS TIMESTAMP)) AS status FROM task_events
+                        WHERE CAST(changed_at AS TIMESTAMP) < as_of() + 1 GROUP BY ALL),
+        open_tasks AS (
+            SELECT t.owner_person_id AS person_id, CAST(t.estimate_hours AS DECIMAL(18, 4)) AS estimate,
+                   date_trunc('week', CAST(t.start_date AS DATE)) AS first_week,
+                   date_trunc('week', CAST(t.due_date AS DATE)) AS last_week
+            FROM tasks t JOIN latest l USING (task_id)
+            WHERE l.status NOT IN ('done', 'omitted') AND t.owner_person_id IS NOT NULL)
+        SELECT person_id, sum(estimate / (datediff('day', first_week, last_week) / 7 + 1)) FROM open_tasks
+        WHERE date_trunc('week', as_of()) BETWEEN first_week AND last_week GROUP BY ALL"""))
+    capacity = {p: float(c) for p, c in _all(db, "SELECT person_id, weekly_capacity_hours FROM people")}
+    assert [p for p, hours in allocated.items() if hours > capacity[p]] == ["P010"]

@@ -53,3 +53,53 @@
     from offsets
     where {{ dbt.dateadd('month', 'n', start_period) }} <= {{ end_period }}
 {%- endmacro %}
+
+{# the end of the as-of date (midnight after it): open status intervals end here #}
+{% macro as_of_end() -%}
+    cast({{ dbt.dateadd('day', 1, as_of_date()) }} as timestamp)
+{%- endmacro %}
+
+{# days (with fractions, to the minute) from one timestamp to a later one #}
+{% macro days_between(start_ts, end_ts) -%}
+    (cast({{ dbt.datediff(start_ts, end_ts, 'minute') }} as double) / 1440)
+{%- endmacro %}
+
+{# Monday of the week a date falls in (ISO weeks) #}
+{% macro week_start(date_expr) -%}
+    {{ return(adapter.dispatch('week_start')(date_expr)) }}
+{%- endmacro %}
+
+{% macro duckdb__week_start(date_expr) -%}
+    cast(date_trunc('week', cast({{ date_expr }} as date)) as date)
+{%- endmacro %}
+
+{% macro default__week_start(date_expr) -%}
+    {# 1970-01-05 was a Monday: step back by the days since the last Monday #}
+    cast({{ dbt.dateadd('day', '-1 * (' ~ dbt.datediff("cast('1970-01-05' as date)", date_expr, 'day') ~ ' % 7)', date_expr) }} as date)
+{%- endmacro %}
+
+{# one row per week (its Monday) from the week of start_date to the week of end_date inclusive, column `week_start` #}
+{% macro week_spine(start_date, end_date) -%}
+    {{ return(adapter.dispatch('week_spine')(start_date, end_date)) }}
+{%- endmacro %}
+
+{% macro duckdb__week_spine(start_date, end_date) -%}
+    select cast(generate_series as date) as week_start
+    from generate_series(
+        cast({{ week_start(start_date) }} as timestamp), cast({{ week_start(end_date) }} as timestamp), interval 7 day
+    )
+{%- endmacro %}
+
+{% macro default__week_spine(start_date, end_date) -%}
+    {# up to 1,000 weeks from ten × ten × ten numbers #}
+    with digits as (
+        select 0 as d union all select 1 union all select 2 union all select 3 union all select 4
+        union all select 5 union all select 6 union all select 7 union all select 8 union all select 9
+    ),
+    offsets as (
+        select a.d + 10 * b.d + 100 * c.d as n from digits a cross join digits b cross join digits c
+    )
+    select cast({{ dbt.dateadd('day', '7 * n', week_start(start_date)) }} as date) as week_start
+    from offsets
+    where {{ dbt.dateadd('day', '7 * n', week_start(start_date)) }} <= {{ week_start(end_date) }}
+{%- endmacro %}

@@ -1,7 +1,8 @@
 """The studio budget-vs-actual report (SPEC §8), read from the published warehouse.
 
-The rows come from the report models `marts.rpt_studio_budget_vs_actual` and
-`marts.rpt_variances_requiring_commentary` as they are; this module only lays them out.
+The rows come from the report models `marts.rpt_studio_budget_vs_actual`,
+`marts.rpt_variances_requiring_commentary` and, for the production section,
+`marts.rpt_production_summary` and `marts.rpt_production_blockers` as they are; this module only lays them out.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -30,6 +31,8 @@ class ReportData:
     commentary: list[dict]
     commentary_total: int
     revenue: list[dict]
+    production: list[dict] = field(default_factory=list)
+    blockers: list[dict] = field(default_factory=list)
 
 
 def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict]:
@@ -62,7 +65,11 @@ def read_report(published_db: Path) -> ReportData:
             )
         )
         total = commentary[0]["total_requiring_commentary"] if commentary else 0
-    return ReportData(as_of or "", fy_start or "", rows, commentary, int(total), revenue)
+        production = _dicts(
+            con.execute("SELECT * FROM marts.rpt_production_summary ORDER BY row_type = 'studio', project_code")
+        )
+        blockers = _dicts(con.execute("SELECT * FROM marts.rpt_production_blockers ORDER BY blocker_rank"))
+    return ReportData(as_of or "", fy_start or "", rows, commentary, int(total), revenue, production, blockers)
 
 
 def _money(value: Decimal | float | None) -> str:
@@ -81,9 +88,9 @@ LABEL_WIDTH = 34
 REPORT_WIDTH = 100  # the report needs 100 columns; narrower consoles get it unwrapped all the same
 
 
-def _label(text: str) -> str:
+def _label(text: str, width: int = LABEL_WIDTH) -> str:
     """A row label shortened to fit, as plain text (a name holding [brackets] is not markup)."""
-    return escape(text if len(text) <= LABEL_WIDTH else text[: LABEL_WIDTH - 1] + "…")
+    return escape(text if len(text) <= width else text[: width - 1] + "…")
 
 
 def _figures(row: dict) -> list[str]:
@@ -153,6 +160,82 @@ def build_tables(data: ReportData) -> list[Table]:
     return tables
 
 
+def _count(value: int | None) -> str:
+    return "" if value is None else f"{value:,}"
+
+
+def _days(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"
+
+
+def production_tables(data: ReportData) -> list[Table]:
+    """The production section: delivery, retakes, blockers and labour per project, then the blocked work."""
+    if not any(r["row_type"] == "project" for r in data.production):
+        return []
+    table = Table(
+        title=f"Production at {data.as_of} — delivery, retakes, blockers and rework (cycle time in days)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=(0, 0, 0, 1),  # eleven columns fit REPORT_WIDTH with one space of padding each
+    )
+    table.add_column("Project", no_wrap=True, max_width=12)
+    for name in ("TASKS", "OPEN", "DONE", "ON TIME", "RETAKE", "CYCLE", "BLOCKED", "UNOWNED", "LABOUR", "REWORK"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for row in data.production:
+        studio = row["row_type"] == "studio"
+        table.add_row(
+            "STUDIO" if studio else escape(row["project_code"]),
+            _count(row["tasks"]),
+            _count(row["open_tasks"]),
+            _count(row["delivered_tasks"]),
+            _pct(row["on_time_rate_pct"]),
+            _pct(row["retake_rate_pct"]),
+            _days(row["median_cycle_time_days"]),
+            _count(row["blocked_tasks"]),
+            _count(row["open_tasks_without_owner"]),
+            _money(row["labour_cost"]),
+            _money(row["rework_cost"]),
+            style="bold" if studio else None,
+        )
+    tables = [table]
+    if data.blockers:
+        total = data.blockers[0]["total_blocked"]
+        blocked = Table(
+            title=f"Blocked work ({total} open tasks waiting on unfinished dependencies"
+            f"{'' if len(data.blockers) == total else f', longest {len(data.blockers)} chains shown'};"
+            " CHAIN = unfinished tasks above it, WAITING = open tasks waiting on it)",
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+            padding=(0, 0, 0, 1),
+        )
+        for name in ("Task", "Project", "Name", "Status", "Waits on", "CHAIN", "Root", "WAITING"):
+            blocked.add_column(name, justify="right" if name.isupper() else "left", no_wrap=True)
+        for row in data.blockers:
+            blocked.add_row(
+                escape(row["task_id"]),
+                escape(row["project_code"]),
+                _label(row["task_name"], 24),
+                row["current_status"],
+                escape(row["unfinished_dependency_ids"]),
+                _count(row["chain_length"]),
+                escape(row["root_blocker_task_id"]),
+                _count(row["downstream_waiting"]),
+            )
+        tables.append(blocked)
+    return tables
+
+
+def _overcommitted_line(data: ReportData) -> str | None:
+    studio = next((r for r in data.production if r["row_type"] == "studio"), None)
+    if studio is None:
+        return None
+    people = studio["overcommitted_people"] or 0
+    names = f": {escape(studio['overcommitted_names'])}" if people else ""
+    return f"Overcommitted in the as-of week (logged or allocated hours above capacity): {people}{names}."
+
+
 def report_console() -> Console:
     """A console at least REPORT_WIDTH wide, so that no figure is ever cut."""
     return Console(width=max(REPORT_WIDTH, Console().width))
@@ -163,6 +246,14 @@ def print_report(data: ReportData, console: Console) -> None:
         console.print(table)
         console.print()
     console.print(f"{ATTENTION} = material and unfavourable (needs attention); F/U = favourable/unfavourable.")
+    tables = production_tables(data)
+    if tables:
+        console.print()
+    for table in tables:
+        console.print(table)
+        console.print()
+    if tables and (line := _overcommitted_line(data)):
+        console.print(line)
 
 
 def write_reports(published_db: Path, reports_dir: Path) -> list[Path]:

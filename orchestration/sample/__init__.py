@@ -44,8 +44,11 @@ Planted scenarios (what the marts, alerts and reports should find):
 
 Also present: original and reforecast budget versions side by side (and one draft bid),
 monthly-phased and unphased budget lines, approved/proposed/rejected change orders, approved
-and pending budget transfers, open and closed purchase orders, variance commentary, tasks with
-retakes, blocked work and dependencies, and milestones that are late, on time or still ahead.
+and pending budget transfers, open and closed purchase orders, variance commentary, tasks owned by
+staff and freelancers with retakes (loops of two rounds among them), blocked work and dependencies (episode
+106's online waits on its late VFX), one task nobody owns, one overloaded person in the as-of week (Marcus
+Bell, post: CM-2603's picture lock, grade and VFX with Ep107's online), and milestones that are late, on
+time or still ahead.
 """
 
 from orchestration.sample.writer import DEFAULT_OUT_DIR, generate, main

@@ -164,6 +164,27 @@ def helper_columns(source: Source) -> tuple[list[str], list[str], str]:
             "po_billing.described AS invoiced_above_po",
         ]
         joins.append("LEFT JOIN po_billing ON po_billing.po_id = landed.po_id")
+    if source.name == "task_events":
+        tables += [TASK_EVENT_MOMENTS, TASK_FIRST_DONE]
+        helpers += [
+            "coalesce(moments.figure, 1) AS _statuses_at_once",
+            "first_done.figure AS _first_done_at",
+            "created._task_created_at",
+        ]
+        joins += [
+            "LEFT JOIN moments ON moments.task_id = landed.task_id "
+            "AND moments.changed_at = TRY_CAST(landed.changed_at AS TIMESTAMP)",
+            "LEFT JOIN first_done ON first_done.task_id = landed.task_id",
+            "LEFT JOIN (SELECT task_id AS _created_task, max(created_at) AS _task_created_at FROM ref_tasks "
+            "GROUP BY 1) AS created ON created._created_task = landed.task_id",
+        ]
+    if source.name == "task_dependencies":
+        tables.append(CYCLIC_DEPENDENCIES)
+        helpers.append("cyclic.task_id IS NOT NULL AS _in_cycle")
+        joins.append(
+            "LEFT JOIN cyclic ON cyclic.task_id = landed.task_id "
+            "AND cyclic.depends_on_task_id = landed.depends_on_task_id"
+        )
     return tables, helpers, " ".join(joins)
 
 
@@ -202,6 +223,48 @@ SELECT po_id, po_amount, po_currency, invoiced, invoiced - po_amount AS above,
        || '; tolerance ' || regexp_replace(CAST(invoice_po_tolerance_pct() AS VARCHAR), '\\.?0+$', '') || '%'
        AS described
 FROM totals
+"""
+
+
+# Moments of a task (this load and the events already loaded) that carry more than one status: the history is
+# ordered by changed_at, so two statuses at one moment leave the order of the changes unknown.
+TASK_EVENT_MOMENTS = """
+CREATE TABLE moments AS
+WITH events AS (
+    SELECT task_id, TRY_CAST(changed_at AS TIMESTAMP) AS changed_at, status FROM landed
+    UNION SELECT task_id, changed_at, status FROM existing
+)
+SELECT task_id, changed_at, count(DISTINCT status) AS figure FROM events
+WHERE task_id IS NOT NULL AND changed_at IS NOT NULL
+GROUP BY task_id, changed_at HAVING count(DISTINCT status) > 1
+"""
+
+# When each task was first done (this load and the events already loaded): a later event reopens the task.
+TASK_FIRST_DONE = """
+CREATE TABLE first_done AS
+WITH events AS (
+    SELECT task_id, TRY_CAST(changed_at AS TIMESTAMP) AS changed_at, status FROM landed
+    UNION ALL SELECT task_id, changed_at, status FROM existing
+)
+SELECT task_id, min(changed_at) AS figure FROM events WHERE status = 'done' GROUP BY task_id
+"""
+
+# Dependencies (this load and those already loaded) that close a cycle: an edge task -> upstream lies on a
+# cycle when the upstream task reaches the task again. A task depending on itself has its own rule.
+CYCLIC_DEPENDENCIES = """
+CREATE TABLE cyclic AS
+WITH RECURSIVE edges AS (
+    SELECT task_id, depends_on_task_id FROM landed
+    WHERE task_id IS NOT NULL AND depends_on_task_id IS NOT NULL AND task_id <> depends_on_task_id
+    UNION SELECT task_id, depends_on_task_id FROM existing WHERE task_id <> depends_on_task_id
+),
+reaches(from_task, to_task) AS (
+    SELECT task_id, depends_on_task_id FROM edges
+    UNION
+    SELECT r.from_task, e.depends_on_task_id FROM reaches r JOIN edges e ON e.task_id = r.to_task
+)
+SELECT DISTINCT e.task_id, e.depends_on_task_id
+FROM edges e JOIN reaches r ON r.from_task = e.depends_on_task_id AND r.to_task = e.task_id
 """
 
 

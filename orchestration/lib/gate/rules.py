@@ -19,7 +19,8 @@ creates beside the load (see `context.py`):
 
 and helper columns computed in the same scan: _key_count, _first_rate_period, _person_day_hours,
 _version_statuses, _project_start; for fx_rates quotes_rates_to, _base_listed, _always_one; for invoices
-_po_currency, _po_amount, _po_above and invoiced_above_po (what a purchase order's invoices total against it).
+_po_currency, _po_amount, _po_above and invoiced_above_po (what a purchase order's invoices total against it); for
+task events _statuses_at_once, _first_done_at, _task_created_at; for task dependencies _in_cycle.
 """
 
 from __future__ import annotations
@@ -348,11 +349,37 @@ SOURCE_RULES: dict[str, list[Rule]] = {
         at_least("estimate_hours", 0, "not negative"),
         ordered("start_date", "due_date"),
     ],
-    "task_events": [reference_rule("task_id", "tasks", "task_id")],
+    "task_events": [
+        reference_rule("task_id", "tasks", "task_id"),
+        # the history is ordered by changed_at: two statuses of one task at one moment leave the order unknown
+        Rule(
+            "a task has one status per changed_at (with two, the order of the changes is unknown)",
+            "changed_at",
+            "_statuses_at_once > 1",
+        ),
+        Rule(
+            "changed_at is not before the task's created_at",
+            "changed_at",
+            'TRY_CAST("changed_at" AS TIMESTAMP) < _task_created_at',
+            blocking=False,
+        ),
+        # a change after done reopens the task: the marts count from its first done (see README)
+        Rule(
+            "a done task is reopened by a later change (metrics count from its first done)",
+            "status",
+            "\"status\" <> 'done' AND TRY_CAST(\"changed_at\" AS TIMESTAMP) > _first_done_at",
+            blocking=False,
+        ),
+    ],
     "task_dependencies": [
         reference_rule("task_id", "tasks", "task_id"),
         reference_rule("depends_on_task_id", "tasks", "task_id"),
         Rule("a task does not depend on itself", "depends_on_task_id", '"task_id" = "depends_on_task_id"'),
+        Rule(
+            "dependencies form no cycle (with the dependencies already loaded, the task would wait on itself)",
+            "depends_on_task_id",
+            "_in_cycle",
+        ),
     ],
     "milestones": [reference_rule("project_code", "projects", "project_code")],
 }
