@@ -151,6 +151,9 @@ def report(args: argparse.Namespace) -> int:
 
 
 def project_report(layout: WarehouseLayout, project_code: str) -> int:
+    import duckdb
+
+    from orchestration.lib.report_production import print_project_production
     from orchestration.lib.report_project import (
         UnknownProject,
         print_project_cost_report,
@@ -164,7 +167,11 @@ def project_report(layout: WarehouseLayout, project_code: str) -> int:
     except UnknownProject as error:
         Console(stderr=True).print(f"[red]{escape(str(error))}[/red]")
         return EXIT_USAGE
-    print_project_cost_report(cost_report, project_console())
+    console = project_console()
+    print_project_cost_report(cost_report, console)
+    with duckdb.connect(str(layout.published_db), read_only=True) as con:
+        console.print()
+        print_project_production(con, console, project_code)  # the production summary under the cost report
     path = write_project_cost_report_csv(cost_report, layout.reports)
     Console(stderr=True).print(f"wrote {path}")
     return EXIT_OK
