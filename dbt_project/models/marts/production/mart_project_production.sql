@@ -14,7 +14,7 @@ with tasks as (
         sum(case when first_done_at is not null and due_date is not null then 1 else 0 end) as delivered_with_due_date,
         sum(case when first_done_at is not null and retake_count > 0 then 1 else 0 end) as delivered_with_retakes,
         sum(retake_count) as retakes,
-        sum(blocked_days) as blocked_days,
+        cast(sum(round(blocked_days * 1440)) as double) / 1440 as blocked_days,  -- whole minutes: order-free
         {{ median('cycle_time_days') }} as median_cycle_time_days,
         sum(rework_hours) as rework_hours,
         sum(rework_cost) as rework_cost,

@@ -13,8 +13,11 @@ history as (
         -- entries into retake from another status
         sum(case when status = 'retake' and coalesce(previous_status, '') <> 'retake' then 1 else 0 end)
             as retake_count,
-        sum(case when status = 'review' then duration_days else 0 end) as review_days,
-        sum(case when status = 'blocked' then duration_days else 0 end) as blocked_days,
+        -- summed in whole minutes: a sum of doubles would depend on the order the engine adds them in
+        cast(sum(case when status = 'review' then round(duration_days * 1440) else 0 end) as double) / 1440
+            as review_days,
+        cast(sum(case when status = 'blocked' then round(duration_days * 1440) else 0 end) as double) / 1440
+            as blocked_days,
         max(case when is_current then started_at end) as status_since
     from intervals
     group by task_id
