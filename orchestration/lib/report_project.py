@@ -50,7 +50,8 @@ def read_project_cost_report(published_db: Path, project_code: str) -> ProjectCo
             "SELECT project_name, status FROM marts.mart_project_variance WHERE project_code = ?", [project_code]
         ).fetchone()
         if project is None:
-            known = [r[0] for r in con.execute("SELECT project_code FROM marts.mart_project_variance ORDER BY 1").fetchall()]
+            listed = con.execute("SELECT project_code FROM marts.mart_project_variance ORDER BY 1").fetchall()
+            known = [r[0] for r in listed]
             raise UnknownProject(f"no project {project_code!r} in the warehouse; projects: {', '.join(known)}")
         cursor = con.execute(
             "SELECT *, as_of::VARCHAR AS as_of_text FROM marts.rpt_project_cost_report WHERE project_code = ? "
