@@ -1,7 +1,8 @@
 """The studio budget-vs-actual report (SPEC §8), read from the published warehouse.
 
-The rows come from the report models `marts.rpt_studio_budget_vs_actual` and
-`marts.rpt_variances_requiring_commentary` as they are; this module only lays them out.
+The rows come from the report models `marts.rpt_studio_budget_vs_actual`,
+`marts.rpt_variances_requiring_commentary` and `marts.rpt_budget_transfers` as they are; this module only lays
+them out.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class ReportData:
     commentary: list[dict]
     commentary_total: int
     revenue: list[dict]
+    transfers: list[dict]
 
 
 def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict]:
@@ -62,7 +64,14 @@ def read_report(published_db: Path) -> ReportData:
             )
         )
         total = commentary[0]["total_requiring_commentary"] if commentary else 0
-    return ReportData(as_of or "", fy_start or "", rows, commentary, int(total), revenue)
+        transfers = _dicts(
+            con.execute(
+                "SELECT transfer_id, requested_on::VARCHAR AS requested_on, status, from_project_code, "
+                "from_account_code, to_project_code, to_account_code, amount_base, invalid_reasons "
+                "FROM marts.rpt_budget_transfers ORDER BY report_order"
+            )
+        )
+    return ReportData(as_of or "", fy_start or "", rows, commentary, int(total), revenue, transfers)
 
 
 def _money(value: Decimal | float | None) -> str:
@@ -150,7 +159,32 @@ def build_tables(data: ReportData) -> list[Table]:
             _pct(row["variance_pct"]),
         )
     tables.append(commentary)
+    tables.append(_transfers_table(data.transfers))
     return tables
+
+
+def _transfers_table(transfers: list[dict]) -> Table:
+    """Budget transfers that move no budget: pending, then invalid with the reasons."""
+    pending = sum(1 for t in transfers if t["status"] == "pending")
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        title=f"Budget transfers not applied ({pending} pending, {len(transfers) - pending} invalid)",
+        title_justify="left",
+    )
+    for name in ("Transfer", "Requested", "Status", "From", "To", "AMOUNT", "Reason"):
+        table.add_column(name, justify="right" if name.isupper() else "left", no_wrap=name != "Reason")
+    for t in transfers:
+        table.add_row(
+            escape(t["transfer_id"]),
+            t["requested_on"],
+            t["status"],
+            escape(f"{t['from_project_code']} {t['from_account_code']}"),
+            escape(f"{t['to_project_code']} {t['to_account_code']}"),
+            _money(t["amount_base"]),
+            escape(t["invalid_reasons"] or ""),
+        )
+    return table
 
 
 def report_console() -> Console:
