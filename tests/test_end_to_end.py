@@ -22,6 +22,10 @@ MARTS = (
     "mart_department_variance",
     "mart_studio_variance",
     "mart_category_variance",
+    "mart_budget_transfers",
+    "mart_estimate_accuracy",
+    "mart_budget_versions_compared",
+    "rpt_budget_transfers",
 )
 
 
