@@ -18,7 +18,7 @@ from dagster_dbt import DbtCliResource
 
 from orchestration.defs.ingest import ingest_assets
 from orchestration.defs.publish import published_warehouse
-from orchestration.defs.reports import studio_report
+from orchestration.defs.reports import reforecast_draft, studio_report
 from orchestration.defs.resources import StudioSettings
 from orchestration.defs.transform import dbt_models
 from orchestration.lib.config import DBT_PROJECT_DIR
@@ -32,7 +32,7 @@ def studio_assets() -> tuple[AssetsDefinition, ...]:
     """Every asset of a refresh (the dbt manifest must be prepared first: `prepare_manifest()`)."""
     models = dbt_models()
     marts = [key for key in models.keys if key.path[0] == "marts"]
-    return (*ingest_assets(), models, published_warehouse(marts), studio_report)
+    return (*ingest_assets(), models, published_warehouse(marts), studio_report, reforecast_draft)
 
 
 def studio_resources(settings: StudioSettings) -> dict[str, object]:

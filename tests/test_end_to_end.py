@@ -46,7 +46,7 @@ FIGURES_LINE = re.compile(
 DIRECTION = {"F": "F", "U": "U", "on_target": "="}
 
 
-TITLES = ("Studio budget vs actual", "Revenue", "Variances requiring commentary", "⚠ =")
+TITLES = ("Studio budget vs actual", "Revenue", "Variances requiring commentary", "Budget transfers not applied", "⚠ =")
 
 
 def printed_rows(stdout: str, title: str) -> list[dict]:
@@ -197,3 +197,23 @@ def test_project_cost_report_prints_and_writes_the_report_model(sample_run: CliR
     assert len(written) == len(expected) + 1 and written[0].startswith("project_code,row_type,category")
     unknown = run_cli("report", "--warehouse", str(warehouse), "--project", "NOPE")
     assert unknown.returncode == 2 and "no project 'NOPE'" in unknown.stderr
+
+
+def test_printed_transfers_section_is_the_report_model(sample_run: CliRun) -> None:
+    """Pending first, then invalid with the reasons; the valid TR-008 moves a budget and is not listed."""
+    expected = rows(
+        sample_run.warehouse / "studio.duckdb",
+        "SELECT transfer_id, status, invalid_reasons FROM marts.rpt_budget_transfers ORDER BY report_order",
+    )
+    assert [(r["transfer_id"], r["status"]) for r in expected] == [("TR-007", "pending")] + [
+        (f"TR-00{n}", "invalid") for n in (6, 5, 4, 3, 2, 1)
+    ]
+    flat = " ".join(sample_run.stdout.split())
+    assert "Budget transfers not applied (1 pending, 6 invalid)" in flat
+    lines = sample_run.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith("Budget transfers not applied"))
+    listed = [line.split()[0] for line in lines[start + 1 :] if line.strip().startswith("TR-")]
+    assert listed == [r["transfer_id"] for r in expected]
+    assert "TR-008" not in sample_run.stdout
+    section = " ".join(" ".join(lines[start:]).split())
+    assert "into a line already over budget" in section and "out of a line under 80% utilised" in section

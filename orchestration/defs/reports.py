@@ -4,6 +4,7 @@ from dagster import AssetKey, MaterializeResult, MetadataValue, asset
 
 from orchestration.defs.publish import PUBLISHED
 from orchestration.defs.resources import StudioSettings
+from orchestration.lib.reforecast import write_reforecast_draft
 from orchestration.lib.report import write_reports
 
 
@@ -16,3 +17,22 @@ from orchestration.lib.report import write_reports
 def studio_report(settings: StudioSettings) -> MaterializeResult:
     paths = write_reports(settings.layout.published_db, settings.layout.reports)
     return MaterializeResult(metadata={"files": MetadataValue.json([str(p) for p in paths])})
+
+
+@asset(
+    key=AssetKey(["reports", "budgets_reforecast_draft"]),
+    group_name="publish",
+    deps=[PUBLISHED],
+    description=(
+        "The reforecast draft (SPEC §8): every active project line's actual + committed + ETC as a `budgets` "
+        "landing file (status draft) that finance reviews and drops back into the landing folder."
+    ),
+)
+def reforecast_draft(settings: StudioSettings) -> MaterializeResult:
+    path = write_reforecast_draft(
+        settings.layout.published_db,
+        settings.layout.reports,
+        settings.as_of_date,
+        settings.studio_config.base_currency,
+    )
+    return MaterializeResult(metadata={"file": MetadataValue.path(str(path))})

@@ -1,7 +1,7 @@
 """The studio budget-vs-actual report (SPEC §8), read from the published warehouse.
 
 The rows come from the report models `marts.rpt_studio_budget_vs_actual`,
-`marts.rpt_variances_requiring_commentary` and, for the production section,
+`marts.rpt_variances_requiring_commentary`, `marts.rpt_budget_transfers` and, for the production section,
 `marts.rpt_production_summary` and `marts.rpt_production_blockers` as they are; this module only lays them out.
 """
 
@@ -33,6 +33,7 @@ class ReportData:
     revenue: list[dict]
     production: list[dict] = field(default_factory=list)
     blockers: list[dict] = field(default_factory=list)
+    transfers: list[dict] = field(default_factory=list)
 
 
 def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict]:
@@ -69,7 +70,16 @@ def read_report(published_db: Path) -> ReportData:
             con.execute("SELECT * FROM marts.rpt_production_summary ORDER BY row_type = 'studio', project_code")
         )
         blockers = _dicts(con.execute("SELECT * FROM marts.rpt_production_blockers ORDER BY blocker_rank"))
-    return ReportData(as_of or "", fy_start or "", rows, commentary, int(total), revenue, production, blockers)
+        transfers = _dicts(
+            con.execute(
+                "SELECT transfer_id, requested_on::VARCHAR AS requested_on, status, from_project_code, "
+                "from_account_code, to_project_code, to_account_code, amount_base, invalid_reasons "
+                "FROM marts.rpt_budget_transfers ORDER BY report_order"
+            )
+        )
+    return ReportData(
+        as_of or "", fy_start or "", rows, commentary, int(total), revenue, production, blockers, transfers
+    )
 
 
 def _money(value: Decimal | float | None) -> str:
@@ -157,6 +167,7 @@ def build_tables(data: ReportData) -> list[Table]:
             _pct(row["variance_pct"]),
         )
     tables.append(commentary)
+    tables.append(_transfers_table(data.transfers))
     return tables
 
 
@@ -234,6 +245,30 @@ def _overcommitted_line(data: ReportData) -> str | None:
     people = studio["overcommitted_people"] or 0
     names = f": {escape(studio['overcommitted_names'])}" if people else ""
     return f"Overcommitted in the as-of week (logged or allocated hours above capacity): {people}{names}."
+
+
+def _transfers_table(transfers: list[dict]) -> Table:
+    """Budget transfers that move no budget: pending, then invalid with the reasons."""
+    pending = sum(1 for t in transfers if t["status"] == "pending")
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        title=f"Budget transfers not applied ({pending} pending, {len(transfers) - pending} invalid)",
+        title_justify="left",
+    )
+    for name in ("Transfer", "Requested", "Status", "From", "To", "AMOUNT", "Reason"):
+        table.add_column(name, justify="right" if name.isupper() else "left", no_wrap=name != "Reason")
+    for t in transfers:
+        table.add_row(
+            escape(t["transfer_id"]),
+            t["requested_on"],
+            t["status"],
+            escape(f"{t['from_project_code']} {t['from_account_code']}"),
+            escape(f"{t['to_project_code']} {t['to_account_code']}"),
+            _money(t["amount_base"]),
+            escape(t["invalid_reasons"] or ""),
+        )
+    return table
 
 
 def report_console() -> Console:

@@ -262,7 +262,7 @@ BUDGET_TRANSFERS = (
         "Permit fees for the second location",
         "P002",
         "P001",
-        "producer",
+        "finance_partner",
     ),
     (
         "TR-002",
@@ -275,7 +275,7 @@ BUDGET_TRANSFERS = (
         "Second research trip to the coastal towns",
         "P001",
         "P020",
-        "finance_director",
+        "vp_finance",
     ),
     (
         "TR-003",
@@ -288,7 +288,7 @@ BUDGET_TRANSFERS = (
         "Release camera rental underspend to colour & mix",
         "P001",
         "P020",
-        "finance_director",
+        "vp_finance",
     ),
     (
         "TR-004",
@@ -301,7 +301,7 @@ BUDGET_TRANSFERS = (
         "Remote recording kit funded from unused software seats",
         "P015",
         "P020",
-        "finance_director",
+        "vp_finance",
     ),
     (
         "TR-005",
@@ -314,7 +314,7 @@ BUDGET_TRANSFERS = (
         "Day players above reforecast (night shoots)",
         "P002",
         "STUDIO_HEAD",
-        "studio_head",
+        "cfo",
     ),
     (
         "TR-006",
@@ -327,7 +327,7 @@ BUDGET_TRANSFERS = (
         "London hotel rates above the bid",
         "P008",
         "P001",
-        "producer",
+        "finance_partner",
     ),
     (
         "TR-007",
@@ -341,6 +341,19 @@ BUDGET_TRANSFERS = (
         "P002",
         "",
         "",
+    ),
+    (
+        "TR-008",
+        "2026-07-20T09:30:00",
+        "EP-2601",
+        "5200",
+        "EP-2601",
+        "5310",
+        "4000.00",
+        "Camera package returned early: fund the second unit's travel",
+        "P002",
+        "P001",
+        "finance_partner",
     ),
 )
 

@@ -32,6 +32,11 @@ select
     case v.status_rank when 3 then 'locked' when 2 then 'approved' else 'draft' end as version_status,
     v.approved_at,
     v.first_load_id,
+    v.effective_at,
+    -- every version of a project in the order it took effect (drafts included), for the versions compared
+    row_number() over (
+        partition by v.project_code order by v.effective_at, v.first_load_id, v.budget_version
+    ) as version_sequence,
     coalesce(o.rank_first = 1, false) as is_original,
     coalesce(o.rank_latest = 1, false) as is_current
 from versions as v

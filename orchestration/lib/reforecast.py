@@ -1,0 +1,117 @@
+"""The reforecast draft (SPEC §8): for every line of every active project, actual to date + estimate to complete,
+written as a `budgets` landing file that finance reviews, edits and drops back into the landing folder.
+
+The draft's amount is the cost report's EFC: actual + committed + etc, i.e. the actual to date plus everything
+still to come (open commitments are part of what remains to be spent). It is one unphased line per project ×
+account in base currency, version `<current version>-RF<yyyymmdd>`, status `draft`; approving it is changing its
+status to `approved` (and giving `approved_at`)."""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import duckdb
+
+BUDGET_COLUMNS = (
+    "budget_version",
+    "version_status",
+    "project_code",
+    "account_code",
+    "period",
+    "amount",
+    "currency",
+    "quantity",
+    "unit",
+    "rate",
+    "approved_at",
+)
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class ForecastLine:
+    """One cost-report line of an active project at as-of."""
+
+    project_code: str
+    account_code: str
+    current_version: str | None
+    actual: Decimal
+    committed: Decimal
+    etc: Decimal
+
+
+def reforecast_version(current_version: str | None, as_of: date) -> str:
+    """`V2-reforecast` at 2026-10-15 → `V2-reforecast-RF20261015`; `RF20261015` for a project without one."""
+    suffix = f"RF{as_of:%Y%m%d}"
+    return f"{current_version}-{suffix}" if current_version else suffix
+
+
+def reforecast_rows(lines: Iterable[ForecastLine], as_of: date, base_currency: str) -> list[dict[str, str]]:
+    """The draft's landing rows, ordered by project and account: amount = actual + committed + etc, to the cent."""
+    rows = []
+    for line in sorted(lines, key=lambda x: (x.project_code, x.account_code)):
+        amount = (line.actual + line.committed + line.etc).quantize(CENT, rounding=ROUND_HALF_UP)
+        rows.append(
+            {
+                "budget_version": reforecast_version(line.current_version, as_of),
+                "version_status": "draft",
+                "project_code": line.project_code,
+                "account_code": line.account_code,
+                "period": "",
+                "amount": f"{amount:.2f}",
+                "currency": base_currency,
+                "quantity": "",
+                "unit": "",
+                "rate": "",
+                "approved_at": "",
+            }
+        )
+    return rows
+
+
+READ_LINES = """
+SELECT r.project_code, r.account_code, v.budget_version, r.actual, r.committed, r.etc
+FROM marts.mart_line_item_cost_report AS r
+LEFT JOIN (SELECT DISTINCT project_code, budget_version FROM marts.fct_budget_lines WHERE is_current) AS v
+    ON r.project_code = v.project_code
+WHERE r.project_status = 'active'
+"""
+
+
+def read_forecast_lines(published_db: Path) -> list[ForecastLine]:
+    with duckdb.connect(str(published_db), read_only=True) as con:
+        found = con.execute(READ_LINES).fetchall()
+    return [
+        ForecastLine(project, account, version, Decimal(actual), Decimal(committed), Decimal(etc))
+        for project, account, version, actual, committed, etc in found
+    ]
+
+
+def draft_path(reports_dir: Path, as_of: date) -> Path:
+    return reports_dir / f"budgets_reforecast_draft_{as_of.isoformat()}.csv"
+
+
+def write_reforecast_draft(published_db: Path, reports_dir: Path, as_of: date, base_currency: str) -> Path:
+    """Write the draft next to the reports; it appears whole (written aside, then renamed)."""
+    rows = reforecast_rows(read_forecast_lines(published_db), as_of, base_currency)
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    path = draft_path(reports_dir, as_of)
+    temporary = path.with_suffix(".csv.tmp")
+    with temporary.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=BUDGET_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(temporary, path)
+    return path
+
+
+def approve(rows: Iterable[Mapping[str, str]], approved_at: str) -> list[dict[str, str]]:
+    """The draft as finance approves it: status `approved`, `approved_at` given, everything else as drafted."""
+    return [dict(row, version_status="approved", approved_at=approved_at) for row in rows]

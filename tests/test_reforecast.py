@@ -1,0 +1,145 @@
+"""The reforecast draft (SPEC §8): its rows, and the file as written passing the gate and, approved, becoming the
+current budget of every line."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from orchestration.lib.config import DBT_PROJECT_DIR, WarehouseLayout
+from orchestration.lib.contract import SOURCES
+from orchestration.lib.gate.context import RunContext
+from orchestration.lib.lake import register_lake_views
+from orchestration.lib.loads import ingest_source
+from orchestration.lib.reforecast import (
+    BUDGET_COLUMNS,
+    ForecastLine,
+    approve,
+    reforecast_rows,
+    reforecast_version,
+    write_reforecast_draft,
+)
+from tests.conftest import SMALL_AS_OF, CliRun, copy_warehouse, rows
+
+AS_OF = date.fromisoformat(SMALL_AS_OF)
+
+
+def test_a_draft_line_is_actual_plus_committed_plus_etc_in_base_currency_unphased() -> None:
+    lines = [
+        # 1,000.00 + 250.50 + 749.495 = 1,999.995 → 2,000.00 (half up, to the cent)
+        ForecastLine("P2", "5100", "V1", Decimal("1000.00"), Decimal("250.50"), Decimal("749.495")),
+        ForecastLine("P1", "5200", None, Decimal("0"), Decimal("0"), Decimal("0")),
+    ]
+    drafted = reforecast_rows(lines, date(2026, 10, 15), "EUR")
+    assert [r["project_code"] for r in drafted] == ["P1", "P2"]
+    assert drafted[1] == {
+        "budget_version": "V1-RF20261015",
+        "version_status": "draft",
+        "project_code": "P2",
+        "account_code": "5100",
+        "period": "",
+        "amount": "2000.00",
+        "currency": "EUR",
+        "quantity": "",
+        "unit": "",
+        "rate": "",
+        "approved_at": "",
+    }
+    assert drafted[0]["budget_version"] == "RF20261015" and drafted[0]["amount"] == "0.00"
+
+
+def test_the_version_names_the_version_it_reforecasts() -> None:
+    assert reforecast_version("V2-reforecast", date(2026, 10, 15)) == "V2-reforecast-RF20261015"
+
+
+def _write(path: Path, table: list[dict[str, str]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=BUDGET_COLUMNS)
+        writer.writeheader()
+        writer.writerows(table)
+
+
+def test_the_draft_passes_the_gate_and_approved_becomes_each_lines_current_budget(
+    small_warehouse: Path, tmp_path: Path
+) -> None:
+    warehouse = tmp_path / "warehouse"
+    copy_warehouse(small_warehouse, warehouse)
+    layout = WarehouseLayout(warehouse)
+    draft = write_reforecast_draft(layout.published_db, tmp_path / "reports", AS_OF, "USD")
+    assert draft.name == "budgets_reforecast_draft_2025-03-15.csv"
+    with draft.open(encoding="utf-8", newline="") as handle:
+        drafted = list(csv.DictReader(handle))
+    # the expected figures by a second route: the published cost report's lines of active projects
+    expected = {
+        (r["project_code"], r["account_code"]): r["actual"] + r["committed"] + r["etc"]
+        for r in rows(
+            layout.published_db,
+            "SELECT * FROM marts.mart_line_item_cost_report WHERE project_status = 'active'",
+        )
+    }
+    assert expected and {(r["project_code"], r["account_code"]): Decimal(r["amount"]) for r in drafted} == expected
+    assert {r["version_status"] for r in drafted} == {"draft"}
+
+    run = RunContext("USD", AS_OF)
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / draft.name).write_bytes(draft.read_bytes())
+    outcomes = ingest_source(SOURCES["budgets"], landing, layout, run=run)
+    assert [(o.status, o.rows) for o in outcomes] == [("accepted", len(drafted))], [o.reasons() for o in outcomes]
+
+    # finance approves it as written: status approved, approved the day after as-of
+    _write(landing / "budgets_reforecast_approved.csv", approve(drafted, "2025-03-16T09:00:00"))
+    outcomes = ingest_source(SOURCES["budgets"], landing, layout, run=run)
+    accepted = [(o.file_name, o.status) for o in outcomes if o.status != "skipped"]
+    assert accepted == [("budgets_reforecast_approved.csv", "accepted")], [o.reasons() for o in outcomes]
+
+    # rebuild only the budget models over the copy's lake (no full refresh)
+    register_lake_views(layout)
+    dbt = Path(sys.executable).with_name("dbt")
+    done = subprocess.run(
+        [
+            str(dbt), "run", "--select", "stg_budgets int_budget_versions int_budget_lines_phased fct_budget_lines",
+            "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+            "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
+            "--vars", json.dumps({"build_db": str(layout.build_db), "as_of": SMALL_AS_OF}),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:]
+    current = rows(
+        layout.build_db,
+        "SELECT project_code, account_code, budget_version, sum(amount_base) AS budget FROM marts.fct_budget_lines"
+        " WHERE is_current GROUP BY ALL",
+    )
+    active = {r["project_code"] for r in drafted}
+    current_active = {
+        (r["project_code"], r["account_code"]): r["budget"] for r in current if r["project_code"] in active
+    }
+    assert current_active == expected
+    assert {r["budget_version"] for r in current if r["project_code"] in active} == {
+        r["budget_version"] for r in drafted
+    }
+
+
+def test_the_sample_writes_its_draft_after_each_refresh_and_it_loads_back(sample_run: CliRun, tmp_path: Path) -> None:
+    assert sample_run.exit_code == 0
+    draft = sample_run.warehouse / "reports" / f"budgets_reforecast_draft_{sample_run.as_of.isoformat()}.csv"
+    with draft.open(encoding="utf-8", newline="") as handle:
+        drafted = list(csv.DictReader(handle))
+    assert drafted and {r["version_status"] for r in drafted} == {"draft"}
+    assert {r["project_code"] for r in drafted} == {"EP-2601", "CM-2602", "CM-2603", "POD-2604", "OVH-STUDIO"}
+    warehouse = tmp_path / "warehouse"
+    copy_warehouse(sample_run.warehouse, warehouse)
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / draft.name).write_bytes(draft.read_bytes())
+    run = RunContext("USD", sample_run.as_of)
+    outcomes = ingest_source(SOURCES["budgets"], landing, WarehouseLayout(warehouse), run=run)
+    assert [(o.status, o.rows) for o in outcomes] == [("accepted", len(drafted))], [o.reasons() for o in outcomes]
