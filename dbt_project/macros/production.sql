@@ -30,19 +30,6 @@
     from ordered
 {%- endmacro %}
 
-{# the median of a column within a group #}
-{% macro median(expr) -%}
-    {{ return(adapter.dispatch('median')(expr)) }}
-{%- endmacro %}
-
-{% macro duckdb__median(expr) -%}
-    median({{ expr }})
-{%- endmacro %}
-
-{% macro default__median(expr) -%}
-    percentile_cont(0.5) within group (order by {{ expr }})
-{%- endmacro %}
-
 {# `with recursive` where the engine needs the keyword #}
 {% macro with_recursive() -%}
     {{ return(adapter.dispatch('with_recursive')()) }}
