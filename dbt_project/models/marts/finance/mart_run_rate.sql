@@ -57,7 +57,9 @@ days as (
 rated as (
     select
         d.*,
-        d.closed_months + cast(d.days_elapsed as double) / d.days_in_month as months_elapsed
+        d.closed_months + cast(d.days_elapsed as double) / d.days_in_month as months_elapsed,
+        cast(d.ytd_budget - d.budget as double) + cast(d.budget as double) * d.days_elapsed / d.days_in_month
+            as ytd_phased
     from days as d
 )
 select
@@ -89,8 +91,14 @@ select
         when r.annual_budget <> 0
             then cast(r.ytd_actual as double) / (cast(r.annual_budget as double) * r.months_elapsed / 12) * 100
     end as ytd_pace_pct,
-    cast(r.ytd_actual as double) / r.months_elapsed * 12 as projected_full_year,
-    cast(r.ytd_actual as double) / r.months_elapsed * 12 - cast(r.annual_budget as double) as projected_full_year_variance,
+    -- the budget phased to date: closed months whole, the as-of month prorated by its days
+    cast(r.ytd_budget - r.budget as double) + cast(r.budget as double) * r.days_elapsed / r.days_in_month
+        as ytd_theoretical_budget,
+    -- the year's spend so far against its phased budget, carried to the whole year's budget
+    case when r.ytd_phased > 0 then cast(r.ytd_actual as double) * r.annual_budget / r.ytd_phased end
+        as projected_full_year,
+    case when r.ytd_phased > 0 then cast(r.ytd_actual as double) * r.annual_budget / r.ytd_phased end
+        - cast(r.annual_budget as double) as projected_full_year_variance,
     -- beside the cost report's EFC, never mixed into it (SPEC §6)
     case
         when r.level = 'project' and r.period = {{ as_of_period() }} and p.days_elapsed > 0
