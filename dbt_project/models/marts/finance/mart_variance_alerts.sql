@@ -30,7 +30,10 @@ measures as (
     union all
     select
         'fiscal_year', level, scope_key, project_code, department_code, account_code, fiscal_year_start,
-        cast(annual_budget as double), cast(ytd_actual as double), year_elapsed_pct, projected_full_year
+        cast(annual_budget as double), cast(ytd_actual as double),
+        -- the year elapsed as its budget is phased: a budget planned for the autumn is not underspent in the spring
+        case when annual_budget > 0 then ytd_theoretical_budget * 100 / cast(annual_budget as double) end,
+        projected_full_year
     from month_rr
     union all
     select
