@@ -111,10 +111,10 @@ def run(args: argparse.Namespace) -> int:
         err.print(f"dbt output: {layout.internal / 'dbt_output.log'}")
         return EXIT_FAILED
     print_report(read_report(layout.published_db), report_console())
-    from orchestration.lib.notify import deliver_to_outbox, outbox_file
+    from orchestration.lib.notify import deliver_alerts
 
-    delivered = deliver_to_outbox(layout)  # the same code as the alert_delivery sensor
-    err.print(f"{len(delivered)} new alert(s) delivered to {outbox_file(layout)}")
+    # the same code as the alert_delivery sensor
+    err.print(escape(deliver_alerts(layout, settings.studio_config.alert_webhook_env)))
     return EXIT_REJECTED if result.rejected else EXIT_OK
 
 

@@ -3,10 +3,13 @@
 from dagster import SensorEvaluationContext, SkipReason, sensor
 
 from orchestration.defs.resources import StudioSettings
-from orchestration.lib.notify import deliver_to_outbox
+from orchestration.lib.notify import deliver_alerts
 
 
-@sensor(name="alert_delivery", minimum_interval_seconds=60, description="Deliver new alerts to the outbox.")
+@sensor(
+    name="alert_delivery",
+    minimum_interval_seconds=60,
+    description="Deliver new alerts to the outbox, and to the webhook when configured.",
+)
 def alert_delivery(context: SensorEvaluationContext, settings: StudioSettings) -> SkipReason:
-    delivered = deliver_to_outbox(settings.layout)
-    return SkipReason(f"{len(delivered)} new alert(s) delivered" if delivered else "no new alerts")
+    return SkipReason(deliver_alerts(settings.layout, settings.studio_config.alert_webhook_env))

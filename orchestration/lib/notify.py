@@ -95,3 +95,108 @@ def deliver_to_outbox(layout: WarehouseLayout, now: datetime | None = None) -> l
             handle.flush()
             os.fsync(handle.fileno())
         return pending
+
+
+# --- the webhook (SPEC §7): Slack-compatible, from the outbox, retried until it answers 2xx ---
+
+WEBHOOK_BATCH = 50
+
+
+def webhook_ledger(layout: WarehouseLayout) -> Path:
+    """What the webhook was sent: one line per attempt and alert (delivered or failed), never the URL."""
+    return layout.root / "outbox" / "webhook.jsonl"
+
+
+def webhook_pending(layout: WarehouseLayout) -> list[dict]:
+    """Alerts of the outbox the webhook has not accepted yet, each with its failed attempts so far."""
+    outbox = outbox_file(layout)
+    if not outbox.exists():
+        return []
+    accepted: set[tuple[str, int]] = set()
+    attempts: dict[tuple[str, int], int] = {}
+    ledger = webhook_ledger(layout)
+    if ledger.exists():
+        for line in ledger.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            key = (record["alert_key"], int(record["episode"]))
+            if record["status"] == "delivered":
+                accepted.add(key)
+            else:
+                attempts[key] = attempts.get(key, 0) + 1
+    pending, seen = [], set()
+    for line in outbox.read_text(encoding="utf-8").splitlines():
+        try:
+            alert = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        key = (alert["alert_key"], int(alert["episode"]))
+        if key not in accepted and key not in seen:
+            seen.add(key)
+            pending.append({**alert, "attempts": attempts.get(key, 0)})
+    return pending
+
+
+def slack_payload(alerts: list[dict]) -> dict:
+    """A Slack incoming-webhook message: one line of text per alert."""
+    lines = [f"[{a['severity']}] {a['message']} → {a['notify_role']}" for a in alerts]
+    return {"text": f"{len(alerts)} new budget alert(s)\n" + "\n".join(lines)}
+
+
+def _post(url: str, payload: dict, timeout: float) -> None:
+    import urllib.request
+
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode("utf-8"), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        if not 200 <= response.status < 300:
+            raise OSError(f"HTTP {response.status}")
+
+
+def _failure(error: BaseException) -> str:
+    """What went wrong, without the URL: an error's text may carry it, so only its kind and HTTP status."""
+    status = getattr(error, "code", None)
+    return f"{type(error).__name__}" + (f" (HTTP {status})" if isinstance(status, int) else "")
+
+
+def deliver_to_webhook(layout: WarehouseLayout, url: str, timeout: float = 10.0) -> tuple[int, int]:
+    """Post the pending alerts; return (delivered, still pending). A failure never raises: it is recorded
+    against each alert of the batch, which stays pending for the next run."""
+    ledger = webhook_ledger(layout)
+    delivered = failed = 0
+    with _outbox_lock(ledger):
+        pending = webhook_pending(layout)
+        for start in range(0, len(pending), WEBHOOK_BATCH):
+            batch = pending[start : start + WEBHOOK_BATCH]
+            at = datetime.now(UTC).isoformat()
+            try:
+                _post(url, slack_payload(batch), timeout)
+                status, error = "delivered", None
+                delivered += len(batch)
+            except Exception as caught:  # any failure leaves the alerts pending
+                status, error = "failed", _failure(caught)
+                failed += len(batch)
+            with ledger.open("a", encoding="utf-8") as handle:
+                for alert in batch:
+                    record = {"alert_key": alert["alert_key"], "episode": alert["episode"], "status": status, "at": at}
+                    if error:
+                        record["error"] = error
+                    handle.write(json.dumps(record, sort_keys=True) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+    return delivered, failed
+
+
+def deliver_alerts(layout: WarehouseLayout, webhook_env: str | None, environ: dict[str, str] | None = None) -> str:
+    """The delivery after a publish (the sensor and `studio-budget run`): the outbox always, the webhook when
+    its environment variable is set. Returns one line for the log, which never holds the URL."""
+    new = deliver_to_outbox(layout)
+    summary = f"{len(new)} new alert(s) delivered to {outbox_file(layout)}"
+    url = (environ if environ is not None else os.environ).get(webhook_env or "", "") if webhook_env else ""
+    if url:
+        sent, pending = deliver_to_webhook(layout, url)
+        summary += f"; webhook: {sent} sent" + (f", {pending} pending (retried next run)" if pending else "")
+    return summary
