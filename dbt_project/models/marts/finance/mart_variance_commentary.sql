@@ -90,9 +90,10 @@ select
         || coalesce(' ' || bv.vendor || ' accounts for ' || cast(round(bv.amount, 2) as varchar) || '.', '')
         || coalesce(' ' || bp.person_id || ' logged ' || cast(round(bp.amount, 2) as varchar) || '.', '')
         || case when lv.labour_variance is not null and lv.labour_variance <> 0 then
-            ' Labour: hours ' || cast(round(lv.hours_variance, 2) as varchar)
-            || ', rate ' || cast(round(lv.rate_variance, 2) as varchar)
-            || ', overtime premium ' || cast(round(lv.overtime_premium, 2) as varchar) || '.'
+            -- a line budgeted without hours has no hours or rate part
+            ' Labour: ' || coalesce('hours ' || cast(round(lv.hours_variance, 2) as varchar) || ', ', '')
+            || coalesce('rate ' || cast(round(lv.rate_variance, 2) as varchar) || ', ', '')
+            || 'overtime premium ' || cast(round(coalesce(lv.overtime_premium, 0), 2) as varchar) || '.'
             else '' end
         as varchar
     ) as drafted_explanation
