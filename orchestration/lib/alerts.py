@@ -53,8 +53,10 @@ HISTORY_FIELDS = {**ALERT_FIELDS, **STATE_FIELDS}
 
 
 def empty_history_select() -> str:
-    return "SELECT " + ", ".join(f'CAST(NULL AS {kind}) AS "{name}"' for name, kind in HISTORY_FIELDS.items()) + (
-        " WHERE false"
+    return (
+        "SELECT "
+        + ", ".join(f'CAST(NULL AS {kind}) AS "{name}"' for name, kind in HISTORY_FIELDS.items())
+        + (" WHERE false")
     )
 
 
@@ -78,7 +80,7 @@ def merge_alert_history(
         CREATE TABLE {target} AS
         WITH prev AS (SELECT {columns} FROM {prev}),
         open_prev AS (SELECT * FROM prev WHERE cleared_at IS NULL),
-        cur AS (SELECT {', '.join(f'"{n}"' for n in ALERT_FIELDS)} FROM {current})
+        cur AS (SELECT {", ".join(f'"{n}"' for n in ALERT_FIELDS)} FROM {current})
         -- episodes closed earlier stay as they were
         SELECT {columns} FROM prev WHERE cleared_at IS NOT NULL
         UNION ALL

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -30,6 +30,8 @@ class ReportData:
     commentary: list[dict]
     commentary_total: int
     revenue: list[dict]
+    run_rate: list[dict] = field(default_factory=list)
+    alerts: list[dict] = field(default_factory=list)
 
 
 def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict]:
@@ -62,7 +64,42 @@ def read_report(published_db: Path) -> ReportData:
             )
         )
         total = commentary[0]["total_requiring_commentary"] if commentary else 0
-    return ReportData(as_of or "", fy_start or "", rows, commentary, int(total), revenue)
+        run_rate = (
+            _dicts(
+                con.execute(
+                    "SELECT level, scope_key, budget, mtd_actual, theoretical_budget_to_date, projected_month_end, "
+                    "run_rate_variance, days_elapsed, days_in_month, ytd_pace_pct, annual_budget, projected_full_year "
+                    "FROM marts.mart_run_rate WHERE is_as_of_month AND level IN ('studio', 'department') "
+                    "ORDER BY level = 'studio', scope_key"
+                )
+            )
+            if _has_table(con, "marts", "mart_run_rate")
+            else []
+        )
+        alerts = (
+            _dicts(
+                con.execute(
+                    "SELECT severity, alert_type, scope, scope_key, metric_name, metric_value, notify_role, "
+                    "first_raised_at::DATE::VARCHAR AS raised FROM audit.alert_history WHERE cleared_at IS NULL "
+                    "ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, "
+                    "abs(actual - coalesce(budget, 0)) DESC, alert_key"
+                )
+            )
+            if _has_table(con, "audit", "alert_history")
+            else []
+        )
+    return ReportData(as_of or "", fy_start or "", rows, commentary, int(total), revenue, run_rate, alerts)
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, table]
+        ).fetchone()[0]
+    )
+
+
+ALERTS_SHOWN = 15
 
 
 def _money(value: Decimal | float | None) -> str:
@@ -150,7 +187,64 @@ def build_tables(data: ReportData) -> list[Table]:
             _pct(row["variance_pct"]),
         )
     tables.append(commentary)
+    if data.run_rate:
+        tables.append(_run_rate_table(data))
+    if data.alerts:
+        tables.append(_alerts_table(data))
     return tables
+
+
+def _run_rate_table(data: ReportData) -> Table:
+    """The as-of month like with like: its budget prorated to the days elapsed, and the run-rate projection."""
+    first = data.run_rate[0]
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        title=f"Run-rate — the as-of month, day {first['days_elapsed']} of {first['days_in_month']} (cost)",
+        title_justify="left",
+    )
+    table.add_column("Department", no_wrap=True)
+    for name in ("BUDGET TO DATE", "MTD ACTUAL", "MONTH BUDGET", "PROJECTED", "RUN-RATE VAR", "YTD PACE"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for row in data.run_rate:
+        table.add_row(
+            "STUDIO" if row["level"] == "studio" else escape(row["scope_key"]),
+            _money(row["theoretical_budget_to_date"]),
+            _money(row["mtd_actual"]),
+            _money(row["budget"]),
+            _money(row["projected_month_end"]),
+            _money(row["run_rate_variance"]),
+            _pct(row["ytd_pace_pct"]),
+            style="bold" if row["level"] == "studio" else None,
+        )
+    return table
+
+
+def _alerts_table(data: ReportData) -> Table:
+    counts = {s: sum(1 for a in data.alerts if a["severity"] == s) for s in ("critical", "warning", "info")}
+    shown = min(len(data.alerts), ALERTS_SHOWN)
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        title=f"Open alerts ({len(data.alerts)}: "
+        + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+        + ("" if shown == len(data.alerts) else f"; {shown} shown")
+        + ")",
+        title_justify="left",
+    )
+    for name in ("Severity", "Alert", "Scope", "Key", "METRIC", "Notify", "Raised"):
+        table.add_column(name, justify="right" if name.isupper() else "left", no_wrap=True)
+    for alert in data.alerts[:shown]:
+        table.add_row(
+            alert["severity"],
+            alert["alert_type"],
+            alert["scope"],
+            _label(alert["scope_key"]),
+            _pct(alert["metric_value"]) or "no budget",
+            alert["notify_role"],
+            alert["raised"],
+        )
+    return table
 
 
 def report_console() -> Console:
