@@ -52,7 +52,7 @@ FIGURES_LINE = re.compile(
 DIRECTION = {"F": "F", "U": "U", "on_target": "="}
 
 
-TITLES = ("Studio budget vs actual", "Revenue", "Variances requiring commentary", "⚠ =")
+TITLES = ("Studio budget vs actual", "Revenue", "Variances requiring commentary", "Run-rate", "Open alerts", "⚠ =")
 
 
 def printed_rows(stdout: str, title: str) -> list[dict]:
