@@ -1,9 +1,42 @@
 -- Every material unfavourable line-item month (SPEC §6 needs_attention) with its owner's commentary, provided or
 -- missing, and a drafted explanation from its top contributors that the owner can accept or rewrite.
-with variances as (
-    select period, project_code, department_code, account_code, category, account_type, budget, actual, variance,
-        variance_pct
+with series as (
+    select
+        period, project_code, department_code, account_code, category, account_type, budget, actual, variance,
+        variance_pct, needs_attention, direction,
+        lag(direction, 1) over line_months as direction_before_1,
+        lag(direction, 2) over line_months as direction_before_2,
+        lag(period, 1) over line_months as period_before_1,
+        lag(period, 2) over line_months as period_before_2,
+        lead(direction, 1) over line_months as direction_after_1,
+        lead(direction, 2) over line_months as direction_after_2,
+        lead(period, 1) over line_months as period_after_1,
+        lead(period, 2) over line_months as period_after_2,
+        -- what the later months of the same fiscal year (to as-of) gave back or added
+        sum(favorable_variance) over (
+            partition by project_code, account_code, fiscal_year_start order by period
+            rows between 1 following and unbounded following
+        ) as later_favorable_variance,
+        favorable_variance
     from {{ ref('mart_line_item_variance') }}
+    window line_months as (partition by project_code, account_code order by period)
+),
+variances as (
+    select
+        *,
+        -- SPEC-silent rule (README): unfavourable three calendar months running, this month among them
+        (direction_before_1 = 'U' and direction_before_2 = 'U'
+            and period_before_1 = {{ dbt.dateadd('month', -1, 'period') }}
+            and period_before_2 = {{ dbt.dateadd('month', -2, 'period') }})
+        or (direction_before_1 = 'U' and direction_after_1 = 'U'
+            and period_before_1 = {{ dbt.dateadd('month', -1, 'period') }}
+            and period_after_1 = {{ dbt.dateadd('month', 1, 'period') }})
+        or (direction_after_1 = 'U' and direction_after_2 = 'U'
+            and period_after_1 = {{ dbt.dateadd('month', 1, 'period') }}
+            and period_after_2 = {{ dbt.dateadd('month', 2, 'period') }}) as three_months_running,
+        -- later months of the fiscal year gave back at least half of it
+        coalesce(later_favorable_variance, 0) >= abs(favorable_variance) / 2 as reversed_in_fiscal_year
+    from series
     where needs_attention
 ),
 latest_commentary as (
@@ -78,6 +111,21 @@ select
     cast(bv.amount as decimal(38, 2)) as top_vendor_amount,
     bp.person_id as top_person_id,
     cast(bp.amount as decimal(38, 2)) as top_person_amount,
+    -- the owner's commentary decides; else three unfavourable months running = structural; else a reversal
+    -- within the fiscal year = timing
+    cast(case
+        when c.persistence = 'structural' then 'structural'
+        when c.persistence in ('one_time', 'temporary') then 'timing'
+        when v.three_months_running then 'structural'
+        when v.reversed_in_fiscal_year then 'timing'
+        else 'undetermined'
+    end as varchar) as variance_class,
+    cast(case
+        when c.persistence in ('structural', 'one_time', 'temporary') then 'commentary'
+        when v.three_months_running then 'three_months_running'
+        when v.reversed_in_fiscal_year then 'reversed_in_fiscal_year'
+        else 'none'
+    end as varchar) as variance_class_basis,
     lv.hours_variance,
     lv.rate_variance,
     lv.overtime_premium,
