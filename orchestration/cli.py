@@ -111,6 +111,10 @@ def run(args: argparse.Namespace) -> int:
         err.print(f"dbt output: {layout.internal / 'dbt_output.log'}")
         return EXIT_FAILED
     print_report(read_report(layout.published_db), report_console())
+    from orchestration.lib.notify import deliver_alerts
+
+    # the same code as the alert_delivery sensor
+    err.print(escape(deliver_alerts(layout, settings.studio_config.alert_webhook_env)))
     return EXIT_REJECTED if result.rejected else EXIT_OK
 
 

@@ -17,6 +17,7 @@ from dagster import (
 from dagster_dbt import DbtCliResource
 
 from orchestration.defs.ingest import ingest_assets
+from orchestration.defs.notify import alert_delivery
 from orchestration.defs.publish import published_warehouse
 from orchestration.defs.reports import reforecast_draft, studio_report
 from orchestration.defs.resources import StudioSettings
@@ -51,6 +52,7 @@ def studio_definitions(settings: StudioSettings) -> Definitions:
     return Definitions(
         assets=studio_assets(),
         jobs=[refresh_job],
+        sensors=[alert_delivery],
         resources=studio_resources(settings),
         # one writer at a time on a DuckDB file: steps run one after another
         executor=in_process_executor,

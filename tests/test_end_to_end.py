@@ -46,7 +46,10 @@ FIGURES_LINE = re.compile(
 DIRECTION = {"F": "F", "U": "U", "on_target": "="}
 
 
-TITLES = ("Studio budget vs actual", "Revenue", "Variances requiring commentary", "Budget transfers not applied", "⚠ =")
+TITLES = (
+    "Studio budget vs actual", "Revenue", "Variances requiring commentary", "Budget transfers not applied",
+    "Run-rate", "Open alerts", "⚠ =",
+)
 
 
 def printed_rows(stdout: str, title: str) -> list[dict]:
@@ -137,12 +140,22 @@ def test_second_run_loads_nothing_and_changes_no_figure(sample_run: CliRun, tmp_
     copy_warehouse(sample_run.warehouse, warehouse)
     database = warehouse / "studio.duckdb"
     before = mart_snapshot(database)
+    outbox = warehouse / "outbox" / "alerts.jsonl"
+    delivered = outbox.read_text(encoding="utf-8")
+    first = re.search(r"(\d+) new alert\(s\) delivered", sample_run.stderr)
+    assert first and int(first[1]) == len(delivered.splitlines()) > 0
+    episodes = "SELECT alert_key, episode, first_raised_at FROM audit.alert_history ORDER BY 1, 2"
+    raised = query(database, episodes)
     again = run_cli("run", "--warehouse", str(warehouse))
     assert again.returncode == 0, again.stderr
     assert re.search(r"loaded 0 rows from 0 new file\(s\); \d+ already loaded", again.stderr)
     assert mart_snapshot(database) == before
     publications = query(database, "SELECT count(*) FROM audit.publications")[0][0]
     assert publications == 2
+    # the same alerts hold: none raised again, none announced again (SPEC §7)
+    assert "0 new alert(s) delivered" in again.stderr
+    assert outbox.read_text(encoding="utf-8") == delivered
+    assert query(database, episodes) == raised
 
 
 def test_report_command_prints_the_published_report(sample_run: CliRun) -> None:

@@ -75,6 +75,8 @@ class StudioConfig:
     fiscal_year_start_month: int = 1
     # how far (in percent) a purchase order's invoices may run above its amount before a load is rejected
     invoice_po_tolerance_pct: float = 10.0
+    # the name of the environment variable holding the alert webhook's URL (a secret: never the URL itself)
+    alert_webhook_env: str | None = None
 
     @classmethod
     def load(cls, path: Path | None) -> StudioConfig:
@@ -82,7 +84,9 @@ class StudioConfig:
             return cls()
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         known = {
-            k: data[k] for k in ("base_currency", "fiscal_year_start_month", "invoice_po_tolerance_pct") if k in data
+            k: data[k]
+            for k in ("base_currency", "fiscal_year_start_month", "invoice_po_tolerance_pct", "alert_webhook_env")
+            if k in data
         }
         config = cls(**known)
         if not 1 <= config.fiscal_year_start_month <= 12:
@@ -91,6 +95,13 @@ class StudioConfig:
         if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or tolerance < 0:
             raise ValueError(
                 f"{path}: invoice_po_tolerance_pct must be a number of percent, 0 or more, got {tolerance!r}"
+            )
+        webhook_env = config.alert_webhook_env
+        if webhook_env is not None and not (isinstance(webhook_env, str) and webhook_env.isidentifier()):
+            # the value is not echoed: it may be the secret URL itself
+            raise ValueError(
+                f"{path}: alert_webhook_env must name an environment variable (such as STUDIO_ALERT_WEBHOOK) "
+                "that holds the webhook URL, not the URL itself"
             )
         return config
 

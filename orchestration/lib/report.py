@@ -34,6 +34,8 @@ class ReportData:
     production: list[dict] = field(default_factory=list)
     blockers: list[dict] = field(default_factory=list)
     transfers: list[dict] = field(default_factory=list)
+    run_rate: list[dict] = field(default_factory=list)
+    alerts: list[dict] = field(default_factory=list)
 
 
 def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict]:
@@ -77,9 +79,45 @@ def read_report(published_db: Path) -> ReportData:
                 "FROM marts.rpt_budget_transfers ORDER BY report_order"
             )
         )
+        run_rate = (
+            _dicts(
+                con.execute(
+                    "SELECT level, scope_key, budget, mtd_actual, theoretical_budget_to_date, projected_month_end, "
+                    "run_rate_variance, days_elapsed, days_in_month, ytd_pace_pct, annual_budget, projected_full_year "
+                    "FROM marts.mart_run_rate WHERE is_as_of_month AND level IN ('studio', 'department') "
+                    "ORDER BY level = 'studio', scope_key"
+                )
+            )
+            if _has_table(con, "marts", "mart_run_rate")
+            else []
+        )
+        alerts = (
+            _dicts(
+                con.execute(
+                    "SELECT severity, alert_type, scope, scope_key, metric_name, metric_value, notify_role, "
+                    "first_raised_at::DATE::VARCHAR AS raised FROM audit.alert_history WHERE cleared_at IS NULL "
+                    "ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, "
+                    "abs(actual - coalesce(budget, 0)) DESC, alert_key"
+                )
+            )
+            if _has_table(con, "audit", "alert_history")
+            else []
+        )
     return ReportData(
-        as_of or "", fy_start or "", rows, commentary, int(total), revenue, production, blockers, transfers
+        as_of or "", fy_start or "", rows, commentary, int(total), revenue,
+        production=production, blockers=blockers, transfers=transfers, run_rate=run_rate, alerts=alerts,
     )
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, table]
+        ).fetchone()[0]
+    )
+
+
+ALERTS_SHOWN = 15
 
 
 def _money(value: Decimal | float | None) -> str:
@@ -168,6 +206,10 @@ def build_tables(data: ReportData) -> list[Table]:
         )
     tables.append(commentary)
     tables.append(_transfers_table(data.transfers))
+    if data.run_rate:
+        tables.append(_run_rate_table(data))
+    if data.alerts:
+        tables.append(_alerts_table(data))
     return tables
 
 
@@ -267,6 +309,59 @@ def _transfers_table(transfers: list[dict]) -> Table:
             escape(f"{t['to_project_code']} {t['to_account_code']}"),
             _money(t["amount_base"]),
             escape(t["invalid_reasons"] or ""),
+        )
+    return table
+
+
+def _run_rate_table(data: ReportData) -> Table:
+    """The as-of month like with like: its budget prorated to the days elapsed, and the run-rate projection."""
+    first = data.run_rate[0]
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        title=f"Run-rate — the as-of month, day {first['days_elapsed']} of {first['days_in_month']} (cost)",
+        title_justify="left",
+    )
+    table.add_column("Department", no_wrap=True)
+    for name in ("BUDGET TO DATE", "MTD ACTUAL", "MONTH BUDGET", "PROJECTED", "RUN-RATE VAR", "YTD PACE"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for row in data.run_rate:
+        table.add_row(
+            "STUDIO" if row["level"] == "studio" else escape(row["scope_key"]),
+            _money(row["theoretical_budget_to_date"]),
+            _money(row["mtd_actual"]),
+            _money(row["budget"]),
+            _money(row["projected_month_end"]),
+            _money(row["run_rate_variance"]),
+            _pct(row["ytd_pace_pct"]),
+            style="bold" if row["level"] == "studio" else None,
+        )
+    return table
+
+
+def _alerts_table(data: ReportData) -> Table:
+    counts = {s: sum(1 for a in data.alerts if a["severity"] == s) for s in ("critical", "warning", "info")}
+    shown = min(len(data.alerts), ALERTS_SHOWN)
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        title=f"Open alerts ({len(data.alerts)}: "
+        + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+        + ("" if shown == len(data.alerts) else f"; {shown} shown")
+        + ")",
+        title_justify="left",
+    )
+    for name in ("Severity", "Alert", "Scope", "Key", "METRIC", "Notify", "Raised"):
+        table.add_column(name, justify="right" if name.isupper() else "left", no_wrap=True)
+    for alert in data.alerts[:shown]:
+        table.add_row(
+            alert["severity"],
+            alert["alert_type"],
+            alert["scope"],
+            _label(alert["scope_key"]),
+            _pct(alert["metric_value"]) or "no budget",
+            alert["notify_role"],
+            alert["raised"],
         )
     return table
 

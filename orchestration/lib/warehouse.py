@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.lib.alerts import carry_alert_history
 from orchestration.lib.config import WarehouseLayout
 from orchestration.lib.faults import pause_point
 from orchestration.lib.lake import LOAD_COLUMNS, empty_select, json_columns
@@ -54,6 +55,8 @@ def publish(layout: WarehouseLayout, run_id: str, as_of: str) -> Publication:
                     f"COPY {schema}.\"{table}\" TO '{literal(export_dir / (table + '.parquet'))}' (FORMAT parquet)"
                 )
         loads = _write_audit(con, layout, publication_id, now, run_id, as_of, len(tables))
+        # alert state is carried from the publication this one replaces (SPEC §7: a rerun raises nothing new)
+        carry_alert_history(con, layout.published_db if layout.published_db.exists() else None, publication_id, now)
         con.execute("DETACH build")
         con.execute("CHECKPOINT")
     pause_point("publish")

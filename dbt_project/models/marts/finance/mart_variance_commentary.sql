@@ -1,0 +1,160 @@
+-- Every material unfavourable line-item month (SPEC §6 needs_attention) with its owner's commentary, provided or
+-- missing, and a drafted explanation from its top contributors that the owner can accept or rewrite.
+with series as (
+    select
+        period, project_code, department_code, account_code, category, account_type, budget, actual, variance,
+        variance_pct, needs_attention, direction,
+        lag(direction, 1) over line_months as direction_before_1,
+        lag(direction, 2) over line_months as direction_before_2,
+        lag(period, 1) over line_months as period_before_1,
+        lag(period, 2) over line_months as period_before_2,
+        lead(direction, 1) over line_months as direction_after_1,
+        lead(direction, 2) over line_months as direction_after_2,
+        lead(period, 1) over line_months as period_after_1,
+        lead(period, 2) over line_months as period_after_2,
+        -- what the later months of the same fiscal year (to as-of) gave back or added
+        sum(favorable_variance) over (
+            partition by project_code, account_code, fiscal_year_start order by period
+            rows between 1 following and unbounded following
+        ) as later_favorable_variance,
+        favorable_variance
+    from {{ ref('mart_line_item_variance') }}
+    window line_months as (partition by project_code, account_code order by period)
+),
+variances as (
+    select
+        *,
+        -- SPEC-silent rule (README): unfavourable three calendar months running, this month among them
+        (direction_before_1 = 'U' and direction_before_2 = 'U'
+            and period_before_1 = {{ dbt.dateadd('month', -1, 'period') }}
+            and period_before_2 = {{ dbt.dateadd('month', -2, 'period') }})
+        or (direction_before_1 = 'U' and direction_after_1 = 'U'
+            and period_before_1 = {{ dbt.dateadd('month', -1, 'period') }}
+            and period_after_1 = {{ dbt.dateadd('month', 1, 'period') }})
+        or (direction_after_1 = 'U' and direction_after_2 = 'U'
+            and period_after_1 = {{ dbt.dateadd('month', 1, 'period') }}
+            and period_after_2 = {{ dbt.dateadd('month', 2, 'period') }}) as three_months_running,
+        -- later months of the fiscal year gave back at least half of it
+        coalesce(later_favorable_variance, 0) >= abs(favorable_variance) / 2 as reversed_in_fiscal_year
+    from series
+    where needs_attention
+),
+latest_commentary as (
+    select *, row_number() over (
+        partition by period, project_code, account_code order by written_at desc
+    ) as newest
+    from {{ ref('stg_variance_commentary') }}
+),
+costs as (
+    select
+        c.period, c.project_code, c.account_code, c.amount_base,
+        coalesce(c.vendor, c.person_id, c.description, c.source) as contributor,
+        c.vendor, c.person_id,
+        row_number() over (
+            partition by c.period, c.project_code, c.account_code order by c.amount_base desc, c.cost_id
+        ) as size_rank
+    from {{ ref('fct_actual_costs') }} as c
+    inner join variances as v
+        on v.period = c.period and v.project_code = c.project_code and v.account_code = c.account_code
+),
+largest as (
+    select
+        period, project_code, account_code,
+        {{ dbt.listagg("contributor || ' ' || cast(round(amount_base, 2) as varchar)", "', '", "order by size_rank") }}
+            as largest_transactions
+    from costs
+    where size_rank <= 3
+    group by period, project_code, account_code
+),
+by_vendor as (
+    select period, project_code, account_code, vendor, sum(amount_base) as amount,
+        row_number() over (partition by period, project_code, account_code order by sum(amount_base) desc, vendor)
+            as vendor_rank
+    from costs
+    where vendor is not null
+    group by period, project_code, account_code, vendor
+),
+by_person as (
+    select period, project_code, account_code, person_id, sum(amount_base) as amount,
+        row_number() over (partition by period, project_code, account_code order by sum(amount_base) desc, person_id)
+            as person_rank
+    from costs
+    where person_id is not null
+    group by period, project_code, account_code, person_id
+)
+select
+    v.period,
+    v.project_code,
+    v.department_code,
+    v.account_code,
+    v.category,
+    v.account_type,
+    v.budget,
+    v.actual,
+    v.variance,
+    v.variance_pct,
+    c.written_at is not null as has_commentary,
+    cast(case when c.written_at is not null then 'provided' else 'missing' end as varchar) as commentary_status,
+    -- the clock starts when the month closes (the first day of the next month)
+    cast(case
+        when c.written_at is null and {{ dbt.dateadd('month', 1, 'v.period') }} <= {{ as_of_date() }}
+            then {{ dbt.datediff(dbt.dateadd('month', 1, 'v.period'), as_of_date(), 'day') }}
+    end as integer) as days_missing,
+    c.root_cause,
+    c.persistence,
+    c.explanation,
+    c.corrective_action,
+    c.author,
+    c.written_at,
+    l.largest_transactions,
+    bv.vendor as top_vendor,
+    cast(bv.amount as decimal(38, 2)) as top_vendor_amount,
+    bp.person_id as top_person_id,
+    cast(bp.amount as decimal(38, 2)) as top_person_amount,
+    -- the owner's commentary decides; else three unfavourable months running = structural; else a reversal
+    -- within the fiscal year = timing
+    cast(case
+        when c.persistence = 'structural' then 'structural'
+        when c.persistence in ('one_time', 'temporary') then 'timing'
+        when v.three_months_running then 'structural'
+        when v.reversed_in_fiscal_year then 'timing'
+        else 'undetermined'
+    end as varchar) as variance_class,
+    cast(case
+        when c.persistence in ('structural', 'one_time', 'temporary') then 'commentary'
+        when v.three_months_running then 'three_months_running'
+        when v.reversed_in_fiscal_year then 'reversed_in_fiscal_year'
+        else 'none'
+    end as varchar) as variance_class_basis,
+    lv.hours_variance,
+    lv.rate_variance,
+    lv.overtime_premium,
+    cast(
+        v.account_code || ' on ' || v.project_code || ' in ' || substr(cast(v.period as varchar), 1, 7) || ' ran '
+        || cast(round(abs(v.variance), 2) as varchar) || ' '
+        || case when v.account_type = 'revenue' then 'under' else 'over' end
+        || ' its budget of ' || cast(round(v.budget, 2) as varchar) || '.'
+        || coalesce(' The largest items were ' || l.largest_transactions || '.', '')
+        || coalesce(' ' || bv.vendor || ' accounts for ' || cast(round(bv.amount, 2) as varchar) || '.', '')
+        || coalesce(' ' || bp.person_id || ' logged ' || cast(round(bp.amount, 2) as varchar) || '.', '')
+        || case when lv.labour_variance is not null and lv.labour_variance <> 0 then
+            -- a line budgeted without hours has no hours or rate part
+            ' Labour: ' || coalesce('hours ' || cast(round(lv.hours_variance, 2) as varchar) || ', ', '')
+            || coalesce('rate ' || cast(round(lv.rate_variance, 2) as varchar) || ', ', '')
+            || 'overtime premium ' || cast(round(coalesce(lv.overtime_premium, 0), 2) as varchar) || '.'
+            else '' end
+        as varchar
+    ) as drafted_explanation
+from variances as v
+left join latest_commentary as c
+    on c.newest = 1 and c.period = v.period and c.project_code = v.project_code and c.account_code = v.account_code
+left join largest as l
+    on l.period = v.period and l.project_code = v.project_code and l.account_code = v.account_code
+left join by_vendor as bv
+    on bv.vendor_rank = 1 and bv.period = v.period and bv.project_code = v.project_code
+    and bv.account_code = v.account_code
+left join by_person as bp
+    on bp.person_rank = 1 and bp.period = v.period and bp.project_code = v.project_code
+    and bp.account_code = v.account_code
+left join {{ ref('mart_labor_variance') }} as lv
+    on lv.period = v.period and lv.project_code = v.project_code and lv.account_code = v.account_code
