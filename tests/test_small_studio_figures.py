@@ -166,3 +166,26 @@ def test_category_roll_up_takes_the_categorys_direction(small_db: Path) -> None:
         "SELECT * FROM marts.mart_project_category_variance WHERE project_code = 'P1' AND category = 'crew'",
     )[0]
     assert cents(crew["budget"]) == Decimal("12000.00") and crew["direction"] == "F"
+
+
+def test_report_compares_like_with_like_in_the_as_of_month(small_db: Path) -> None:
+    """The report's budget to date: January and February in full, March (the as-of month, 15 of its 31 days
+    elapsed) prorated, each line item month to the cent; subtotals and the total add the rows up."""
+    report = {
+        (r["row_type"], r["department_code"], r["account_code"]): r
+        for r in rows(small_db, "SELECT * FROM marts.rpt_studio_budget_vs_actual")
+    }
+    crew = report[("account", "D1", "5100")]
+    # 4133.33 (Jan) + 3733.33 (Feb) + 4133.34 × 15 / 31 = 2000.003… → 2000.00 (Mar) = 9866.66; actual 3500 (Jan)
+    assert cents(crew["budget"]) == Decimal("9866.66") and cents(crew["actual"]) == Decimal("3500.00")
+    assert (crew["as_of_month_days_elapsed"], crew["as_of_month_days"]) == (15, 31)
+    assert crew["utilization_pct"] == pytest.approx(3500 / 9866.66 * 100)
+    # D1: 9866.66 + 2000.00 (5200, January) + 0 (5900) = 11866.66
+    assert cents(report[("department", "D1", None)]["budget"]) == Decimal("11866.66")
+    # D2 has no March budget: 1250.00 + 78000.00 = 79250.00, as in the marts' YTD
+    assert cents(report[("department", "D2", None)]["budget"]) == Decimal("79250.00")
+    # studio: 11866.66 + 79250.00 = 91116.66 against 6800.00 + 84320.00 = 91120.00: 3.34 over, U
+    studio = report[("studio", None, None)]
+    assert (cents(studio["budget"]), cents(studio["actual"])) == (Decimal("91116.66"), Decimal("91120.00"))
+    assert cents(studio["variance"]) == Decimal("3.34") and studio["direction"] == "U"
+    assert studio["is_material"] is False  # 3.34 / 91116.66 = 0.004% ≤ 1%, 3.34 ≤ 100,000

@@ -36,6 +36,8 @@ class ReportData:
     transfers: list[dict] = field(default_factory=list)
     run_rate: list[dict] = field(default_factory=list)
     alerts: list[dict] = field(default_factory=list)
+    days_elapsed: int = 0  # of the as-of month, whose budget the figures prorate
+    days_in_month: int = 0
 
 
 def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict]:
@@ -58,8 +60,9 @@ def read_report(published_db: Path) -> ReportData:
                 "WHERE account_type = 'revenue' ORDER BY department_code, account_code"
             )
         )
-        as_of, fy_start = con.execute(
-            "SELECT max(as_of)::VARCHAR, max(fiscal_year_start)::VARCHAR FROM marts.rpt_studio_budget_vs_actual"
+        as_of, fy_start, days_elapsed, days_in_month = con.execute(
+            "SELECT max(as_of)::VARCHAR, max(fiscal_year_start)::VARCHAR, max(as_of_month_days_elapsed), "
+            "max(as_of_month_days) FROM marts.rpt_studio_budget_vs_actual"
         ).fetchone()
         commentary = _dicts(
             con.execute(
@@ -106,6 +109,7 @@ def read_report(published_db: Path) -> ReportData:
     return ReportData(
         as_of or "", fy_start or "", rows, commentary, int(total), revenue,
         production=production, blockers=blockers, transfers=transfers, run_rate=run_rate, alerts=alerts,
+        days_elapsed=int(days_elapsed or 0), days_in_month=int(days_in_month or 0),
     )
 
 
@@ -165,7 +169,10 @@ def _figures_table(title: str) -> Table:
 
 
 def build_tables(data: ReportData) -> list[Table]:
-    title = f"Studio budget vs actual — fiscal year to date at {data.as_of} (from {data.fiscal_year_start})"
+    title = (
+        f"Studio budget vs actual — fiscal year to date at {data.as_of} (from {data.fiscal_year_start}); "
+        f"budget to date: the as-of month prorated to day {data.days_elapsed} of {data.days_in_month}"
+    )
     main = _figures_table(title)
     for row in data.rows:
         if row["row_type"] == "account":
