@@ -174,6 +174,14 @@ _NAMED_RECORDS = " UNION ALL ".join(
 _PO_TOLERANCE = "_po_amount * invoice_po_tolerance_pct() / 100"
 
 
+# a single amount beyond ±OUTLIER_AMOUNT is accepted with a warning
+OUTLIER_RULE = Rule(
+    f"amount is within ±{OUTLIER_AMOUNT:,} (an outlier worth a second look)",
+    "amount",
+    f'abs(TRY_CAST("amount" AS DECIMAL(38,8))) > {OUTLIER_AMOUNT}',
+    blocking=False,
+)
+
 # Rules beyond the columns' own: codes in reference data, currencies with rates, ranges, cross-row rules.
 SOURCE_RULES: dict[str, list[Rule]] = {
     "projects": [
@@ -260,12 +268,7 @@ SOURCE_RULES: dict[str, list[Rule]] = {
             f"{_date('posted_date')} > as_of_date() + INTERVAL {FUTURE_DAYS} DAY",
             blocking=False,
         ),
-        Rule(
-            f"amount is within ±{OUTLIER_AMOUNT:,} (an outlier worth a second look)",
-            "amount",
-            f'abs(TRY_CAST("amount" AS DECIMAL(38,8))) > {OUTLIER_AMOUNT}',
-            blocking=False,
-        ),
+        OUTLIER_RULE,
     ],
     "timesheets": [
         reference_rule("person_id", "people", "person_id"),
@@ -318,12 +321,7 @@ SOURCE_RULES: dict[str, list[Rule]] = {
             f"_po_above > 0 AND _po_above <= {_PO_TOLERANCE}",
             blocking=False,
         ),
-        Rule(
-            f"amount is within ±{OUTLIER_AMOUNT:,} (an outlier worth a second look)",
-            "amount",
-            f'abs(TRY_CAST("amount" AS DECIMAL(38,8))) > {OUTLIER_AMOUNT}',
-            blocking=False,
-        ),
+        OUTLIER_RULE,
     ],
     "purchase_orders": [
         reference_rule("project_code", "projects", "project_code"),
