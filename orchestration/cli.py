@@ -47,14 +47,42 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--project", metavar="CODE", help="the project's cost report instead (printed, and written as CSV)"
     )
+    generate = commands.add_parser("generate", help="write the sample studio at a chosen scale of ledger rows")
+    generate.add_argument(
+        "--actual-rows", type=_positive_int, required=True, metavar="N", help="actual-cost rows in all"
+    )
+    generate.add_argument("--out", type=Path, required=True, help="folder to write the studio to")
+    generate.add_argument("--format", choices=("csv", "parquet"), default="csv", help="generated ledger file format")
+    generate.add_argument("--seed", type=int, default=7, help="the same seed writes the same files (default 7)")
     return main
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from error
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "run":
         return run(args)
+    if args.command == "generate":
+        return generate(args)
     return report(args)
+
+
+def generate(args: argparse.Namespace) -> int:
+    from orchestration.sample.scale import generate_scaled, sample_actual_rows
+
+    counts = generate_scaled(args.out, args.actual_rows, args.format, args.seed)
+    actual = sample_actual_rows(counts)
+    print(f"wrote {len(counts)} landing files and AS_OF to {args.out}: {actual} actual-cost rows")
+    return EXIT_OK
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,0 +1,81 @@
+"""`studio-budget generate`: the sample studio at a chosen scale, deterministic by seed, accepted by the gate."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from orchestration.cli import main
+from orchestration.lib.config import WarehouseLayout
+from orchestration.lib.contract import SOURCES
+from orchestration.lib.gate.context import RunContext, referenced_sources
+from orchestration.lib.loads import ingest_source
+from orchestration.sample.money import AS_OF
+from orchestration.sample.scale import generate_scaled, sample_actual_rows
+
+SAMPLE_GL_ROWS = 650 + 1384  # gl_actuals_2025.parquet + gl_actuals_2026.csv of the sample at its seed, 7
+
+
+def _load_order(name: str, done: list[str]) -> None:
+    """Depth first through `referenced_sources`: every source a rule reads is loaded before it."""
+    for needed in referenced_sources(SOURCES[name]):
+        if needed not in done:
+            _load_order(needed, done)
+    if name not in done:
+        done.append(name)
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("generated") / "studio"
+    counts = generate_scaled(out, SAMPLE_GL_ROWS + 2000, "csv", seed=7)
+    assert counts["gl_actuals_generated.csv"] == 2000
+    assert sample_actual_rows(counts) == SAMPLE_GL_ROWS + 2000
+    return out
+
+
+def test_same_seed_same_bytes_other_seed_other_bytes(studio: Path, tmp_path: Path) -> None:
+    generate_scaled(tmp_path / "again", SAMPLE_GL_ROWS + 2000, "csv", seed=7)
+    generate_scaled(tmp_path / "other", SAMPLE_GL_ROWS + 2000, "csv", seed=8)
+    for path in sorted(studio.iterdir()):
+        assert (tmp_path / "again" / path.name).read_bytes() == path.read_bytes(), path.name
+    generated = (studio / "gl_actuals_generated.csv").read_bytes()
+    assert (tmp_path / "other" / "gl_actuals_generated.csv").read_bytes() != generated
+    assert (studio / "AS_OF").read_text(encoding="utf-8").strip() == AS_OF.isoformat()
+
+
+def test_generated_ledger_passes_the_gate(studio: Path, tmp_path: Path) -> None:
+    order: list[str] = []
+    _load_order("gl_actuals", order)
+    assert order[-1] == "gl_actuals"
+    layout = WarehouseLayout(tmp_path / "warehouse")
+    run = RunContext(base_currency="USD", as_of=date.fromisoformat(AS_OF.isoformat()))
+    for name in order[:-1]:
+        for outcome in ingest_source(SOURCES[name], studio, layout, "test", run):
+            assert outcome.status == "accepted", (outcome.file_name, outcome.reasons)
+    landing = tmp_path / "landing"  # the generated file alone, without the sample's own ledger files
+    landing.mkdir()
+    shutil.copy(studio / "gl_actuals_generated.csv", landing)
+    [outcome] = ingest_source(SOURCES["gl_actuals"], landing, layout, "test", run)
+    assert (outcome.file_name, outcome.status, outcome.rows) == ("gl_actuals_generated.csv", "accepted", 2000), (
+        outcome.reasons
+    )
+
+
+def test_parquet_format(tmp_path: Path) -> None:
+    counts = generate_scaled(tmp_path, 5000, "parquet", seed=3)
+    assert sample_actual_rows(counts) == 5000  # the sample's own ledger varies with the seed; the total does not
+    assert not (tmp_path / "gl_actuals_generated.csv").exists()
+
+
+def test_cli_generate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["generate", "--actual-rows", str(SAMPLE_GL_ROWS + 5), "--out", str(tmp_path / "s")]) == 0
+    assert (tmp_path / "s" / "gl_actuals_generated.csv").exists()
+    assert f"{SAMPLE_GL_ROWS + 5} actual-cost rows" in capsys.readouterr().out
+    for bad in (["--actual-rows", "many"], ["--actual-rows", "0"], ["--actual-rows", "5", "--format", "xlsx"]):
+        with pytest.raises(SystemExit) as exit_:
+            main(["generate", "--out", str(tmp_path / "x"), *bad])
+        assert exit_.value.code == 2
