@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from orchestration.lib.alerts import ALERT_FIELDS, empty_history_select, merge_alert_history
+from orchestration.lib.alerts import ALERT_FIELDS, HISTORY_FIELDS, merge_alert_history
+from orchestration.lib.lake import empty_select
 
 T1 = datetime(2025, 3, 1, 6, 0, tzinfo=UTC)
 T2 = datetime(2025, 3, 2, 6, 0, tzinfo=UTC)
@@ -62,6 +63,6 @@ def test_raised_continuing_cleared_and_raised_again() -> None:
 
 def test_a_previous_warehouse_without_history_raises_everything_once() -> None:
     con = duckdb.connect()
-    con.execute(f"CREATE TABLE empty_history AS {empty_history_select()}")
+    con.execute(f"CREATE TABLE empty_history AS {empty_select(HISTORY_FIELDS)}")
     merge_alert_history(con, alerts_table(con, "now1", {"A": 1.0}), "empty_history", "h1", "p1", T1)
     assert episodes(con, "h1") == [("A", 1, T1, None, "p1", None, 1.0)]

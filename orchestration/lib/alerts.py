@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.lib.lake import empty_select
 from orchestration.lib.sql import literal
 
 HISTORY = "audit.alert_history"
@@ -52,14 +53,6 @@ STATE_FIELDS = {
 HISTORY_FIELDS = {**ALERT_FIELDS, **STATE_FIELDS}
 
 
-def empty_history_select() -> str:
-    return (
-        "SELECT "
-        + ", ".join(f'CAST(NULL AS {kind}) AS "{name}"' for name, kind in HISTORY_FIELDS.items())
-        + (" WHERE false")
-    )
-
-
 def merge_alert_history(
     con: duckdb.DuckDBPyConnection,
     current: str,
@@ -74,7 +67,7 @@ def merge_alert_history(
     fresh = ", ".join(f'c."{name}"' for name in ALERT_FIELDS)
     kept = ", ".join(f'o."{name}"' for name in ALERT_FIELDS)
     columns = ", ".join(f'"{name}"' for name in HISTORY_FIELDS)
-    prev = previous or f"({empty_history_select()})"
+    prev = previous or f"({empty_select(HISTORY_FIELDS)})"
     con.execute(
         f"""
         CREATE TABLE {target} AS
@@ -112,7 +105,7 @@ def carry_alert_history(
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
         "AND schema_name = 'marts' AND table_name = 'mart_variance_alerts'"
     ).fetchone()[0]
-    current = "marts.mart_variance_alerts" if has_alerts else f"({empty_history_select()})"
+    current = "marts.mart_variance_alerts" if has_alerts else f"({empty_select(HISTORY_FIELDS)})"
     previous = None
     if previous_db is not None:
         con.execute(f"ATTACH '{literal(previous_db)}' AS previous_alerts (READ_ONLY)")
