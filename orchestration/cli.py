@@ -194,14 +194,14 @@ def project_report(layout: WarehouseLayout, project_code: str) -> int:
         write_project_cost_report_csv,
     )
 
-    try:
-        cost_report = read_project_cost_report(layout.published_db, project_code)
-    except UnknownProject as error:
-        Console(stderr=True).print(f"[red]{escape(str(error))}[/red]")
-        return EXIT_USAGE
     console = project_console()
-    print_project_cost_report(cost_report, console)
     with duckdb.connect(str(layout.published_db), read_only=True) as con:
+        try:
+            cost_report = read_project_cost_report(con, project_code)
+        except UnknownProject as error:
+            Console(stderr=True).print(f"[red]{escape(str(error))}[/red]")
+            return EXIT_USAGE
+        print_project_cost_report(cost_report, console)
         console.print()
         print_project_production(con, console, project_code)  # the production summary under the cost report
     path = write_project_cost_report_csv(cost_report, layout.reports)

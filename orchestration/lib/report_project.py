@@ -44,27 +44,27 @@ class UnknownProject(LookupError):
     """No such project in the published warehouse."""
 
 
-def read_project_cost_report(published_db: Path, project_code: str) -> ProjectCostReport:
-    with duckdb.connect(str(published_db), read_only=True) as con:
-        project = con.execute(
-            "SELECT project_name, status FROM marts.mart_project_variance WHERE project_code = ?", [project_code]
-        ).fetchone()
-        if project is None:
-            listed = con.execute("SELECT project_code FROM marts.mart_project_variance ORDER BY 1").fetchall()
-            known = [r[0] for r in listed]
-            raise UnknownProject(f"no project {project_code!r} in the warehouse; projects: {', '.join(known)}")
-        cursor = con.execute(
-            "SELECT *, as_of::VARCHAR AS as_of_text FROM marts.rpt_project_cost_report WHERE project_code = ? "
-            "ORDER BY row_order = 3, category, row_order, account_code",
-            [project_code],
-        )
-        names = [d[0] for d in cursor.description]
-        rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
-        # categories in the chart's own order (crew, equipment, …), each one's lines before its total
-        rows.sort(key=lambda r: (r["row_type"] == "project", CATEGORIES.index(r["category"] or "revenue")))
-        as_of = rows[0]["as_of_text"] if rows else con.execute(
-            "SELECT max(as_of)::VARCHAR FROM marts.rpt_studio_budget_vs_actual"
-        ).fetchone()[0]
+def read_project_cost_report(con: duckdb.DuckDBPyConnection, project_code: str) -> ProjectCostReport:
+    """The project's cost report rows, read through `con` (the published warehouse, read-only)."""
+    project = con.execute(
+        "SELECT project_name, status FROM marts.mart_project_variance WHERE project_code = ?", [project_code]
+    ).fetchone()
+    if project is None:
+        listed = con.execute("SELECT project_code FROM marts.mart_project_variance ORDER BY 1").fetchall()
+        known = [r[0] for r in listed]
+        raise UnknownProject(f"no project {project_code!r} in the warehouse; projects: {', '.join(known)}")
+    cursor = con.execute(
+        "SELECT *, as_of::VARCHAR AS as_of_text FROM marts.rpt_project_cost_report WHERE project_code = ? "
+        "ORDER BY row_order = 3, category, row_order, account_code",
+        [project_code],
+    )
+    names = [d[0] for d in cursor.description]
+    rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+    # categories in the chart's own order (crew, equipment, …), each one's lines before its total
+    rows.sort(key=lambda r: (r["row_type"] == "project", CATEGORIES.index(r["category"] or "revenue")))
+    as_of = rows[0]["as_of_text"] if rows else con.execute(
+        "SELECT max(as_of)::VARCHAR FROM marts.rpt_studio_budget_vs_actual"
+    ).fetchone()[0]
     return ProjectCostReport(project_code, project[0], project[1], as_of or "", rows)
 
 
