@@ -20,6 +20,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from orchestration.lib.terminal import terminal_console
+
 ATTENTION = "⚠"
 
 
@@ -479,7 +481,7 @@ def _alerts_table(data: ReportData) -> Table:
 
 def report_console() -> Console:
     """A console at least REPORT_WIDTH wide, so that no figure is ever cut."""
-    return Console(width=max(REPORT_WIDTH, Console().width))
+    return terminal_console(width=max(REPORT_WIDTH, Console().width))
 
 
 def print_report(data: ReportData, console: Console) -> None:

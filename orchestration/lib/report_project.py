@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from orchestration.lib.contract import CATEGORIES
+from orchestration.lib.terminal import terminal_console
 
 FIGURES = ("final_budget", "actual", "committed", "total_cost", "etc", "efc", "over_under")
 HEADINGS = ("BUDGET", "ACTUAL", "COMMITTED", "TOTAL COST", "ETC", "EFC", "OVER/UNDER")
@@ -108,7 +109,7 @@ def project_cost_table(report: ProjectCostReport) -> Table:
 
 
 def project_console() -> Console:
-    return Console(width=max(REPORT_WIDTH, Console().width))
+    return terminal_console(width=max(REPORT_WIDTH, Console().width))
 
 
 def print_project_cost_report(report: ProjectCostReport, console: Console) -> None:
