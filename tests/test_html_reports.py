@@ -77,7 +77,7 @@ def test_small_studio_pages_show_the_hand_worked_figures(browser, small_warehous
     # the charts are inline SVG, drawn with the figures of the table
     assert page.locator("#chart-budget-vs-actual svg").count() == 1
     assert page.locator("#chart-burn svg").count() == 1
-    chart_text = page.locator("#chart-budget-vs-actual svg").inner_text()
+    chart_text = page.locator("#chart-budget-vs-actual svg").text_content()
     assert "D1" in chart_text and "D2" in chart_text
     for project in ("P1", "P2"):  # both active: a page each, linked from the index
         page, refused, errors = open_page(browser, reports / f"project_{project}.html", f"small_{project}.png")
@@ -103,6 +103,7 @@ def test_sample_pages_show_the_warehouse_figures(browser, sample_run: CliRun) ->
         "FROM marts.mart_line_item_variance li, m WHERE li.account_type = 'expense' "
         "AND li.fiscal_year_start = date_trunc('year', m.as_of) AND li.period <= m.as_of",
     )
+    budget, actual = Decimal(str(budget)), Decimal(str(actual))
     total = row_cells(page, "budget-vs-actual", "STUDIO TOTAL (cost)")
     assert total[1:4] == [whole(budget), whole(actual), whole(actual - budget)]
     for chart in ("budget-vs-actual", "burn", "top-variances", "alerts"):
@@ -114,7 +115,7 @@ def test_sample_pages_show_the_warehouse_figures(browser, sample_run: CliRun) ->
         "WHERE needs_attention AND fiscal_year_start = (SELECT max(fiscal_year_start) FROM "
         "marts.rpt_studio_budget_vs_actual) ORDER BY abs(variance) DESC LIMIT 1",
     )
-    assert f"{period} {project} {account}" in page.locator("#chart-top-variances svg").inner_text()
+    assert f"{period} {project} {account}" in page.locator("#chart-top-variances svg").text_content()
     top = row_cells(page, "commentary", period)
     assert top[1:3] == [project, account] and top[5] == whole(variance)
     [(open_alerts,)] = query(database, "SELECT count(*) FROM audit.alert_history WHERE cleared_at IS NULL")

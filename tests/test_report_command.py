@@ -75,7 +75,9 @@ def test_render_report_refuses_what_the_models_cannot_say(small_db: Path) -> Non
 def test_report_command_levels_formats_and_usage_errors(sample_run: CliRun) -> None:
     warehouse = str(sample_run.warehouse)
     database = sample_run.warehouse / "studio.duckdb"
-    departments = [r[0] for r in query(database, "SELECT department_code FROM reference.departments ORDER BY 1")]
+    departments = [
+        r[0] for r in query(database, "SELECT DISTINCT department_code FROM marts.mart_department_variance ORDER BY 1")
+    ]
     missing = run_cli("report", "--warehouse", warehouse, "--level", "department")
     assert missing.returncode == 2 and "--department" in missing.stderr
     unknown = run_cli("report", "--warehouse", warehouse, "--department", "NOPE")
