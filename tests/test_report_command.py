@@ -90,7 +90,7 @@ def test_report_command_levels_formats_and_usage_errors(sample_run: CliRun) -> N
     document = json.loads(done.stdout)
     [(budget, actual)] = query(
         database,
-        "SELECT budget, actual FROM marts.mart_run_rate WHERE level = 'department' AND scope_key = 'PROD' "
+        "SELECT budget, mtd_actual FROM marts.mart_run_rate WHERE level = 'department' AND scope_key = 'PROD' "
         "AND is_as_of_month",
     )
     assert [(r["budget"], r["mtd_actual"]) for r in document["run_rate"]] == [(float(budget), float(actual))]
