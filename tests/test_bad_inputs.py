@@ -1164,7 +1164,7 @@ def test_bad_files_together_are_each_rejected_and_the_marts_stay_as_they_were(ba
         assert rule in (folder / "report.txt").read_text(encoding="utf-8")
         # a file the suite ran on links to its Data Docs page, where the rule is the one failed expectation
         link = data_docs_link(folder / "report.txt")
-        if rule in (PLAIN_NAME, READABLE):
+        if rule in (PLAIN_NAME, READABLE, ROWS_READABLE):  # read before any suite runs
             assert link.startswith("none"), name
         else:
             rows = expectation_rows(folder / link)
