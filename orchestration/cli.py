@@ -144,12 +144,18 @@ def run(args: argparse.Namespace) -> int:
     for item in result.rejected:
         err.print(f"[yellow]REJECTED[/yellow] {escape(item['file'])}: {escape('; '.join(item['reasons']))}")
         err.print(f"         report: {escape(item['report'])}")
+        if item.get("data_docs"):
+            err.print(f"         data docs: {escape(item['data_docs'])}")
     if not result.success:
         for failure in result.failures:
             err.print(f"[red]FAILED[/red] {escape(failure)}")
         err.print("[red]Nothing was published; the previous published warehouse is untouched.[/red]")
         err.print(f"dbt output: {layout.internal / 'dbt_output.log'}")
         return EXIT_FAILED
+    for key in ("docs/dbt_docs", "quality/data_docs"):
+        if "error" in result.metadata.get(key, {}):
+            error = str(getattr(result.metadata[key]["error"], "value", result.metadata[key]["error"]))
+            err.print(f"[yellow]{key} not refreshed[/yellow] (its previous pages stay): {escape(error)}")
     print_report(read_report(layout.published_db), report_console())
     from orchestration.lib.notify import deliver_alerts
 

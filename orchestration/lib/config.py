@@ -37,6 +37,16 @@ class WarehouseLayout:
         return self.root / "quarantine"
 
     @property
+    def quality(self) -> Path:
+        """Great Expectations Data Docs: a page for every load's validation, accepted or rejected."""
+        return self.root / "quality"
+
+    @property
+    def docs(self) -> Path:
+        """The dbt docs site of the published warehouse (`docs/index.html`, one self-contained page)."""
+        return self.root / "docs"
+
+    @property
     def lake(self) -> Path:
         return self.root / "lake"
 
@@ -57,6 +67,11 @@ class WarehouseLayout:
     @property
     def dbt_target(self) -> Path:
         return self.internal / "dbt_target"
+
+    @property
+    def validation_results(self) -> Path:
+        """GX's validation results store: the JSON every Data Docs page is rendered from."""
+        return self.internal / "gx_validation_results"
 
     @property
     def dbt_logs(self) -> Path:
