@@ -49,7 +49,15 @@ def parser() -> argparse.ArgumentParser:
     )
     generate = commands.add_parser("generate", help="write the sample studio at a chosen scale of ledger rows")
     generate.add_argument(
-        "--actual-rows", type=_positive_int, required=True, metavar="N", help="actual-cost rows in all"
+        "--actual-rows",
+        type=_positive_int,
+        metavar="N",
+        help="actual-cost rows in all (with --next-day: the day's new postings, default 15,000)",
+    )
+    generate.add_argument(
+        "--next-day",
+        action="store_true",
+        help="add the next day's ledger file (new postings, a reversal, a late posting) to OUT and move AS_OF on",
     )
     generate.add_argument("--out", type=Path, required=True, help="folder to write the studio to")
     generate.add_argument("--format", choices=("csv", "parquet"), default="csv", help="generated ledger file format")
@@ -77,8 +85,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def generate(args: argparse.Namespace) -> int:
-    from orchestration.sample.scale import generate_scaled, sample_actual_rows
+    from orchestration.sample.scale import NEXT_DAY_ROWS, generate_next_day, generate_scaled, sample_actual_rows
 
+    if args.next_day:
+        try:
+            day, rows = generate_next_day(args.out, args.actual_rows or NEXT_DAY_ROWS, args.format, args.seed)
+        except FileNotFoundError as error:
+            Console(stderr=True).print(f"[red]{escape(str(error))}[/red]")
+            return EXIT_USAGE
+        print(f"added {rows} ledger rows for {day} to {args.out}; AS_OF is now {day}")
+        return EXIT_OK
+    if args.actual_rows is None:
+        Console(stderr=True).print("[red]--actual-rows N is required (unless --next-day)[/red]")
+        return EXIT_USAGE
     counts = generate_scaled(args.out, args.actual_rows, args.format, args.seed)
     actual = sample_actual_rows(counts)
     print(f"wrote {len(counts)} landing files and AS_OF to {args.out}: {actual} actual-cost rows")
