@@ -42,6 +42,8 @@ def test_defaults_are_explicit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert sample.studio_config == StudioConfig("USD", 1, 10.0)
     other = StudioSettings.for_run(tmp_path, tmp_path / "warehouse")
     assert other.as_of_date == date.today()
+    (tmp_path / "AS_OF").write_text("2027-02-03\n", encoding="utf-8")  # a generated studio's own date
+    assert StudioSettings.for_run(tmp_path, tmp_path / "warehouse").as_of == "2027-02-03"
 
 
 def test_a_fiscal_year_start_outside_1_to_12_is_refused(tmp_path: Path) -> None:

@@ -115,8 +115,9 @@ class StudioConfig:
 
 
 def default_as_of(landing_dir: Path) -> date:
-    """The sample's own date when running the sample, else today (SPEC §3)."""
+    """The landing folder's own date when it has an `AS_OF` file (the sample, a generated studio), else today
+    (SPEC §3)."""
     as_of_file = landing_dir / "AS_OF"
-    if landing_dir.resolve() == SAMPLE_LANDING_DIR.resolve() and as_of_file.exists():
+    if as_of_file.is_file():
         return date.fromisoformat(as_of_file.read_text(encoding="utf-8").strip())
     return date.today()
