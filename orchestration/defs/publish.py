@@ -19,7 +19,12 @@ def published_warehouse(marts: Sequence[AssetKey]) -> AssetsDefinition:
         kinds={"duckdb", "parquet"},
     )
     def _publish(context: AssetExecutionContext, settings: StudioSettings) -> MaterializeResult:
-        publication = publish(settings.layout, context.run.run_id, settings.as_of_date.isoformat())
+        publication = publish(
+            settings.layout,
+            context.run.run_id,
+            settings.as_of_date.isoformat(),
+            settings.studio_config.duckdb_memory_limit,
+        )
         return MaterializeResult(
             metadata={
                 "publication_id": publication.publication_id,

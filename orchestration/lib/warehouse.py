@@ -33,14 +33,14 @@ class Publication:
     loads: int
 
 
-def publish(layout: WarehouseLayout, run_id: str, as_of: str) -> Publication:
+def publish(layout: WarehouseLayout, run_id: str, as_of: str, memory_limit: str = "1GB") -> Publication:
     layout.ensure()
     now = datetime.now(UTC)
     publication_id = f"{now:%Y%m%dT%H%M%S%f}"
     draft_file = layout.internal / f"publishing-{publication_id}.duckdb"
     export_dir = layout.internal / "exports" / publication_id
     export_dir.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(draft_file)) as con:
+    with duckdb.connect(str(draft_file), config={"memory_limit": memory_limit}) as con:
         con.execute(f"ATTACH '{literal(layout.build_db)}' AS build (READ_ONLY)")
         tables = con.execute(
             "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'build' "

@@ -11,6 +11,14 @@ with costs as (
         description, amount, currency, 'accrued', cast(null as varchar), load_id
     from {{ ref('int_actual_costs__accrued') }}
     where amount <> 0
+),
+period_rates as (
+    -- each currency-month's rate looked up once, then joined to every record on equality (a range join of
+    -- millions of records to the rate table costs far more)
+    select m.currency, m.period, fx.rate_to_base
+    from (select distinct currency, period from costs) as m
+    left join {{ ref('int_fx_rates') }} as fx
+        on {{ rate_for_month('fx', 'm.currency', 'm.period') }}
 )
 select
     c.source || ':' || c.record_id as cost_id,
@@ -36,5 +44,4 @@ select
 from costs as c
 left join {{ ref('stg_projects') }} as p on c.project_code = p.project_code
 left join {{ ref('stg_accounts') }} as a on c.account_code = a.account_code
-left join {{ ref('int_fx_rates') }} as fx
-    on {{ rate_for_month('fx', 'c.currency', 'c.period') }}
+left join period_rates as fx on c.currency = fx.currency and c.period = fx.period
