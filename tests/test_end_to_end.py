@@ -146,6 +146,7 @@ def test_second_run_loads_nothing_and_changes_no_figure(sample_run: CliRun, tmp_
     assert first and int(first[1]) == len(delivered.splitlines()) > 0
     episodes = "SELECT alert_key, episode, first_raised_at FROM audit.alert_history ORDER BY 1, 2"
     raised = query(database, episodes)
+    exported = {p.name: p.stat().st_ino for p in (warehouse / "exports").glob("*.parquet")}
     # --full-refresh: the same inputs would otherwise end at "nothing new" without publishing (below)
     again = run_cli("run", "--warehouse", str(warehouse), "--full-refresh")
     assert again.returncode == 0, again.stderr
@@ -153,6 +154,9 @@ def test_second_run_loads_nothing_and_changes_no_figure(sample_run: CliRun, tmp_
     assert mart_snapshot(database) == before
     publications = query(database, "SELECT count(*) FROM audit.publications")[0][0]
     assert publications == 2
+    # no mart changed, so no export was written again: each new file is the previous one (the same inode)
+    assert {p.name: p.stat().st_ino for p in (warehouse / "exports").glob("*.parquet")} == exported
+    assert len(exported) == len(MARTS)
     # the same alerts hold: none raised again, none announced again (SPEC §7)
     assert "0 new alert(s) delivered" in again.stderr
     assert outbox.read_text(encoding="utf-8") == delivered

@@ -30,6 +30,8 @@ def published_warehouse(marts: Sequence[AssetKey]) -> AssetsDefinition:
                 "publication_id": publication.publication_id,
                 "tables": publication.tables,
                 "loads": publication.loads,
+                "exports_written": publication.exports_written,
+                "exports_reused": publication.exports_reused,
                 "path": MetadataValue.path(str(settings.layout.published_db)),
             }
         )
