@@ -64,3 +64,33 @@ def test_incremental_refreshes_equal_a_full_refresh_mart_by_mart(sample_run: Cli
         # the exports kept from an earlier publication are not stale: each holds its mart's rows
         exported = query(database, f"SELECT count(*) FROM read_parquet('{incremental}/exports/{table}.parquet')")
         assert exported[0][0] == len(rows), table
+
+
+def test_what_makes_the_incremental_models_rebuild(tmp_path: Path) -> None:
+    from orchestration.lib.config import WarehouseLayout
+    from orchestration.lib.dbt import incremental_inputs, incremental_rebuild_reasons
+
+    layout = WarehouseLayout(tmp_path / "warehouse")
+    settings = {"as_of": "2026-10-15", "base_currency": "USD", "build_db": "b.duckdb"}
+    last = incremental_inputs(layout, settings)
+    assert incremental_rebuild_reasons(None, last) == ["no record of the last build"]
+    assert incremental_rebuild_reasons(last, incremental_inputs(layout, settings)) == []
+    next_day = incremental_inputs(layout, {**settings, "as_of": "2026-10-16", "build_db": "other.duckdb"})
+    assert incremental_rebuild_reasons(last, next_day) == []  # a later day and another path: only what is new
+    earlier = incremental_inputs(layout, {**settings, "as_of": "2026-10-14"})
+    assert incremental_rebuild_reasons(last, earlier) == ["an earlier as-of than the last build's (2026-10-15)"]
+    other_base = incremental_inputs(layout, {**settings, "base_currency": "GBP"})
+    assert incremental_rebuild_reasons(last, other_base) == ["other settings (base currency, fiscal year, ...)"]
+    # a new load of fx rates: a manifest in the lake's fx_rates folder
+    manifest = layout.lake / "fx_rates" / "load_id=20261016T000000-abc" / "_load.json"
+    manifest.parent.mkdir(parents=True)
+    manifest.write_text('{"load_id": "20261016T000000-abc"}', encoding="utf-8")
+    assert incremental_rebuild_reasons(last, incremental_inputs(layout, settings)) == [
+        "new projects, accounts or fx rates"
+    ]
+    # a new ledger load is what incremental models are for: no rebuild
+    ledger = layout.lake / "gl_actuals" / "load_id=20261016T000001-def" / "_load.json"
+    ledger.parent.mkdir(parents=True)
+    ledger.write_text('{"load_id": "20261016T000001-def"}', encoding="utf-8")
+    now = incremental_inputs(layout, settings)
+    assert incremental_rebuild_reasons(now, incremental_inputs(layout, settings)) == []

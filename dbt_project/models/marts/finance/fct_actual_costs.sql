@@ -1,10 +1,23 @@
 -- One cost record per row: the drill-down behind every actual (SPEC §6): ledger postings (posted) and the
 -- part of timesheets, rentals and invoices the ledger has not posted yet (accrued). actual = posted + accrued.
+-- Incremental: a posted line, once here, stays as it is (the ledger is never edited); a refresh adds the lines
+-- dated up to as-of that are not here yet, and replaces the accrued records whole (later postings release
+-- them). The pipeline rebuilds it in full when what a posted line carries may have changed: new reference data
+-- (projects, accounts, fx rates), another base currency, or an earlier as-of (`incremental_rebuild_reasons`).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where status = 'accrued'{% endif %}"
+) }}
+
 with costs as (
     select
         source, source_id, source_id as record_id, cost_date, period, project_code, account_code, vendor, person_id,
         description, amount, currency, status, source_ref, load_id
     from {{ ref('int_actual_costs__gl') }}
+    {% if is_incremental() %}
+    where source_id not in (select source_id from {{ this }} where status = 'posted')
+    {% endif %}
     union all
     select
         source, source_id, record_id, cost_date, period, project_code, account_code, vendor, person_id,
