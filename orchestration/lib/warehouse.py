@@ -57,6 +57,7 @@ def publish(layout: WarehouseLayout, run_id: str, as_of: str, memory_limit: str 
         loads = _write_audit(con, layout, publication_id, now, run_id, as_of, len(tables))
         # alert state is carried from the publication this one replaces (SPEC §7: a rerun raises nothing new)
         carry_alert_history(con, layout.published_db if layout.published_db.exists() else None, publication_id, now)
+        _export_audit(con, export_dir / "audit")
         con.execute("DETACH build")
         con.execute("CHECKPOINT")
     pause_point("publish")
@@ -65,6 +66,19 @@ def publish(layout: WarehouseLayout, run_id: str, as_of: str, memory_limit: str 
     previous_exports = _switch_exports(layout, export_dir)
     _clean_leftovers(layout, keep={export_dir.name, previous_exports})
     return Publication(publication_id, now.isoformat(), len(tables), loads, exports["written"], exports["reused"])
+
+
+def _export_audit(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    """The audit schema as Parquet too (`exports/audit/<table>.parquet`): which loads, checks and publications
+    stand behind the figures, for tools that do not speak DuckDB. Small tables: written every time."""
+    folder.mkdir(parents=True, exist_ok=True)
+    database = con.execute("SELECT current_database()").fetchone()[0]
+    tables = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'audit' ORDER BY 1",
+        [database],
+    ).fetchall()
+    for (table,) in tables:
+        con.execute(f"COPY audit.\"{table}\" TO '{literal(folder / (table + '.parquet'))}' (FORMAT parquet)")
 
 
 def _fingerprints(con: duckdb.DuckDBPyConnection, database: str, tables: list[str]) -> dict[str, str]:
