@@ -14,9 +14,10 @@ from datetime import date
 from pathlib import Path
 from typing import TextIO
 
+from rich.console import Console
 from rich.markup import escape
 
-from orchestration.lib.config import SAMPLE_LANDING_DIR, WarehouseLayout
+from orchestration.lib.config import SAMPLE_LANDING_DIR, WarehouseLayout, default_as_of
 from orchestration.lib.terminal import Progress, progress_status, terminal_console
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTED = 0, 1, 2, 3
@@ -61,7 +62,15 @@ def parser() -> argparse.ArgumentParser:
     )
     generate = commands.add_parser("generate", help="write the sample studio at a chosen scale of ledger rows")
     generate.add_argument(
-        "--actual-rows", type=_positive_int, required=True, metavar="N", help="actual-cost rows in all"
+        "--actual-rows",
+        type=_positive_int,
+        metavar="N",
+        help="actual-cost rows in all (with --next-day: the day's new postings, default 15,000)",
+    )
+    generate.add_argument(
+        "--next-day",
+        action="store_true",
+        help="add the next day's ledger file (new postings, a reversal, a late posting) to OUT and move AS_OF on",
     )
     generate.add_argument("--out", type=Path, required=True, help="folder to write the studio to")
     generate.add_argument("--format", choices=("csv", "parquet"), default="csv", help="generated ledger file format")
@@ -89,8 +98,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def generate(args: argparse.Namespace) -> int:
-    from orchestration.sample.scale import generate_scaled, sample_actual_rows
+    from orchestration.sample.scale import NEXT_DAY_ROWS, generate_next_day, generate_scaled, sample_actual_rows
 
+    if args.next_day:
+        try:
+            day, rows = generate_next_day(args.out, args.actual_rows or NEXT_DAY_ROWS, args.format, args.seed)
+        except FileNotFoundError as error:
+            terminal_console(stderr=True).print(f"[red]{escape(str(error))}[/red]")
+            return EXIT_USAGE
+        print(f"added {rows} ledger rows for {day} to {args.out}; AS_OF is now {day}")
+        return EXIT_OK
+    if args.actual_rows is None:
+        terminal_console(stderr=True).print("[red]--actual-rows N is required (unless --next-day)[/red]")
+        return EXIT_USAGE
     counts = generate_scaled(args.out, args.actual_rows, args.format, args.seed)
     actual = sample_actual_rows(counts)
     print(f"wrote {len(counts)} landing files and AS_OF to {args.out}: {actual} actual-cost rows")
@@ -105,6 +125,14 @@ def run(args: argparse.Namespace) -> int:
     if args.config is not None and not args.config.is_file():
         err.print(f"[red]config file not found: {escape(str(args.config))}[/red]")
         return EXIT_USAGE
+    from orchestration.lib.freshness import is_current, record_clean_publication, run_inputs
+
+    layout = WarehouseLayout(args.warehouse.resolve())
+    config_file = args.config or (Path("studio.toml") if Path("studio.toml").is_file() else None)
+    as_of = args.as_of or default_as_of(args.landing).isoformat()
+    inputs = run_inputs(args.landing, layout, as_of, config_file)
+    if not args.full_refresh and is_current(layout, inputs):
+        return nothing_new(layout, as_of, config_file, err)
     from orchestration.lib.mappings import MappingError, load_mappings
 
     try:
@@ -112,18 +140,18 @@ def run(args: argparse.Namespace) -> int:
     except MappingError as error:
         err.print(f"[red]{escape(str(error))}[/red]")
         return EXIT_USAGE
-    # imported here: Dagster and dbt take seconds to import, a usage error should not wait for them
+    # imported here: Dagster and dbt take seconds to import, a usage error or a run with nothing new should not
+    # wait for them
     from orchestration.defs.resources import StudioSettings
     from orchestration.lib.report import print_report, read_report, report_console
     from orchestration.refresh import RefreshRunning, refresh, refresh_lock
 
-    settings = StudioSettings.for_run(args.landing, args.warehouse, args.as_of, args.config)
+    settings = StudioSettings.for_run(args.landing, args.warehouse, as_of, config_file)
     try:
         settings.studio_config  # noqa: B018 - fail early on a bad studio.toml
     except (ValueError, TypeError) as error:
         err.print(f"[red]{escape(str(error))}[/red]")
         return EXIT_USAGE
-    layout = settings.layout
     layout.ensure()
     try:
         with (
@@ -152,6 +180,8 @@ def run(args: argparse.Namespace) -> int:
         err.print("[red]Nothing was published; the previous published warehouse is untouched.[/red]")
         err.print(f"dbt output: {layout.internal / 'dbt_output.log'}")
         return EXIT_FAILED
+    if not result.rejected:
+        record_clean_publication(layout, inputs)
     for key in ("docs/dbt_docs", "quality/data_docs"):
         if "error" in result.metadata.get(key, {}):
             error = str(getattr(result.metadata[key]["error"], "value", result.metadata[key]["error"]))
@@ -162,6 +192,22 @@ def run(args: argparse.Namespace) -> int:
     # the same code as the alert_delivery sensor
     err.print(escape(deliver_alerts(layout, settings.studio_config.alert_webhook_env)))
     return EXIT_REJECTED if result.rejected else EXIT_OK
+
+
+def nothing_new(layout: WarehouseLayout, as_of: str, config_file: Path | None, err: Console) -> int:
+    """The published warehouse is the clean publication of these very inputs: say so, print its report and
+    retry any alert delivery still pending, without starting Dagster or dbt."""
+    from orchestration.lib.config import StudioConfig
+    from orchestration.lib.notify import deliver_alerts
+    from orchestration.lib.report import print_report, read_report, report_console
+
+    err.print(
+        f"nothing new: no new or changed landing file, the same as-of ({as_of}), config and code as the last "
+        f"publication; {layout.published_db} is current"
+    )
+    print_report(read_report(layout.published_db), report_console())
+    err.print(escape(deliver_alerts(layout, StudioConfig.load(config_file).alert_webhook_env)))
+    return EXIT_OK
 
 
 class ProgressLog(io.TextIOBase):

@@ -33,6 +33,10 @@ def test_sample_run_publishes_every_mart(sample_run: CliRun) -> None:
             database, f"SELECT count(*) FROM read_parquet('{sample_run.warehouse}/exports/{mart}.parquet')"
         )
         assert exported[0][0] == rows, mart
+    for table in ("loads", "check_results", "warnings", "publications", "publication_loads", "alert_history"):
+        audit = sample_run.warehouse / "exports" / "audit" / f"{table}.parquet"
+        published = query(database, f"SELECT count(*) FROM audit.{table}")[0][0]
+        assert query(database, f"SELECT count(*) FROM read_parquet('{audit}')")[0][0] == published, table
     loads = query(database, "SELECT count(*), count(DISTINCT source) FROM audit.loads")[0]
     files = [p for p in sample_run.landing.iterdir() if p.suffix in (".csv", ".parquet")]
     assert loads == (len(files), len(SOURCES))
@@ -169,16 +173,39 @@ def test_second_run_loads_nothing_and_changes_no_figure(sample_run: CliRun, tmp_
     assert first and int(first[1]) == len(delivered.splitlines()) > 0
     episodes = "SELECT alert_key, episode, first_raised_at FROM audit.alert_history ORDER BY 1, 2"
     raised = query(database, episodes)
-    again = run_cli("run", "--warehouse", str(warehouse))
+    exported = {p.name: p.stat().st_ino for p in (warehouse / "exports").glob("*.parquet")}
+    # --full-refresh: the same inputs would otherwise end at "nothing new" without publishing (below)
+    again = run_cli("run", "--warehouse", str(warehouse), "--full-refresh")
     assert again.returncode == 0, again.stderr
     assert re.search(r"loaded 0 rows from 0 new file\(s\); \d+ already loaded", again.stderr)
     assert mart_snapshot(database) == before
     publications = query(database, "SELECT count(*) FROM audit.publications")[0][0]
     assert publications == 2
+    # no mart changed, so no export was written again: each new file is the previous one (the same inode)
+    assert {p.name: p.stat().st_ino for p in (warehouse / "exports").glob("*.parquet")} == exported
+    assert len(exported) == len(MARTS)
     # the same alerts hold: none raised again, none announced again (SPEC §7)
     assert "0 new alert(s) delivered" in again.stderr
     assert outbox.read_text(encoding="utf-8") == delivered
     assert query(database, episodes) == raised
+
+
+def test_a_run_with_nothing_new_says_so_and_publishes_nothing(sample_run: CliRun, tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse"
+    copy_warehouse(sample_run.warehouse, warehouse)
+    database = warehouse / "studio.duckdb"
+    published = database.stat().st_mtime_ns
+    dagster_log = (warehouse / "_internal" / "last_run.log").stat().st_mtime_ns
+    again = run_cli("run", "--warehouse", str(warehouse))
+    assert again.returncode == 0, again.stderr
+    assert "nothing new" in again.stderr and "is current" in again.stderr
+    assert database.stat().st_mtime_ns == published  # not republished
+    assert (warehouse / "_internal" / "last_run.log").stat().st_mtime_ns == dagster_log  # no Dagster run
+    assert query(database, "SELECT count(*) FROM audit.publications")[0][0] == 1
+    assert again.stdout == sample_run.stdout  # the same report, read from the same publication
+    # another as-of is new work: it does not end at "nothing new" (a usage error ends it before any refresh)
+    other = run_cli("run", "--warehouse", str(warehouse), "--as-of", "not-a-date")
+    assert other.returncode == 2 and "nothing new" not in other.stderr
 
 
 def test_report_command_prints_the_published_report(sample_run: CliRun) -> None:

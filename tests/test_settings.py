@@ -20,7 +20,9 @@ from orchestration.lib.dbt import dbt_build_args
 def test_studio_toml_reaches_dbt_build(tmp_path: Path) -> None:
     config = tmp_path / "studio.toml"
     config.write_text(
-        'base_currency = "GBP"\nfiscal_year_start_month = 2\ninvoice_po_tolerance_pct = 7.5\n', encoding="utf-8"
+        'base_currency = "GBP"\nfiscal_year_start_month = 2\ninvoice_po_tolerance_pct = 7.5\n'
+        'duckdb_memory_limit = "512MB"\n',
+        encoding="utf-8",
     )
     settings = StudioSettings.for_run(tmp_path / "landing", tmp_path / "warehouse", "2025-03-15", config)
     args = dbt_build_args(settings.dbt_vars(), full_refresh=True)
@@ -31,6 +33,7 @@ def test_studio_toml_reaches_dbt_build(tmp_path: Path) -> None:
         "base_currency": "GBP",
         "fiscal_year_start_month": 2,
         "invoice_po_tolerance_pct": 7.5,
+        "duckdb_memory_limit": "512MB",
         "build_db": str((tmp_path / "warehouse" / "_internal" / "build.duckdb").resolve()),
     }
 
@@ -39,9 +42,11 @@ def test_defaults_are_explicit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.chdir(tmp_path)  # no studio.toml here
     sample = StudioSettings.for_run(SAMPLE_LANDING_DIR, tmp_path / "warehouse")
     assert sample.as_of == (SAMPLE_LANDING_DIR / "AS_OF").read_text(encoding="utf-8").strip()
-    assert sample.studio_config == StudioConfig("USD", 1, 10.0)
+    assert sample.studio_config == StudioConfig("USD", 1, 10.0, None, "1GB")
     other = StudioSettings.for_run(tmp_path, tmp_path / "warehouse")
     assert other.as_of_date == date.today()
+    (tmp_path / "AS_OF").write_text("2027-02-03\n", encoding="utf-8")  # a generated studio's own date
+    assert StudioSettings.for_run(tmp_path, tmp_path / "warehouse").as_of == "2027-02-03"
 
 
 def test_a_fiscal_year_start_outside_1_to_12_is_refused(tmp_path: Path) -> None:
@@ -56,6 +61,14 @@ def test_an_invoice_po_tolerance_that_is_not_a_percentage_is_refused(tmp_path: P
     config = tmp_path / "studio.toml"
     config.write_text(f"invoice_po_tolerance_pct = {value}\n", encoding="utf-8")
     with pytest.raises(ValueError, match="invoice_po_tolerance_pct must be a number of percent, 0 or more"):
+        StudioConfig.load(config)
+
+
+@pytest.mark.parametrize("value", ['"lots"', '"1 GB of RAM"', "1024"])
+def test_a_memory_limit_that_is_not_an_amount_is_refused(tmp_path: Path, value: str) -> None:
+    config = tmp_path / "studio.toml"
+    config.write_text(f"duckdb_memory_limit = {value}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="duckdb_memory_limit must be an amount such as '1GB'"):
         StudioConfig.load(config)
 
 

@@ -19,12 +19,19 @@ def published_warehouse(marts: Sequence[AssetKey]) -> AssetsDefinition:
         kinds={"duckdb", "parquet"},
     )
     def _publish(context: AssetExecutionContext, settings: StudioSettings) -> MaterializeResult:
-        publication = publish(settings.layout, context.run.run_id, settings.as_of_date.isoformat())
+        publication = publish(
+            settings.layout,
+            context.run.run_id,
+            settings.as_of_date.isoformat(),
+            settings.studio_config.duckdb_memory_limit,
+        )
         return MaterializeResult(
             metadata={
                 "publication_id": publication.publication_id,
                 "tables": publication.tables,
                 "loads": publication.loads,
+                "exports_written": publication.exports_written,
+                "exports_reused": publication.exports_reused,
                 "path": MetadataValue.path(str(settings.layout.published_db)),
             }
         )

@@ -7,7 +7,15 @@ from dagster import AssetExecutionContext, AssetsDefinition, Config
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.defs.resources import StudioSettings
-from orchestration.lib.dbt import StudioDbtTranslator, dbt_build_args, dbt_project
+from orchestration.lib.dbt import (
+    StudioDbtTranslator,
+    dbt_build_args,
+    dbt_project,
+    incremental_inputs,
+    incremental_rebuild_reasons,
+    read_incremental_state,
+    write_incremental_state,
+)
 from orchestration.lib.faults import pause_point
 from orchestration.lib.lake import register_lake_views
 
@@ -38,7 +46,12 @@ def dbt_models() -> AssetsDefinition:
             layout.build_db.unlink()
         register_lake_views(layout)  # every source has its view, even one no asset loaded this run
         pause_point("dbt")
-        args = dbt_build_args(settings.dbt_vars(), config.full_refresh)
+        inputs = incremental_inputs(layout, settings.dbt_vars())
+        reasons = incremental_rebuild_reasons(read_incremental_state(layout), inputs)
+        if reasons and not config.full_refresh:
+            context.log.info(f"incremental models rebuilt from the lake: {'; '.join(reasons)}")
+        args = dbt_build_args(settings.dbt_vars(), config.full_refresh or bool(reasons))
         yield from dbt.cli(args, context=context, target_path=layout.dbt_target).stream()
+        write_incremental_state(layout, inputs)  # only once the build and its tests passed
 
     return studio_dbt_models

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from datetime import date
@@ -82,6 +83,9 @@ class WarehouseLayout:
             folder.mkdir(parents=True, exist_ok=True)
 
 
+MEMORY_LIMIT = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+
+
 @dataclass(frozen=True)
 class StudioConfig:
     """Settings a studio changes, read from a `studio.toml` (all optional)."""
@@ -92,6 +96,9 @@ class StudioConfig:
     invoice_po_tolerance_pct: float = 10.0
     # the name of the environment variable holding the alert webhook's URL (a secret: never the URL itself)
     alert_webhook_env: str | None = None
+    # the most memory DuckDB may take in each process of a refresh (dbt, the gate, publishing); beyond it, it
+    # spills to disk. Sized for a laptop; a server can give it more.
+    duckdb_memory_limit: str = "1GB"
 
     @classmethod
     def load(cls, path: Path | None) -> StudioConfig:
@@ -100,7 +107,13 @@ class StudioConfig:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         known = {
             k: data[k]
-            for k in ("base_currency", "fiscal_year_start_month", "invoice_po_tolerance_pct", "alert_webhook_env")
+            for k in (
+                "base_currency",
+                "fiscal_year_start_month",
+                "invoice_po_tolerance_pct",
+                "alert_webhook_env",
+                "duckdb_memory_limit",
+            )
             if k in data
         }
         config = cls(**known)
@@ -118,6 +131,9 @@ class StudioConfig:
                 f"{path}: alert_webhook_env must name an environment variable (such as STUDIO_ALERT_WEBHOOK) "
                 "that holds the webhook URL, not the URL itself"
             )
+        limit = config.duckdb_memory_limit
+        if not (isinstance(limit, str) and MEMORY_LIMIT.match(limit)):
+            raise ValueError(f"{path}: duckdb_memory_limit must be an amount such as '1GB' or '512MB', got {limit!r}")
         return config
 
     def as_dbt_vars(self, as_of: date) -> dict[str, object]:
@@ -126,12 +142,14 @@ class StudioConfig:
             "base_currency": self.base_currency,
             "fiscal_year_start_month": self.fiscal_year_start_month,
             "invoice_po_tolerance_pct": self.invoice_po_tolerance_pct,
+            "duckdb_memory_limit": self.duckdb_memory_limit,
         }
 
 
 def default_as_of(landing_dir: Path) -> date:
-    """The sample's own date when running the sample, else today (SPEC §3)."""
+    """The landing folder's own date when it has an `AS_OF` file (the sample, a generated studio), else today
+    (SPEC §3)."""
     as_of_file = landing_dir / "AS_OF"
-    if landing_dir.resolve() == SAMPLE_LANDING_DIR.resolve() and as_of_file.exists():
+    if as_of_file.is_file():
         return date.fromisoformat(as_of_file.read_text(encoding="utf-8").strip())
     return date.today()

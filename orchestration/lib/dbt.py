@@ -4,6 +4,7 @@ and the arguments of one build. Pure functions, tested without running dbt."""
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import sys
@@ -14,7 +15,8 @@ from typing import Any
 from dagster import AssetKey
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject
 
-from orchestration.lib.config import DBT_PROJECT_DIR
+from orchestration.lib.config import DBT_PROJECT_DIR, WarehouseLayout
+from orchestration.lib.lake import accepted_manifests
 
 # dbt unit tests check formulas on hand-made rows: the test suite runs them, a refresh does not
 BUILD_EXCLUDES = ("test_type:unit",)
@@ -78,3 +80,50 @@ def dbt_build_args(dbt_vars: Mapping[str, object], full_refresh: bool = False) -
     if full_refresh:
         args.append("--full-refresh")
     return args
+
+
+# what a posted cost line carries besides its own fields (its department, category, rate): when one of these
+# sources gets a new load, the incremental models rebuild in full
+REFERENCE_SOURCES_OF_POSTINGS = ("projects", "accounts", "fx_rates")
+INCREMENTAL_STATE = "incremental_state.json"
+
+
+def incremental_inputs(layout: WarehouseLayout, dbt_vars: Mapping[str, object]) -> dict[str, object]:
+    """What the incremental models' rows were built from: the as-of date, the other settings, and the loads of
+    the reference sources a posted line takes attributes from."""
+    loads = sorted(m["load_id"] for s in REFERENCE_SOURCES_OF_POSTINGS for m in accepted_manifests(layout, s))
+    settings = {k: v for k, v in dbt_vars.items() if k not in ("as_of", "build_db")}
+    return {
+        "as_of": str(dbt_vars["as_of"]),
+        "settings": json.dumps(settings, sort_keys=True),
+        "reference_loads": hashlib.sha256("\n".join(loads).encode()).hexdigest(),
+    }
+
+
+def incremental_rebuild_reasons(previous: Mapping[str, object] | None, current: Mapping[str, object]) -> list[str]:
+    """Why the incremental models must be rebuilt from the lake this run (none: they take only what is new)."""
+    if previous is None:
+        return ["no record of the last build"]
+    reasons = []
+    if previous.get("reference_loads") != current["reference_loads"]:
+        reasons.append("new projects, accounts or fx rates")
+    if previous.get("settings") != current["settings"]:
+        reasons.append("other settings (base currency, fiscal year, ...)")
+    if str(current["as_of"]) < str(previous.get("as_of", "")):
+        reasons.append(f"an earlier as-of than the last build's ({previous.get('as_of')})")
+    return reasons
+
+
+def read_incremental_state(layout: WarehouseLayout) -> dict | None:
+    try:
+        return json.loads((layout.internal / INCREMENTAL_STATE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def write_incremental_state(layout: WarehouseLayout, inputs: Mapping[str, object]) -> None:
+    """After a build that passed: what its incremental models hold."""
+    path = layout.internal / INCREMENTAL_STATE
+    work = path.with_name(f".{path.name}.incoming")
+    work.write_text(json.dumps(dict(inputs), indent=1), encoding="utf-8")
+    os.replace(work, path)

@@ -31,16 +31,18 @@ class Publication:
     published_at: str
     tables: int
     loads: int
+    exports_written: int = 0
+    exports_reused: int = 0  # marts unchanged since the previous publication: their Parquet file is kept
 
 
-def publish(layout: WarehouseLayout, run_id: str, as_of: str) -> Publication:
+def publish(layout: WarehouseLayout, run_id: str, as_of: str, memory_limit: str = "1GB") -> Publication:
     layout.ensure()
     now = datetime.now(UTC)
     publication_id = f"{now:%Y%m%dT%H%M%S%f}"
     draft_file = layout.internal / f"publishing-{publication_id}.duckdb"
     export_dir = layout.internal / "exports" / publication_id
     export_dir.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(draft_file)) as con:
+    with duckdb.connect(str(draft_file), config={"memory_limit": memory_limit}) as con:
         con.execute(f"ATTACH '{literal(layout.build_db)}' AS build (READ_ONLY)")
         tables = con.execute(
             "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'build' "
@@ -50,13 +52,12 @@ def publish(layout: WarehouseLayout, run_id: str, as_of: str) -> Publication:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         for schema, table in tables:
             con.execute(f'CREATE TABLE {schema}."{table}" AS SELECT * FROM build.{schema}."{table}"')
-            if schema == "marts":
-                con.execute(
-                    f"COPY {schema}.\"{table}\" TO '{literal(export_dir / (table + '.parquet'))}' (FORMAT parquet)"
-                )
+        marts = [table for schema, table in tables if schema == "marts"]
+        exports = _write_exports(con, layout, marts, export_dir)
         loads = _write_audit(con, layout, publication_id, now, run_id, as_of, len(tables))
         # alert state is carried from the publication this one replaces (SPEC §7: a rerun raises nothing new)
         carry_alert_history(con, layout.published_db if layout.published_db.exists() else None, publication_id, now)
+        _export_audit(con, export_dir / "audit")
         con.execute("DETACH build")
         con.execute("CHECKPOINT")
     pause_point("publish")
@@ -64,7 +65,72 @@ def publish(layout: WarehouseLayout, run_id: str, as_of: str) -> Publication:
     pause_point("exports")
     previous_exports = _switch_exports(layout, export_dir)
     _clean_leftovers(layout, keep={export_dir.name, previous_exports})
-    return Publication(publication_id, now.isoformat(), len(tables), loads)
+    return Publication(publication_id, now.isoformat(), len(tables), loads, exports["written"], exports["reused"])
+
+
+def _export_audit(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    """The audit schema as Parquet too (`exports/audit/<table>.parquet`): which loads, checks and publications
+    stand behind the figures, for tools that do not speak DuckDB. Small tables: written every time."""
+    folder.mkdir(parents=True, exist_ok=True)
+    database = con.execute("SELECT current_database()").fetchone()[0]
+    tables = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'audit' ORDER BY 1",
+        [database],
+    ).fetchall()
+    for (table,) in tables:
+        con.execute(f"COPY audit.\"{table}\" TO '{literal(folder / (table + '.parquet'))}' (FORMAT parquet)")
+
+
+def _fingerprints(con: duckdb.DuckDBPyConnection, database: str, tables: list[str]) -> dict[str, str]:
+    """Each mart's content as one value: its columns (names, types), row count and the sum of its rows' hashes."""
+    found = {}
+    for table in tables:
+        columns = con.execute(
+            "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index) FROM duckdb_columns() "
+            "WHERE database_name = ? AND schema_name = 'marts' AND table_name = ?",
+            [database, table],
+        ).fetchone()[0]
+        rows, hashes = con.execute(f'SELECT count(*), sum(hash(t)) FROM "{database}".marts."{table}" AS t').fetchone()
+        found[table] = f"{columns} | {rows} | {hashes}"
+    return found
+
+
+def _write_exports(
+    con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, marts: list[str], export_dir: Path
+) -> dict[str, int]:
+    """Every mart as Parquet in the new export folder. A mart whose content is that of the previous publication
+    keeps its file (a hard link to it, not a rewrite); the others are written. The fingerprints go to
+    audit.mart_fingerprints for the next publication to compare with."""
+    database = con.execute("SELECT current_database()").fetchone()[0]
+    current = _fingerprints(con, database, marts)
+    previous: dict[str, str] = {}
+    if layout.published_db.exists():
+        con.execute(f"ATTACH '{literal(layout.published_db)}' AS previous (READ_ONLY)")
+        if con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'previous' AND schema_name = 'audit' "
+            "AND table_name = 'mart_fingerprints'"
+        ).fetchone()[0]:
+            previous = dict(
+                con.execute("SELECT table_name, fingerprint FROM previous.audit.mart_fingerprints").fetchall()
+            )
+        con.execute("DETACH previous")
+    written = reused = 0
+    for table in marts:
+        target = export_dir / f"{table}.parquet"
+        earlier = layout.exports / target.name
+        if previous.get(table) == current[table] and earlier.is_file():
+            try:
+                os.link(earlier.resolve(), target)
+                reused += 1
+                continue
+            except OSError:
+                pass  # another file system: write it
+        con.execute(f"COPY marts.\"{table}\" TO '{literal(target)}' (FORMAT parquet)")
+        written += 1
+    con.execute("CREATE SCHEMA IF NOT EXISTS audit")
+    con.execute("CREATE TABLE audit.mart_fingerprints (table_name VARCHAR, fingerprint VARCHAR)")
+    con.executemany("INSERT INTO audit.mart_fingerprints VALUES (?, ?)", list(current.items()))
+    return {"written": written, "reused": reused}
 
 
 def _write_audit(
@@ -77,7 +143,7 @@ def _write_audit(
     tables: int,
 ) -> int:
     """The audit schema: which loads make up this publication, and every earlier publication."""
-    con.execute("CREATE SCHEMA audit")
+    con.execute("CREATE SCHEMA IF NOT EXISTS audit")
     manifests = _manifest_globs(layout)
     con.execute(f"CREATE TABLE audit.loads AS {_loads_select(manifests)}")
     con.execute(f"CREATE TABLE audit.check_results AS {_checks_select(manifests)}")

@@ -1,4 +1,7 @@
--- Posted ledger cost: one row per GL line up to the as-of date (SPEC §4 actuals).
+-- Posted ledger cost: one row per GL line up to the as-of date (SPEC §4 actuals). A view: the ledger is
+-- materialised once, incrementally, in stg_gl_actuals, and once more in fct_actual_costs.
+{{ config(materialized='view') }}
+
 select
     'gl' as source,
     txn_id as source_id,

@@ -1,4 +1,26 @@
+-- The ledger grows every day and is never edited (a correction is a reversing entry): a refresh reads only the
+-- loads that arrived since the last one and appends their new txn_ids (a txn_id keeps its first load, as the
+-- full rebuild by `deduplicated` does). `--full-refresh` rebuilds it from every load in the lake.
+{{ config(materialized='incremental', incremental_strategy='append') }}
+
+with new_loads as (
+    select * from {{ source('lake', 'gl_actuals') }}
+    {% if is_incremental() %}
+    -- load ids sort by load time: a later load's id is greater than every id already here
+    where _load_id > (select coalesce(max(load_id), '') from {{ this }})
+    {% endif %}
+),
+ranked as (
+    select
+        new_loads.*,
+        row_number() over (partition by txn_id order by _load_id, _row_number) as _key_rank
+    from new_loads
+)
 select
     txn_id, posted_date, {{ month_start('posted_date') }} as period, project_code, account_code,
     vendor, description, amount, currency, source_ref, _load_id as load_id, _row_number as source_row_number
-from ({{ deduplicated('gl_actuals', ['txn_id'], keep='first') }}) as g
+from ranked
+where _key_rank = 1
+{% if is_incremental() %}
+    and txn_id not in (select txn_id from {{ this }})
+{% endif %}

@@ -1,16 +1,38 @@
 -- One cost record per row: the drill-down behind every actual (SPEC §6): ledger postings (posted) and the
 -- part of timesheets, rentals and invoices the ledger has not posted yet (accrued). actual = posted + accrued.
+-- Incremental: a posted line, once here, stays as it is (the ledger is never edited); a refresh adds the lines
+-- dated up to as-of that are not here yet, and replaces the accrued records whole (later postings release
+-- them). The pipeline rebuilds it in full when what a posted line carries may have changed: new reference data
+-- (projects, accounts, fx rates), another base currency, or an earlier as-of (`incremental_rebuild_reasons`).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where status = 'accrued'{% endif %}"
+) }}
+
 with costs as (
     select
         source, source_id, source_id as record_id, cost_date, period, project_code, account_code, vendor, person_id,
         description, amount, currency, status, source_ref, load_id
     from {{ ref('int_actual_costs__gl') }}
+    {% if is_incremental() %}
+    where source_id not in (select source_id from {{ this }} where status = 'posted')
+    {% endif %}
     union all
     select
         source, source_id, record_id, cost_date, period, project_code, account_code, vendor, person_id,
         description, amount, currency, 'accrued', cast(null as varchar), load_id
     from {{ ref('int_actual_costs__accrued') }}
     where amount <> 0
+),
+period_rates as (
+    -- each currency-month's rate looked up once, then joined to every record on equality (a range join of
+    -- millions of records to the rate table costs far more)
+    select m.currency, m.period, fx.rate_to_base
+    from (select distinct currency, period from costs) as m
+    left join {{ ref('int_fx_rates') }} as fx
+        on {{ rate_for_month('fx', 'm.currency', 'm.period') }}
 )
 select
     c.source || ':' || c.record_id as cost_id,
@@ -36,5 +58,4 @@ select
 from costs as c
 left join {{ ref('stg_projects') }} as p on c.project_code = p.project_code
 left join {{ ref('stg_accounts') }} as a on c.account_code = a.account_code
-left join {{ ref('int_fx_rates') }} as fx
-    on {{ rate_for_month('fx', 'c.currency', 'c.period') }}
+left join period_rates as fx on c.currency = fx.currency and c.period = fx.period

@@ -1,0 +1,116 @@
+"""Whether a run has anything to do: the inputs of the last clean publication, compared with this run's.
+
+A refresh that ended with every load accepted and the warehouse published records what it was made of: the
+as-of date, the studio config, the code (dbt project, mappings, suites, this package) and every landing file's
+sha256. A later run whose inputs are the same would publish the same figures, so `studio-budget run` says so
+and exits 0 without starting Dagster or dbt. Landing files are hashed once: a file's sha256 is kept against
+its size and modification time, and a file is hashed again only when either changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from orchestration.lib.config import REPO_ROOT, WarehouseLayout
+
+STATE_FILE = "last_clean_publication.json"
+HASH_CACHE_FILE = "landing_hashes.json"
+# what decides the figures besides the landing files: the code and data files of the project
+CODE_FOLDERS = ("orchestration", "dbt_project/models", "dbt_project/macros", "dbt_project/seeds", "dbt_project/tests")
+CODE_FILES = ("dbt_project/dbt_project.yml", "dbt_project/profiles.yml")
+DATA_FOLDERS = ("mappings", "expectations")
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """Everything a refresh's figures depend on."""
+
+    as_of: str
+    config_sha256: str
+    code_sha256: str
+    landing: tuple[tuple[str, str], ...]  # (file name, sha256), by name
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def code_fingerprint(root: Path = REPO_ROOT) -> str:
+    """One sha256 over the project's code and data files (names and contents)."""
+    digest = hashlib.sha256()
+    files = [root / name for name in CODE_FILES]
+    for folder in (*CODE_FOLDERS, *DATA_FOLDERS):
+        files += [p for p in (root / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    for path in sorted(p for p in files if p.is_file() and p.suffix not in (".pyc", ".lock")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def landing_fingerprint(landing_dir: Path, layout: WarehouseLayout) -> tuple[tuple[str, str], ...]:
+    """Every visible file of the landing folder with its sha256, hashed only when new or changed."""
+    cache_path = layout.internal / HASH_CACHE_FILE
+    try:
+        cache = json.loads(cache_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        cache = {}
+    found, fresh = [], {}
+    for path in sorted(landing_dir.iterdir()):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        stat = path.stat()
+        key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+        sha = cache.get(key) or _sha256(path)
+        fresh[key] = sha
+        found.append((path.name, sha))
+    if fresh != cache and layout.internal.is_dir():
+        _write_json(cache_path, fresh)
+    return tuple(found)
+
+
+def run_inputs(landing_dir: Path, layout: WarehouseLayout, as_of: str, config_file: Path | None) -> RunInputs:
+    config = _sha256(config_file) if config_file is not None and config_file.is_file() else ""
+    return RunInputs(as_of, config, code_fingerprint(), landing_fingerprint(landing_dir, layout))
+
+
+def record_clean_publication(layout: WarehouseLayout, inputs: RunInputs) -> None:
+    """After a refresh that accepted every load and published: what that publication was made of."""
+    _write_json(layout.internal / STATE_FILE, {**asdict(inputs), "published_db_mtime_ns": _mtime(layout)})
+
+
+def forget_clean_publication(layout: WarehouseLayout) -> None:
+    (layout.internal / STATE_FILE).unlink(missing_ok=True)
+
+
+def is_current(layout: WarehouseLayout, inputs: RunInputs) -> bool:
+    """True when the published warehouse is the clean publication of exactly these inputs."""
+    try:
+        state = json.loads((layout.internal / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    recorded = RunInputs(
+        state.get("as_of", ""),
+        state.get("config_sha256", ""),
+        state.get("code_sha256", ""),
+        tuple(tuple(item) for item in state.get("landing", [])),
+    )
+    # a publication made since (by the Dagster UI or another tool) is not the one recorded
+    return recorded == inputs and state.get("published_db_mtime_ns") == _mtime(layout)
+
+
+def _mtime(layout: WarehouseLayout) -> int | None:
+    return layout.published_db.stat().st_mtime_ns if layout.published_db.exists() else None
+
+
+def _write_json(path: Path, data: object) -> None:
+    work = path.with_name(f".{path.name}.incoming")
+    work.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    os.replace(work, path)

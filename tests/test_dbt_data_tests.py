@@ -1,0 +1,32 @@
+"""The project's own generic data tests catch what they are for (run on a copy of the sample's build database)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+
+from tests.conftest import CliRun
+
+
+def _compiled_test(warehouse: Path, prefix: str) -> str:
+    compiled = warehouse / "_internal" / "dbt_target" / "compiled"
+    found = sorted(compiled.rglob(f"{prefix}*.sql"))
+    assert len(found) == 1, found
+    return found[0].read_text(encoding="utf-8")
+
+
+def test_not_null_columns_names_each_column_with_nulls(sample_run: CliRun, tmp_path: Path) -> None:
+    build = tmp_path / "build.duckdb"  # attached as `build`, the name the compiled SQL uses
+    shutil.copy(sample_run.warehouse / "_internal" / "build.duckdb", build)
+    sql = _compiled_test(sample_run.warehouse, "not_null_columns_mart_studio_v")
+    with duckdb.connect(str(build)) as con:
+        assert con.execute(sql).fetchall() == []  # the built mart passes
+        months = con.execute("SELECT count(*) FROM marts.mart_studio_variance").fetchone()[0]
+        con.execute(
+            "UPDATE marts.mart_studio_variance SET budget = NULL "
+            "WHERE period = (SELECT min(period) FROM marts.mart_studio_variance)"
+        )
+        con.execute("UPDATE marts.mart_studio_variance SET direction = NULL")
+        assert sorted(con.execute(sql).fetchall()) == [("budget", 1), ("direction", months)]

@@ -1,0 +1,69 @@
+"""Whether a run has anything to do (`orchestration.lib.freshness`): every input that decides the figures counts."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from orchestration.lib.config import WarehouseLayout
+from orchestration.lib.freshness import (
+    HASH_CACHE_FILE,
+    is_current,
+    landing_fingerprint,
+    record_clean_publication,
+    run_inputs,
+)
+
+
+def _studio(tmp_path: Path) -> tuple[Path, WarehouseLayout]:
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "projects.csv").write_text("project_code\nP1\n", encoding="utf-8")
+    (landing / "gl_actuals_1.csv").write_text("txn_id\nT1\n", encoding="utf-8")
+    layout = WarehouseLayout(tmp_path / "warehouse")
+    layout.ensure()
+    layout.published_db.write_bytes(b"published")
+    return landing, layout
+
+
+def test_the_same_inputs_are_current_and_any_change_is_not(tmp_path: Path) -> None:
+    landing, layout = _studio(tmp_path)
+    inputs = run_inputs(landing, layout, "2026-10-15", None)
+    assert not is_current(layout, inputs)  # nothing recorded yet
+    record_clean_publication(layout, inputs)
+    assert is_current(layout, run_inputs(landing, layout, "2026-10-15", None))
+    assert not is_current(layout, run_inputs(landing, layout, "2026-10-16", None))  # another as-of
+    config = tmp_path / "studio.toml"
+    config.write_text("base_currency = 'GBP'\n", encoding="utf-8")
+    assert not is_current(layout, run_inputs(landing, layout, "2026-10-15", config))  # a config
+    assert not is_current(layout, replace(inputs, code_sha256="0" * 64))  # other code
+    (landing / "gl_actuals_2.csv").write_text("txn_id\nT2\n", encoding="utf-8")  # a new file
+    assert not is_current(layout, run_inputs(landing, layout, "2026-10-15", None))
+    (landing / "gl_actuals_2.csv").unlink()
+    assert is_current(layout, run_inputs(landing, layout, "2026-10-15", None))
+    (landing / "gl_actuals_1.csv").write_text("txn_id\nT9\n", encoding="utf-8")  # same name, other content
+    assert not is_current(layout, run_inputs(landing, layout, "2026-10-15", None))
+
+
+def test_a_publication_made_since_is_not_the_recorded_one(tmp_path: Path) -> None:
+    landing, layout = _studio(tmp_path)
+    inputs = run_inputs(landing, layout, "2026-10-15", None)
+    record_clean_publication(layout, inputs)
+    stat = layout.published_db.stat()
+    os.utime(layout.published_db, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))  # e.g. from the Dagster UI
+    assert not is_current(layout, inputs)
+
+
+def test_a_file_is_hashed_again_only_when_its_size_or_time_changes(tmp_path: Path) -> None:
+    landing, layout = _studio(tmp_path)
+    first = dict(landing_fingerprint(landing, layout))
+    cache = (layout.internal / HASH_CACHE_FILE).read_text(encoding="utf-8")
+    # the cache answers for an unchanged file: a planted sha256 proves it was not read again
+    planted = cache.replace(first["projects.csv"], "f" * 64)
+    (layout.internal / HASH_CACHE_FILE).write_text(planted, encoding="utf-8")
+    assert dict(landing_fingerprint(landing, layout))["projects.csv"] == "f" * 64
+    (landing / "projects.csv").write_text("project_code\nP1\nP2\n", encoding="utf-8")  # new size: hashed again
+    again = dict(landing_fingerprint(landing, layout))
+    assert again["projects.csv"] == hashlib.sha256(b"project_code\nP1\nP2\n").hexdigest()
