@@ -12,10 +12,11 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 from orchestration.lib.config import DBT_PROJECT_DIR
-from tests.conftest import CliRun, query
+from tests.conftest import CliRun, copy_warehouse, query
 
 MARTS_DIR = DBT_PROJECT_DIR / "models" / "marts"
 # where the dbt JSON artifacts start inside dbt's static page (their own schema URLs, whatever the minified JS)
@@ -79,6 +80,31 @@ def test_dbt_docs_page_documents_every_mart_and_column(sample_run: CliRun) -> No
         documented = {c.lower(): v["description"] for c, v in models[name]["columns"].items()}
         undocumented += [f"{name}.{c}" for c in tables[name]["columns"] if not documented.get(c.lower(), "").strip()]
     assert undocumented == []
+
+
+class _NoDbt:
+    """A dbt resource that must not be started."""
+
+    def cli(self, *args: object, **kwargs: object) -> None:
+        raise AssertionError("dbt was started")
+
+
+def test_dbt_docs_are_generated_again_only_when_their_inputs_change(sample_run: CliRun, tmp_path: Path) -> None:
+    from orchestration.lib.config import WarehouseLayout
+    from orchestration.lib.dbt_docs import publish_dbt_docs
+
+    warehouse = tmp_path / "warehouse"
+    copy_warehouse(sample_run.warehouse, warehouse)
+    layout = WarehouseLayout(warehouse)
+    page = warehouse / "docs" / "index.html"
+    before = page.read_bytes()
+    # the same code and published columns: the page stands, dbt is not started
+    assert publish_dbt_docs(_NoDbt(), layout, {}) == page and page.read_bytes() == before
+    # another publication's columns (or code): dbt is started
+    (warehouse / "docs" / ".inputs").write_text("made from something else", encoding="utf-8")
+    with pytest.raises(AssertionError, match="dbt was started"):
+        publish_dbt_docs(_NoDbt(), layout, {})
+    assert page.read_bytes() == before  # and a failed generate leaves the page
 
 
 def test_exposures_cover_every_report_and_export() -> None:
