@@ -16,6 +16,7 @@ from dagster import (
 )
 from dagster_dbt import DbtCliResource
 
+from orchestration.defs.departments import department_email_job, department_email_schedule, department_files
 from orchestration.defs.ingest import ingest_assets
 from orchestration.defs.notify import alert_delivery
 from orchestration.defs.publish import published_warehouse
@@ -33,7 +34,7 @@ def studio_assets() -> tuple[AssetsDefinition, ...]:
     """Every asset of a refresh (the dbt manifest must be prepared first: `prepare_manifest()`)."""
     models = dbt_models()
     marts = [key for key in models.keys if key.path[0] == "marts"]
-    return (*ingest_assets(), models, published_warehouse(marts), studio_report, reforecast_draft)
+    return (*ingest_assets(), models, published_warehouse(marts), department_files, studio_report, reforecast_draft)
 
 
 def studio_resources(settings: StudioSettings) -> dict[str, object]:
@@ -49,9 +50,11 @@ def studio_definitions(settings: StudioSettings) -> Definitions:
     refresh_job = define_asset_job(
         REFRESH_JOB, selection=AssetSelection.all(), description="Ingest, build, publish, report."
     )
+    config = settings.studio_config
     return Definitions(
         assets=studio_assets(),
-        jobs=[refresh_job],
+        jobs=[refresh_job, department_email_job],
+        schedules=[department_email_schedule(config.departments, enabled=config.smtp is not None)],
         sensors=[alert_delivery],
         resources=studio_resources(settings),
         # one writer at a time on a DuckDB file: steps run one after another
