@@ -51,10 +51,11 @@ def studio_definitions(settings: StudioSettings) -> Definitions:
         REFRESH_JOB, selection=AssetSelection.all(), description="Ingest, build, publish, report."
     )
     config = settings.studio_config
+    email_job = department_email_job(config.departments)
     return Definitions(
         assets=studio_assets(),
-        jobs=[refresh_job, department_email_job],
-        schedules=[department_email_schedule(config.departments, enabled=config.smtp is not None)],
+        jobs=[refresh_job, email_job],
+        schedules=[department_email_schedule(config.departments, email_job, enabled=config.smtp is not None)],
         sensors=[alert_delivery],
         resources=studio_resources(settings),
         # one writer at a time on a DuckDB file: steps run one after another

@@ -7,8 +7,10 @@ from dagster import (
     AssetKey,
     Config,
     DefaultScheduleStatus,
+    JobDefinition,
     MaterializeResult,
     MetadataValue,
+    OpDefinition,
     OpExecutionContext,
     RetryPolicy,
     RunRequest,
@@ -64,37 +66,51 @@ class DepartmentEmailConfig(Config):
     week: str = ""
 
 
-@op(
-    name=SEND_OP,
-    description="E-mail each department owner the week's report (HTML body, CSV attached); nothing twice.",
-    # a failed send stays pending in the ledger: the retry sends only what did not go
-    retry_policy=RetryPolicy(max_retries=3, delay=600),
-)
-def send_reports(context: OpExecutionContext, settings: StudioSettings, config: DepartmentEmailConfig) -> None:
-    smtp = settings.studio_config.smtp
-    if smtp is None:
-        context.log.info("no [smtp] section in studio.toml: no department e-mail sent")
-        return
-    week = week_of(date.fromisoformat(config.week)) if config.week else week_of(date.today())
-    summary = send_department_reports(settings.layout, smtp, week)
-    context.log.info(summary.line())
-    if summary.failed:
-        raise RuntimeError(f"{len(summary.failed)} department report(s) not sent yet: {', '.join(summary.failed)}")
+def send_reports_op(delivery: DepartmentDelivery) -> OpDefinition:
+    """The op that sends; a run that could not send every report fails, and Dagster runs it again after
+    `[departments] email_retry_minutes`, up to `email_retries` times: the ledger makes it send only what did not go."""
+
+    @op(
+        name=SEND_OP,
+        description="E-mail each department owner the week's report (HTML body, CSV attached); nothing twice.",
+        retry_policy=RetryPolicy(max_retries=delivery.email_retries, delay=delivery.email_retry_minutes * 60)
+        if delivery.email_retries
+        else None,
+    )
+    def _send(context: OpExecutionContext, settings: StudioSettings, config: DepartmentEmailConfig) -> None:
+        smtp = settings.studio_config.smtp
+        if smtp is None:
+            context.log.info("no [smtp] section in studio.toml: no department e-mail sent")
+            return
+        week = week_of(date.fromisoformat(config.week)) if config.week else week_of(date.today())
+        summary = send_department_reports(settings.layout, smtp, week)
+        context.log.info(summary.line())
+        if summary.failed:
+            raise RuntimeError(f"{len(summary.failed)} department report(s) not sent yet: {', '.join(summary.failed)}")
+
+    return _send
 
 
-@job(name=DEPARTMENT_EMAIL_JOB, description="The weekly department reports by e-mail (SPEC §8).")
-def department_email_job() -> None:
-    send_reports()
+def department_email_job(delivery: DepartmentDelivery) -> JobDefinition:
+    send = send_reports_op(delivery)
+
+    @job(name=DEPARTMENT_EMAIL_JOB, description="The weekly department reports by e-mail (SPEC §8).")
+    def _department_email() -> None:
+        send()
+
+    return _department_email
 
 
-def department_email_schedule(delivery: DepartmentDelivery, enabled: bool) -> ScheduleDefinition:
+def department_email_schedule(
+    delivery: DepartmentDelivery, email_job: JobDefinition, enabled: bool
+) -> ScheduleDefinition:
     """Weekly at `[departments] email_schedule` in `email_timezone`; running by default when [smtp] is set."""
 
     @schedule(
         name="weekly_department_reports",
         cron_schedule=delivery.email_schedule,
         execution_timezone=delivery.email_timezone,
-        job=department_email_job,
+        job=email_job,
         default_status=DefaultScheduleStatus.RUNNING if enabled else DefaultScheduleStatus.STOPPED,
         description="Each department owner's report, e-mailed once a week.",
     )

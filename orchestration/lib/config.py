@@ -80,6 +80,8 @@ class DepartmentDelivery:
     publish: bool = False  # write departments/<CODE>/ (studio.duckdb, exports, reports) at every publish
     email_schedule: str = "0 7 * * 1"  # cron: Monday 07:00
     email_timezone: str = "UTC"
+    email_retries: int = 3  # a run that could not send every report runs again, up to this many times
+    email_retry_minutes: float = 10
 
 
 SMTP_SECURITY = ("starttls", "ssl", "none")
@@ -124,6 +126,11 @@ def _departments(path: Path, data: dict) -> DepartmentDelivery:
         raise ValueError(
             f"{path}: [departments] email_schedule must be cron (five fields), got {delivery.email_schedule!r}"
         )
+    retries, minutes = delivery.email_retries, delivery.email_retry_minutes
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ValueError(f"{path}: [departments] email_retries must be a whole number, 0 or more, got {retries!r}")
+    if isinstance(minutes, bool) or not isinstance(minutes, int | float) or minutes < 0:
+        raise ValueError(f"{path}: [departments] email_retry_minutes must be a number, 0 or more, got {minutes!r}")
     try:
         ZoneInfo(str(delivery.email_timezone))
     except (ZoneInfoNotFoundError, ValueError) as error:
