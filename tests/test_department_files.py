@@ -72,9 +72,8 @@ class Secrets:
 
     codes: set[str]  # department and project codes, record ids: matched as whole words
     names: set[str]  # project names: matched as text
-    amounts: set[Decimal]
-    own_records: set[str]
-    own_amounts: set[Decimal]
+    amounts: set[Decimal]  # on other departments' lines and in their totals, and on none of its own
+    own_records: set[str]  # its cost records' ids
 
 
 def secrets_of(department: str, full_db: Path) -> Secrets:
@@ -101,8 +100,8 @@ def secrets_of(department: str, full_db: Path) -> Secrets:
                 value = cents(record[column])
                 if value:
                     (own_amounts if mine else foreign_amounts).add(value)
-    for row in con.sql(f"SELECT * FROM {landing('budget_transfers')}").fetchall():
-        transfer_id, _, source, _, target, _, amount = row[:7]
+    transfers = f"SELECT transfer_id, from_project_code, to_project_code, amount FROM {landing('budget_transfers')}"
+    for transfer_id, source, target, amount in con.sql(transfers).fetchall():
         if source in foreign or target in foreign:
             codes.add(transfer_id)
             foreign_amounts.add(cents(amount))
@@ -128,7 +127,6 @@ def secrets_of(department: str, full_db: Path) -> Secrets:
         names={names[p] for p in foreign},
         amounts=foreign_amounts - own_amounts - {Decimal("0.00")},
         own_records=own_records,
-        own_amounts=own_amounts,
     )
 
 
@@ -300,9 +298,33 @@ def test_files_are_replaced_whole_and_old_generations_cleaned(sample_run: CliRun
     publish_departments(layout)
     folder = layout.departments / "AUDIO"
     first = (folder / "exports").readlink()
+    # what a run killed in the middle leaves: a draft and a link made but not yet renamed into place
+    (layout.internal / "departments" / "AUDIO" / "publishing-killed.duckdb").write_bytes(b"half")
+    (folder / ".exports-killed").symlink_to("nowhere")
     for _ in range(2):
         publish_departments(layout)
     generations = sorted(p.name for p in (layout.internal / "departments" / "AUDIO").iterdir())
     assert len(generations) == 2 and first.parent.name not in generations
     assert (folder / "exports").readlink().parent.name == generations[-1]
     assert not list(folder.glob(".*")) and not list(folder.parent.glob("*.duckdb*"))
+    assert not list((layout.internal / "departments" / "AUDIO").glob("publishing-*"))
+
+
+@pytest.mark.parametrize("enabled", [False, True])
+def test_the_publish_step_writes_them_only_when_studio_toml_asks(
+    sample_run: CliRun, tmp_path: Path, enabled: bool
+) -> None:
+    from dagster import materialize
+
+    from orchestration.defs.departments import department_files
+    from orchestration.defs.resources import StudioSettings
+
+    layout = WarehouseLayout(tmp_path / "warehouse")
+    layout.root.mkdir()
+    shutil.copy2(sample_run.warehouse / "studio.duckdb", layout.published_db)
+    config = tmp_path / "studio.toml"
+    config.write_text(f"[departments]\npublish = {str(enabled).lower()}\n", encoding="utf-8")
+    settings = StudioSettings.for_run(tmp_path, layout.root, "2026-10-15", config)
+    assert materialize([department_files], resources={"settings": settings}).success
+    written = sorted(p.parent.name for p in layout.departments.glob("*/studio.duckdb"))
+    assert written == (sorted(DEPARTMENTS) if enabled else [])

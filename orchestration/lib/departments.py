@@ -203,7 +203,7 @@ def publish_department(
         con.execute("CHECKPOINT")
     os.replace(draft, folder / "studio.duckdb")  # the one step a department's reader sees
     previous = {_switch_link(folder / name, generation / name) for name in ("exports", "reports")}
-    _clean_generations(generations, keep={generation.name, *previous})
+    _clean_generations(folder, generations, keep={generation.name, *previous})
     return DepartmentFiles(department_code, folder / "studio.duckdb", tables, rows)
 
 
@@ -220,10 +220,10 @@ def _switch_link(link: Path, target: Path) -> str | None:
     return previous
 
 
-def _clean_generations(generations: Path, keep: set[str | None]) -> None:
+def _clean_generations(folder: Path, generations: Path, keep: set[str | None]) -> None:
     """Drop generations no link points to, except the one before (a reader that opened it keeps it one more
-    refresh), and drafts of killed runs."""
-    for leftover in generations.glob("publishing-*.duckdb*"):
+    refresh), and the drafts and half-made links of killed runs."""
+    for leftover in [*generations.glob("publishing-*.duckdb*"), *folder.glob(".exports-*"), *folder.glob(".reports-*")]:
         leftover.unlink(missing_ok=True)
     for folder in generations.iterdir():
         if folder.is_dir() and folder.name not in keep:
