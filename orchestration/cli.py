@@ -60,6 +60,11 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also write it under <warehouse>/reports/ (the studio's text and CSV, a project's CSV, or this format)",
     )
+    email = commands.add_parser("email", help="e-mail each department owner the week's report (SPEC §8)")
+    email.add_argument("--warehouse", type=Path, default=Path("warehouse"))
+    email.add_argument("--config", type=Path, default=None, help="a studio.toml (default: ./studio.toml if present)")
+    email.add_argument("--week", type=_iso_date, default=None, help="a day of the week to send (default: this week)")
+    email.add_argument("--dry-run", action="store_true", help="say whom it would send to; send nothing")
     generate = commands.add_parser("generate", help="write the sample studio at a chosen scale of ledger rows")
     generate.add_argument(
         "--actual-rows",
@@ -94,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         return run(args)
     if args.command == "generate":
         return generate(args)
+    if args.command == "email":
+        return email(args)
     return report(args)
 
 
@@ -115,6 +122,34 @@ def generate(args: argparse.Namespace) -> int:
     actual = sample_actual_rows(counts)
     print(f"wrote {len(counts)} landing files and AS_OF to {args.out}: {actual} actual-cost rows")
     return EXIT_OK
+
+
+def email(args: argparse.Namespace) -> int:
+    """The weekly department e-mail by hand: the same code as the schedule's job, the same ledger."""
+    from orchestration.lib.config import StudioConfig
+    from orchestration.lib.department_email import send_department_reports, week_of
+
+    err = Console(stderr=True)
+    config_path = args.config if args.config is not None else Path("studio.toml")
+    if args.config is not None and not args.config.is_file():
+        err.print(f"[red]config file not found: {escape(str(args.config))}[/red]")
+        return EXIT_USAGE
+    try:
+        config = StudioConfig.load(config_path)
+    except (ValueError, TypeError) as error:
+        err.print(f"[red]{escape(str(error))}[/red]")
+        return EXIT_USAGE
+    if config.smtp is None:
+        err.print(f"[red]no [smtp] section in {escape(str(config_path))}: nothing to send through[/red]")
+        return EXIT_USAGE
+    layout = WarehouseLayout(args.warehouse.resolve())
+    if not layout.published_db.exists():
+        err.print(f"[red]no published warehouse at {escape(str(layout.published_db))}; run `studio-budget run`[/red]")
+        return EXIT_USAGE
+    week = week_of(date.fromisoformat(args.week) if args.week else date.today())
+    summary = send_department_reports(layout, config.smtp, week, dry_run=args.dry_run)
+    err.print(escape(summary.line()))
+    return EXIT_FAILED if summary.failed else EXIT_OK
 
 
 def run(args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ from dagster import (
 from dagster_dbt import DbtCliResource
 
 from orchestration.defs.automation import ScheduleSettings, daily_schedule, landing_sensor
+from orchestration.defs.departments import department_email_job, department_email_schedule, department_files
 from orchestration.defs.docs import data_docs, dbt_docs
 from orchestration.defs.ingest import ingest_assets
 from orchestration.defs.notify import alert_delivery
@@ -40,6 +41,7 @@ def studio_assets() -> tuple[AssetsDefinition, ...]:
         data_docs,
         models,
         published_warehouse(marts),
+        department_files,
         dbt_docs,
         studio_report,
         reforecast_draft,
@@ -59,10 +61,15 @@ def studio_definitions(settings: StudioSettings, schedule: ScheduleSettings | No
     refresh_job = define_asset_job(
         REFRESH_JOB, selection=AssetSelection.all(), description="Ingest, build, publish, report."
     )
+    config = settings.studio_config
+    email_job = department_email_job(config.departments)
     return Definitions(
         assets=studio_assets(),
-        jobs=[refresh_job],
-        schedules=[daily_schedule(REFRESH_JOB, schedule or ScheduleSettings())],
+        jobs=[refresh_job, email_job],
+        schedules=[
+            daily_schedule(REFRESH_JOB, schedule or ScheduleSettings()),
+            department_email_schedule(config.departments, email_job, enabled=config.smtp is not None),
+        ],
         sensors=[alert_delivery, landing_sensor(REFRESH_JOB)],
         resources=studio_resources(settings),
         # one writer at a time on a DuckDB file: steps run one after another
