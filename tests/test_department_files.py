@@ -16,6 +16,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from html.parser import HTMLParser
 from pathlib import Path
 
 import duckdb
@@ -184,9 +185,47 @@ def file_values(folder: Path) -> Iterator[tuple[str, object]]:
                         yield f"{where}:{schema}.{table}", value
         else:
             text = path.read_text(encoding="utf-8")
-            yield where, text
-            for number in NUMBER.findall(text):
+            yield where, text  # codes and names: anywhere in the file, markup included
+            # amounts: what a reader sees (an HTML page's text, a chart's labels and values), not the numbers of
+            # its markup (a chart's coordinates, sizes and styles)
+            shown = visible_text(text) if path.suffix == ".html" else text
+            for number in NUMBER.findall(shown):
                 yield where, cents(number)
+
+
+class _ShownText(HTMLParser):
+    """The figures a page shows: its text, a chart's values and labels; not styles, scripts, a chart's axis scale
+    (round ticks: 10,000, 20,000, ...) or the coordinates of its points (`<desc class="x ...">`)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.stack: list[bool] = []  # whether each open element hides its text
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        classes = (dict(attrs).get("class") or "").split()
+        hidden = tag in ("style", "script") or (tag == "g" and "axis" in classes)
+        hidden = hidden or (tag == "desc" and bool({"x", "y"} & set(classes)))
+        if tag not in ("br", "img", "meta", "link", "input", "hr"):  # HTML's elements without an end tag
+            self.stack.append(hidden or (bool(self.stack) and self.stack[-1]))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        pass  # `<path ... />` and the like: no text of their own
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.stack:
+            self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        if not (self.stack and self.stack[-1]):
+            self.parts.append(data)
+
+
+def visible_text(markup: str) -> str:
+    """The figures and words an HTML page shows (see `_ShownText`)."""
+    parser = _ShownText()
+    parser.feed(markup)
+    return " ".join(parser.parts)
 
 
 def leaks(folder: Path, secrets: Secrets) -> tuple[set[tuple[str, str]], set[str], set[Decimal]]:

@@ -22,7 +22,6 @@ import json
 import os
 import smtplib
 import ssl
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,14 +33,8 @@ from pathlib import Path
 import duckdb
 
 from orchestration.lib.config import SmtpSettings, WarehouseLayout
-from orchestration.lib.departments import (
-    CSV_NAME,
-    DEPARTMENT_REPORT_SQL,
-    department_report_html,
-    department_report_text,
-    published_departments,
-)
-from orchestration.lib.sql import literal
+from orchestration.lib.departments import CSV_NAME, published_departments
+from orchestration.lib.report_render import load_report, render
 
 
 def ledger_file(layout: WarehouseLayout) -> Path:
@@ -132,30 +125,24 @@ def message_id(department_code: str, week: date, from_address: str) -> str:
 
 
 def department_message(
-    con: duckdb.DuckDBPyConnection, department: dict, week: date, smtp: SmtpSettings, as_of: str
+    published_db: Path, department: dict, week: date, smtp: SmtpSettings, as_of: str
 ) -> EmailMessage:
-    """The department's report: a plain-text part, the HTML body, and its figures as a CSV attachment."""
+    """The department's report: a plain-text part, the HTML body, and its figures as a CSV attachment (the same
+    report as `studio-budget report --level department`, in three formats)."""
     code = department["department_code"]
+    report = load_report(published_db, "department", code)
     message = EmailMessage()
     message["Subject"] = f"{department['department_name']} ({code}): budget vs actual at {as_of}, week of {week}"
     message["From"] = smtp.from_address
     message["To"] = department["owner_email"]
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = message_id(code, week, smtp.from_address)
-    message.set_content(department_report_text(con, code))
-    message.add_alternative(department_report_html(con, code), subtype="html")
+    message.set_content(render(report, "text"))
+    message.add_alternative(render(report, "html"), subtype="html")
     message.add_attachment(
-        _report_csv(con, code).encode("utf-8"), maintype="text", subtype="csv", filename=CSV_NAME.format(code=code)
+        render(report, "csv").encode("utf-8"), maintype="text", subtype="csv", filename=CSV_NAME.format(code=code)
     )
     return message
-
-
-def _report_csv(con: duckdb.DuckDBPyConnection, code: str) -> str:
-    """The CSV DuckDB writes for the report (the same as the department's reports/<CODE>_budget_vs_actual.csv)."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "report.csv"
-        con.execute(f"COPY ({DEPARTMENT_REPORT_SQL}) TO '{literal(path)}' (FORMAT csv, HEADER)", {"department": code})
-        return path.read_text(encoding="utf-8")
 
 
 class _Connection:
@@ -251,7 +238,7 @@ def send_department_reports(
                     "publication_id": publication_id,
                     "as_of": as_of,
                 }
-                message = department_message(con, department, week, smtp, as_of)
+                message = department_message(layout.published_db, department, week, smtp, as_of)
                 record["message_id"] = message["Message-ID"]
                 _record(ledger, {**record, "status": "sending", "at": datetime.now(UTC).isoformat()})
                 try:

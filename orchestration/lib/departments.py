@@ -14,22 +14,17 @@ studio-only until someone decides otherwise, and a test names it). Everything is
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 
 import duckdb
-from jinja2 import Environment
-from rich import box
-from rich.console import Console
-from rich.table import Table
 
 from orchestration.lib.config import WarehouseLayout
+from orchestration.lib.report_render import load_report, render
 from orchestration.lib.sql import literal
 
 # The department's projects, in the database the rows are read from (`source`).
@@ -94,6 +89,7 @@ STUDIO_ONLY: dict[str, str] = {
     "audit.warnings": "check results name rows of any department",
     "audit.publications": "the studio's publications (the department's file has audit.department_publication)",
     "audit.publication_loads": "the studio's landing files",
+    "audit.mart_fingerprints": "row counts and hashes of the studio's marts",
 }
 
 SAFE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -199,8 +195,8 @@ def publish_department(
             },
         )
         con.execute("DETACH source")
-        write_department_report(con, department_code, generation / "reports")
         con.execute("CHECKPOINT")
+    write_department_report(layout.published_db, department_code, generation / "reports")
     os.replace(draft, folder / "studio.duckdb")  # the one step a department's reader sees
     previous = {_switch_link(folder / name, generation / name) for name in ("exports", "reports")}
     _clean_generations(folder, generations, keep={generation.name, *previous})
@@ -230,181 +226,20 @@ def _clean_generations(folder: Path, generations: Path, keep: set[str | None]) -
             shutil.rmtree(folder, ignore_errors=True)
 
 
-# --- the department's report (SPEC §8): the studio report's rows of one department, and its projects ---
-
-# Fiscal year to date at as-of, like with like (rpt_studio_budget_vs_actual), then each project to date with its
-# lifetime cost report figures (mart_project_variance). The same SQL runs on the studio's or the department's file.
-DEPARTMENT_REPORT_SQL = """
-SELECT section, code, name, budget, actual, variance, variance_pct, direction, utilization_pct, needs_attention,
-       final_budget, efc, over_under
-FROM (
-    SELECT CASE WHEN row_type = 'department' THEN 'department total' WHEN account_type = 'revenue' THEN 'revenue'
-                ELSE 'cost' END AS section,
-           coalesce(account_code, department_code) AS code, coalesce(account_name, department_name) AS name,
-           budget, actual, variance, variance_pct, direction, utilization_pct, needs_attention,
-           NULL::DECIMAL(38, 2) AS final_budget, NULL::DECIMAL(38, 2) AS efc, NULL::DECIMAL(38, 2) AS over_under,
-           CASE WHEN row_type = 'department' THEN 2 WHEN account_type = 'expense' THEN 0 ELSE 1 END AS section_order
-    FROM marts.rpt_studio_budget_vs_actual
-    WHERE department_code = $department AND row_type IN ('account', 'department')
-    UNION ALL
-    SELECT 'project', project_code, project_name, budget, actual, variance, variance_pct, direction,
-           utilization_pct, needs_attention, final_budget, efc, over_under, 3
-    FROM marts.mart_project_variance
-    WHERE department_code = $department
-)
-ORDER BY section_order, code
-"""
+# --- the department's report (SPEC §8): `studio-budget report --level department CODE` as text, CSV and HTML ---
 
 CSV_NAME = "{code}_budget_vs_actual.csv"
+REPORT_FORMATS = {".txt": "text", ".csv": "csv", ".html": "html"}
 
 
-@dataclass(frozen=True)
-class DepartmentReport:
-    department_code: str
-    department_name: str
-    as_of: str
-    fiscal_year_start: str
-    rows: list[dict]
-    alerts: list[dict]
-
-
-def read_department_report(con: duckdb.DuckDBPyConnection, department_code: str) -> DepartmentReport:
-    """The report's rows from a connection to the published warehouse or to the department's own file."""
-    rows = _dicts(con.execute(DEPARTMENT_REPORT_SQL, {"department": department_code}))
-    name, as_of, fy_start = con.execute(
-        "SELECT max(department_name), max(as_of)::VARCHAR, max(fiscal_year_start)::VARCHAR "
-        "FROM marts.rpt_studio_budget_vs_actual WHERE department_code = $department",
-        {"department": department_code},
-    ).fetchone()
-    has_history = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'audit' AND table_name = 'alert_history'"
-    ).fetchone()[0]
-    alerts = (
-        _dicts(
-            con.execute(
-                "SELECT severity, message, first_raised_at::DATE::VARCHAR AS raised FROM audit.alert_history "
-                "WHERE cleared_at IS NULL AND department_code = $department "
-                "ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, alert_key",
-                {"department": department_code},
-            )
-        )
-        if has_history
-        else []
-    )
-    return DepartmentReport(department_code, name or department_code, as_of or "", fy_start or "", rows, alerts)
-
-
-def write_department_report_csv(con: duckdb.DuckDBPyConnection, department_code: str, path: Path) -> Path:
-    """The report's figures as CSV, written by DuckDB aside and renamed into place."""
-    draft = path.with_name(f".{path.name}.part")
-    con.execute(
-        f"COPY ({DEPARTMENT_REPORT_SQL}) TO '{literal(draft)}' (FORMAT csv, HEADER)", {"department": department_code}
-    )
-    os.replace(draft, path)
-    return path
-
-
-def _money(value: object) -> str:
-    return "" if value is None else f"{Decimal(str(value)):,.2f}"
-
-
-def _pct(value: object) -> str:
-    return "" if value is None else f"{float(value):.1f}%"
-
-
-COLUMNS = (
-    ("section", "Section", str),
-    ("code", "Code", str),
-    ("name", "Name", str),
-    ("budget", "Budget", _money),
-    ("actual", "Actual", _money),
-    ("variance", "Variance", _money),
-    ("direction", "F/U", str),
-    ("utilization_pct", "Utilization", _pct),
-    ("final_budget", "Final budget", _money),
-    ("efc", "EFC", _money),
-    ("over_under", "Over/under", _money),
-)
-
-
-def _cells(row: dict) -> list[str]:
-    return [("" if row[key] is None else show(row[key])) for key, _, show in COLUMNS]
-
-
-def _heading(report: DepartmentReport) -> str:
-    return (
-        f"{report.department_name} ({report.department_code}): budget vs actual, fiscal year to date at "
-        f"{report.as_of} (fiscal year from {report.fiscal_year_start})"
-    )
-
-
-def department_report_text(con: duckdb.DuckDBPyConnection, department_code: str) -> str:
-    """The report as plain text (the e-mail's text part and `<CODE>_budget_vs_actual.txt`)."""
-    report = read_department_report(con, department_code)
-    console = Console(record=True, width=160, file=io.StringIO(), color_system=None)
-    table = Table(title=_heading(report), box=box.SIMPLE_HEAD)
-    for key, title, _ in COLUMNS:
-        table.add_column(title, justify="right" if key not in ("section", "code", "name", "direction") else "left")
-    for row in report.rows:
-        table.add_row(*_cells(row), style="bold" if row["needs_attention"] else None)
-    console.print(table)
-    console.print(_footnote(report))
-    for alert in report.alerts:
-        console.print(f"  [{alert['severity']}] {alert['message']} (raised {alert['raised']})", markup=False)
-    return console.export_text()
-
-
-def _footnote(report: DepartmentReport) -> str:
-    return (
-        "Project rows: budget and actual to date; final budget, EFC (estimated final cost) and over/under over the "
-        f"project's life. Open alerts: {len(report.alerts)}."
-    )
-
-
-HTML_TEMPLATE = Environment(autoescape=True).from_string(
-    """<!doctype html>
-<html><head><meta charset="utf-8"><title>{{ heading }}</title></head>
-<body style="font-family: Helvetica, Arial, sans-serif; font-size: 14px; color: #222;">
-<h2 style="font-size: 18px;">{{ heading }}</h2>
-<table style="border-collapse: collapse;">
-<thead><tr>{% for title in titles %}<th style="text-align: left; border-bottom: 2px solid #444; padding: 4px 8px;">
-{{ title }}</th>{% endfor %}</tr></thead>
-<tbody>{% for row in rows %}<tr{% if row.attention %} style="background: #fde8e8; font-weight: bold;"{% endif %}>
-{% for cell in row.cells %}<td style="border-bottom: 1px solid #ddd; padding: 4px 8px;{% if loop.index > 3 %}
- text-align: right;{% endif %}">{{ cell }}</td>{% endfor %}</tr>
-{% endfor %}</tbody></table>
-<p>{{ footnote }}</p>
-{% if alerts %}<h3 style="font-size: 16px;">Open alerts</h3><ul>{% for alert in alerts %}
-<li><strong>{{ alert.severity }}</strong> {{ alert.message }} (raised {{ alert.raised }})</li>
-{% endfor %}</ul>{% endif %}
-<p style="color: #666;">Bold rows need attention (material and unfavourable). The figures are attached as CSV.</p>
-</body></html>
-"""
-)
-
-
-def department_report_html(con: duckdb.DuckDBPyConnection, department_code: str) -> str:
-    """The report as an HTML page with inline styles (the e-mail's body and `<CODE>_budget_vs_actual.html`).
-
-    One function, so the renderer can be swapped for the studio's HTML reports without touching delivery."""
-    report = read_department_report(con, department_code)
-    return HTML_TEMPLATE.render(
-        heading=_heading(report),
-        titles=[title for _, title, _ in COLUMNS],
-        rows=[{"cells": _cells(row), "attention": bool(row["needs_attention"])} for row in report.rows],
-        footnote=_footnote(report),
-        alerts=report.alerts,
-    )
-
-
-def write_department_report(con: duckdb.DuckDBPyConnection, department_code: str, folder: Path) -> list[Path]:
-    """`<CODE>_budget_vs_actual.txt`, `.csv` and `.html` in `folder`."""
-    csv_path = write_department_report_csv(con, department_code, folder / CSV_NAME.format(code=department_code))
-    written = [csv_path]
-    for suffix, render in ((".txt", department_report_text), (".html", department_report_html)):
-        path = csv_path.with_suffix(suffix)
+def write_department_report(published_db: Path, department_code: str, folder: Path) -> list[Path]:
+    """`<CODE>_budget_vs_actual.txt`, `.csv` and `.html` in `folder`, each written aside and renamed."""
+    report = load_report(published_db, "department", department_code)
+    written = []
+    for suffix, fmt in REPORT_FORMATS.items():
+        path = folder / f"{department_code}_budget_vs_actual{suffix}"
         draft = path.with_name(f".{path.name}.part")
-        draft.write_text(render(con, department_code), encoding="utf-8")
+        draft.write_text(render(report, fmt), encoding="utf-8")
         os.replace(draft, path)
         written.append(path)
     return written
