@@ -104,6 +104,7 @@ def _write_exports(
     database = con.execute("SELECT current_database()").fetchone()[0]
     current = _fingerprints(con, database, marts)
     previous: dict[str, str] = {}
+    earlier_dir = None
     if layout.published_db.exists():
         con.execute(f"ATTACH '{literal(layout.published_db)}' AS previous (READ_ONLY)")
         if con.execute(
@@ -113,14 +114,18 @@ def _write_exports(
             previous = dict(
                 con.execute("SELECT table_name, fingerprint FROM previous.audit.mart_fingerprints").fetchall()
             )
+            # that publication's own export folder, not whatever `exports` points at: a run killed between the
+            # rename of studio.duckdb and the switch of the link left the link on an older generation
+            (last,) = con.execute("SELECT max(publication_id) FROM previous.audit.publications").fetchone()
+            earlier_dir = layout.internal / "exports" / last if last else None
         con.execute("DETACH previous")
     written = reused = 0
     for table in marts:
         target = export_dir / f"{table}.parquet"
-        earlier = layout.exports / target.name
-        if previous.get(table) == current[table] and earlier.is_file():
+        earlier = earlier_dir / target.name if earlier_dir is not None else None
+        if previous.get(table) == current[table] and earlier is not None and earlier.is_file():
             try:
-                os.link(earlier.resolve(), target)
+                os.link(earlier, target)
                 reused += 1
                 continue
             except OSError:
