@@ -16,9 +16,9 @@ from typing import TextIO
 
 from rich.console import Console
 from rich.markup import escape
-from rich.status import Status
 
 from orchestration.lib.config import SAMPLE_LANDING_DIR, WarehouseLayout, default_as_of
+from orchestration.lib.terminal import Progress, progress_status, terminal_console
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTED = 0, 1, 2, 3
 
@@ -41,11 +41,24 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--as-of", type=_iso_date, default=None, help="YYYY-MM-DD (default: sample's date, else today)")
     run.add_argument("--full-refresh", action="store_true", help="rebuild every model from the lake")
     run.add_argument("--config", type=Path, default=None, help="a studio.toml (default: ./studio.toml if present)")
-    report = commands.add_parser("report", help="print the studio report from the published warehouse")
+    report = commands.add_parser("report", help="print a report (studio, department, project) from the warehouse")
     report.add_argument("--warehouse", type=Path, default=Path("warehouse"))
-    report.add_argument("--write", action="store_true", help="also write text and CSV under <warehouse>/reports/")
     report.add_argument(
-        "--project", metavar="CODE", help="the project's cost report instead (printed, and written as CSV)"
+        "--level",
+        choices=("studio", "department", "project"),
+        default=None,
+        help="studio (default), department (needs --department) or project (needs --project)",
+    )
+    report.add_argument("--department", metavar="CODE", help="the department's report: its own figures only")
+    report.add_argument("--project", metavar="CODE", help="the project's cost report (implies --level project)")
+    report.add_argument(
+        "--period", metavar="YYYY-MM", help="the reporting month (default: the publication's as-of month)"
+    )
+    report.add_argument("--format", choices=("text", "html", "csv", "json"), default="text", help="default text")
+    report.add_argument(
+        "--write",
+        action="store_true",
+        help="also write it under <warehouse>/reports/ (the studio's text and CSV, a project's CSV, or this format)",
     )
     generate = commands.add_parser("generate", help="write the sample studio at a chosen scale of ledger rows")
     generate.add_argument(
@@ -91,12 +104,12 @@ def generate(args: argparse.Namespace) -> int:
         try:
             day, rows = generate_next_day(args.out, args.actual_rows or NEXT_DAY_ROWS, args.format, args.seed)
         except FileNotFoundError as error:
-            Console(stderr=True).print(f"[red]{escape(str(error))}[/red]")
+            terminal_console(stderr=True).print(f"[red]{escape(str(error))}[/red]")
             return EXIT_USAGE
         print(f"added {rows} ledger rows for {day} to {args.out}; AS_OF is now {day}")
         return EXIT_OK
     if args.actual_rows is None:
-        Console(stderr=True).print("[red]--actual-rows N is required (unless --next-day)[/red]")
+        terminal_console(stderr=True).print("[red]--actual-rows N is required (unless --next-day)[/red]")
         return EXIT_USAGE
     counts = generate_scaled(args.out, args.actual_rows, args.format, args.seed)
     actual = sample_actual_rows(counts)
@@ -105,7 +118,7 @@ def generate(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    err = Console(stderr=True)
+    err = terminal_console(stderr=True)
     if not args.landing.is_dir():
         err.print(f"[red]landing folder not found: {escape(str(args.landing))}[/red]")
         return EXIT_USAGE
@@ -143,8 +156,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         with (
             refresh_lock(layout),  # before the log is opened: a refused run leaves the running one's log alone
-            err.status(
-                f"Refreshing the warehouse from {escape(str(args.landing))} (as of {settings.as_of_date})…"
+            progress_status(
+                err, f"Refreshing the warehouse from {escape(str(args.landing))} (as of {settings.as_of_date})…"
             ) as status,
             (layout.internal / "dbt_output.log").open("w", encoding="utf-8") as dbt_log,
         ):
@@ -194,7 +207,7 @@ def nothing_new(layout: WarehouseLayout, as_of: str, config_file: Path | None, e
 class ProgressLog(io.TextIOBase):
     """Takes the dbt output a run writes: keeps it in a log and shows its latest line as progress."""
 
-    def __init__(self, log: TextIO, status: Status) -> None:
+    def __init__(self, log: TextIO, status: Progress) -> None:
         self.log = log
         self.status = status
 
@@ -210,47 +223,53 @@ class ProgressLog(io.TextIOBase):
 
 
 def report(args: argparse.Namespace) -> int:
-    from orchestration.lib.report import print_report, read_report, report_console, write_reports
-
+    err = terminal_console(stderr=True)
+    level = args.level or ("project" if args.project else "department" if args.department else "studio")
+    if (args.project and level != "project") or (args.department and level != "department"):
+        err.print(f"[red]--project and --department go with their own level, not --level {level}[/red]")
+        return EXIT_USAGE
+    if level == "department" and not args.department:
+        err.print("[red]--level department needs --department CODE[/red]")
+        return EXIT_USAGE
+    if level == "project" and not args.project:
+        err.print("[red]--level project needs --project CODE[/red]")
+        return EXIT_USAGE
     layout = WarehouseLayout(args.warehouse.resolve())
     if not layout.published_db.exists():
-        Console(stderr=True).print(
-            f"[red]no published warehouse at {layout.published_db}; run `studio-budget run`[/red]"
-        )
+        err.print(f"[red]no published warehouse at {layout.published_db}; run `studio-budget run`[/red]")
         return EXIT_USAGE
-    if args.project:
-        return project_report(layout, args.project)
-    print_report(read_report(layout.published_db), report_console())
-    if args.write:
-        for path in write_reports(layout.published_db, layout.reports):
-            Console(stderr=True).print(f"wrote {path}")
-    return EXIT_OK
+    from orchestration.lib.report import atomic_write, report_console, write_reports
+    from orchestration.lib.report_project import project_console, write_project_cost_report_csv
+    from orchestration.lib.report_render import ReportRequestError, load_report, print_text, render
 
-
-def project_report(layout: WarehouseLayout, project_code: str) -> int:
-    import duckdb
-
-    from orchestration.lib.report_production import print_project_production
-    from orchestration.lib.report_project import (
-        UnknownProject,
-        print_project_cost_report,
-        project_console,
-        read_project_cost_report,
-        write_project_cost_report_csv,
-    )
-
-    console = project_console()
-    with duckdb.connect(str(layout.published_db), read_only=True) as con:
-        try:
-            cost_report = read_project_cost_report(con, project_code)
-        except UnknownProject as error:
-            Console(stderr=True).print(f"[red]{escape(str(error))}[/red]")
-            return EXIT_USAGE
-        print_project_cost_report(cost_report, console)
-        console.print()
-        print_project_production(con, console, project_code)  # the production summary under the cost report
-    path = write_project_cost_report_csv(cost_report, layout.reports)
-    Console(stderr=True).print(f"wrote {path}")
+    key = args.project if level == "project" else args.department
+    try:
+        loaded = load_report(layout.published_db, level, key, args.period)
+    except ReportRequestError as error:
+        err.print(f"[red]{escape(str(error))}[/red]")
+        return EXIT_USAGE
+    if args.format == "text":
+        console = project_console() if level == "project" else report_console()
+        print_text(loaded, console)
+    else:
+        sys.stdout.write(render(loaded, args.format))
+    written = []
+    if level == "project" and loaded.project is not None:
+        written.append(write_project_cost_report_csv(loaded.project.cost, layout.reports))  # as always
+    elif level == "studio" and args.write:
+        written.extend(write_reports(layout.published_db, layout.reports))
+    if args.write and (args.format != "text" or level == "department"):
+        suffix = {"text": "txt"}.get(args.format, args.format)
+        name = {"studio": "studio_budget_vs_actual", "department": f"department_{key}_budget_vs_actual"}.get(
+            level, f"project_{key}_cost_report"
+        )
+        path = layout.reports / f"{name}.{suffix}"
+        if path not in written:
+            layout.reports.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, render(loaded, args.format))
+            written.append(path)
+    for path in written:
+        err.print(f"wrote {path}")
     return EXIT_OK
 
 

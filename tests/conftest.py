@@ -126,14 +126,16 @@ class CliRun:
     stderr: str
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, cwd: Path | None = None, timeout: int = 900, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "orchestration.cli", *args],
         capture_output=True,
         text=True,
         cwd=cwd,
         timeout=timeout,
-        env={**os.environ, "COLUMNS": "160"},
+        env={**os.environ, "COLUMNS": "160", **(env or {})},
     )
 
 
@@ -143,7 +145,8 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> CliR
     from orchestration.lib.config import SAMPLE_LANDING_DIR, default_as_of
 
     def build(folder: Path) -> None:
-        done = run_cli("run", "--warehouse", str(folder / "warehouse"))
+        # piped, with FORCE_COLOR set as CI services set it: the output must still carry no control sequence
+        done = run_cli("run", "--warehouse", str(folder / "warehouse"), env={"FORCE_COLOR": "1"})
         (folder / "run.json").write_text(
             json.dumps({"exit_code": done.returncode, "stdout": done.stdout, "stderr": done.stderr}), encoding="utf-8"
         )

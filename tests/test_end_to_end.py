@@ -47,8 +47,13 @@ DIRECTION = {"F": "F", "U": "U", "on_target": "="}
 
 
 TITLES = (
-    "Studio budget vs actual", "Revenue", "Variances requiring commentary", "Budget transfers not applied",
-    "Run-rate", "Open alerts", "⚠ =",
+    "Studio budget vs actual",
+    "Revenue",
+    "Variances requiring commentary",
+    "Budget transfers not applied",
+    "Run-rate",
+    "Open alerts",
+    "⚠ =",
 )
 
 
@@ -92,7 +97,7 @@ def test_printed_report_matches_the_marts_line_by_line(sample_run: CliRun) -> No
         if row["row_type"] == "account":
             label = f"{row['account_code']} {row['account_name']}"
         elif row["row_type"] == "department":
-            label = f"{row['department_code']} {row['department_name']}"
+            label = f"Subtotal {row['department_code']}"
         else:
             label = "STUDIO TOTAL (cost)"
         assert_row_printed(shown, row, label)
@@ -110,6 +115,24 @@ def test_printed_report_matches_the_marts_line_by_line(sample_run: CliRun) -> No
     assert flagged > 0
     assert sample_run.stdout.count("⚠") == flagged + 2 + 1
     assert f"at {sample_run.as_of.isoformat()}" in sample_run.stdout
+    # each department's name heads its accounts, its subtotal closes them
+    lines = [line.strip() for line in sample_run.stdout.splitlines()]
+    for department in (r for r in expense if r["row_type"] == "department"):
+        heading = lines.index(f"{department['department_code']} {department['department_name']}"[:34].rstrip())
+        subtotal = next(
+            i for i, line in enumerate(lines) if line.startswith(f"Subtotal {department['department_code']} ")
+        )
+        accounts = [
+            r for r in expense if r["row_type"] == "account" and r["department_code"] == department["department_code"]
+        ]
+        assert subtotal - heading == len(accounts) + 1
+
+
+def test_piped_run_output_carries_no_control_sequences(sample_run: CliRun) -> None:
+    """The shared run is piped with FORCE_COLOR=1: no colour code, cursor move or spinner frame reaches the pipe."""
+    for output in (sample_run.stdout, sample_run.stderr):
+        assert "\x1b" not in output
+        assert not set(output) & set("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏")
 
 
 def test_printed_commentary_list_is_the_report_model(sample_run: CliRun) -> None:

@@ -6,16 +6,21 @@ from orchestration.defs.publish import PUBLISHED
 from orchestration.defs.resources import StudioSettings
 from orchestration.lib.reforecast import write_reforecast_draft
 from orchestration.lib.report import write_reports
+from orchestration.lib.report_render import write_html_reports
 
 
 @asset(
     key=AssetKey(["reports", "studio_budget_vs_actual"]),
     group_name="publish",
     deps=[PUBLISHED],
-    description="The studio budget-vs-actual report (text and CSV) from the published warehouse.",
+    description=(
+        "The studio budget-vs-actual report (text and CSV) and the HTML pages (studio report with charts, production, "
+        "one cost report per active project, an index linking them) from the published warehouse."
+    ),
 )
 def studio_report(settings: StudioSettings) -> MaterializeResult:
     paths = write_reports(settings.layout.published_db, settings.layout.reports)
+    paths += write_html_reports(settings.layout.published_db, settings.layout.reports)
     return MaterializeResult(metadata={"files": MetadataValue.json([str(p) for p in paths])})
 
 

@@ -20,6 +20,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from orchestration.lib.terminal import terminal_console
+
 ATTENTION = "⚠"
 
 
@@ -38,6 +40,8 @@ class ReportData:
     alerts: list[dict] = field(default_factory=list)
     days_elapsed: int = 0  # of the as-of month, whose budget the figures prorate
     days_in_month: int = 0
+    department: str | None = None  # a department's report: its rows only (SPEC §8); None = the studio
+    monthly: list[dict] = field(default_factory=list)  # the fiscal year's months: cost budget and actual, YTD
 
 
 def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict]:
@@ -45,19 +49,32 @@ def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict]:
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def read_report(published_db: Path) -> ReportData:
+def read_report(published_db: Path, department: str | None = None) -> ReportData:
+    """The report's figures from the published warehouse; with `department`, that department's rows only.
+
+    A department's report leaves out the studio total and whatever belongs to other departments: its projects'
+    commentary, production and blocked work, transfers into or out of its projects, its run-rate and alerts."""
+    scoped = department is not None
+    # the department's own projects, for the models keyed by project (one parameter: the department's code)
+    projects = "project_code IN (SELECT project_code FROM marts.mart_project_variance WHERE department_code = $1)"
+    params = [department] if scoped else []
     with duckdb.connect(str(published_db), read_only=True) as con:
         rows = _dicts(
             con.execute(
                 "SELECT * FROM marts.rpt_studio_budget_vs_actual WHERE account_type = 'expense' "
-                "ORDER BY row_type = 'studio', department_code, row_order, account_code"
+                + ("AND department_code = $1 " if scoped else "")
+                + "ORDER BY row_type = 'studio', department_code, row_order, account_code",
+                params,
             )
         )
         revenue = _dicts(
             con.execute(
                 "SELECT department_code, department_name, account_code, account_name, budget, actual, variance, "
-                "direction, utilization_pct, needs_attention FROM marts.rpt_studio_budget_vs_actual "
-                "WHERE account_type = 'revenue' ORDER BY department_code, account_code"
+                "variance_pct, direction, utilization_pct, needs_attention FROM marts.rpt_studio_budget_vs_actual "
+                "WHERE account_type = 'revenue' "
+                + ("AND department_code = $1 " if scoped else "")
+                + "ORDER BY department_code, account_code",
+                params,
             )
         )
         as_of, fy_start, days_elapsed, days_in_month = con.execute(
@@ -67,19 +84,42 @@ def read_report(published_db: Path) -> ReportData:
         commentary = _dicts(
             con.execute(
                 "SELECT period::VARCHAR AS period, project_code, account_code, budget, actual, variance, variance_pct, "
-                "total_requiring_commentary FROM marts.rpt_variances_requiring_commentary ORDER BY attention_rank"
+                "total_requiring_commentary FROM marts.rpt_variances_requiring_commentary "
+                + (f"WHERE {projects} " if scoped else "")
+                + "ORDER BY attention_rank",
+                params,
             )
         )
         total = commentary[0]["total_requiring_commentary"] if commentary else 0
         production = _dicts(
-            con.execute("SELECT * FROM marts.rpt_production_summary ORDER BY row_type = 'studio', project_code")
+            con.execute(
+                "SELECT * FROM marts.rpt_production_summary "
+                + (f"WHERE row_type = 'project' AND {projects} " if scoped else "")
+                + "ORDER BY row_type = 'studio', project_code",
+                params,
+            )
         )
-        blockers = _dicts(con.execute("SELECT * FROM marts.rpt_production_blockers ORDER BY blocker_rank"))
+        blockers = _dicts(
+            con.execute(
+                "SELECT * FROM marts.rpt_production_blockers "
+                + (f"WHERE {projects} " if scoped else "")
+                + "ORDER BY blocker_rank",
+                params,
+            )
+        )
         transfers = _dicts(
             con.execute(
                 "SELECT transfer_id, requested_on::VARCHAR AS requested_on, status, from_project_code, "
                 "from_account_code, to_project_code, to_account_code, amount_base, invalid_reasons "
-                "FROM marts.rpt_budget_transfers ORDER BY report_order"
+                "FROM marts.rpt_budget_transfers "
+                + (
+                    f"WHERE {projects.replace('project_code IN', 'from_project_code IN')} "
+                    f"OR {projects.replace('project_code IN', 'to_project_code IN')} "
+                    if scoped
+                    else ""
+                )
+                + "ORDER BY report_order",
+                params,
             )
         )
         run_rate = (
@@ -87,8 +127,14 @@ def read_report(published_db: Path) -> ReportData:
                 con.execute(
                     "SELECT level, scope_key, budget, mtd_actual, theoretical_budget_to_date, projected_month_end, "
                     "run_rate_variance, days_elapsed, days_in_month, ytd_pace_pct, annual_budget, projected_full_year "
-                    "FROM marts.mart_run_rate WHERE is_as_of_month AND level IN ('studio', 'department') "
-                    "ORDER BY level = 'studio', scope_key"
+                    "FROM marts.mart_run_rate WHERE is_as_of_month "
+                    + (
+                        "AND level = 'department' AND scope_key = $1 "
+                        if scoped
+                        else "AND level IN ('studio', 'department') "
+                    )
+                    + "ORDER BY level = 'studio', scope_key",
+                    params,
                 )
             )
             if _has_table(con, "marts", "mart_run_rate")
@@ -99,18 +145,45 @@ def read_report(published_db: Path) -> ReportData:
                 con.execute(
                     "SELECT severity, alert_type, scope, scope_key, metric_name, metric_value, notify_role, "
                     "first_raised_at::DATE::VARCHAR AS raised FROM audit.alert_history WHERE cleared_at IS NULL "
-                    "ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, "
-                    "abs(actual - coalesce(budget, 0)) DESC, alert_key"
+                    + ("AND department_code = $1 " if scoped else "")
+                    + "ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, "
+                    "abs(actual - coalesce(budget, 0)) DESC, alert_key",
+                    params,
                 )
             )
             if _has_table(con, "audit", "alert_history")
             else []
         )
+        # the burn chart: the fiscal year's months to as-of, cost only (the as-of month's actual is month to date)
+        monthly = _dicts(
+            con.execute(
+                "SELECT strftime(period, '%Y-%m') AS period, budget, actual, ytd_budget, ytd_actual FROM "
+                + (
+                    "marts.mart_department_variance WHERE department_code = $1 AND "
+                    if scoped
+                    else "marts.mart_studio_variance WHERE "
+                )
+                + "fiscal_year_start = (SELECT max(fiscal_year_start) FROM marts.rpt_studio_budget_vs_actual) "
+                "ORDER BY period",
+                params,
+            )
+        )
     return ReportData(
         as_of or "", fy_start or "", rows, commentary, int(total), revenue,
         production=production, blockers=blockers, transfers=transfers, run_rate=run_rate, alerts=alerts,
         days_elapsed=int(days_elapsed or 0), days_in_month=int(days_in_month or 0),
-    )
+        department=department, monthly=monthly,
+    )  # fmt: skip
+
+
+def department_codes(published_db: Path) -> list[str]:
+    """The departments the report knows (each has a subtotal row, zeros included)."""
+    with duckdb.connect(str(published_db), read_only=True) as con:
+        found = con.execute(
+            "SELECT DISTINCT department_code FROM marts.rpt_studio_budget_vs_actual "
+            "WHERE row_type = 'department' ORDER BY 1"
+        ).fetchall()
+    return [r[0] for r in found]
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
@@ -168,21 +241,40 @@ def _figures_table(title: str) -> Table:
     return table
 
 
-def build_tables(data: ReportData) -> list[Table]:
-    title = (
-        f"Studio budget vs actual — fiscal year to date at {data.as_of} (from {data.fiscal_year_start}); "
+def report_title(data: ReportData) -> str:
+    scope = "Studio" if data.department is None else f"Department {data.department}"
+    return (
+        f"{scope} budget vs actual — fiscal year to date at {data.as_of} (from {data.fiscal_year_start}); "
         f"budget to date: the as-of month prorated to day {data.days_elapsed} of {data.days_in_month}"
     )
-    main = _figures_table(title)
+
+
+def department_label(row: dict) -> str:
+    return f"{row['department_code']} {row['department_name'] or ''}".strip()
+
+
+def subtotal_label(row: dict) -> str:
+    return f"Subtotal {row['department_code']}"
+
+
+STUDIO_TOTAL_LABEL = "STUDIO TOTAL (cost)"
+
+
+def build_tables(data: ReportData) -> list[Table]:
+    main = _figures_table(report_title(data))
+    heading = None
     for row in data.rows:
+        if row["row_type"] != "studio" and row["department_code"] != heading:
+            # the department's name first, then its accounts, then its subtotal
+            heading = row["department_code"]
+            main.add_row(_label(department_label(row)), style="bold")
         if row["row_type"] == "account":
             main.add_row(_label(f"  {row['account_code']} {row['account_name'] or ''}"), *_figures(row))
         elif row["row_type"] == "department":
-            name = _label(f"{row['department_code']} {row['department_name'] or ''}")
-            main.add_row(name, *_figures(row), style="bold")
+            main.add_row(_label(subtotal_label(row)), *_figures(row), style="bold")
             main.add_section()
         else:
-            main.add_row("STUDIO TOTAL (cost)", *_figures(row), style="bold")
+            main.add_row(STUDIO_TOTAL_LABEL, *_figures(row), style="bold")
     tables = [main]
     if data.revenue:
         revenue = _figures_table("Revenue")
@@ -191,14 +283,7 @@ def build_tables(data: ReportData) -> list[Table]:
                 _label(f"{row['department_code']} {row['account_code']} {row['account_name'] or ''}"), *_figures(row)
             )
         tables.append(revenue)
-    shown = len(data.commentary)
-    commentary = Table(
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        title=f"Variances requiring commentary ({data.commentary_total} material and unfavourable line items"
-        f" this fiscal year{'' if shown == data.commentary_total else f', largest {shown} shown'})",
-        title_justify="left",
-    )
+    commentary = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=commentary_title(data), title_justify="left")
     for name in ("Period", "Project", "Account", "BUDGET", "ACTUAL", "VARIANCE", "VAR %"):
         commentary.add_column(name, justify="right" if name.isupper() else "left", no_wrap=True)
     for row in data.commentary:
@@ -218,6 +303,20 @@ def build_tables(data: ReportData) -> list[Table]:
     if data.alerts:
         tables.append(_alerts_table(data))
     return tables
+
+
+def commentary_title(data: ReportData) -> str:
+    shown = len(data.commentary)
+    if data.department is not None:
+        # the report model lists the studio's largest; a department sees its own among them
+        return (
+            f"Variances requiring commentary ({shown} of {data.department}'s material and unfavourable line items"
+            " this fiscal year, from the studio's largest)"
+        )
+    return (
+        f"Variances requiring commentary ({data.commentary_total} material and unfavourable line items"
+        f" this fiscal year{'' if shown == data.commentary_total else f', largest {shown} shown'})"
+    )
 
 
 def _count(value: int | None) -> str:
@@ -260,11 +359,8 @@ def production_tables(data: ReportData) -> list[Table]:
         )
     tables = [table]
     if data.blockers:
-        total = data.blockers[0]["total_blocked"]
         blocked = Table(
-            title=f"Blocked work ({total} open tasks waiting on unfinished dependencies"
-            f"{'' if len(data.blockers) == total else f', longest {len(data.blockers)} chains shown'};"
-            " CHAIN = unfinished tasks above it, WAITING = open tasks waiting on it)",
+            title=blockers_title(data),
             title_justify="left",
             box=box.SIMPLE_HEAD,
             pad_edge=False,
@@ -285,6 +381,16 @@ def production_tables(data: ReportData) -> list[Table]:
             )
         tables.append(blocked)
     return tables
+
+
+def blockers_title(data: ReportData) -> str:
+    legend = "CHAIN = unfinished tasks above it, WAITING = open tasks waiting on it"
+    if data.department is not None:
+        shown = f"{len(data.blockers)} of {data.department}'s open tasks, from the studio's longest chains"
+        return f"Blocked work ({shown}; {legend})"
+    total = data.blockers[0]["total_blocked"]
+    shown = "" if len(data.blockers) == total else f", longest {len(data.blockers)} chains shown"
+    return f"Blocked work ({total} open tasks waiting on unfinished dependencies{shown}; {legend})"
 
 
 def _overcommitted_line(data: ReportData) -> str | None:
@@ -375,7 +481,7 @@ def _alerts_table(data: ReportData) -> Table:
 
 def report_console() -> Console:
     """A console at least REPORT_WIDTH wide, so that no figure is ever cut."""
-    return Console(width=max(REPORT_WIDTH, Console().width))
+    return terminal_console(width=max(REPORT_WIDTH, Console().width))
 
 
 def print_report(data: ReportData, console: Console) -> None:
@@ -393,40 +499,40 @@ def print_report(data: ReportData, console: Console) -> None:
         console.print(line)
 
 
+CSV_COLUMNS = (
+    "row_type", "department_code", "department_name", "account_code", "account_name", "account_type",
+    "budget", "actual", "variance", "variance_pct", "direction", "utilization_pct", "needs_attention",
+)  # fmt: skip
+
+
+def report_text(data: ReportData) -> str:
+    """The report as plain text, as the terminal shows it (REPORT_WIDTH columns)."""
+    console = Console(record=True, width=REPORT_WIDTH, file=io.StringIO())
+    print_report(data, console)
+    return console.export_text()
+
+
+def report_csv(data: ReportData) -> str:
+    """The figure rows of the text report (accounts, subtotals, the total, then revenue), one CSV row each."""
+    handle = io.StringIO()
+    writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(data.rows + [dict(r, row_type="account", account_type="revenue") for r in data.revenue])
+    return handle.getvalue()
+
+
 def write_reports(published_db: Path, reports_dir: Path) -> list[Path]:
     """Write the text and CSV report; each file appears whole (written aside, then renamed)."""
     data = read_report(published_db)
     reports_dir.mkdir(parents=True, exist_ok=True)
-    console = Console(record=True, width=REPORT_WIDTH, file=io.StringIO())
-    print_report(data, console)
     text_path = reports_dir / "studio_budget_vs_actual.txt"
-    _atomic_write(text_path, console.export_text())
+    atomic_write(text_path, report_text(data))
     csv_path = reports_dir / "studio_budget_vs_actual.csv"
-    temporary = csv_path.with_suffix(".csv.tmp")
-    with temporary.open("w", encoding="utf-8", newline="") as handle:
-        columns = [
-            "row_type",
-            "department_code",
-            "department_name",
-            "account_code",
-            "account_name",
-            "account_type",
-            "budget",
-            "actual",
-            "variance",
-            "variance_pct",
-            "direction",
-            "utilization_pct",
-            "needs_attention",
-        ]
-        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(data.rows + [dict(r, row_type="account", account_type="revenue") for r in data.revenue])
-    os.replace(temporary, csv_path)
+    atomic_write(csv_path, report_csv(data))
     return [text_path, csv_path]
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str) -> None:
     temporary = path.with_suffix(path.suffix + ".tmp")
     temporary.write_text(text, encoding="utf-8")
     os.replace(temporary, path)

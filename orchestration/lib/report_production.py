@@ -61,7 +61,14 @@ def print_project_production(con: duckdb.DuckDBPyConnection, console: Console, p
     summary = read_project_production(con, project_code)
     if summary is None:
         return False
+    print_production_summary(summary, console)
+    return True
+
+
+def print_production_summary(summary: dict, console: Console) -> None:
+    """Lay out one project's summary as `read_project_production` returns it."""
     s = summary
+    project_code = s["project_code"]
     figures = Table(
         title=f"Production — {escape(project_code)} {escape(s['project_name'] or '')} at {s['as_of']}",
         title_justify="left",
@@ -114,4 +121,3 @@ def print_project_production(con: duckdb.DuckDBPyConnection, console: Console, p
                 escape(row["milestone"]), row["planned_date"], row["actual_date"] or "", row["milestone_status"], slip
             )
         console.print(milestones)
-    return True

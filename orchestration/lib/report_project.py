@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from orchestration.lib.contract import CATEGORIES
+from orchestration.lib.terminal import terminal_console
 
 FIGURES = ("final_budget", "actual", "committed", "total_cost", "etc", "efc", "over_under")
 HEADINGS = ("BUDGET", "ACTUAL", "COMMITTED", "TOTAL COST", "ETC", "EFC", "OVER/UNDER")
@@ -62,10 +63,20 @@ def read_project_cost_report(con: duckdb.DuckDBPyConnection, project_code: str) 
     rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
     # categories in the chart's own order (crew, equipment, …), each one's lines before its total
     rows.sort(key=lambda r: (r["row_type"] == "project", CATEGORIES.index(r["category"] or "revenue")))
-    as_of = rows[0]["as_of_text"] if rows else con.execute(
-        "SELECT max(as_of)::VARCHAR FROM marts.rpt_studio_budget_vs_actual"
-    ).fetchone()[0]
+    as_of = (
+        rows[0]["as_of_text"]
+        if rows
+        else con.execute("SELECT max(as_of)::VARCHAR FROM marts.rpt_studio_budget_vs_actual").fetchone()[0]
+    )
     return ProjectCostReport(project_code, project[0], project[1], as_of or "", rows)
+
+
+def active_project_codes(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The projects whose work is under way (status active), each with a page of its own."""
+    found = con.execute(
+        "SELECT project_code FROM marts.mart_project_variance WHERE status = 'active' ORDER BY project_code"
+    ).fetchall()
+    return [r[0] for r in found]
 
 
 def _money(value: Decimal | None) -> str:
@@ -98,7 +109,7 @@ def project_cost_table(report: ProjectCostReport) -> Table:
 
 
 def project_console() -> Console:
-    return Console(width=max(REPORT_WIDTH, Console().width))
+    return terminal_console(width=max(REPORT_WIDTH, Console().width))
 
 
 def print_project_cost_report(report: ProjectCostReport, console: Console) -> None:

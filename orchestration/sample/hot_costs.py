@@ -95,8 +95,14 @@ def purchase_orders() -> list[PurchaseOrder]:
     return [
         # closed: the security and stage work is done; its one invoice came in 7.5% above it
         PurchaseOrder(
-            "PO-9001", "Dockside Stage & Security", date(2026, 9, 14), NIGHT_DESK, "5300", Decimal("24000.00"),
-            "USD", "closed",
+            "PO-9001",
+            "Dockside Stage & Security",
+            date(2026, 9, 14),
+            NIGHT_DESK,
+            "5300",
+            Decimal("24000.00"),
+            "USD",
+            "closed",
         ),
         # open: VFX for episodes 105-106, part billed
         PurchaseOrder(
@@ -108,16 +114,40 @@ def purchase_orders() -> list[PurchaseOrder]:
 def invoices() -> list[Invoice]:
     return [
         Invoice(
-            NIGHT_DESK, "5300", "Dockside Stage & Security", date(2026, 10, 2), Decimal("25800.00"), "USD",
-            "approved", None, "INV-90001", "PO-9001",
+            NIGHT_DESK,
+            "5300",
+            "Dockside Stage & Security",
+            date(2026, 10, 2),
+            Decimal("25800.00"),
+            "USD",
+            "approved",
+            None,
+            "INV-90001",
+            "PO-9001",
         ),
         Invoice(
-            NIGHT_DESK, "5410", "Harbourlight VFX", date(2026, 9, 10), Decimal("18000.00"), "USD", "paid",
-            date(2026, 10, 5), "INV-90002", "PO-9002",
+            NIGHT_DESK,
+            "5410",
+            "Harbourlight VFX",
+            date(2026, 9, 10),
+            Decimal("18000.00"),
+            "USD",
+            "paid",
+            date(2026, 10, 5),
+            "INV-90002",
+            "PO-9002",
         ),
         Invoice(
-            NIGHT_DESK, "5410", "Harbourlight VFX", date(2026, 10, 9), Decimal("12000.00"), "USD", "received",
-            None, "INV-90003", "PO-9002",
+            NIGHT_DESK,
+            "5410",
+            "Harbourlight VFX",
+            date(2026, 10, 9),
+            Decimal("12000.00"),
+            "USD",
+            "received",
+            None,
+            "INV-90003",
+            "PO-9002",
         ),
     ]
 

@@ -44,7 +44,6 @@ class CheckResult:
         return json.loads(json.dumps(asdict(self), default=str))
 
 
-
 def render_quarantine_report(file_name: str, source: str, checks: list[CheckResult]) -> str:
     """The readable report kept beside a rejected file."""
     failed = [c for c in checks if not c.passed]

@@ -365,7 +365,7 @@ SOURCE_RULES: dict[str, list[Rule]] = {
         Rule(
             "a done task is reopened by a later change (metrics count from its first done)",
             "status",
-            "\"status\" <> 'done' AND TRY_CAST(\"changed_at\" AS TIMESTAMP) > _first_done_at",
+            '"status" <> \'done\' AND TRY_CAST("changed_at" AS TIMESTAMP) > _first_done_at',
             blocking=False,
         ),
     ],

@@ -1,0 +1,49 @@
+"""Consoles that show progress and colour on a terminal and write plain text anywhere else (SPEC §3).
+
+Rich decides "terminal" from the environment too (`FORCE_COLOR`, `TTY_COMPATIBLE`, as CI services set them), so
+piped output could carry a spinner's frames and colour codes. Here the stream itself decides: a file or a pipe
+gets plain lines, never a control sequence.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import AbstractContextManager
+from typing import Any, Protocol, TextIO
+
+from rich.console import Console
+
+
+class Progress(Protocol):
+    def update(self, status: str) -> None: ...
+
+
+def is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
+def terminal_console(stderr: bool = False, **options: Any) -> Console:
+    """A console on stdout (or stderr) that is a terminal exactly when that stream is one."""
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, force_terminal=is_terminal(stream), **options)
+
+
+class QuietStatus(AbstractContextManager):
+    """What a status spinner is when nobody watches: updates go nowhere."""
+
+    def __enter__(self) -> QuietStatus:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+    def update(self, status: str) -> None:
+        return None
+
+
+def progress_status(console: Console, message: str) -> AbstractContextManager:
+    """A rich status spinner on a terminal; a quiet one when the console writes to a file or a pipe."""
+    return console.status(message) if console.is_terminal else QuietStatus()

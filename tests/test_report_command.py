@@ -1,0 +1,117 @@
+"""`studio-budget report` at every level and format, `render_report` for other callers, and progress that shows
+on a terminal only (SPEC §3, §8)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from orchestration.lib.report import read_report, report_text
+from orchestration.lib.report_render import ReportRequestError, render_report
+from orchestration.lib.terminal import QuietStatus, progress_status, terminal_console
+from tests.conftest import CliRun, query, rows, run_cli
+
+
+def test_text_report_puts_each_department_name_before_its_accounts(small_db: Path) -> None:
+    lines = [line.strip() for line in report_text(read_report(small_db)).splitlines()]
+    labels = [line.split("  ")[0] for line in lines]
+    # the small studio: D1 Production has 5100, 5200 and 5900; D2 Post has 5100 and 5200 (expense)
+    d1, d2 = labels.index("D1 Production"), labels.index("D2 Post")
+    assert labels[d1 + 1 : d1 + 5] == ["5100 Crew", "5200 Camera rental", "5900 Insurance", "Subtotal D1"]
+    assert labels[d2 + 1 : d2 + 4] == ["5100 Crew", "5200 Camera rental", "Subtotal D2"]
+    assert labels.index("STUDIO TOTAL (cost)") > d2
+    # the heading row carries no figure; the subtotal does (by hand: 11866.66 → 11,867)
+    assert lines[d1] == "D1 Production" and "11,867" in lines[d1 + 4]
+
+
+def test_department_report_holds_that_department_only(small_db: Path) -> None:
+    document = json.loads(render_report(small_db, "department", "D2", None, "json"))
+    assert document["level"] == "department" and document["key"] == "D2" and document["period"] == "2025-03"
+    assert {r["department_code"] for r in document["rows"] + document["revenue"]} == {"D2"}
+    assert [r["row_type"] for r in document["rows"]][-1] == "department"  # no studio total
+    # by hand: D2 budget to date 1250.00 + 78000.00 = 79250.00 against 84320.00
+    [subtotal] = [r for r in document["rows"] if r["row_type"] == "department"]
+    assert (subtotal["budget"], subtotal["actual"]) == (79250.0, 84320.0)
+    for fmt in ("text", "csv", "html"):
+        rendered = render_report(small_db, "department", "D2", None, fmt)
+        assert "D1" not in rendered and "Production" not in rendered and "P1" not in rendered, fmt
+    table = list(csv.DictReader(io.StringIO(render_report(small_db, "department", "D2", None, "csv"))))
+    assert {r["department_code"] for r in table} == {"D2"}
+
+
+def test_studio_csv_and_json_carry_the_report_rows(small_db: Path) -> None:
+    expected = rows(small_db, "SELECT * FROM marts.rpt_studio_budget_vs_actual")
+    table = list(csv.DictReader(io.StringIO(render_report(small_db, fmt="csv"))))
+    assert len(table) == len(expected)
+    [studio] = [r for r in table if r["row_type"] == "studio"]
+    assert (Decimal(studio["budget"]), Decimal(studio["actual"])) == (Decimal("91116.66"), Decimal("91120.00"))
+    document = json.loads(render_report(small_db, fmt="json"))
+    assert document["as_of"] == "2025-03-15" and document["fiscal_year_start"] == "2025-01-01"
+    assert len(document["rows"]) + len(document["revenue"]) == len(expected)
+    # the burn chart's months: January to the as-of month, cumulative (by hand: studio actual 91,120.00 by March)
+    assert [m["period"] for m in document["monthly"]] == ["2025-01", "2025-02", "2025-03"]
+    assert document["monthly"][-1]["ytd_actual"] == 91120.0
+
+
+def test_render_report_refuses_what_the_models_cannot_say(small_db: Path) -> None:
+    with pytest.raises(ReportRequestError, match="departments: D1, D2"):
+        render_report(small_db, "department", "D9")
+    with pytest.raises(ReportRequestError, match="projects: P1, P2"):
+        render_report(small_db, "project", "P9")
+    with pytest.raises(ReportRequestError, match="only be drawn for 2025-03"):
+        render_report(small_db, "studio", None, "2025-02")
+    with pytest.raises(ReportRequestError, match="YYYY-MM"):
+        render_report(small_db, "studio", None, "2025-3")
+    with pytest.raises(ReportRequestError, match="formats: text, html, csv, json"):
+        render_report(small_db, fmt="pdf")  # type: ignore[arg-type]
+    assert "PROJECT TOTAL" in render_report(small_db, "project", "P1", "2025-03")
+
+
+def test_report_command_levels_formats_and_usage_errors(sample_run: CliRun) -> None:
+    warehouse = str(sample_run.warehouse)
+    database = sample_run.warehouse / "studio.duckdb"
+    departments = [
+        r[0] for r in query(database, "SELECT DISTINCT department_code FROM marts.mart_department_variance ORDER BY 1")
+    ]
+    missing = run_cli("report", "--warehouse", warehouse, "--level", "department")
+    assert missing.returncode == 2 and "--department" in missing.stderr
+    unknown = run_cli("report", "--warehouse", warehouse, "--department", "NOPE")
+    assert unknown.returncode == 2 and f"departments: {', '.join(departments)}" in " ".join(unknown.stderr.split())
+    past = run_cli("report", "--warehouse", warehouse, "--period", "2026-09")
+    assert past.returncode == 2 and "2026-10" in past.stderr and past.stdout == ""
+    assert run_cli("report", "--warehouse", warehouse, "--format", "pdf").returncode == 2
+    done = run_cli("report", "--warehouse", warehouse, "--department", "PROD", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    [(budget, actual)] = query(
+        database,
+        "SELECT budget, mtd_actual FROM marts.mart_run_rate WHERE level = 'department' AND scope_key = 'PROD' "
+        "AND is_as_of_month",
+    )
+    assert [(r["budget"], r["mtd_actual"]) for r in document["run_rate"]] == [(float(budget), float(actual))]
+    assert {r["department_code"] for r in document["rows"]} == {"PROD"}
+    assert "\x1b" not in done.stdout + done.stderr
+    project = run_cli(
+        "report", "--warehouse", warehouse, "--level", "project", "--project", "EP-2601", "--format", "csv"
+    )
+    assert project.returncode == 0, project.stderr
+    expected = query(database, "SELECT count(*) FROM marts.rpt_project_cost_report WHERE project_code = 'EP-2601'")
+    assert len(list(csv.DictReader(io.StringIO(project.stdout)))) == expected[0][0]
+
+
+def test_console_is_plain_when_not_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """FORCE_COLOR makes rich treat any stream as a terminal; a pipe still gets no spinner and no codes."""
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setattr("sys.stderr", io.StringIO())
+    console = terminal_console(stderr=True)
+    assert not console.is_terminal
+    with progress_status(console, "Refreshing…") as status:
+        assert isinstance(status, QuietStatus)
+        status.update("12 of 66 OK created sql table model marts.mart_studio_variance")
+        console.print("[bold]done[/bold]")
+    assert console.file.getvalue() == "done\n"
