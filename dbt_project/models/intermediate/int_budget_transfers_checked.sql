@@ -180,7 +180,7 @@ select
             || ' > budget ' || cast(j.to_budget_at_request as string) || ')' end,
         case when not j.passes_from_line_utilised then
             'out of a line under {{ min_utilisation }}% utilised ('
-            || coalesce(cast(round(j.from_utilization_pct, 1) as string) || '%', 'no budget') || ')' end,
+            || coalesce({{ rounded_text('j.from_utilization_pct', 1) }} || '%', 'no budget') || ')' end,
         case when j.is_approved and not j.passes_approval_level then
             'needs ' || coalesce(required.role, 'rank ' || cast(j.required_rank as string))
             || ', approved by ' || j.approver_role

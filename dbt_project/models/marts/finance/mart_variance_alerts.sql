@@ -168,10 +168,10 @@ select
     cast(case when a.level <> 'studio' then d.owner_email end as string) as notify_email,
     cast(
         a.alert_type || ': ' || a.level || ' ' || a.scope_key || ' (' || a.scope
-        || coalesce(' ' || cast(a.period as string), '') || '): actual ' || cast(round(a.actual, 2) as string)
-        || ' against budget ' || cast(round(a.budget, 2) as string)
-        || coalesce(', ' || a.metric_name || ' ' || cast(round(a.metric_value, 1) as string), '')
-        || coalesce(' (threshold ' || cast(round(a.threshold_value, 1) as string) || ')', '')
+        || coalesce(' ' || cast(a.period as string), '') || '): actual ' || {{ rounded_text('a.actual', 2) }}
+        || ' against budget ' || {{ rounded_text('a.budget', 2) }}
+        || coalesce(', ' || a.metric_name || ' ' || {{ rounded_text('a.metric_value', 1) }}, '')
+        || coalesce(' (threshold ' || {{ rounded_text('a.threshold_value', 1) }} || ')', '')
         as string
     ) as message,
     {{ as_of_date() }} as as_of

@@ -60,7 +60,7 @@ costs as (
 largest as (
     select
         period, project_code, account_code,
-        {{ dbt.listagg("contributor || ' ' || cast(round(amount_base, 2) as string)", "', '", "order by size_rank") }}
+        {{ dbt.listagg("contributor || ' ' || " ~ rounded_text('amount_base', 2), "', '", "order by size_rank") }}
             as largest_transactions
     from costs
     where size_rank <= 3
@@ -131,17 +131,17 @@ select
     lv.overtime_premium,
     cast(
         v.account_code || ' on ' || v.project_code || ' in ' || substr(cast(v.period as string), 1, 7) || ' ran '
-        || cast(round(abs(v.variance), 2) as string) || ' '
+        || {{ rounded_text('abs(v.variance)', 2) }} || ' '
         || case when v.account_type = 'revenue' then 'under' else 'over' end
-        || ' its budget of ' || cast(round(v.budget, 2) as string) || '.'
+        || ' its budget of ' || {{ rounded_text('v.budget', 2) }} || '.'
         || coalesce(' The largest items were ' || l.largest_transactions || '.', '')
-        || coalesce(' ' || bv.vendor || ' accounts for ' || cast(round(bv.amount, 2) as string) || '.', '')
-        || coalesce(' ' || bp.person_id || ' logged ' || cast(round(bp.amount, 2) as string) || '.', '')
+        || coalesce(' ' || bv.vendor || ' accounts for ' || {{ rounded_text('bv.amount', 2) }} || '.', '')
+        || coalesce(' ' || bp.person_id || ' logged ' || {{ rounded_text('bp.amount', 2) }} || '.', '')
         || case when lv.labour_variance is not null and lv.labour_variance <> 0 then
             -- a line budgeted without hours has no hours or rate part
-            ' Labour: ' || coalesce('hours ' || cast(round(lv.hours_variance, 2) as string) || ', ', '')
-            || coalesce('rate ' || cast(round(lv.rate_variance, 2) as string) || ', ', '')
-            || 'overtime premium ' || cast(round(coalesce(lv.overtime_premium, 0), 2) as string) || '.'
+            ' Labour: ' || coalesce('hours ' || {{ rounded_text('lv.hours_variance', 2) }} || ', ', '')
+            || coalesce('rate ' || {{ rounded_text('lv.rate_variance', 2) }} || ', ', '')
+            || 'overtime premium ' || {{ rounded_text('coalesce(lv.overtime_premium, 0)', 2) }} || '.'
             else '' end
         as string
     ) as drafted_explanation
