@@ -67,6 +67,11 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also write it under <warehouse>/reports/ (the studio's text and CSV, a project's CSV, or this format)",
     )
+    email = commands.add_parser("email", help="e-mail each department owner the week's report (SPEC §8)")
+    email.add_argument("--warehouse", type=Path, default=Path("warehouse"))
+    email.add_argument("--config", type=Path, default=None, help="a studio.toml (default: ./studio.toml if present)")
+    email.add_argument("--week", type=_iso_date, default=None, help="a day of the week to send (default: this week)")
+    email.add_argument("--dry-run", action="store_true", help="say whom it would send to; send nothing")
     generate = commands.add_parser("generate", help="write the sample studio at a chosen scale of ledger rows")
     generate.add_argument(
         "--actual-rows",
@@ -101,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         return run(args)
     if args.command == "generate":
         return generate(args)
+    if args.command == "email":
+        return email(args)
     return report(args)
 
 
@@ -122,6 +129,34 @@ def generate(args: argparse.Namespace) -> int:
     actual = sample_actual_rows(counts)
     print(f"wrote {len(counts)} landing files and AS_OF to {args.out}: {actual} actual-cost rows")
     return EXIT_OK
+
+
+def email(args: argparse.Namespace) -> int:
+    """The weekly department e-mail by hand: the same code as the schedule's job, the same ledger."""
+    from orchestration.lib.config import StudioConfig
+    from orchestration.lib.department_email import send_department_reports, week_of
+
+    err = Console(stderr=True)
+    config_path = args.config if args.config is not None else Path("studio.toml")
+    if args.config is not None and not args.config.is_file():
+        err.print(f"[red]config file not found: {escape(str(args.config))}[/red]")
+        return EXIT_USAGE
+    try:
+        config = StudioConfig.load(config_path)
+    except (ValueError, TypeError) as error:
+        err.print(f"[red]{escape(str(error))}[/red]")
+        return EXIT_USAGE
+    if config.smtp is None:
+        err.print(f"[red]no [smtp] section in {escape(str(config_path))}: nothing to send through[/red]")
+        return EXIT_USAGE
+    layout = WarehouseLayout(args.warehouse.resolve())
+    if not layout.published_db.exists():
+        err.print(f"[red]no published warehouse at {escape(str(layout.published_db))}; run `studio-budget run`[/red]")
+        return EXIT_USAGE
+    week = week_of(date.fromisoformat(args.week) if args.week else date.today())
+    summary = send_department_reports(layout, config.smtp, week, dry_run=args.dry_run)
+    err.print(escape(summary.line()))
+    return EXIT_FAILED if summary.failed else EXIT_OK
 
 
 def run(args: argparse.Namespace) -> int:
@@ -179,13 +214,19 @@ def run(args: argparse.Namespace) -> int:
     for item in result.rejected:
         err.print(f"[yellow]REJECTED[/yellow] {escape(item['file'])}: {escape('; '.join(item['reasons']))}")
         err.print(f"         report: {escape(item['report'])}")
+        if item.get("data_docs"):
+            err.print(f"         data docs: {escape(item['data_docs'])}")
     if not result.success:
         for failure in result.failures:
             err.print(f"[red]FAILED[/red] {escape(failure)}")
         err.print("[red]Nothing was published; the previous published warehouse is untouched.[/red]")
         err.print(f"dbt output: {layout.internal / 'dbt_output.log'}")
         return EXIT_FAILED
-    if not result.rejected:
+    stale_sites = [key for key in ("docs/dbt_docs", "quality/data_docs") if "error" in result.metadata.get(key, {})]
+    for key in stale_sites:
+        error = str(getattr(result.metadata[key]["error"], "value", result.metadata[key]["error"]))
+        err.print(f"[yellow]{key} not refreshed[/yellow] (its previous pages stay): {escape(error)}")
+    if not result.rejected and not stale_sites:  # a run with a stale site is not one to stand on: the next runs
         record_clean_publication(layout, inputs)
     print_report(read_report(layout.published_db), report_console())
     from orchestration.lib.notify import deliver_alerts

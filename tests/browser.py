@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser
+    from playwright.sync_api import Browser, Playwright
 
 CHROMIUM = os.environ.get("STUDIO_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = (
@@ -55,3 +55,8 @@ def launched_browser() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+def launch_chromium(playwright: Playwright) -> Browser:
+    """The system Chromium, headless, from a running Playwright (the caller closes it)."""
+    return playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=list(CHROMIUM_FLAGS))

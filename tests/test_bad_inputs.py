@@ -30,6 +30,7 @@ from orchestration.lib.gate.context import RunContext, referenced_sources
 from orchestration.lib.lake import DATA_FILE
 from orchestration.lib.loads import LoadOutcome, ingest_source
 from tests.conftest import SMALL_AS_OF, SMALL_STUDIO, copy_warehouse, query, run_cli
+from tests.test_docs_sites import html_text, page_rows
 
 RUN = RunContext(base_currency="USD", as_of=date(2025, 3, 15))
 # sources other sources' rules read load first (see `referenced_sources` in quality.py)
@@ -1022,6 +1023,53 @@ def test_same_file_delivered_again_is_skipped_not_rejected(layout: WarehouseLayo
     assert not any(layout.quarantine.iterdir())
 
 
+# ---------------------------------------------------------------------------------------------------- Data Docs
+
+
+def expectation_rows(page: Path) -> list[tuple[bool, str, str]]:
+    """Each expectation row of a GX Data Docs page: (failed, the expectation's words, its observed value)."""
+    rows = []
+    for row in page_rows(page.read_text(encoding="utf-8")):
+        cells = re.findall(r"<td\b.*?</td>", row, flags=re.S)
+        if len(cells) == 3:
+            rows.append(("fa-times" in cells[0], html_text(cells[1]), html_text(cells[2])))
+    return rows
+
+
+def data_docs_link(report: Path) -> str:
+    [link] = re.findall(r"^Data Docs: (.+)$", report.read_text(encoding="utf-8"), flags=re.M)
+    return link
+
+
+def test_a_rejected_loads_report_links_to_its_data_docs_page(layout: WarehouseLayout) -> None:
+    """One formatted amount in row 2: the load's GX page (linked from its report by a relative path) shows that
+    expectation, and only it, failed, with its one offending row."""
+    content = gl(
+        "G100,2025-03-02,P1,5100,Crew Co,ok line,100.00,USD,", 'G101,2025-03-03,P1,5100,Crew Co,fmt,"$1,234",USD,'
+    )
+    outcome = deliver(layout, "gl_actuals", "gl_actuals_formatted.csv", content)
+    assert outcome.status == "rejected"
+    link = data_docs_link(outcome.quarantine_report)
+    assert not Path(link).is_absolute()
+    page = (outcome.quarantine_report.parent / link).resolve()
+    assert page.is_file() and page.is_relative_to(layout.quality.resolve() / "validations" / "gl_actuals")
+    assert page.name == f"{outcome.load_id}.html"
+    text = html_text(page.read_text(encoding="utf-8"))
+    assert "Status: Failed" in text and "Data asset: gl_actuals_formatted.csv" in text
+    rows = expectation_rows(page)
+    assert [(words, observed) for failed, words, observed in rows if failed] == [(AMOUNT_IS_DECIMAL, "1")]
+    assert len(rows) == len(outcome.checks)  # every rule of the suite ran and is on the page
+
+
+def test_an_accepted_load_has_its_data_docs_page_too(layout: WarehouseLayout) -> None:
+    outcome = deliver(layout, "gl_actuals", "gl_actuals_more.csv", gl("G100,2025-03-02,P1,5100,Crew Co,x,100.00,USD,"))
+    assert_accepted(outcome, 1)
+    assert outcome.data_docs is not None and outcome.data_docs.is_relative_to(layout.quality / "validations")
+    assert "Status: Succeeded" in html_text(outcome.data_docs.read_text(encoding="utf-8"))
+    rows = expectation_rows(outcome.data_docs)
+    assert len(rows) == len(outcome.checks) and not any(failed for failed, _, _ in rows)
+
+
 # ---------------------------------------------------------------------------------------------------- end to end
 
 COMPARED_MARTS = ("fct_actual_costs", "fct_budget_lines", "mart_line_item_variance")
@@ -1114,6 +1162,13 @@ def test_bad_files_together_are_each_rejected_and_the_marts_stay_as_they_were(ba
         kept_as = "rejected_file" if rule == PLAIN_NAME else name
         assert (folder / kept_as).read_bytes() == content.encode("utf-8")
         assert rule in (folder / "report.txt").read_text(encoding="utf-8")
+        # a file the suite ran on links to its Data Docs page, where the rule is the one failed expectation
+        link = data_docs_link(folder / "report.txt")
+        if rule in (PLAIN_NAME, READABLE, ROWS_READABLE):  # read before any suite runs
+            assert link.startswith("none"), name
+        else:
+            rows = expectation_rows(folder / link)
+            assert [words for failed, words, _ in rows if failed and words == rule] == [rule], name
 
     # nothing of the rejected files is in the lake: gl_actuals holds the first load and the re-sent G1 only
     lake = bad_run.warehouse / "lake"

@@ -33,6 +33,10 @@ def test_sample_run_publishes_every_mart(sample_run: CliRun) -> None:
             database, f"SELECT count(*) FROM read_parquet('{sample_run.warehouse}/exports/{mart}.parquet')"
         )
         assert exported[0][0] == rows, mart
+    for table in ("loads", "check_results", "warnings", "publications", "publication_loads", "alert_history"):
+        audit = sample_run.warehouse / "exports" / "audit" / f"{table}.parquet"
+        published = query(database, f"SELECT count(*) FROM audit.{table}")[0][0]
+        assert query(database, f"SELECT count(*) FROM read_parquet('{audit}')")[0][0] == published, table
     loads = query(database, "SELECT count(*), count(DISTINCT source) FROM audit.loads")[0]
     files = [p for p in sample_run.landing.iterdir() if p.suffix in (".csv", ".parquet")]
     assert loads == (len(files), len(SOURCES))

@@ -91,6 +91,8 @@ def test_the_spark_run_publishes_like_the_duckdb_run(spark_run: CliRun, sample_r
     # published from Spark's tables: one publication, staged from the Spark build
     assert query(spark_run.warehouse / "studio.duckdb", "SELECT count(*) FROM audit.publications") == [(1,)]
     assert (spark_run.warehouse / "_internal" / "spark" / "build_from_spark.duckdb").is_file()
+    assert "not refreshed" not in spark_run.stderr  # the documentation sites too (dbt docs of the staged tables)
+    assert (spark_run.warehouse / "docs" / "index.html").is_file()
     # the marts stay as tables in Spark's own catalog (here the warehouse's local one)
     spark_marts = {p.name for p in (spark_run.warehouse / "_internal" / "spark" / "warehouse" / "marts.db").iterdir()}
     assert set(tables(sample_run.warehouse / "studio.duckdb", "marts")) <= spark_marts

@@ -62,7 +62,12 @@ def ingest_asset(source: Source) -> AssetsDefinition:
             elif outcome.status == "accepted":
                 context.log.info(f"loaded {outcome.file_name}: {outcome.rows} rows as load {outcome.load_id}")
         rejected = [
-            {"file": o.file_name, "reasons": o.reasons, "report": str(o.quarantine_report)}
+            {
+                "file": o.file_name,
+                "reasons": o.reasons,
+                "report": str(o.quarantine_report),
+                "data_docs": str(o.data_docs) if o.data_docs else None,
+            }
             for o in outcomes
             if o.status == "rejected"
         ]

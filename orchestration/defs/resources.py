@@ -9,7 +9,7 @@ from pathlib import Path
 from dagster import ConfigurableResource
 
 from orchestration.lib.config import SAMPLE_LANDING_DIR, StudioConfig, WarehouseLayout, default_as_of
-from orchestration.lib.spark import ENGINES
+from orchestration.lib.spark import ENGINES, staged_build
 
 
 class StudioSettings(ConfigurableResource):
@@ -75,4 +75,6 @@ class StudioSettings(ConfigurableResource):
         return StudioConfig.load(Path(self.config_file) if self.config_file else None)
 
     def dbt_vars(self) -> dict[str, object]:
-        return {**self.studio_config.as_dbt_vars(self.as_of_date), "build_db": str(self.layout.build_db)}
+        """The studio's settings, and the DuckDB database holding this build's tables (a Spark build's, staged)."""
+        build_db = staged_build(self.layout) if self.engine == "spark" else self.layout.build_db
+        return {**self.studio_config.as_dbt_vars(self.as_of_date), "build_db": str(build_db)}

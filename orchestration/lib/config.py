@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -38,6 +39,16 @@ class WarehouseLayout:
         return self.root / "quarantine"
 
     @property
+    def quality(self) -> Path:
+        """Great Expectations Data Docs: a page for every load's validation, accepted or rejected."""
+        return self.root / "quality"
+
+    @property
+    def docs(self) -> Path:
+        """The dbt docs site of the published warehouse (`docs/index.html`, one self-contained page)."""
+        return self.root / "docs"
+
+    @property
     def lake(self) -> Path:
         return self.root / "lake"
 
@@ -52,12 +63,22 @@ class WarehouseLayout:
         return self.internal / "validation"
 
     @property
+    def departments(self) -> Path:
+        """Each department's own published files (`departments/<CODE>/`), when `[departments] publish` is on."""
+        return self.root / "departments"
+
+    @property
     def build_db(self) -> Path:
         return self.internal / "build.duckdb"
 
     @property
     def dbt_target(self) -> Path:
         return self.internal / "dbt_target"
+
+    @property
+    def validation_results(self) -> Path:
+        """GX's validation results store: the JSON every Data Docs page is rendered from."""
+        return self.internal / "gx_validation_results"
 
     @property
     def dbt_logs(self) -> Path:
@@ -69,6 +90,101 @@ class WarehouseLayout:
 
 
 MEMORY_LIMIT = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+
+
+@dataclass(frozen=True)
+class DepartmentDelivery:
+    """`[departments]`: each department's own files at every publish, and when its weekly e-mail goes (SPEC §8)."""
+
+    publish: bool = False  # write departments/<CODE>/ (studio.duckdb, exports, reports) at every publish
+    email_schedule: str = "0 7 * * 1"  # cron: Monday 07:00
+    email_timezone: str = "UTC"
+    email_retries: int = 3  # a run that could not send every report runs again, up to this many times
+    email_retry_minutes: float = 10
+
+
+SMTP_SECURITY = ("starttls", "ssl", "none")
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """`[smtp]`: the server the department reports are sent through. The password is never here: `password_env`
+    names the environment variable holding it."""
+
+    host: str
+    from_address: str
+    port: int = 587
+    username: str | None = None
+    password_env: str | None = None
+    security: str = "starttls"  # starttls (port 587), ssl (implicit TLS, port 465) or none
+    timeout_seconds: float = 30.0
+
+
+def _section(path: Path, data: dict, name: str, kind: type) -> dict:
+    """A TOML table's keys, checked against the dataclass it fills: a misspelt key is an error, not ignored."""
+    section = data.get(name, {})
+    if not isinstance(section, dict):
+        raise ValueError(f"{path}: [{name}] must be a table")
+    if name == "smtp" and "password" in section:
+        # the value is not echoed: it is the secret
+        raise ValueError(f"{path}: [smtp] takes no password; name the environment variable holding it in password_env")
+    known = {f.name for f in fields(kind)}
+    unknown = sorted(set(section) - known)
+    if unknown:
+        raise ValueError(
+            f"{path}: unknown key(s) in [{name}]: {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+        )
+    return section
+
+
+def _departments(path: Path, data: dict) -> DepartmentDelivery:
+    delivery = DepartmentDelivery(**_section(path, data, "departments", DepartmentDelivery))
+    if not isinstance(delivery.publish, bool):
+        raise ValueError(f"{path}: [departments] publish must be true or false, got {delivery.publish!r}")
+    if not (isinstance(delivery.email_schedule, str) and len(delivery.email_schedule.split()) == 5):
+        raise ValueError(
+            f"{path}: [departments] email_schedule must be cron (five fields), got {delivery.email_schedule!r}"
+        )
+    retries, minutes = delivery.email_retries, delivery.email_retry_minutes
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ValueError(f"{path}: [departments] email_retries must be a whole number, 0 or more, got {retries!r}")
+    if isinstance(minutes, bool) or not isinstance(minutes, int | float) or minutes < 0:
+        raise ValueError(f"{path}: [departments] email_retry_minutes must be a number, 0 or more, got {minutes!r}")
+    try:
+        ZoneInfo(str(delivery.email_timezone))
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(
+            f"{path}: [departments] email_timezone is not a time zone: {delivery.email_timezone!r}"
+        ) from error
+    return delivery
+
+
+def _smtp(path: Path, data: dict) -> SmtpSettings | None:
+    if "smtp" not in data:
+        return None
+    section = _section(path, data, "smtp", SmtpSettings)
+    for required in ("host", "from_address"):
+        if not isinstance(section.get(required), str) or not section[required].strip():
+            raise ValueError(f"{path}: [smtp] needs {required}")
+    smtp = SmtpSettings(**section)
+    if isinstance(smtp.port, bool) or not isinstance(smtp.port, int) or not 0 < smtp.port < 65536:
+        raise ValueError(f"{path}: [smtp] port must be a port number, got {smtp.port!r}")
+    if smtp.security not in SMTP_SECURITY:
+        raise ValueError(f"{path}: [smtp] security must be one of {', '.join(SMTP_SECURITY)}, got {smtp.security!r}")
+    if smtp.password_env is not None and not (isinstance(smtp.password_env, str) and smtp.password_env.isidentifier()):
+        # the value is not echoed: it may be the password itself
+        raise ValueError(
+            f"{path}: [smtp] password_env must name an environment variable (such as STUDIO_SMTP_PASSWORD) "
+            "that holds the password, not the password itself"
+        )
+    if smtp.username and not smtp.password_env:
+        raise ValueError(f"{path}: [smtp] has a username but no password_env")
+    if "@" not in smtp.from_address:
+        raise ValueError(f"{path}: [smtp] from_address must be an e-mail address, got {smtp.from_address!r}")
+    timeout = smtp.timeout_seconds
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        raise ValueError(f"{path}: [smtp] timeout_seconds must be a positive number, got {timeout!r}")
+    return smtp
 
 
 @dataclass(frozen=True)
@@ -84,6 +200,8 @@ class StudioConfig:
     # the most memory DuckDB may take in each process of a refresh (dbt, the gate, publishing); beyond it, it
     # spills to disk. Sized for a laptop; a server can give it more.
     duckdb_memory_limit: str = "1GB"
+    departments: DepartmentDelivery = field(default_factory=DepartmentDelivery)
+    smtp: SmtpSettings | None = None
 
     @classmethod
     def load(cls, path: Path | None) -> StudioConfig:
@@ -101,7 +219,7 @@ class StudioConfig:
             )
             if k in data
         }
-        config = cls(**known)
+        config = cls(**known, departments=_departments(path, data), smtp=_smtp(path, data))
         if not 1 <= config.fiscal_year_start_month <= 12:
             raise ValueError(f"{path}: fiscal_year_start_month must be 1..12, got {config.fiscal_year_start_month}")
         tolerance = config.invoice_po_tolerance_pct

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -16,12 +17,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+from great_expectations.core import ExpectationSuiteValidationResult
 
 from orchestration.lib.config import WarehouseLayout
 from orchestration.lib.contract import SOURCES, Source, source_for_file
 from orchestration.lib.faults import pause_point
 from orchestration.lib.gate.checks import CHECK_DB_CONFIG, run_gate
 from orchestration.lib.gate.context import RunContext, prepare_context
+from orchestration.lib.gate.data_docs import write_load_page
 from orchestration.lib.gate.landed import READABLE, read_landed
 from orchestration.lib.gate.results import CheckResult, render_quarantine_report
 from orchestration.lib.lake import LOAD_MANIFEST, accepted_manifests, remove_incomplete_loads, write_load
@@ -44,6 +47,7 @@ class LoadOutcome:
     rows: int = 0
     checks: list[CheckResult] = field(default_factory=list)
     quarantine_report: Path | None = None
+    data_docs: Path | None = None  # GX's Data Docs page of its validation (none when the suite did not run)
 
     @property
     def reasons(self) -> list[str]:
@@ -138,7 +142,10 @@ def ingest_file(
     try:
         unreadable, mapped = _read_with_context(path, source, layout, run, check_db, outcome, mapping)
         pause_point("checks")
-        outcome.checks = [unreadable] if unreadable else mapped + run_gate(check_db, source)
+        validations: list[ExpectationSuiteValidationResult] = []
+        outcome.checks = [unreadable] if unreadable else mapped + run_gate(check_db, source, validations)
+        if validations:
+            outcome.data_docs = write_load_page(layout, source.name, path.name, load_id, run_id, validations)
         if any(not c.passed and c.blocking for c in outcome.checks):
             outcome.quarantine_report = _quarantine(path, outcome, layout, run_id)
             return outcome
@@ -203,5 +210,6 @@ def _quarantine(path: Path, outcome: LoadOutcome, layout: WarehouseLayout, run_i
     source = SOURCES[outcome.source]
     (folder / LOAD_MANIFEST).write_text(json.dumps(_manifest(source, path, outcome, run_id, "rejected"), indent=2))
     report = folder / "report.txt"
-    report.write_text(render_quarantine_report(path.name, outcome.source, outcome.checks), encoding="utf-8")
+    page = os.path.relpath(outcome.data_docs, folder) if outcome.data_docs else None
+    report.write_text(render_quarantine_report(path.name, outcome.source, outcome.checks, page), encoding="utf-8")
     return report

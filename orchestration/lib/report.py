@@ -113,8 +113,9 @@ def read_report(published_db: Path, department: str | None = None) -> ReportData
                 "from_account_code, to_project_code, to_account_code, amount_base, invalid_reasons "
                 "FROM marts.rpt_budget_transfers "
                 + (
+                    # both sides the department's own: a transfer with another department names its figures
                     f"WHERE {projects.replace('project_code IN', 'from_project_code IN')} "
-                    f"OR {projects.replace('project_code IN', 'to_project_code IN')} "
+                    f"AND {projects.replace('project_code IN', 'to_project_code IN')} "
                     if scoped
                     else ""
                 )
@@ -452,6 +453,10 @@ def _run_rate_table(data: ReportData) -> Table:
     return table
 
 
+# the widest the words of an alert row may take, so that its figure and date always fit REPORT_WIDTH
+ALERT_TEXT_WIDTHS = {"Severity": 8, "Alert": 18, "Scope": 7, "Key": 20, "Notify": 14}
+
+
 def _alerts_table(data: ReportData) -> Table:
     counts = {s: sum(1 for a in data.alerts if a["severity"] == s) for s in ("critical", "warning", "info")}
     shown = min(len(data.alerts), ALERTS_SHOWN)
@@ -464,10 +469,8 @@ def _alerts_table(data: ReportData) -> Table:
         + ")",
         title_justify="left",
     )
-    for name in ("Severity", "Alert", "Scope", "Key", "METRIC", "Notify", "Raised"):
-        table.add_column(name, justify="right" if name.isupper() else "left", no_wrap=True)
-    for alert in data.alerts[:shown]:
-        table.add_row(
+    rows = [
+        (
             alert["severity"],
             alert["alert_type"],
             alert["scope"],
@@ -476,6 +479,21 @@ def _alerts_table(data: ReportData) -> Table:
             alert["notify_role"],
             alert["raised"],
         )
+        for alert in data.alerts[:shown]
+    ]
+    for index, name in enumerate(("Severity", "Alert", "Scope", "Key", "METRIC", "Notify", "Raised")):
+        # a figure or a date is never cut; the words around them give way first
+        whole = name in ("METRIC", "Raised")
+        widest = max([len(name), *(len(str(row[index])) for row in rows)]) if whole else None
+        table.add_column(
+            name,
+            justify="right" if name.isupper() else "left",
+            no_wrap=True,
+            min_width=widest,
+            max_width=ALERT_TEXT_WIDTHS.get(name),
+        )
+    for row in rows:
+        table.add_row(*row)
     return table
 
 

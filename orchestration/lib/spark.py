@@ -37,6 +37,12 @@ def spark_warehouse_dir(layout: WarehouseLayout) -> Path:
     return spark_dir(layout) / "warehouse"
 
 
+def staged_build(layout: WarehouseLayout) -> Path:
+    """The DuckDB file a Spark build's published tables are staged in (`spark_publish`): for readers of a build
+    database (publish, the dbt docs catalog), what DuckDB's build database is to a DuckDB build."""
+    return spark_dir(layout) / "build_from_spark.duckdb"
+
+
 def sources_with_loads(layout: WarehouseLayout) -> list[str]:
     """The sources the lake holds at least one accepted load of (the others are empty relations)."""
     return [name for name in SOURCES if any((layout.lake / name).glob(f"load_id=*/{DATA_FILE}"))]

@@ -15,12 +15,9 @@ from pathlib import Path
 import duckdb
 
 from orchestration.lib.config import WarehouseLayout
-from orchestration.lib.spark import spark_dir, spark_warehouse_dir
+from orchestration.lib.spark import spark_warehouse_dir, staged_build
 from orchestration.lib.sql import literal, q
 from orchestration.lib.warehouse import PUBLISHED_SCHEMAS
-
-STAGED_BUILD = "build_from_spark.duckdb"
-
 
 def published_tables(manifest: dict) -> list[tuple[str, str, dict[str, str]]]:
     """(schema, table, {column: declared type}) of every model and seed a publication copies: the tables of the
@@ -50,8 +47,8 @@ def _columns_select(columns: dict[str, str], relation: str) -> str:
 def stage_spark_build(layout: WarehouseLayout, manifest_path: Path) -> Path:
     """A DuckDB file holding the Spark build's marts and reference tables, for `publish` to copy from."""
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    staged = spark_dir(layout) / STAGED_BUILD
-    work = staged.with_name(f".{STAGED_BUILD}.incoming")
+    staged = staged_build(layout)
+    work = staged.with_name(f".{staged.name}.incoming")
     work.unlink(missing_ok=True)
     with duckdb.connect(str(work)) as con:
         con.execute("SET TimeZone = 'UTC'")  # Spark's session time zone: its timestamps are UTC instants

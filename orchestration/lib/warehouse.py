@@ -60,6 +60,7 @@ def publish(
         loads = _write_audit(con, layout, publication_id, now, run_id, as_of, len(tables))
         # alert state is carried from the publication this one replaces (SPEC §7: a rerun raises nothing new)
         carry_alert_history(con, layout.published_db if layout.published_db.exists() else None, publication_id, now)
+        _export_audit(con, export_dir / "audit")
         con.execute("DETACH build")
         con.execute("CHECKPOINT")
     pause_point("publish")
@@ -68,6 +69,19 @@ def publish(
     previous_exports = _switch_exports(layout, export_dir)
     _clean_leftovers(layout, keep={export_dir.name, previous_exports})
     return Publication(publication_id, now.isoformat(), len(tables), loads, exports["written"], exports["reused"])
+
+
+def _export_audit(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    """The audit schema as Parquet too (`exports/audit/<table>.parquet`): which loads, checks and publications
+    stand behind the figures, for tools that do not speak DuckDB. Small tables: written every time."""
+    folder.mkdir(parents=True, exist_ok=True)
+    database = con.execute("SELECT current_database()").fetchone()[0]
+    tables = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'audit' ORDER BY 1",
+        [database],
+    ).fetchall()
+    for (table,) in tables:
+        con.execute(f"COPY audit.\"{table}\" TO '{literal(folder / (table + '.parquet'))}' (FORMAT parquet)")
 
 
 def _fingerprints(con: duckdb.DuckDBPyConnection, database: str, tables: list[str]) -> dict[str, str]:
@@ -93,6 +107,7 @@ def _write_exports(
     database = con.execute("SELECT current_database()").fetchone()[0]
     current = _fingerprints(con, database, marts)
     previous: dict[str, str] = {}
+    earlier_dir = None
     if layout.published_db.exists():
         con.execute(f"ATTACH '{literal(layout.published_db)}' AS previous (READ_ONLY)")
         if con.execute(
@@ -102,14 +117,18 @@ def _write_exports(
             previous = dict(
                 con.execute("SELECT table_name, fingerprint FROM previous.audit.mart_fingerprints").fetchall()
             )
+            # that publication's own export folder, not whatever `exports` points at: a run killed between the
+            # rename of studio.duckdb and the switch of the link left the link on an older generation
+            (last,) = con.execute("SELECT max(publication_id) FROM previous.audit.publications").fetchone()
+            earlier_dir = layout.internal / "exports" / last if last else None
         con.execute("DETACH previous")
     written = reused = 0
     for table in marts:
         target = export_dir / f"{table}.parquet"
-        earlier = layout.exports / target.name
-        if previous.get(table) == current[table] and earlier.is_file():
+        earlier = earlier_dir / target.name if earlier_dir is not None else None
+        if previous.get(table) == current[table] and earlier is not None and earlier.is_file():
             try:
-                os.link(earlier.resolve(), target)
+                os.link(earlier, target)
                 reused += 1
                 continue
             except OSError:

@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 
 import duckdb
-from great_expectations.core import ExpectationSuite
+from great_expectations.core import ExpectationSuite, ExpectationSuiteValidationResult
 
 from orchestration.lib.config import EXPECTATIONS_DIR
 from orchestration.lib.contract import Source
@@ -29,13 +29,16 @@ def suite_for(source_name: str, folder: Path = EXPECTATIONS_DIR) -> ExpectationS
     return load_suite(folder / f"{source_name}.json")
 
 
-def run_gate(database: Path, source: Source) -> list[CheckResult]:
-    """Run the source's suite on the landed load in `database` (closed by the caller beforehand)."""
+def run_gate(
+    database: Path, source: Source, collect: list[ExpectationSuiteValidationResult] | None = None
+) -> list[CheckResult]:
+    """Run the source's suite on the landed load in `database` (closed by the caller beforehand). GX's own
+    validation results are appended to `collect` when given (for the load's Data Docs page)."""
     suite = suite_for(source.name)
     table_rules = [e for e in suite.expectations if e.expectation_type != UNEXPECTED_ROWS_TYPE]
     row_rules = [e for e in suite.expectations if e.expectation_type == UNEXPECTED_ROWS_TYPE]
     table_suite = suite.__class__(name=f"{suite.name}_table", expectations=[e.configuration for e in table_rules])
-    outcomes = validate_table(database, "SELECT * FROM landed", table_suite)
+    outcomes = validate_table(database, "SELECT * FROM landed", table_suite, collect=collect)
     results = [_unknown_columns_only(CheckResult.from_outcome(o)) for o in outcomes]
     if any(not r.passed and r.blocking for r in results):
         return results  # rows cannot be judged without their columns
@@ -47,7 +50,10 @@ def run_gate(database: Path, source: Source) -> list[CheckResult]:
         detail = " ".join(str(error).split())[:400]
         return [*results, CheckResult.failure("the rules of the suite can run", f"could not be checked: {detail}")]
     row_suite = suite.__class__(name=f"{suite.name}_rows", expectations=[e.configuration for e in row_rules])
-    results += [CheckResult.from_outcome(o) for o in validate_table(database, "SELECT * FROM offending", row_suite)]
+    results += [
+        CheckResult.from_outcome(o)
+        for o in validate_table(database, "SELECT * FROM offending", row_suite, collect=collect)
+    ]
     return results
 
 

@@ -43,14 +43,14 @@ from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.execution_engine import sqlalchemy_execution_engine as _gx_sql_engine
 
 if TYPE_CHECKING:
-    from great_expectations.core import ExpectationValidationResult
+    from great_expectations.core import ExpectationSuiteValidationResult, ExpectationValidationResult
 
 ROW_NUMBER_COLUMN = "_row_number"
 UNEXPECTED_ROWS_TYPE = "unexpected_rows_expectation"
 # Where the persisted-connection dialect list lives in GX; the test suite checks it, so a GX upgrade that
 # moves or renames it fails there rather than in production.
 PERSISTED_DIALECTS_ATTRIBUTE = "_PERSISTED_CONNECTION_DIALECTS"
-_INDEX_KEY = "_gx_duckdb_index"  # tags our copy of each expectation so results map back to suite order
+INDEX_KEY = "_gx_duckdb_index"  # tags our copy of each expectation so results map back to suite order
 
 
 @dataclass
@@ -116,11 +116,17 @@ def load_suite(path: Path) -> ExpectationSuite:
 
 
 def validate_table(
-    database: Path, query: str, suite: ExpectationSuite, example_rows: int = 20
+    database: Path,
+    query: str,
+    suite: ExpectationSuite,
+    example_rows: int = 20,
+    collect: list[ExpectationSuiteValidationResult] | None = None,
 ) -> list[ExpectationOutcome]:
     """Validate ``query`` (a SELECT over the DuckDB file ``database``) against ``suite``.
 
     Returns one outcome per suite expectation, in suite order. The DuckDB file is free again on return.
+    GX's own validation results (one per result format it ran with) are appended to ``collect`` when given,
+    for Data Docs; each expectation's ``meta`` holds its index in ``suite`` under ``INDEX_KEY``.
     """
     install_duckdb_shim()
     database = Path(database)
@@ -129,7 +135,7 @@ def validate_table(
     configs = []
     for index, expectation in enumerate(suite.expectations):
         config = copy.deepcopy(expectation.configuration)
-        config.meta = {**(config.meta or {}), _INDEX_KEY: index}
+        config.meta = {**(config.meta or {}), INDEX_KEY: index}
         configs.append(config)
     row_configs = [c for c in configs if c.type == UNEXPECTED_ROWS_TYPE]
     other_configs = [c for c in configs if c.type != UNEXPECTED_ROWS_TYPE]
@@ -156,11 +162,11 @@ def validate_table(
             result_format: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": example_rows}
             if has_row_number:
                 result_format["unexpected_index_column_names"] = [ROW_NUMBER_COLUMN]
-            results.update(_run(batch, other_configs, suite.name, result_format))
+            results.update(_run(batch, other_configs, suite.name, result_format, collect))
         if row_configs:
             # COMPLETE is the only format in which UnexpectedRowsExpectation returns the rows it fetched
             # (at most MAX_RESULT_RECORDS, fetched whatever the format); its count is SQL COUNT(*).
-            results.update(_run(batch, row_configs, suite.name, {"result_format": "COMPLETE"}))
+            results.update(_run(batch, row_configs, suite.name, {"result_format": "COMPLETE"}, collect))
     finally:
         _dispose(context, datasource)
 
@@ -173,10 +179,14 @@ def validate_table(
     return outcomes
 
 
-def _run(batch, configs, suite_name: str, result_format: dict) -> dict[int, ExpectationValidationResult]:
+def _run(
+    batch, configs, suite_name: str, result_format: dict, collect: list[ExpectationSuiteValidationResult] | None
+) -> dict[int, ExpectationValidationResult]:
     part = ExpectationSuite(name=f"{suite_name}__part", expectations=configs)
     result = batch.validate(part, result_format=result_format)
-    by_index = {r.expectation_config.meta[_INDEX_KEY]: r for r in result.results}
+    if collect is not None:
+        collect.append(result)
+    by_index = {r.expectation_config.meta[INDEX_KEY]: r for r in result.results}
     if len(by_index) != len(configs):
         raise RuntimeError(f"GX returned {len(by_index)} results for {len(configs)} expectations")
     return by_index

@@ -44,12 +44,18 @@ class CheckResult:
         return json.loads(json.dumps(asdict(self), default=str))
 
 
-def render_quarantine_report(file_name: str, source: str, checks: list[CheckResult]) -> str:
-    """The readable report kept beside a rejected file."""
+def render_quarantine_report(
+    file_name: str, source: str, checks: list[CheckResult], data_docs: str | None = None
+) -> str:
+    """The readable report kept beside a rejected file; `data_docs` is the link (relative to the report) to the
+    Data Docs page of the load's validation."""
     failed = [c for c in checks if not c.passed]
     lines = [
         f"Rejected load: {file_name} (source: {source})",
         "Rows are counted from the first data row: row 1 is the line after the header.",
+        f"Data Docs: {data_docs}"
+        if data_docs
+        else "Data Docs: none (the suite did not run: the file could not be read or its name is not plain)",
         "",
     ]
     for check in sorted(failed, key=lambda c: not c.blocking):

@@ -1,0 +1,245 @@
+"""Department heads' own files (SPEC §8): each department's rows of the published warehouse, and nothing else.
+
+DuckDB has no row-level security, so a department's BI connection points at a file of its own. After each
+publication, for every department (when `[departments] publish` is on):
+
+    departments/<CODE>/studio.duckdb     the department's rows of every table it may see (replaced by one rename)
+    departments/<CODE>/exports/          each of its marts as Parquet (a link switched by one rename)
+    departments/<CODE>/reports/          its report: <CODE>_budget_vs_actual.txt, .csv and .html (a link, likewise)
+
+A department owns its projects (projects.department_code). Which rows of a table are the department's is
+declared once, below, for every published table; a table not declared there is left out (a new mart is
+studio-only until someone decides otherwise, and a test names it). Everything is SQL on the published file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from orchestration.lib.config import WarehouseLayout
+from orchestration.lib.report_render import load_report, render
+from orchestration.lib.sql import literal
+
+# The department's projects, in the database the rows are read from (`source`).
+_PROJECTS = "(SELECT project_code FROM source.marts.mart_project_variance WHERE department_code = $department)"
+
+# How a row is known to be the department's. A row that names another department is never the department's.
+ROW_RULES = {
+    # the row's department is the department (for project rows: the project's department)
+    "department": "department_code = $department",
+    # the row's project is one of the department's
+    "project": f"project_code IN {_PROJECTS}",
+    # both: a task on the department's project done by the department's own team
+    "project_and_department": f"project_code IN {_PROJECTS} AND department_code = $department",
+    # a budget transfer between two of the department's projects (one that crosses departments names the other's)
+    "transfer": f"from_project_code IN {_PROJECTS} AND to_project_code IN {_PROJECTS}",
+    # studio settings, the same for every department
+    "all": "true",
+}
+
+# Every published table: which of its rows a department's files hold (README "Department heads").
+DEPARTMENT_SCOPE: dict[str, str] = {
+    "marts.dim_departments": "department",
+    "marts.fct_actual_costs": "department",
+    "marts.fct_budget_lines": "department",
+    "marts.mart_line_item_variance": "department",
+    "marts.mart_line_item_cost_report": "department",
+    "marts.mart_project_variance": "department",
+    "marts.mart_project_category_variance": "department",
+    "marts.mart_department_variance": "department",
+    "marts.mart_labor_variance": "department",
+    "marts.mart_run_rate": "department",  # its line item, project and department rows; not the studio's
+    "marts.mart_variance_alerts": "department",
+    "marts.mart_variance_commentary": "department",
+    "marts.mart_budget_transfers": "transfer",
+    "marts.mart_budget_versions_compared": "project",
+    "marts.rpt_studio_budget_vs_actual": "department",  # its accounts and subtotal; not the studio total
+    "marts.rpt_project_cost_report": "project",
+    "marts.mart_capacity_weekly": "department",  # the department's people (hours only, no projects)
+    "marts.mart_task_flow": "project_and_department",
+    "marts.mart_blockers": "project",
+    "marts.mart_delivery_performance": "project",
+    "marts.mart_milestone_slip": "project",
+    "marts.mart_project_production": "project",
+    "marts.rpt_project_production": "project",
+    "marts.rpt_production_summary": "project",  # its project rows; not the studio row
+    "audit.alert_history": "department",
+    "reference.materiality_thresholds": "all",
+    "reference.alert_thresholds": "all",
+    "reference.approval_ladder": "all",
+}
+
+# Published tables a department's files leave out, and why.
+STUDIO_ONLY: dict[str, str] = {
+    "marts.mart_studio_variance": "the studio's totals: every department's money",
+    "marts.mart_category_variance": "studio-wide by category: every department's money",
+    "marts.mart_estimate_accuracy": "closed projects of every department, by project type",
+    "marts.rpt_variances_requiring_commentary": "a studio-wide top list (its rank and count span departments)",
+    "marts.rpt_budget_transfers": "the studio's transfer list (mart_budget_transfers holds the department's)",
+    "marts.rpt_production_blockers": "a studio-wide top list (mart_blockers holds the department's)",
+    "audit.loads": "the studio's landing files",
+    "audit.check_results": "check results name rows of any department",
+    "audit.warnings": "check results name rows of any department",
+    "audit.publications": "the studio's publications (the department's file has audit.department_publication)",
+    "audit.publication_loads": "the studio's landing files",
+    "audit.mart_fingerprints": "row counts and hashes of the studio's marts",
+}
+
+SAFE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class DepartmentFiles:
+    department_code: str
+    published_db: Path
+    tables: int
+    rows: int
+
+
+def department_folder(layout: WarehouseLayout, department_code: str) -> Path:
+    return layout.departments / department_code
+
+
+def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict]:
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def published_departments(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """The departments of the published warehouse with their owners (none before `dim_departments` existed)."""
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name = 'dim_departments'"
+    ).fetchone()[0]
+    if not found:
+        return []
+    return _dicts(
+        con.execute(
+            "SELECT department_code, department_name, owner_email FROM marts.dim_departments ORDER BY department_code"
+        )
+    )
+
+
+def publish_departments(layout: WarehouseLayout) -> tuple[list[DepartmentFiles], list[str]]:
+    """Every department's files from the published warehouse; returns what was written and what was refused
+    (a department whose code cannot be a folder name, or whose files failed: its previous files stay)."""
+    if not layout.published_db.exists():
+        return [], []
+    with duckdb.connect(str(layout.published_db), read_only=True) as con:
+        departments = published_departments(con)
+        publication_id, published_at, as_of = con.execute(
+            "SELECT publication_id, published_at, as_of FROM audit.publications ORDER BY published_at DESC LIMIT 1"
+        ).fetchone()
+    written, refused = [], []
+    for department in departments:
+        code = department["department_code"]
+        if not SAFE_CODE.match(code):
+            refused.append(f"{code!r}: a department code must be letters, digits, '.', '_' or '-' to be a folder")
+            continue
+        try:
+            written.append(publish_department(layout, code, publication_id, published_at, as_of))
+        except (duckdb.Error, OSError) as error:
+            refused.append(f"{code}: {type(error).__name__}: {error}")
+    return written, refused
+
+
+def publish_department(
+    layout: WarehouseLayout, department_code: str, publication_id: str, published_at: object, as_of: object
+) -> DepartmentFiles:
+    """One department's studio.duckdb, exports and report, each written aside and switched in by a rename."""
+    folder = department_folder(layout, department_code)
+    folder.mkdir(parents=True, exist_ok=True)
+    generations = layout.internal / "departments" / department_code
+    written_at = datetime.now(UTC)
+    generation = generations / f"{written_at:%Y%m%dT%H%M%S%f}"  # its own folder, even for the same publication
+    (generation / "exports").mkdir(parents=True)
+    (generation / "reports").mkdir()
+    draft = generations / f"publishing-{generation.name}.duckdb"
+    tables = rows = 0
+    with duckdb.connect(str(draft)) as con:
+        con.execute(f"ATTACH '{literal(layout.published_db)}' AS source (READ_ONLY)")
+        published = con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'source' ORDER BY 1, 2"
+        ).fetchall()
+        for schema, table in published:
+            rule = DEPARTMENT_SCOPE.get(f"{schema}.{table}")
+            if rule is None:
+                continue  # studio-only, or not classified yet: left out
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            con.execute(
+                f'CREATE TABLE {schema}."{table}" AS SELECT * FROM source.{schema}."{table}" WHERE {ROW_RULES[rule]}',
+                {"department": department_code} if "$department" in ROW_RULES[rule] else {},
+            )
+            rows += con.execute(f'SELECT count(*) FROM {schema}."{table}"').fetchone()[0]
+            tables += 1
+            if schema == "marts":
+                target = generation / "exports" / f"{table}.parquet"
+                con.execute(f"COPY {schema}.\"{table}\" TO '{literal(target)}' (FORMAT parquet)")
+        con.execute("CREATE SCHEMA IF NOT EXISTS audit")
+        con.execute(
+            "CREATE TABLE audit.department_publication AS SELECT $department AS department_code, "
+            "$publication_id AS publication_id, CAST($published_at AS TIMESTAMPTZ) AS published_at, "
+            "CAST($as_of AS DATE) AS as_of, CAST($written_at AS TIMESTAMPTZ) AS written_at",
+            {
+                "department": department_code,
+                "publication_id": publication_id,
+                "published_at": published_at,
+                "as_of": as_of,
+                "written_at": written_at,
+            },
+        )
+        con.execute("DETACH source")
+        con.execute("CHECKPOINT")
+    write_department_report(layout.published_db, department_code, generation / "reports")
+    os.replace(draft, folder / "studio.duckdb")  # the one step a department's reader sees
+    previous = {_switch_link(folder / name, generation / name) for name in ("exports", "reports")}
+    _clean_generations(folder, generations, keep={generation.name, *previous})
+    return DepartmentFiles(department_code, folder / "studio.duckdb", tables, rows)
+
+
+def _switch_link(link: Path, target: Path) -> str | None:
+    """Point `link` at `target` (relative, so the warehouse folder can move) with one rename; return the
+    generation it pointed to before."""
+    previous = Path(os.readlink(link)).parent.name if link.is_symlink() else None
+    if link.exists() and not link.is_symlink():
+        shutil.rmtree(link)
+    temporary = link.with_name(f".{link.name}-{target.parent.name}")
+    temporary.unlink(missing_ok=True)
+    temporary.symlink_to(os.path.relpath(target, link.parent), target_is_directory=True)
+    os.replace(temporary, link)
+    return previous
+
+
+def _clean_generations(folder: Path, generations: Path, keep: set[str | None]) -> None:
+    """Drop generations no link points to, except the one before (a reader that opened it keeps it one more
+    refresh), and the drafts and half-made links of killed runs."""
+    for leftover in [*generations.glob("publishing-*.duckdb*"), *folder.glob(".exports-*"), *folder.glob(".reports-*")]:
+        leftover.unlink(missing_ok=True)
+    for folder in generations.iterdir():
+        if folder.is_dir() and folder.name not in keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+# --- the department's report (SPEC §8): `studio-budget report --level department CODE` as text, CSV and HTML ---
+
+CSV_NAME = "{code}_budget_vs_actual.csv"
+REPORT_FORMATS = {".txt": "text", ".csv": "csv", ".html": "html"}
+
+
+def write_department_report(published_db: Path, department_code: str, folder: Path) -> list[Path]:
+    """`<CODE>_budget_vs_actual.txt`, `.csv` and `.html` in `folder`, each written aside and renamed."""
+    report = load_report(published_db, "department", department_code)
+    written = []
+    for suffix, fmt in REPORT_FORMATS.items():
+        path = folder / f"{department_code}_budget_vs_actual{suffix}"
+        draft = path.with_name(f".{path.name}.part")
+        draft.write_text(render(report, fmt), encoding="utf-8")
+        os.replace(draft, path)
+        written.append(path)
+    return written

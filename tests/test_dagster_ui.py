@@ -1,0 +1,150 @@
+"""The Dagster UI shows the project's asset graph: `dagster-webserver` on 127.0.0.1 (the project's
+`[tool.dagster]` code location, DAGSTER_HOME in tmp), opened in headless Chromium (tests/browser.py).
+
+Prerequisites: Debian's chromium at /usr/bin/chromium (.ci/run installs it) and playwright (test extras); a
+missing Chromium fails this test. The screenshot of the graph is kept in tests/artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+from orchestration.definitions import studio_definitions
+from orchestration.defs.docs import DATA_DOCS, DBT_DOCS, SITE_CHECK
+from orchestration.defs.ingest import GATE_CHECK, REJECTIONS_CHECK
+from orchestration.defs.publish import PUBLISHED
+from orchestration.defs.resources import StudioSettings
+from orchestration.lib.dbt import prepare_manifest
+from tests.browser import SCREENSHOTS, launch_chromium
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = SCREENSHOTS
+SCREENSHOT = ARTIFACTS / "dagster_asset_graph.png"
+# one asset of each stage: ingest (and the Data Docs index), dbt, publish (and the dbt docs), report
+SHOWN = ["lake/gl_actuals", "quality/data_docs", "marts/mart_studio_variance", "published/studio_duckdb"]
+SHOWN += ["docs/dbt_docs", "reports/studio_budget_vs_actual"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def webserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`dagster-webserver` serving this checkout's definitions; its base URL once it answers."""
+    home = tmp_path_factory.mktemp("dagster_home")
+    port = free_port()
+    log = (home / "webserver.log").open("w")
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+        "STUDIO_WAREHOUSE": str(home / "warehouse"),
+    }
+    webserver = Path(sys.executable).with_name("dagster-webserver")
+    process = subprocess.Popen(
+        [str(webserver), "-h", "127.0.0.1", "-p", str(port)],
+        cwd=REPO,  # pyproject.toml's [tool.dagster] names the code location
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            assert process.poll() is None, (home / "webserver.log").read_text()[-3000:]
+            try:
+                with urllib.request.urlopen(f"{url}/server_info", timeout=5) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, (home / "webserver.log").read_text()[-3000:]
+            time.sleep(1)
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)  # the webserver and the code server it started
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        log.close()
+
+
+def expected_check_counts() -> dict[str, int]:
+    """How many checks each shown asset has, from the definitions (a second source beside the UI)."""
+    prepare_manifest()
+    settings = StudioSettings(landing_dir="landing", warehouse_dir="wh", as_of="2025-03-15")
+    checks = studio_definitions(settings).resolve_asset_graph().asset_check_keys
+    return {key: sum(c.asset_key.to_user_string() == key for c in checks) for key in SHOWN}
+
+
+def dismiss_welcome(page: Page) -> None:
+    skip = page.get_by_role("button", name="Skip")  # the first visit's community dialog
+    if skip.count():
+        skip.first.click()
+
+
+def test_asset_graph_shows_each_stage_and_its_checks(webserver: str) -> None:
+    counts = expected_check_counts()
+    assert counts["lake/gl_actuals"] == 2 and counts[DATA_DOCS.to_user_string()] == 1
+    assert counts[PUBLISHED.to_user_string()] == 0 and counts["marts/mart_studio_variance"] > 0
+    selection = " or ".join(f'key:"{key}"' for key in SHOWN)
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1100})
+            page.goto(f"{webserver}/asset-groups~{quote(selection, safe='')}/", wait_until="networkidle")
+            dismiss_welcome(page)
+            page.mouse.click(1500, 250)  # the graph's empty corner takes the keyboard
+            page.keyboard.press("Alt+e")  # expand all groups
+            graph = page.locator("svg").filter(has_text="gl_actuals").last
+            graph.get_by_text("studio_budget_vs_actual", exact=True).wait_for()
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT))
+            for group in ("ingest", "marts", "publish"):
+                assert graph.get_by_text(group, exact=True).count() >= 1, group
+            for key in SHOWN:
+                name = key.split("/")[-1]
+                node = (
+                    graph.locator("div").filter(has=page.get_by_text(name, exact=True)).filter(has_text="Asset checks")
+                )
+                assert node.count() >= 1, key
+                card = node.last.inner_text()
+                # a node shows "0 / N Passed" before its N checks ran, and no count when it has none
+                if counts[key]:
+                    assert f"0 / {counts[key]} Passed" in card, (key, card)
+                else:
+                    assert "Passed" not in card, (key, card)
+
+            # the checks by name: an ingest asset's two, and a docs site's
+            for key, names in (
+                ("lake/gl_actuals", (GATE_CHECK, REJECTIONS_CHECK)),
+                (DBT_DOCS.to_user_string(), (SITE_CHECK,)),
+            ):
+                page.goto(f"{webserver}/assets/{key}?view=checks", wait_until="networkidle")
+                dismiss_welcome(page)
+                page.get_by_text(names[0], exact=True).first.wait_for()
+                for name in names:
+                    assert page.get_by_text(name, exact=True).count() >= 1, (key, name)
+        finally:
+            browser.close()

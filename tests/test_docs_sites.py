@@ -1,0 +1,152 @@
+"""The documentation sites a refresh leaves beside the published warehouse (README "Documentation sites"):
+`docs/index.html` (dbt docs of the marts) and `quality/` (Great Expectations Data Docs of every load).
+
+Both come from the session's sample run (`studio-budget run`, through the Dagster graph); what they must hold
+is worked out from the dbt project's own files and the published audit, not from the pages themselves.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from orchestration.lib.config import DBT_PROJECT_DIR
+from tests.conftest import CliRun, copy_warehouse, query
+
+MARTS_DIR = DBT_PROJECT_DIR / "models" / "marts"
+# where the dbt JSON artifacts start inside dbt's static page (their own schema URLs, whatever the minified JS)
+ARTIFACT_START = re.compile(r'\{"metadata":\s*\{"dbt_schema_version":\s*"https://schemas\.getdbt\.com/dbt/(\w+)/')
+
+
+def embedded_artifacts(page: Path) -> dict[str, dict]:
+    """The manifest and catalog `dbt docs generate --static` inlined into the page."""
+    text = page.read_text(encoding="utf-8")
+    decoder = json.JSONDecoder()
+    found = {}
+    for match in ARTIFACT_START.finditer(text):
+        found[match.group(1)], _ = decoder.raw_decode(text, match.start())
+    return found
+
+
+def html_text(markup: str) -> str:
+    """The words of an HTML page (scripts and styles dropped, tags removed, entities decoded, spaces collapsed)."""
+    markup = re.sub(r"<(script|style)\b.*?</\1>", " ", markup, flags=re.S | re.I)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
+
+
+def page_rows(markup: str) -> list[str]:
+    """The table rows of a Data Docs page, as HTML."""
+    return re.findall(r"<tr\b.*?</tr>", markup, flags=re.S)
+
+
+def mart_names() -> set[str]:
+    return {p.stem for p in MARTS_DIR.rglob("*.sql")}
+
+
+# ---------------------------------------------------------------------------------------------------- dbt docs
+
+
+def test_dbt_docs_page_documents_every_mart_and_column(sample_run: CliRun) -> None:
+    page = sample_run.warehouse / "docs" / "index.html"
+    assert page.is_file(), sample_run.stderr
+    assert not list(page.parent.glob(".index-*")), "a draft page was left beside the published one"
+    artifacts = embedded_artifacts(page)
+    assert set(artifacts) == {"manifest", "catalog"}
+    manifest, catalog = artifacts["manifest"], artifacts["catalog"]
+
+    models = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    marts = mart_names()
+    assert marts <= set(models), marts - set(models)
+    tables = {n["metadata"]["name"]: n for n in catalog["nodes"].values() if n["metadata"]["schema"] == "marts"}
+    # the catalog is the published tables': every mart, with the columns the warehouse has
+    assert set(tables) == marts
+    with_published = {
+        (table, column)
+        for table, column in query(
+            sample_run.warehouse / "studio.duckdb",
+            "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'marts'",
+        )
+    }
+    assert {(t, c.lower()) for t, node in tables.items() for c in node["columns"]} == with_published
+    undocumented = []
+    for name in sorted(marts):
+        if not models[name]["description"].strip():
+            undocumented.append(name)
+        documented = {c.lower(): v["description"] for c, v in models[name]["columns"].items()}
+        undocumented += [f"{name}.{c}" for c in tables[name]["columns"] if not documented.get(c.lower(), "").strip()]
+    assert undocumented == []
+
+
+class _NoDbt:
+    """A dbt resource that must not be started."""
+
+    def cli(self, *args: object, **kwargs: object) -> None:
+        raise AssertionError("dbt was started")
+
+
+def test_dbt_docs_are_generated_again_only_when_their_inputs_change(sample_run: CliRun, tmp_path: Path) -> None:
+    from orchestration.lib.config import WarehouseLayout
+    from orchestration.lib.dbt_docs import publish_dbt_docs
+
+    warehouse = tmp_path / "warehouse"
+    copy_warehouse(sample_run.warehouse, warehouse)
+    layout = WarehouseLayout(warehouse)
+    page = warehouse / "docs" / "index.html"
+    before = page.read_bytes()
+    # the same code and published columns: the page stands, dbt is not started
+    assert publish_dbt_docs(_NoDbt(), layout, {}) == page and page.read_bytes() == before
+    # another publication's columns (or code): dbt is started
+    (warehouse / "docs" / ".inputs").write_text("made from something else", encoding="utf-8")
+    with pytest.raises(AssertionError, match="dbt was started"):
+        publish_dbt_docs(_NoDbt(), layout, {})
+    assert page.read_bytes() == before  # and a failed generate leaves the page
+
+
+def test_exposures_cover_every_report_and_export() -> None:
+    """Every mart is exported (the parquet_exports exposure), and every mart read by a report or delivery
+    module (found by name in its SQL) is declared by an exposure."""
+    declared = yaml.safe_load((DBT_PROJECT_DIR / "models" / "exposures.yml").read_text(encoding="utf-8"))
+    refs = {
+        e["name"]: {re.fullmatch(r"ref\('(\w+)'\)", d).group(1) for d in e["depends_on"]} for e in declared["exposures"]
+    }
+    assert refs["parquet_exports"] == mart_names()
+    readers = {
+        "studio_budget_vs_actual_report": ["report.py"],
+        "project_cost_report": ["report_project.py", "report_production.py"],
+        "reforecast_draft": ["reforecast.py"],
+        "alert_delivery": ["alerts.py"],
+    }
+    lib = Path(__file__).resolve().parents[1] / "orchestration" / "lib"
+    for exposure, modules in readers.items():
+        read = {m for module in modules for m in re.findall(r"\bmarts\.(\w+)", (lib / module).read_text())}
+        assert read and read <= refs[exposure], (exposure, read - refs[exposure])
+
+
+# ---------------------------------------------------------------------------------------------------- GX Data Docs
+
+
+def load_page(warehouse: Path, source: str, load_id: str) -> Path:
+    [page] = (warehouse / "quality" / "validations" / source).glob(f"*/*/{load_id}.html")
+    return page
+
+
+def test_every_accepted_load_has_its_data_docs_page(sample_run: CliRun) -> None:
+    database = sample_run.warehouse / "studio.duckdb"
+    loads = query(database, "SELECT load_id, source, file_name FROM audit.loads WHERE status = 'accepted'")
+    assert len(loads) == 21  # every file of the sample but AS_OF
+    index = (sample_run.warehouse / "quality" / "index.html").read_text(encoding="utf-8")
+    for load_id, source, file_name in loads:
+        page = load_page(sample_run.warehouse, source, load_id)
+        text = html_text(page.read_text(encoding="utf-8"))
+        assert f"Data asset: {file_name}" in text
+        assert "Status: Succeeded" in text
+        # GX evaluated exactly the rules the audit recorded for the load
+        [(rules,)] = query(database, "SELECT count(*) FROM audit.check_results WHERE load_id = ?", [load_id])
+        assert f"Evaluated Expectations {rules}" in text, (file_name, rules)
+        # the index lists the page (GX's index holds each page's link relative to itself)
+        assert page.relative_to(sample_run.warehouse / "quality").as_posix() in index
