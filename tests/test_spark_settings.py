@@ -142,7 +142,10 @@ def test_spark_tables_are_staged_typed_as_declared(tmp_path: Path) -> None:
     with duckdb.connect(str(staged), read_only=True) as con:
         described = con.execute("DESCRIBE marts.mart_a").fetchall()
         assert [(r[0], r[1]) for r in described] == [("code", "VARCHAR"), ("amount", "DECIMAL(38,2)")]
-        assert sorted(con.execute("SELECT * FROM marts.mart_a").fetchall()) == [("A", Decimal("12.50")), ("B", Decimal("-0.01"))]
+        assert sorted(con.execute("SELECT * FROM marts.mart_a").fetchall()) == [
+            ("A", Decimal("12.50")),
+            ("B", Decimal("-0.01")),
+        ]
         assert con.execute("SELECT typeof(day), count(*) FROM marts.fct_b GROUP BY ALL").fetchall() == []
         assert con.execute("DESCRIBE marts.fct_b").fetchall()[0][1] == "DATE"
         assert con.execute("SELECT pct, typeof(pct) FROM reference.thresholds").fetchall() == [(10, "DECIMAL(9,4)")]

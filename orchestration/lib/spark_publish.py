@@ -19,6 +19,7 @@ from orchestration.lib.spark import spark_warehouse_dir, staged_build
 from orchestration.lib.sql import literal, q
 from orchestration.lib.warehouse import PUBLISHED_SCHEMAS
 
+
 def published_tables(manifest: dict) -> list[tuple[str, str, dict[str, str]]]:
     """(schema, table, {column: declared type}) of every model and seed a publication copies: the tables of the
     published schemas, with their contract's column types (marts) or their seed's column types (reference)."""
