@@ -14,7 +14,7 @@ import pytest
 from orchestration.defs.resources import StudioSettings
 from orchestration.lib.config import WarehouseLayout
 from orchestration.lib.dbt import dbt_build_args, incremental_inputs, read_incremental_state, write_incremental_state
-from orchestration.lib.spark import prepare_spark_build, sources_with_loads
+from orchestration.lib.spark import forget_moved_catalog, prepare_spark_build, sources_with_loads, spark_dir
 from orchestration.lib.spark_publish import published_tables, stage_spark_build
 from tests.conftest import run_cli
 
@@ -61,6 +61,23 @@ def test_where_the_files_are_is_no_reason_to_rebuild_and_each_engine_keeps_its_s
     write_incremental_state(layout, {"as_of": "2026-10-15"}, "spark")
     assert read_incremental_state(layout) is None  # DuckDB's build database was not built by that
     assert read_incremental_state(layout, "spark") == {"as_of": "2026-10-15"}
+
+
+def test_a_catalog_left_by_a_moved_warehouse_is_forgotten(tmp_path: Path) -> None:
+    """Spark's catalog names its tables' folders by absolute path: after a move it would read the old place."""
+    layout = WarehouseLayout(tmp_path / "wh")
+    assert not forget_moved_catalog(layout)  # a first build: nothing to forget
+    assert not forget_moved_catalog(layout)  # the same place
+    folder = spark_dir(layout)
+    (folder / "metastore_db").mkdir()
+    (folder / "warehouse" / "marts.db").mkdir(parents=True)
+    write_incremental_state(layout, {"as_of": "2026-10-15"}, "spark")
+    moved = WarehouseLayout(tmp_path / "moved")
+    (tmp_path / "wh").rename(tmp_path / "moved")
+    assert forget_moved_catalog(moved)
+    assert sorted(p.name for p in spark_dir(moved).iterdir()) == ["catalog_of"]
+    assert read_incremental_state(moved, "spark") is None  # so the build starts from the lake
+    assert not forget_moved_catalog(moved)
 
 
 MANIFEST = {

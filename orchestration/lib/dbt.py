@@ -18,7 +18,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject
 from orchestration import PYSPARK_PANDAS_WARNING
 from orchestration.lib.config import DBT_PROJECT_DIR, WarehouseLayout
 from orchestration.lib.lake import accepted_manifests
-from orchestration.lib.spark import SPARK_LOCATION_VARS
+from orchestration.lib.spark import SPARK_LOCATION_VARS, spark_dir
 
 # dbt unit tests check formulas on hand-made rows: the test suite runs them, a refresh does not
 BUILD_EXCLUDES = ("test_type:unit",)
@@ -123,8 +123,9 @@ def incremental_rebuild_reasons(previous: Mapping[str, object] | None, current: 
 
 
 def incremental_state_path(layout: WarehouseLayout, engine: str = "duckdb") -> Path:
-    """Each engine keeps its own incremental models (DuckDB's build database, Spark's catalog), so its own state."""
-    return layout.internal / (INCREMENTAL_STATE if engine == "duckdb" else f"incremental_state_{engine}.json")
+    """Each engine keeps its own incremental models (DuckDB's build database, Spark's catalog), so its own state:
+    Spark's beside its catalog, which goes with it."""
+    return (spark_dir(layout) if engine == "spark" else layout.internal) / INCREMENTAL_STATE
 
 
 def read_incremental_state(layout: WarehouseLayout, engine: str = "duckdb") -> dict | None:
@@ -137,6 +138,7 @@ def read_incremental_state(layout: WarehouseLayout, engine: str = "duckdb") -> d
 def write_incremental_state(layout: WarehouseLayout, inputs: Mapping[str, object], engine: str = "duckdb") -> None:
     """After a build that passed: what its incremental models hold."""
     path = incremental_state_path(layout, engine)
+    path.parent.mkdir(parents=True, exist_ok=True)
     work = path.with_name(f".{path.name}.incoming")
     work.write_text(json.dumps(dict(inputs), indent=1), encoding="utf-8")
     os.replace(work, path)

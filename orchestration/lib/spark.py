@@ -11,6 +11,7 @@ lake is, which sources have loads, and writes the load ledger (JSON manifests) a
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -62,9 +63,34 @@ def write_load_ledger(layout: WarehouseLayout) -> Path:
     return target
 
 
+CATALOG_OF = "catalog_of"
+
+
+def forget_moved_catalog(layout: WarehouseLayout) -> bool:
+    """Spark's catalog records each table's folder by its absolute path: in a warehouse folder that was moved or
+    copied it still names the old place. Such a catalog (with its tables and incremental state: all derived from
+    the lake) is removed, and the build starts from the lake. True when it was."""
+    folder = spark_dir(layout)
+    marker = folder / CATALOG_OF
+    here = str(folder.resolve())
+    moved = marker.is_file() and marker.read_text(encoding="utf-8") != here
+    if moved:
+        for derived in ("metastore_db", "warehouse", "incremental_state.json"):
+            path = folder / derived
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    marker.write_text(here, encoding="utf-8")
+    return moved
+
+
 def prepare_spark_build(layout: WarehouseLayout) -> dict[str, object]:
-    """Before a Spark build: the load ledger written; the dbt vars that locate the lake and the catalog."""
+    """Before a Spark build: a catalog of another place forgotten, the load ledger written; the dbt vars that
+    locate the lake and the catalog."""
     layout.ensure()
+    forget_moved_catalog(layout)
     return {
         "spark_dir": str(spark_dir(layout)),
         "lake_dir": str(layout.lake),
