@@ -1,0 +1,8 @@
+"""Studio Budget Warehouse: the pipeline's code (README "Where things are")."""
+
+import warnings
+
+# PySpark (the Spark engine; great-expectations imports it too when present) warns at import that it does not yet
+# support pandas 3; nothing here hands it a pandas object. The dbt processes get the same filter (lib/dbt.py).
+PYSPARK_PANDAS_WARNING = "PySpark does not yet fully support pandas"
+warnings.filterwarnings("ignore", message=PYSPARK_PANDAS_WARNING, category=FutureWarning)

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from orchestration.lib.config import SAMPLE_LANDING_DIR, WarehouseLayout, default_as_of
+from orchestration.lib.spark import ENGINES
 from orchestration.lib.terminal import Progress, progress_status, terminal_console
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTED = 0, 1, 2, 3
@@ -41,6 +42,12 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--as-of", type=_iso_date, default=None, help="YYYY-MM-DD (default: sample's date, else today)")
     run.add_argument("--full-refresh", action="store_true", help="rebuild every model from the lake")
     run.add_argument("--config", type=Path, default=None, help="a studio.toml (default: ./studio.toml if present)")
+    run.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="duckdb",
+        help="what builds the dbt models: duckdb (default) or spark (a local PySpark session; README 'Scaling out')",
+    )
     report = commands.add_parser("report", help="print a report (studio, department, project) from the warehouse")
     report.add_argument("--warehouse", type=Path, default=Path("warehouse"))
     report.add_argument(
@@ -181,7 +188,7 @@ def run(args: argparse.Namespace) -> int:
     from orchestration.lib.report import print_report, read_report, report_console
     from orchestration.refresh import RefreshRunning, refresh, refresh_lock
 
-    settings = StudioSettings.for_run(args.landing, args.warehouse, as_of, config_file)
+    settings = StudioSettings.for_run(args.landing, args.warehouse, as_of, config_file, args.engine)
     try:
         settings.studio_config  # noqa: B018 - fail early on a bad studio.toml
     except (ValueError, TypeError) as error:

@@ -52,8 +52,8 @@ def unit_test_results(small_warehouse: Path, tmp_path_factory: pytest.TempPathFa
     results_file = target / "run_results.json"
     assert results_file.exists(), done.stdout[-3000:] + done.stderr[-3000:]
     results = json.loads(results_file.read_text(encoding="utf-8"))["results"]
-    # unique_id: unit_test.<project>.<model>.<test name>
-    return {".".join(r["unique_id"].split(".")[2:]): r for r in results}
+    # unique_id: unit_test.<project>.<model>.<test name> (the project's on-run-start hook is a result too)
+    return {".".join(r["unique_id"].split(".")[2:]): r for r in results if r["unique_id"].startswith("unit_test.")}
 
 
 @pytest.mark.parametrize("name", declared_unit_tests())

@@ -103,3 +103,16 @@
     from offsets
     where {{ dbt.dateadd('day', '7 * n', week_start(start_date)) }} <= {{ week_start(end_date) }}
 {%- endmacro %}
+
+{# Spark: series and weeks from its own functions (the portable spines plan as large cross joins there) #}
+{% macro spark__month_spine(start_period, end_period) -%}
+    select explode(sequence(cast({{ start_period }} as date), cast({{ end_period }} as date), interval 1 month)) as period
+{%- endmacro %}
+
+{% macro spark__week_start(date_expr) -%}
+    trunc(cast({{ date_expr }} as date), 'week')
+{%- endmacro %}
+
+{% macro spark__week_spine(start_date, end_date) -%}
+    select explode(sequence({{ week_start(start_date) }}, {{ week_start(end_date) }}, interval 7 day)) as week_start
+{%- endmacro %}

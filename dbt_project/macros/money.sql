@@ -17,3 +17,23 @@
     {{ currency }} = {{ fx }}.currency and {{ period }} >= {{ fx }}.valid_from
     and ({{ fx }}.valid_to is null or {{ period }} < {{ fx }}.valid_to)
 {%- endmacro %}
+
+{# A number rounded to `digits` (1 or more) decimals, as text the way DuckDB writes it: a decimal with its scale
+   (1234.50), a double at its shortest (17442264.42, 42264.0). #}
+{% macro rounded_text(expr, digits) -%}
+    {{ return(adapter.dispatch('rounded_text')(expr, digits)) }}
+{%- endmacro %}
+
+{% macro default__rounded_text(expr, digits) -%}
+    cast(round({{ expr }}, {{ digits }}) as string)
+{%- endmacro %}
+
+{% macro spark__rounded_text(expr, digits) -%}
+    {#- Spark writes a double from 1e7 up in scientific notation (1.744226442E7): written through a decimal
+        instead, without the trailing zeros but one -#}
+    case when typeof({{ expr }}) in ('double', 'float')
+         then regexp_replace(regexp_replace(
+                  cast(cast(round({{ expr }}, {{ digits }}) as decimal(38, {{ digits }})) as string), '0+$', ''),
+              '[.]$', '.0')
+         else cast(round({{ expr }}, {{ digits }}) as string) end
+{%- endmacro %}

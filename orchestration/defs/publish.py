@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, MetadataValue, asset
 
 from orchestration.defs.resources import StudioSettings
+from orchestration.lib.spark_publish import stage_spark_build
 from orchestration.lib.warehouse import publish
 
 PUBLISHED = AssetKey(["published", "studio_duckdb"])
@@ -19,11 +20,15 @@ def published_warehouse(marts: Sequence[AssetKey]) -> AssetsDefinition:
         kinds={"duckdb", "parquet"},
     )
     def _publish(context: AssetExecutionContext, settings: StudioSettings) -> MaterializeResult:
+        layout = settings.layout
+        # a Spark build's tables are Parquet files in its catalog: staged into a DuckDB file, then published alike
+        built = stage_spark_build(layout, layout.dbt_target / "manifest.json") if settings.engine == "spark" else None
         publication = publish(
-            settings.layout,
+            layout,
             context.run.run_id,
             settings.as_of_date.isoformat(),
             settings.studio_config.duckdb_memory_limit,
+            build_db=built,
         )
         return MaterializeResult(
             metadata={

@@ -9,34 +9,45 @@ from pathlib import Path
 from dagster import ConfigurableResource
 
 from orchestration.lib.config import SAMPLE_LANDING_DIR, StudioConfig, WarehouseLayout, default_as_of
+from orchestration.lib.spark import ENGINES, staged_build
 
 
 class StudioSettings(ConfigurableResource):
-    """Landing folder, warehouse folder, as-of date and the studio's config file (empty: defaults)."""
+    """Landing folder, warehouse folder, as-of date, the studio's config file (empty: defaults) and the engine
+    that builds the dbt models (duckdb, or spark: README "Scaling out")."""
 
     landing_dir: str
     warehouse_dir: str
     as_of: str  # YYYY-MM-DD
     config_file: str = ""
+    engine: str = "duckdb"
 
     @classmethod
     def for_run(
-        cls, landing: Path, warehouse: Path, as_of: str | date | None = None, config: Path | None = None
+        cls,
+        landing: Path,
+        warehouse: Path,
+        as_of: str | date | None = None,
+        config: Path | None = None,
+        engine: str = "duckdb",
     ) -> StudioSettings:
         """Settings with SPEC §3's defaults made explicit: as-of = the sample's own date when running the
         sample, else today; config = ./studio.toml when there is one."""
         if config is None and Path("studio.toml").is_file():
             config = Path("studio.toml")
+        if engine not in ENGINES:
+            raise ValueError(f"unknown engine {engine!r}: one of {', '.join(ENGINES)}")
         return cls(
             landing_dir=str(landing.resolve()),
             warehouse_dir=str(warehouse.resolve()),
             as_of=str(as_of) if as_of else default_as_of(landing).isoformat(),
             config_file=str(config.resolve()) if config else "",
+            engine=engine,
         )
 
     @classmethod
     def from_environment(cls, environ: dict[str, str] | None = None) -> StudioSettings:
-        """Settings for `dagster dev`: STUDIO_LANDING, STUDIO_WAREHOUSE, STUDIO_AS_OF, STUDIO_CONFIG."""
+        """Settings for `dagster dev`: STUDIO_LANDING, STUDIO_WAREHOUSE, STUDIO_AS_OF, STUDIO_CONFIG, STUDIO_ENGINE."""
         environ = dict(os.environ if environ is None else environ)
         config = environ.get("STUDIO_CONFIG")
         return cls.for_run(
@@ -44,6 +55,7 @@ class StudioSettings(ConfigurableResource):
             Path(environ.get("STUDIO_WAREHOUSE", "warehouse")),
             environ.get("STUDIO_AS_OF") or None,
             Path(config) if config else None,
+            environ.get("STUDIO_ENGINE") or "duckdb",
         )
 
     @property
@@ -63,4 +75,6 @@ class StudioSettings(ConfigurableResource):
         return StudioConfig.load(Path(self.config_file) if self.config_file else None)
 
     def dbt_vars(self) -> dict[str, object]:
-        return {**self.studio_config.as_dbt_vars(self.as_of_date), "build_db": str(self.layout.build_db)}
+        """The studio's settings, and the DuckDB database holding this build's tables (a Spark build's, staged)."""
+        build_db = staged_build(self.layout) if self.engine == "spark" else self.layout.build_db
+        return {**self.studio_config.as_dbt_vars(self.as_of_date), "build_db": str(build_db)}

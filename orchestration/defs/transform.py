@@ -18,6 +18,7 @@ from orchestration.lib.dbt import (
 )
 from orchestration.lib.faults import pause_point
 from orchestration.lib.lake import register_lake_views
+from orchestration.lib.spark import DBT_TARGETS, prepare_spark_build
 
 DBT_OP = "studio_dbt_models"
 
@@ -42,16 +43,20 @@ def dbt_models() -> AssetsDefinition:
         context: AssetExecutionContext, dbt: DbtCliResource, settings: StudioSettings, config: DbtBuildConfig
     ) -> Iterator:
         layout = settings.layout
-        if config.full_refresh and layout.build_db.exists():
-            layout.build_db.unlink()
-        register_lake_views(layout)  # every source has its view, even one no asset loaded this run
+        dbt_vars = settings.dbt_vars()
+        if settings.engine == "spark":
+            dbt_vars |= prepare_spark_build(layout)  # the project makes its source views over the lake itself
+        else:
+            if config.full_refresh and layout.build_db.exists():
+                layout.build_db.unlink()
+            register_lake_views(layout)  # every source has its view, even one no asset loaded this run
         pause_point("dbt")
-        inputs = incremental_inputs(layout, settings.dbt_vars())
-        reasons = incremental_rebuild_reasons(read_incremental_state(layout), inputs)
+        inputs = incremental_inputs(layout, dbt_vars)
+        reasons = incremental_rebuild_reasons(read_incremental_state(layout, settings.engine), inputs)
         if reasons and not config.full_refresh:
             context.log.info(f"incremental models rebuilt from the lake: {'; '.join(reasons)}")
-        args = dbt_build_args(settings.dbt_vars(), config.full_refresh or bool(reasons))
+        args = dbt_build_args(dbt_vars, config.full_refresh or bool(reasons), DBT_TARGETS[settings.engine])
         yield from dbt.cli(args, context=context, target_path=layout.dbt_target).stream()
-        write_incremental_state(layout, inputs)  # only once the build and its tests passed
+        write_incremental_state(layout, inputs, settings.engine)  # only once the build and its tests passed
 
     return studio_dbt_models

@@ -15,8 +15,10 @@ from typing import Any
 from dagster import AssetKey
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject
 
+from orchestration import PYSPARK_PANDAS_WARNING
 from orchestration.lib.config import DBT_PROJECT_DIR, WarehouseLayout
 from orchestration.lib.lake import accepted_manifests
+from orchestration.lib.spark import SPARK_LOCATION_VARS, spark_dir
 
 # dbt unit tests check formulas on hand-made rows: the test suite runs them, a refresh does not
 BUILD_EXCLUDES = ("test_type:unit",)
@@ -25,6 +27,9 @@ BUILD_EXCLUDES = ("test_type:unit",)
 def dbt_executable() -> str:
     """dbt as run by the pipeline: the dbt installed beside this Python, started so that it dies with the run."""
     os.environ.setdefault("STUDIO_DBT_PYTHON", sys.executable)
+    quiet = f"ignore:{PYSPARK_PANDAS_WARNING}:FutureWarning"
+    if quiet not in os.environ.get("PYTHONWARNINGS", ""):
+        os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), quiet]))
     return str(Path(__file__).resolve().parents[1] / "bin" / "dbt")
 
 
@@ -72,9 +77,12 @@ class StudioDbtTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 else "transform"
 
 
-def dbt_build_args(dbt_vars: Mapping[str, object], full_refresh: bool = False) -> list[str]:
-    """`dbt build` with the run's vars (build database, as-of, base currency, fiscal year start), without unit tests."""
+def dbt_build_args(dbt_vars: Mapping[str, object], full_refresh: bool = False, target: str | None = None) -> list[str]:
+    """`dbt build` with the run's vars (build database, as-of, base currency, fiscal year start), without unit tests,
+    on the profile's target (default: `local`, DuckDB)."""
     args = ["build", "--vars", json.dumps(dict(dbt_vars))]
+    if target:
+        args += ["--target", target]
     for selector in BUILD_EXCLUDES:
         args += ["--exclude", selector]
     if full_refresh:
@@ -92,7 +100,7 @@ def incremental_inputs(layout: WarehouseLayout, dbt_vars: Mapping[str, object]) 
     """What the incremental models' rows were built from: the as-of date, the other settings, and the loads of
     the reference sources a posted line takes attributes from."""
     loads = sorted(m["load_id"] for s in REFERENCE_SOURCES_OF_POSTINGS for m in accepted_manifests(layout, s))
-    settings = {k: v for k, v in dbt_vars.items() if k not in ("as_of", "build_db")}
+    settings = {k: v for k, v in dbt_vars.items() if k not in ("as_of", "build_db", *SPARK_LOCATION_VARS)}
     return {
         "as_of": str(dbt_vars["as_of"]),
         "settings": json.dumps(settings, sort_keys=True),
@@ -114,16 +122,23 @@ def incremental_rebuild_reasons(previous: Mapping[str, object] | None, current: 
     return reasons
 
 
-def read_incremental_state(layout: WarehouseLayout) -> dict | None:
+def incremental_state_path(layout: WarehouseLayout, engine: str = "duckdb") -> Path:
+    """Each engine keeps its own incremental models (DuckDB's build database, Spark's catalog), so its own state:
+    Spark's beside its catalog, which goes with it."""
+    return (spark_dir(layout) if engine == "spark" else layout.internal) / INCREMENTAL_STATE
+
+
+def read_incremental_state(layout: WarehouseLayout, engine: str = "duckdb") -> dict | None:
     try:
-        return json.loads((layout.internal / INCREMENTAL_STATE).read_text(encoding="utf-8"))
+        return json.loads(incremental_state_path(layout, engine).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
 
 
-def write_incremental_state(layout: WarehouseLayout, inputs: Mapping[str, object]) -> None:
+def write_incremental_state(layout: WarehouseLayout, inputs: Mapping[str, object], engine: str = "duckdb") -> None:
     """After a build that passed: what its incremental models hold."""
-    path = layout.internal / INCREMENTAL_STATE
+    path = incremental_state_path(layout, engine)
+    path.parent.mkdir(parents=True, exist_ok=True)
     work = path.with_name(f".{path.name}.incoming")
     work.write_text(json.dumps(dict(inputs), indent=1), encoding="utf-8")
     os.replace(work, path)

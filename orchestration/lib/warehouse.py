@@ -35,7 +35,10 @@ class Publication:
     exports_reused: int = 0  # marts unchanged since the previous publication: their Parquet file is kept
 
 
-def publish(layout: WarehouseLayout, run_id: str, as_of: str, memory_limit: str = "1GB") -> Publication:
+def publish(
+    layout: WarehouseLayout, run_id: str, as_of: str, memory_limit: str = "1GB", build_db: Path | None = None
+) -> Publication:
+    """Publish the marts and reference tables of `build_db` (default: DuckDB's build database)."""
     layout.ensure()
     now = datetime.now(UTC)
     publication_id = f"{now:%Y%m%dT%H%M%S%f}"
@@ -43,7 +46,7 @@ def publish(layout: WarehouseLayout, run_id: str, as_of: str, memory_limit: str 
     export_dir = layout.internal / "exports" / publication_id
     export_dir.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(draft_file), config={"memory_limit": memory_limit}) as con:
-        con.execute(f"ATTACH '{literal(layout.build_db)}' AS build (READ_ONLY)")
+        con.execute(f"ATTACH '{literal(build_db or layout.build_db)}' AS build (READ_ONLY)")
         tables = con.execute(
             "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'build' "
             f"AND schema_name IN ({', '.join(repr(s) for s in PUBLISHED_SCHEMAS)}) ORDER BY 1, 2"

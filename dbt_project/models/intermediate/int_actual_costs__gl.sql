@@ -10,7 +10,7 @@ select
     project_code,
     account_code,
     vendor,
-    cast(null as varchar) as person_id,
+    cast(null as string) as person_id,
     description,
     amount,
     currency,

@@ -176,13 +176,13 @@ select
     nullif(concat_ws('; ',
         case when not j.is_approved then 'pending: no approver recorded' end,
         case when not j.passes_to_line_within_budget then
-            'into a line already over budget (actual ' || cast(j.to_actual_at_request as varchar)
-            || ' > budget ' || cast(j.to_budget_at_request as varchar) || ')' end,
+            'into a line already over budget (actual ' || cast(j.to_actual_at_request as string)
+            || ' > budget ' || cast(j.to_budget_at_request as string) || ')' end,
         case when not j.passes_from_line_utilised then
             'out of a line under {{ min_utilisation }}% utilised ('
-            || coalesce(cast(round(j.from_utilization_pct, 1) as varchar) || '%', 'no budget') || ')' end,
+            || coalesce({{ rounded_text('j.from_utilization_pct', 1) }} || '%', 'no budget') || ')' end,
         case when j.is_approved and not j.passes_approval_level then
-            'needs ' || coalesce(required.role, 'rank ' || cast(j.required_rank as varchar))
+            'needs ' || coalesce(required.role, 'rank ' || cast(j.required_rank as string))
             || ', approved by ' || j.approver_role
             || case when j.approver_rank is null then ' (not on the approval ladder)' else '' end end
     ), '') as invalid_reasons

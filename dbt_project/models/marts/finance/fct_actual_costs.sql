@@ -4,8 +4,10 @@
 -- dated up to as-of that are not here yet, and replaces the accrued records whole (later postings release
 -- them). The pipeline rebuilds it in full when what a posted line carries may have changed: new reference data
 -- (projects, accounts, fx rates), another base currency, or an earlier as-of (`incremental_rebuild_reasons`).
+-- On an engine without DELETE (Spark) it is rebuilt whole each run (macro materialization_with_deletes).
+-- A change of its columns stops an incremental run (on_schema_change): `--full-refresh` rebuilds it.
 {{ config(
-    materialized='incremental',
+    materialized=materialization_with_deletes(),
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook="{% if is_incremental() %}delete from {{ this }} where status = 'accrued'{% endif %}"
@@ -22,7 +24,7 @@ with costs as (
     union all
     select
         source, source_id, record_id, cost_date, period, project_code, account_code, vendor, person_id,
-        description, amount, currency, 'accrued', cast(null as varchar), load_id
+        description, amount, currency, 'accrued', cast(null as string), load_id
     from {{ ref('int_actual_costs__accrued') }}
     where amount <> 0
 ),

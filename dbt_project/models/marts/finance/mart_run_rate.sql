@@ -1,9 +1,9 @@
 -- Run-rate, pace and theoretical budget per scope × month (SPEC §6), expense accounts only.
 {%- set levels = [
     ('line_item', "project_code || '/' || account_code", 'project_code', 'department_code', 'account_code'),
-    ('project', 'project_code', 'project_code', 'department_code', 'cast(null as varchar)'),
-    ('department', 'department_code', 'cast(null as varchar)', 'department_code', 'cast(null as varchar)'),
-    ('studio', "cast('studio' as varchar)", 'cast(null as varchar)', 'cast(null as varchar)', 'cast(null as varchar)'),
+    ('project', 'project_code', 'project_code', 'department_code', 'cast(null as string)'),
+    ('department', 'department_code', 'cast(null as string)', 'department_code', 'cast(null as string)'),
+    ('studio', "cast('studio' as string)", 'cast(null as string)', 'cast(null as string)', 'cast(null as string)'),
 ] %}
 with lines as (
     select period, fiscal_year_start, project_code, department_code, account_code, budget, actual, ytd_budget, ytd_actual
@@ -24,7 +24,7 @@ scoped as (
     {%- for level, scope_key, project, department, account in levels %}
     {% if not loop.first %}union all{% endif %}
     select
-        cast('{{ level }}' as varchar) as level, m.scope_key, m.project_code, m.department_code, m.account_code,
+        cast('{{ level }}' as string) as level, m.scope_key, m.project_code, m.department_code, m.account_code,
         m.period, m.fiscal_year_start, m.budget, m.mtd_actual, m.ytd_budget, m.ytd_actual,
         coalesce(a.annual_budget, 0) as annual_budget
     from (

@@ -1,2 +1,2 @@
 -- Period × the whole studio, monthly and fiscal YTD, cost with revenue beside it (SPEC §6).
-{{ monthly_rollup(keys=[], dimensions="select cast('studio' as varchar) as scope", level='studio', split_revenue=true) }}
+{{ monthly_rollup(keys=[], dimensions="select cast('studio' as string) as scope", level='studio', split_revenue=true) }}

@@ -37,7 +37,7 @@ measures as (
     from month_rr
     union all
     select
-        'project_lifetime', 'project', project_code, project_code, department_code, cast(null as varchar),
+        'project_lifetime', 'project', project_code, project_code, department_code, cast(null as string),
         cast(null as date), cast(final_budget as double), cast(actual as double), schedule_elapsed_pct,
         projected_final_cost
     from project_life
@@ -145,34 +145,34 @@ alerts as (
 select
     -- the alert's identity across refreshes: type, level, scope, scope key and period
     a.alert_type || '|' || a.level || '|' || a.scope || '|' || a.scope_key || '|'
-        || coalesce(cast(a.period as varchar), 'lifetime') as alert_key,
-    cast(a.alert_type as varchar) as alert_type,
-    cast(a.level as varchar) as level,
-    cast(a.scope as varchar) as scope,
-    cast(a.scope_key as varchar) as scope_key,
-    cast(a.project_code as varchar) as project_code,
-    cast(a.department_code as varchar) as department_code,
-    cast(a.account_code as varchar) as account_code,
+        || coalesce(cast(a.period as string), 'lifetime') as alert_key,
+    cast(a.alert_type as string) as alert_type,
+    cast(a.level as string) as level,
+    cast(a.scope as string) as scope,
+    cast(a.scope_key as string) as scope_key,
+    cast(a.project_code as string) as project_code,
+    cast(a.department_code as string) as department_code,
+    cast(a.account_code as string) as account_code,
     a.period,
     cast(a.budget as decimal(38, 2)) as budget,
     cast(a.actual as decimal(38, 2)) as actual,
     a.elapsed_pct,
     a.projected,
-    cast(a.metric_name as varchar) as metric_name,
+    cast(a.metric_name as string) as metric_name,
     a.metric_value,
     a.threshold_value,
-    cast(s.severity as varchar) as severity,
+    cast(s.severity as string) as severity,
     -- a line item has no owner of its own in the landing files yet: its department's owner stands in
     cast(case a.level when 'line_item' then 'line_owner' when 'studio' then 'finance' else 'department_owner' end
-        as varchar) as notify_role,
-    cast(case when a.level <> 'studio' then d.owner_email end as varchar) as notify_email,
+        as string) as notify_role,
+    cast(case when a.level <> 'studio' then d.owner_email end as string) as notify_email,
     cast(
         a.alert_type || ': ' || a.level || ' ' || a.scope_key || ' (' || a.scope
-        || coalesce(' ' || cast(a.period as varchar), '') || '): actual ' || cast(round(a.actual, 2) as varchar)
-        || ' against budget ' || cast(round(a.budget, 2) as varchar)
-        || coalesce(', ' || a.metric_name || ' ' || cast(round(a.metric_value, 1) as varchar), '')
-        || coalesce(' (threshold ' || cast(round(a.threshold_value, 1) as varchar) || ')', '')
-        as varchar
+        || coalesce(' ' || cast(a.period as string), '') || '): actual ' || {{ rounded_text('a.actual', 2) }}
+        || ' against budget ' || {{ rounded_text('a.budget', 2) }}
+        || coalesce(', ' || a.metric_name || ' ' || {{ rounded_text('a.metric_value', 1) }}, '')
+        || coalesce(' (threshold ' || {{ rounded_text('a.threshold_value', 1) }} || ')', '')
+        as string
     ) as message,
     {{ as_of_date() }} as as_of
 from alerts as a

@@ -60,7 +60,7 @@ costs as (
 largest as (
     select
         period, project_code, account_code,
-        {{ dbt.listagg("contributor || ' ' || cast(round(amount_base, 2) as varchar)", "', '", "order by size_rank") }}
+        {{ dbt.listagg("contributor || ' ' || " ~ rounded_text('amount_base', 2), "', '", "order by size_rank") }}
             as largest_transactions
     from costs
     where size_rank <= 3
@@ -94,7 +94,7 @@ select
     v.variance,
     v.variance_pct,
     c.written_at is not null as has_commentary,
-    cast(case when c.written_at is not null then 'provided' else 'missing' end as varchar) as commentary_status,
+    cast(case when c.written_at is not null then 'provided' else 'missing' end as string) as commentary_status,
     -- the clock starts when the month closes (the first day of the next month)
     cast(case
         when c.written_at is null and {{ dbt.dateadd('month', 1, 'v.period') }} <= {{ as_of_date() }}
@@ -119,31 +119,31 @@ select
         when v.three_months_running then 'structural'
         when v.reversed_in_fiscal_year then 'timing'
         else 'undetermined'
-    end as varchar) as variance_class,
+    end as string) as variance_class,
     cast(case
         when c.persistence in ('structural', 'one_time', 'temporary') then 'commentary'
         when v.three_months_running then 'three_months_running'
         when v.reversed_in_fiscal_year then 'reversed_in_fiscal_year'
         else 'none'
-    end as varchar) as variance_class_basis,
+    end as string) as variance_class_basis,
     lv.hours_variance,
     lv.rate_variance,
     lv.overtime_premium,
     cast(
-        v.account_code || ' on ' || v.project_code || ' in ' || substr(cast(v.period as varchar), 1, 7) || ' ran '
-        || cast(round(abs(v.variance), 2) as varchar) || ' '
+        v.account_code || ' on ' || v.project_code || ' in ' || substr(cast(v.period as string), 1, 7) || ' ran '
+        || {{ rounded_text('abs(v.variance)', 2) }} || ' '
         || case when v.account_type = 'revenue' then 'under' else 'over' end
-        || ' its budget of ' || cast(round(v.budget, 2) as varchar) || '.'
+        || ' its budget of ' || {{ rounded_text('v.budget', 2) }} || '.'
         || coalesce(' The largest items were ' || l.largest_transactions || '.', '')
-        || coalesce(' ' || bv.vendor || ' accounts for ' || cast(round(bv.amount, 2) as varchar) || '.', '')
-        || coalesce(' ' || bp.person_id || ' logged ' || cast(round(bp.amount, 2) as varchar) || '.', '')
+        || coalesce(' ' || bv.vendor || ' accounts for ' || {{ rounded_text('bv.amount', 2) }} || '.', '')
+        || coalesce(' ' || bp.person_id || ' logged ' || {{ rounded_text('bp.amount', 2) }} || '.', '')
         || case when lv.labour_variance is not null and lv.labour_variance <> 0 then
             -- a line budgeted without hours has no hours or rate part
-            ' Labour: ' || coalesce('hours ' || cast(round(lv.hours_variance, 2) as varchar) || ', ', '')
-            || coalesce('rate ' || cast(round(lv.rate_variance, 2) as varchar) || ', ', '')
-            || 'overtime premium ' || cast(round(coalesce(lv.overtime_premium, 0), 2) as varchar) || '.'
+            ' Labour: ' || coalesce('hours ' || {{ rounded_text('lv.hours_variance', 2) }} || ', ', '')
+            || coalesce('rate ' || {{ rounded_text('lv.rate_variance', 2) }} || ', ', '')
+            || 'overtime premium ' || {{ rounded_text('coalesce(lv.overtime_premium, 0)', 2) }} || '.'
             else '' end
-        as varchar
+        as string
     ) as drafted_explanation
 from variances as v
 left join latest_commentary as c

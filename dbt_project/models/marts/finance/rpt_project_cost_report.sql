@@ -12,14 +12,14 @@ rows_by_level as (
     from lines
     union all
     select
-        project_code, 'category', category, cast(null as varchar), cast(null as varchar), cast(null as varchar),
+        project_code, 'category', category, cast(null as string), cast(null as string), cast(null as string),
         {% for f in figures %}sum({{ f }}){% if not loop.last %}, {% endif %}{% endfor %}
     from lines
     group by project_code, category
     union all
     select
-        project_code, 'project', cast(null as varchar), cast(null as varchar), cast(null as varchar),
-        cast(null as varchar),
+        project_code, 'project', cast(null as string), cast(null as string), cast(null as string),
+        cast(null as string),
         {% for f in figures %}sum({{ f }}){% if not loop.last %}, {% endif %}{% endfor %}
     from lines
     group by project_code

@@ -43,8 +43,8 @@ department_totals as (
 ),
 department_rows as (
     select
-        'department' as row_type, t.department_code, t.department_name, cast(null as varchar) as account_code,
-        cast(null as varchar) as account_name, 'expense' as account_type,
+        'department' as row_type, t.department_code, t.department_name, cast(null as string) as account_code,
+        cast(null as string) as account_name, 'expense' as account_type,
         t.budget, t.actual,
         {{ variance_columns('t.budget', 't.actual', "'expense'", 'thr') }}
     from department_totals as t
@@ -52,8 +52,8 @@ department_rows as (
 ),
 studio_row as (
     select
-        'studio' as row_type, cast(null as varchar) as department_code, cast(null as varchar) as department_name,
-        cast(null as varchar) as account_code, cast(null as varchar) as account_name, 'expense' as account_type,
+        'studio' as row_type, cast(null as string) as department_code, cast(null as string) as department_name,
+        cast(null as string) as account_code, cast(null as string) as account_name, 'expense' as account_type,
         s.budget, s.actual,
         {{ variance_columns('s.budget', 's.actual', "'expense'", 'thr') }}
     from (select coalesce(sum(budget), 0) as budget, coalesce(sum(actual), 0) as actual from department_totals) as s

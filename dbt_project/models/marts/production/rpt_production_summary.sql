@@ -40,13 +40,13 @@ select
     rework_cost,
     rework_pct_of_budget,
     cast(null as integer) as overcommitted_people,
-    cast(null as varchar) as overcommitted_names,
+    cast(null as string) as overcommitted_names,
     {{ as_of_date() }} as as_of
 from projects
 union all
 select
     'studio',
-    cast(null as varchar),
+    cast(null as string),
     'Studio total',
     cast(t.tasks as integer),
     cast(t.open_tasks as integer),

@@ -19,11 +19,11 @@ left join attention as a
     on l.period = a.period and l.project_code = a.project_code and l.account_code = a.account_code
 where a.period is null or a.budget <> l.budget or a.actual <> l.actual or a.variance <> l.variance
 union all
-select 'ranks do not run 1..n', cast(null as date), cast(null as varchar), cast(null as varchar)
+select 'ranks do not run 1..n', cast(null as date), cast(null as string), cast(null as string)
 from listed
 having count(*) > 0 and max(attention_rank) <> count(*)
 union all
-select 'not the top n rows, or all when fewer', cast(null as date), cast(null as varchar), cast(null as varchar)
+select 'not the top n rows, or all when fewer', cast(null as date), cast(null as string), cast(null as string)
 from listed
 having count(*) <> case
     when (select count(*) from attention) < {{ var('report_top_variances') }} then (select count(*) from attention)

@@ -20,13 +20,13 @@ checks as (
     full outer join accounts_by_department as a on d.department_code = a.department_code
     -- a department with no account rows this year has a zero subtotal
     union all
-    select 'studio = departments', cast(null as varchar),
+    select 'studio = departments', cast(null as string),
         (select coalesce(sum(budget), 0) from department_rows), s.budget,
         (select coalesce(sum(actual), 0) from department_rows), s.actual
     from report as s
     where s.row_type = 'studio'
     union all
-    select 'studio = expense accounts', cast(null as varchar),
+    select 'studio = expense accounts', cast(null as string),
         (select coalesce(sum(budget), 0) from accounts_by_department), s.budget,
         (select coalesce(sum(actual), 0) from accounts_by_department), s.actual
     from report as s
