@@ -16,14 +16,12 @@ written to the ledger, a log or an error message (errors are recorded by kind an
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
 import smtplib
 import ssl
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
@@ -34,6 +32,7 @@ import duckdb
 
 from orchestration.lib.config import SmtpSettings, WarehouseLayout
 from orchestration.lib.departments import CSV_NAME, published_departments
+from orchestration.lib.notify import exclusive_lock
 from orchestration.lib.report_render import load_report, render
 
 
@@ -90,12 +89,8 @@ def ledger_state(layout: WarehouseLayout, week: date) -> dict[str, str]:
     return state
 
 
-@contextmanager
-def _ledger_lock(ledger: Path) -> Iterator[None]:
-    ledger.parent.mkdir(parents=True, exist_ok=True)
-    with (ledger.parent / ".department_reports.lock").open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
+def _ledger_lock(ledger: Path) -> AbstractContextManager[None]:
+    return exclusive_lock(ledger.parent / ".department_reports.lock")
 
 
 def _record(ledger: Path, record: dict) -> None:

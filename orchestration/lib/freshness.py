@@ -35,7 +35,8 @@ class RunInputs:
     landing: tuple[tuple[str, str], ...]  # (file name, sha256), by name
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
+    """A file's sha256, read in 1 MB chunks (the load ledger's key of a landing file)."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -68,7 +69,7 @@ def landing_fingerprint(landing_dir: Path, layout: WarehouseLayout) -> tuple[tup
             continue
         stat = path.stat()
         key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
-        sha = cache.get(key) or _sha256(path)
+        sha = cache.get(key) or sha256_of(path)
         fresh[key] = sha
         found.append((path.name, sha))
     if fresh != cache and layout.internal.is_dir():
@@ -77,7 +78,7 @@ def landing_fingerprint(landing_dir: Path, layout: WarehouseLayout) -> tuple[tup
 
 
 def run_inputs(landing_dir: Path, layout: WarehouseLayout, as_of: str, config_file: Path | None) -> RunInputs:
-    config = _sha256(config_file) if config_file is not None and config_file.is_file() else ""
+    config = sha256_of(config_file) if config_file is not None and config_file.is_file() else ""
     return RunInputs(as_of, config, code_fingerprint(), landing_fingerprint(landing_dir, layout))
 
 

@@ -7,7 +7,6 @@ readable report, and nothing of it reaches the lake. A file whose sha256 the lak
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -22,6 +21,7 @@ from great_expectations.core import ExpectationSuiteValidationResult
 from orchestration.lib.config import WarehouseLayout
 from orchestration.lib.contract import SOURCES, Source, source_for_file
 from orchestration.lib.faults import pause_point
+from orchestration.lib.freshness import sha256_of
 from orchestration.lib.gate.checks import CHECK_DB_CONFIG, run_gate
 from orchestration.lib.gate.context import RunContext, prepare_context
 from orchestration.lib.gate.data_docs import write_load_page
@@ -56,14 +56,6 @@ class LoadOutcome:
     @property
     def warnings(self) -> list[str]:
         return [c.message for c in self.checks if not c.passed and not c.blocking]
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def new_load_id(sha256: str) -> str:

@@ -11,7 +11,7 @@ import fcntl
 import json
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -67,11 +67,16 @@ def _plain(value: object) -> object:
 
 
 @contextmanager
-def _outbox_lock(outbox: Path) -> Iterator[None]:
-    outbox.parent.mkdir(parents=True, exist_ok=True)
-    with (outbox.parent / ".lock").open("w") as handle:
+def exclusive_lock(lock_file: Path) -> Iterator[None]:
+    """One process at a time past this point (an outbox or ledger being read and appended to)."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         yield
+
+
+def _outbox_lock(outbox: Path) -> AbstractContextManager[None]:
+    return exclusive_lock(outbox.parent / ".lock")
 
 
 def deliver_to_outbox(layout: WarehouseLayout, now: datetime | None = None) -> list[dict]:
