@@ -14,7 +14,6 @@ from dagster import (
     definitions,
     in_process_executor,
 )
-from dagster_dbt import DbtCliResource
 
 from orchestration.defs.automation import ScheduleSettings, daily_schedule, landing_sensor
 from orchestration.defs.departments import department_email_job, department_email_schedule, department_files
@@ -26,7 +25,7 @@ from orchestration.defs.reports import reforecast_draft, studio_report
 from orchestration.defs.resources import StudioSettings
 from orchestration.defs.transform import dbt_models
 from orchestration.lib.config import DBT_PROJECT_DIR
-from orchestration.lib.dbt import dbt_executable, prepare_manifest
+from orchestration.lib.dbt import StudioDbtCliResource, dbt_executable, prepare_manifest
 
 REFRESH_JOB = "studio_refresh"
 
@@ -51,7 +50,7 @@ def studio_assets() -> tuple[AssetsDefinition, ...]:
 def studio_resources(settings: StudioSettings) -> dict[str, object]:
     return {
         "settings": settings,
-        "dbt": DbtCliResource(
+        "dbt": StudioDbtCliResource(
             project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable()
         ),
     }

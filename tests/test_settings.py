@@ -7,6 +7,7 @@ dbt unit tests with `overrides: vars:`; these tests check the plumbing from the 
 from __future__ import annotations
 
 import json
+import os
 from datetime import date
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 
 from orchestration.defs.resources import StudioSettings
 from orchestration.lib.config import SAMPLE_LANDING_DIR, StudioConfig
-from orchestration.lib.dbt import dbt_build_args
+from orchestration.lib.dbt import AS_OF_ENV, as_of_environment, dbt_build_args
 
 
 def test_studio_toml_reaches_dbt_build(tmp_path: Path) -> None:
@@ -28,8 +29,8 @@ def test_studio_toml_reaches_dbt_build(tmp_path: Path) -> None:
     args = dbt_build_args(settings.dbt_vars(), full_refresh=True)
     assert args[0] == "build" and args[-1] == "--full-refresh"
     assert args[3:5] == ["--exclude", "test_type:unit"]
+    # the as-of date goes in dbt's environment (a var would make dbt parse the whole project again every day)
     assert json.loads(args[args.index("--vars") + 1]) == {
-        "as_of": "2025-03-15",
         "base_currency": "GBP",
         "fiscal_year_start_month": 2,
         "invoice_po_tolerance_pct": 7.5,
@@ -77,3 +78,14 @@ def test_dagster_settings_come_from_the_environment(tmp_path: Path) -> None:
         {"STUDIO_LANDING": str(tmp_path), "STUDIO_WAREHOUSE": str(tmp_path / "wh"), "STUDIO_AS_OF": "2025-01-31"}
     )
     assert (settings.landing, settings.layout.root, settings.as_of) == (tmp_path, tmp_path / "wh", "2025-01-31")
+
+
+def test_the_as_of_date_is_in_dbts_environment_while_it_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(AS_OF_ENV, "2024-12-31")  # a date `dagster dev` was started with
+    with as_of_environment({"as_of": "2025-03-15", "base_currency": "GBP"}):
+        assert os.environ[AS_OF_ENV] == "2025-03-15"
+    assert os.environ[AS_OF_ENV] == "2024-12-31"
+    monkeypatch.delenv(AS_OF_ENV)
+    with as_of_environment({"as_of": "2025-03-15"}):
+        assert os.environ[AS_OF_ENV] == "2025-03-15"
+    assert AS_OF_ENV not in os.environ

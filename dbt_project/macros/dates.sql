@@ -21,11 +21,6 @@
     {{ dbt.datediff(period, dbt.dateadd('month', 1, period), 'day') }}
 {%- endmacro %}
 
-{# the as-of date and its month, from the run's vars #}
-{% macro as_of_date() -%}
-    cast('{{ var("as_of") }}' as date)
-{%- endmacro %}
-
 {% macro as_of_period() -%}
     {{ month_start(as_of_date()) }}
 {%- endmacro %}

@@ -9,6 +9,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from orchestration.defs.resources import StudioSettings
 from orchestration.lib.dbt import (
     StudioDbtTranslator,
+    as_of_environment,
     dbt_build_args,
     dbt_project,
     incremental_inputs,
@@ -56,7 +57,9 @@ def dbt_models() -> AssetsDefinition:
         if reasons and not config.full_refresh:
             context.log.info(f"incremental models rebuilt from the lake: {'; '.join(reasons)}")
         args = dbt_build_args(dbt_vars, config.full_refresh or bool(reasons), DBT_TARGETS[settings.engine])
-        yield from dbt.cli(args, context=context, target_path=layout.dbt_target).stream()
+        with as_of_environment(dbt_vars):  # dbt starts here: it takes a copy of the environment
+            invocation = dbt.cli(args, context=context, target_path=layout.dbt_target)
+        yield from invocation.stream()
         write_incremental_state(layout, inputs, settings.engine)  # only once the build and its tests passed
 
     return studio_dbt_models

@@ -16,7 +16,6 @@ publication that last changed them.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 from collections.abc import Mapping
@@ -26,6 +25,7 @@ import duckdb
 from dagster_dbt import DbtCliResource
 
 from orchestration.lib.config import WarehouseLayout
+from orchestration.lib.dbt import as_of_environment, dbt_command_vars
 from orchestration.lib.freshness import code_fingerprint
 
 STATIC_PAGE = "static_index.html"
@@ -33,7 +33,7 @@ STATIC_PAGE = "static_index.html"
 
 def dbt_docs_args(dbt_vars: Mapping[str, object]) -> list[str]:
     """`dbt docs generate` as the pipeline runs it: one static page, the build's vars, nothing compiled again."""
-    return ["docs", "generate", "--static", "--no-compile", "--vars", json.dumps(dict(dbt_vars))]
+    return ["docs", "generate", "--static", "--no-compile", "--vars", dbt_command_vars(dbt_vars)]
 
 
 def publish_dbt_docs(dbt: DbtCliResource, layout: WarehouseLayout, dbt_vars: Mapping[str, object]) -> Path:
@@ -46,7 +46,9 @@ def publish_dbt_docs(dbt: DbtCliResource, layout: WarehouseLayout, dbt_vars: Map
         return page  # neither the code nor the published columns changed: the page is this publication's
     generated = layout.dbt_target / STATIC_PAGE
     generated.unlink(missing_ok=True)  # never publish a page an earlier run left
-    dbt.cli(dbt_docs_args(dbt_vars), target_path=layout.dbt_target).wait()
+    with as_of_environment(dbt_vars):
+        invocation = dbt.cli(dbt_docs_args(dbt_vars), target_path=layout.dbt_target)
+    invocation.wait()
     if not generated.is_file():
         raise RuntimeError(f"dbt docs generate wrote no {generated}")
     layout.docs.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,13 @@
 """Atomic publication of the built warehouse for readers (SPEC §5 write-audit-publish).
 
-The marts, reference seeds and the audit trail are copied from the build database into a new
+The marts, reference seeds and the audit trail are written from the build database into a new
 file beside the published one, which then replaces it with one rename. Readers holding the old
 file keep reading it; a crash at any moment leaves the last good publication in place.
 Parquet exports go to a new folder that the `exports` link is switched to, also by a rename.
+
+The new file starts as a copy of the published one (a file copy, not a query), so a refresh pays for what
+changed: an unchanged table is kept as it is, a large table that changed in a few rows gets those rows
+(`_publish_table`), and any other table is written again from the build.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ class Publication:
     loads: int
     exports_written: int = 0
     exports_reused: int = 0  # marts unchanged since the previous publication: their Parquet file is kept
+    tables_kept: int = 0  # unchanged since the previous publication: not written at all
+    tables_patched: int = 0  # large tables that changed in a few rows: only those rows deleted and inserted
 
 
 def publish(
@@ -45,16 +51,25 @@ def publish(
     draft_file = layout.internal / f"publishing-{publication_id}.duckdb"
     export_dir = layout.internal / "exports" / publication_id
     export_dir.mkdir(parents=True, exist_ok=True)
+    previous_db = layout.published_db if layout.published_db.exists() else None
+    if previous_db is not None:
+        shutil.copyfile(previous_db, draft_file)  # the published file is never written after its rename
     with duckdb.connect(str(draft_file), config={"memory_limit": memory_limit}) as con:
         con.execute(f"ATTACH '{literal(build_db or layout.build_db)}' AS build (READ_ONLY)")
         tables = con.execute(
             "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'build' "
             f"AND schema_name IN ({', '.join(repr(s) for s in PUBLISHED_SCHEMAS)}) ORDER BY 1, 2"
         ).fetchall()
+        # the audit schema is written anew below (from the previous file's own); any other schema is not ours
+        for (schema,) in con.execute(
+            "SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database() AND NOT internal"
+        ).fetchall():
+            if schema not in (*PUBLISHED_SCHEMAS, "main"):
+                con.execute(f'DROP SCHEMA "{schema}" CASCADE')
         for schema in PUBLISHED_SCHEMAS:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        for schema, table in tables:
-            con.execute(f'CREATE TABLE {schema}."{table}" AS SELECT * FROM build.{schema}."{table}"')
+        _drop_tables_not_built(con, set(tables))
+        outcomes = [_publish_table(con, schema, table) for schema, table in tables]
         marts = [table for schema, table in tables if schema == "marts"]
         exports = _write_exports(con, layout, marts, export_dir)
         loads = _write_audit(con, layout, publication_id, now, run_id, as_of, len(tables))
@@ -68,7 +83,100 @@ def publish(
     pause_point("exports")
     previous_exports = _switch_exports(layout, export_dir)
     _clean_leftovers(layout, keep={export_dir.name, previous_exports})
-    return Publication(publication_id, now.isoformat(), len(tables), loads, exports["written"], exports["reused"])
+    return Publication(
+        publication_id,
+        now.isoformat(),
+        len(tables),
+        loads,
+        exports["written"],
+        exports["reused"],
+        tables_kept=outcomes.count("kept"),
+        tables_patched=outcomes.count("patched"),
+    )
+
+
+# below this many rows a table is written again whole when it changed: a copy costs less than finding its rows
+PATCH_MIN_ROWS = 100_000
+
+
+def _drop_tables_not_built(con: duckdb.DuckDBPyConnection, built: set[tuple[str, str]]) -> None:
+    """Tables of the previous publication that the build no longer has (a mart removed or renamed)."""
+    database = con.execute("SELECT current_database()").fetchone()[0]
+    present = con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? "
+        f"AND schema_name IN ({', '.join(repr(s) for s in PUBLISHED_SCHEMAS)})",
+        [database],
+    ).fetchall()
+    for schema, table in present:
+        if (schema, table) not in built:
+            con.execute(f'DROP TABLE {schema}."{table}"')
+
+
+def _columns(con: duckdb.DuckDBPyConnection, database: str, schema: str, table: str) -> list[tuple[str, str]]:
+    return con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ? AND schema_name = ? "
+        "AND table_name = ? ORDER BY column_index",
+        [database, schema, table],
+    ).fetchall()
+
+
+def _publish_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
+    """One built table into the draft, which holds the previous publication's copy of it (or none).
+
+    - "kept": the same columns, rows and sum of row hashes as the build's: left as it is;
+    - "patched": a large table where few rows differ: the rows whose hash the build does not have are deleted,
+      the build's rows whose hash the draft does not have are inserted, and the result must then have the
+      build's row count and hash sum, or it is written whole after all;
+    - "copied": written whole from the build (new, other columns, small, or mostly changed).
+    Rows are compared by a 64-bit hash of the whole row, as the exports' reuse does (audit.mart_fingerprints)."""
+    database = con.execute("SELECT current_database()").fetchone()[0]
+    name, built = f'{schema}."{table}"', f'build.{schema}."{table}"'
+
+    def copy() -> str:
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM {built}")
+        return "copied"
+
+    columns = _columns(con, database, schema, table)
+    if not columns or columns != _columns(con, "build", schema, table):
+        return copy()
+    built_rows = con.execute(f"SELECT count(*) FROM {built}").fetchone()[0]
+    if built_rows < PATCH_MIN_ROWS:
+        if con.execute(f"SELECT count(*), sum(hash(t)) FROM {name} AS t").fetchone() == con.execute(
+            f"SELECT count(*), sum(hash(t)) FROM {built} AS t"
+        ).fetchone():
+            return "kept"
+        return copy()
+    try:
+        con.execute(f"CREATE TEMP TABLE publish_built AS SELECT hash(t) AS h FROM {built} AS t")
+        con.execute(f"CREATE TEMP TABLE publish_draft AS SELECT rowid AS r, hash(t) AS h FROM {name} AS t")
+        wanted = con.execute("SELECT count(*), sum(h) FROM publish_built").fetchone()
+        if con.execute("SELECT count(*), sum(h) FROM publish_draft").fetchone() == wanted:
+            return "kept"
+        con.execute("CREATE TEMP TABLE publish_gone AS SELECT r FROM publish_draft ANTI JOIN publish_built USING (h)")
+        con.execute("CREATE TEMP TABLE publish_new AS SELECT h FROM publish_built ANTI JOIN publish_draft USING (h)")
+        changed = con.execute("SELECT (SELECT count(*) FROM publish_gone) + (SELECT count(*) FROM publish_new)")
+        if changed.fetchone()[0] > built_rows // 2:
+            return copy()
+        deleted = con.execute(f"DELETE FROM {name} WHERE rowid IN (SELECT r FROM publish_gone)").fetchone()[0]
+        inserted = con.execute(
+            f"INSERT INTO {name} SELECT * FROM {built} AS t WHERE hash(t) IN (SELECT h FROM publish_new)"
+        ).fetchone()[0]
+        # what the table now holds, by arithmetic on the hashes: one row inserted per new hash (a build with
+        # repeated rows inserts more), and then the build's row count and hash sum
+        (result,) = con.execute(
+            "SELECT (SELECT count(*) FROM publish_new) = ? AND "
+            "(SELECT count(*) - ? + ? FROM publish_draft) = ? AND "
+            "(SELECT sum(h) FROM publish_draft) - coalesce((SELECT sum(d.h) FROM publish_draft AS d "
+            "SEMI JOIN publish_gone AS g ON d.r = g.r), 0) + coalesce((SELECT sum(h) FROM publish_new), 0) = ?",
+            [inserted, deleted, inserted, wanted[0], wanted[1]],
+        ).fetchone()
+        if not result:
+            return copy()  # repeated rows, which hashes cannot tell apart: the whole table after all
+        return "patched"
+    finally:
+        for temporary in ("publish_built", "publish_draft", "publish_gone", "publish_new"):
+            con.execute(f"DROP TABLE IF EXISTS temp.{temporary}")
 
 
 def _export_audit(con: duckdb.DuckDBPyConnection, folder: Path) -> None:

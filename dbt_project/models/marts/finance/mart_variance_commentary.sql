@@ -47,22 +47,37 @@ latest_commentary as (
 ),
 costs as (
     select
-        c.period, c.project_code, c.account_code, c.amount_base,
+        c.period, c.project_code, c.account_code, c.amount_base, c.cost_id,
         coalesce(c.vendor, c.person_id, c.description, c.source) as contributor,
-        c.vendor, c.person_id,
-        row_number() over (
-            partition by c.period, c.project_code, c.account_code order by c.amount_base desc, c.cost_id
-        ) as size_rank
+        c.vendor, c.person_id
     from {{ ref('fct_actual_costs') }} as c
     inner join variances as v
         on v.period = c.period and v.project_code = c.project_code and v.account_code = c.account_code
+),
+-- the three largest records of each line-month: ranked among the records at or above the line-month's third
+-- largest amount only (the same ranks as among all of them, without sorting millions of records)
+largest_floor as (
+    select period, project_code, account_code, {{ top_n_floor('amount_base', 3) }} as floor_amount
+    from costs
+    group by period, project_code, account_code
+),
+ranked as (
+    select
+        c.*,
+        row_number() over (
+            partition by c.period, c.project_code, c.account_code order by c.amount_base desc, c.cost_id
+        ) as size_rank
+    from costs as c
+    inner join largest_floor as f
+        on f.period = c.period and f.project_code = c.project_code and f.account_code = c.account_code
+    where c.amount_base >= f.floor_amount
 ),
 largest as (
     select
         period, project_code, account_code,
         {{ dbt.listagg("contributor || ' ' || " ~ rounded_text('amount_base', 2), "', '", "order by size_rank") }}
             as largest_transactions
-    from costs
+    from ranked
     where size_rank <= 3
     group by period, project_code, account_code
 ),
