@@ -266,3 +266,25 @@ def test_bad_query_raises_and_frees_the_file(landed_db: Path) -> None:
     with pytest.raises(Exception, match="no_such_table"):
         validate_table(landed_db, "SELECT * FROM no_such_table", landed_suite())
     assert_writable(landed_db)
+
+
+def test_the_memory_limit_reaches_gxs_connection(landed_db: Path) -> None:
+    # GX's connection reads its own setting: a row is unexpected unless the limit is the one given
+    def suite(expected: str) -> gx.ExpectationSuite:
+        return gx.ExpectationSuite(
+            name="memory",
+            expectations=[
+                E.UnexpectedRowsExpectation(
+                    unexpected_rows_query=(
+                        f"SELECT * FROM {{batch}} WHERE current_setting('memory_limit') <> '{expected}'"
+                    ),
+                    meta={"rule": "memory limit"},
+                )
+            ],
+        )
+
+    (given,) = validate_table(landed_db, QUERY, suite("300.0 MiB"), memory_limit="300MiB")
+    assert given.success is True
+    (unbounded,) = validate_table(landed_db, QUERY, suite("300.0 MiB"))  # DuckDB's default: not 300 MiB
+    assert unbounded.success is False
+    assert_writable(landed_db)

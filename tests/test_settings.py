@@ -11,10 +11,11 @@ import os
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from orchestration.defs.resources import StudioSettings
-from orchestration.lib.config import SAMPLE_LANDING_DIR, StudioConfig
+from orchestration.lib.config import SAMPLE_LANDING_DIR, StudioConfig, in_process_memory_limit
 from orchestration.lib.dbt import AS_OF_ENV, as_of_environment, dbt_build_args
 
 
@@ -89,3 +90,13 @@ def test_the_as_of_date_is_in_dbts_environment_while_it_starts(monkeypatch: pyte
     with as_of_environment({"as_of": "2025-03-15"}):
         assert os.environ[AS_OF_ENV] == "2025-03-15"
     assert AS_OF_ENV not in os.environ
+
+
+def test_duckdb_inside_the_refresh_process_gets_half_the_memory_limit() -> None:
+    # by hand: 1GB is 10**9 bytes (DuckDB's reading), half of it 476.8 MiB; 2GiB is 2**31 bytes, half 1024 MiB
+    assert in_process_memory_limit("1GB") == "476MiB"
+    assert in_process_memory_limit("2GiB") == "1024MiB"
+    assert in_process_memory_limit("512MB") == "244MiB"
+    assert in_process_memory_limit("100KB") == "64MiB"  # never below 64 MiB
+    with duckdb.connect(config={"memory_limit": in_process_memory_limit("1GB")}) as con:
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "476.0 MiB"

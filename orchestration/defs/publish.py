@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, MetadataValue, asset
 
 from orchestration.defs.resources import StudioSettings
+from orchestration.lib.config import in_process_memory_limit
 from orchestration.lib.spark_publish import stage_spark_build
 from orchestration.lib.warehouse import publish
 
@@ -27,7 +28,7 @@ def published_warehouse(marts: Sequence[AssetKey]) -> AssetsDefinition:
             layout,
             context.run.run_id,
             settings.as_of_date.isoformat(),
-            settings.studio_config.duckdb_memory_limit,
+            in_process_memory_limit(settings.studio_config.duckdb_memory_limit),
             build_db=built,
         )
         return MaterializeResult(

@@ -14,14 +14,16 @@ from pathlib import Path
 import duckdb
 from great_expectations.core import ExpectationSuite, ExpectationSuiteValidationResult
 
-from orchestration.lib.config import EXPECTATIONS_DIR
+from orchestration.lib.config import EXPECTATIONS_DIR, in_process_memory_limit
 from orchestration.lib.contract import Source
 from orchestration.lib.gate.context import find_offending
 from orchestration.lib.gate.gx_duckdb import UNEXPECTED_ROWS_TYPE, load_suite, validate_table
 from orchestration.lib.gate.results import CheckResult
 
-# a load is checked in its own small database; a large one spills to disk rather than exhaust memory
-CHECK_DB_CONFIG = {"memory_limit": "1GB", "preserve_insertion_order": "true"}
+# a load is checked in its own small database; a large one spills to disk rather than exhaust memory. The gate runs
+# in the refresh's own process, so with that process's share of the default limit (in_process_memory_limit)
+GATE_MEMORY_LIMIT = in_process_memory_limit("1GB")
+CHECK_DB_CONFIG = {"memory_limit": GATE_MEMORY_LIMIT, "preserve_insertion_order": "true"}
 
 
 @cache
@@ -38,7 +40,9 @@ def run_gate(
     table_rules = [e for e in suite.expectations if e.expectation_type != UNEXPECTED_ROWS_TYPE]
     row_rules = [e for e in suite.expectations if e.expectation_type == UNEXPECTED_ROWS_TYPE]
     table_suite = suite.__class__(name=f"{suite.name}_table", expectations=[e.configuration for e in table_rules])
-    outcomes = validate_table(database, "SELECT * FROM landed", table_suite, collect=collect)
+    outcomes = validate_table(
+        database, "SELECT * FROM landed", table_suite, collect=collect, memory_limit=GATE_MEMORY_LIMIT
+    )
     results = [_unknown_columns_only(CheckResult.from_outcome(o)) for o in outcomes]
     if any(not r.passed and r.blocking for r in results):
         return results  # rows cannot be judged without their columns
@@ -52,7 +56,9 @@ def run_gate(
     row_suite = suite.__class__(name=f"{suite.name}_rows", expectations=[e.configuration for e in row_rules])
     results += [
         CheckResult.from_outcome(o)
-        for o in validate_table(database, "SELECT * FROM offending", row_suite, collect=collect)
+        for o in validate_table(
+            database, "SELECT * FROM offending", row_suite, collect=collect, memory_limit=GATE_MEMORY_LIMIT
+        )
     ]
     return results
 

@@ -121,8 +121,11 @@ def validate_table(
     suite: ExpectationSuite,
     example_rows: int = 20,
     collect: list[ExpectationSuiteValidationResult] | None = None,
+    memory_limit: str | None = None,
 ) -> list[ExpectationOutcome]:
     """Validate ``query`` (a SELECT over the DuckDB file ``database``) against ``suite``.
+
+    ``memory_limit`` bounds DuckDB's memory for GX's connection (DuckDB's own default is 80% of the machine's).
 
     Returns one outcome per suite expectation, in suite order. The DuckDB file is free again on return.
     GX's own validation results (one per result format it ran with) are appended to ``collect`` when given,
@@ -146,7 +149,9 @@ def validate_table(
         name=f"duckdb_{uuid.uuid4().hex[:8]}",
         connection_string=f"duckdb:///{database}",
         # Validation never writes: read-only lets several processes validate the same file at once.
-        kwargs={"connect_args": {"read_only": True}},
+        kwargs={
+            "connect_args": {"read_only": True, "config": {"memory_limit": memory_limit} if memory_limit else {}}
+        },
     )
     results: dict[int, ExpectationValidationResult] = {}
     try:
