@@ -46,25 +46,71 @@ NEXT_DAY_ROWS = 15_000
 # ---------------------------------------------------------------------------------------------------- measuring
 
 
+def _tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants now (MB), from /proc."""
+    pids, total = [pid], 0
+    while pids:
+        current = pids.pop()
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as handle:
+                    pids += [int(child) for child in handle.read().split()]
+            with open(f"/proc/{current}/statm", encoding="ascii") as handle:
+                total += int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError):
+            continue  # the process ended while being read
+    return total / 2**20
+
+
 def timed(command: list[str], scratch: Path, cwd: Path = REPO_ROOT) -> dict:
-    """Run a command; its wall time, peak RSS (MB) and exit code, by /usr/bin/time."""
+    """Run a command; its wall time, peak RSS (MB) and exit code. `peak_mb` is /usr/bin/time's: the largest single
+    process (the pipeline's own, or the dbt it starts); `tree_peak_mb` is the most the whole process tree held
+    at once, sampled from /proc every 0.1 s."""
     report = scratch / f"time-{time.monotonic_ns()}.txt"
     started = time.perf_counter()
-    done = subprocess.run(
-        ["/usr/bin/time", "-f", "%e %M", "-o", str(report), *command],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-    )
-    wall = time.perf_counter() - started
+    tree_peak = 0.0
+    with (scratch / f"out-{time.monotonic_ns()}.txt").open("w+") as out, (
+        scratch / f"err-{time.monotonic_ns()}.txt"
+    ).open("w+") as err:
+        process = subprocess.Popen(
+            ["/usr/bin/time", "-f", "%e %M", "-o", str(report), *command], cwd=cwd, stdout=out, stderr=err, text=True
+        )
+        while process.poll() is None:
+            tree_peak = max(tree_peak, _tree_rss_mb(process.pid))
+            time.sleep(0.1)
+        wall = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
     fields = report.read_text(encoding="utf-8").split()[-2:]
     return {
         "wall_s": wall,
         "peak_mb": int(fields[1]) / 1024,
-        "exit_code": done.returncode,
-        "stderr": done.stderr[-3000:],
-        "stdout": done.stdout[-3000:],
+        "tree_peak_mb": tree_peak,
+        "exit_code": process.returncode,
+        "stderr": stderr[-3000:],
+        "stdout": stdout[-3000:],
     }
+
+
+def step_seconds(warehouse: Path) -> dict[str, float]:
+    """How long each Dagster step of the warehouse's last run took (`_internal/step_seconds.json`)."""
+    path = warehouse / "_internal" / "step_seconds.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def where_time_goes(steps: dict[str, float]) -> str:
+    """The steps that took 1 s or more, largest first, and the rest together."""
+    named = {
+        "studio_dbt_models": "dbt",
+        "published__studio_duckdb": "publish",
+        "docs__dbt_docs": "dbt docs",
+        "lake__gl_actuals": "ledger ingest",
+        "reports__studio_budget_vs_actual": "reports",
+    }
+    big = sorted(((v, named.get(k, k)) for k, v in steps.items() if v >= 1), reverse=True)
+    rest = sum(v for v in steps.values() if v < 1)
+    return ", ".join([f"{name} {v:.1f}" for v, name in big] + [f"other steps {rest:.1f}"])
 
 
 def cli(*args: str) -> list[str]:
@@ -322,6 +368,7 @@ def measure(rows: int, scratch: Path, seed: int, log) -> dict:
     full = timed(cli("run", "--landing", str(studio), "--warehouse", str(warehouse)), scratch)
     if full["exit_code"] != 0:
         raise SystemExit(f"the full run failed ({full['exit_code']}):\n{full['stderr']}")
+    full["steps"] = step_seconds(warehouse)
     log(f"{rows:,} rows: (b) plain SQL")
     spec = {
         "landing": str(studio),
@@ -340,6 +387,7 @@ def measure(rows: int, scratch: Path, seed: int, log) -> dict:
     next_day = timed(cli("run", "--landing", str(studio), "--warehouse", str(warehouse)), scratch)
     if next_day["exit_code"] != 0:
         raise SystemExit(f"the next-day run failed ({next_day['exit_code']}):\n{next_day['stderr']}")
+    next_day["steps"] = step_seconds(warehouse)
     log(f"{rows:,} rows: (e) nothing new")
     nothing = timed(cli("run", "--landing", str(studio), "--warehouse", str(warehouse)), scratch)
     if nothing["exit_code"] != 0 or "nothing new" not in nothing["stderr"]:
@@ -372,6 +420,7 @@ def measure_huge(rows: int, scratch: Path, seed: int, log) -> dict:
     generate_scaled(studio, rows, "parquet", seed)
     log(f"{rows:,} rows: (f) full pipeline")
     full = timed(cli("run", "--landing", str(studio), "--warehouse", str(warehouse)), scratch)
+    full["steps"] = step_seconds(warehouse)
     shutil.rmtree(warehouse, ignore_errors=True)
     shutil.rmtree(studio, ignore_errors=True)
     return {"rows": rows, "full": full}
@@ -411,7 +460,8 @@ def render(results: list[dict], huge: dict | None, info: dict) -> str:
         + f"{info['cores']} cores, {info['ram_gib']} GiB RAM; Python {info['python']}, DuckDB {info['duckdb']}, "
         f"dbt-core {info['dbt-core']}, Dagster {info['dagster']}, pandas {info['pandas']}, polars {info['polars']}; "
         f"{info['date']}, load average at the start {', '.join(f'{x:.1f}' for x in info['load_average'])}. "
-        "Wall clock and peak RSS of each step's process (the pipeline: the whole `studio-budget run`); (b) is the "
+        "Wall clock and peak RSS of each step's process (the pipeline: the whole `studio-budget run`; its peak is "
+        "/usr/bin/time's, the largest single process: the pipeline's own or the dbt it starts); (b) is the "
         "time of its DuckDB statements (its process also imports Python code of the gate), and a/b divides by it.",
         "",
         "| rows | (a) full pipeline | (b) plain SQL | a/b | (c) pandas | a/pandas | (c) polars | a/polars "
@@ -429,6 +479,15 @@ def render(results: list[dict], huge: dict | None, info: dict) -> str:
             f"| {_s(r['next_day']['wall_s'])}, {_mb(r['next_day']['peak_mb'])} (dbt {_s(r['next_day_dbt_s'])}) "
             f"| {_s(r['nothing_new']['wall_s'])}, {_mb(r['nothing_new']['peak_mb'])} |"
         )
+    lines += ["", "Peak memory of the whole process tree at once (the pipeline's process and the dbt it starts):", ""]
+    for r in results:
+        lines.append(
+            f"- {r['rows']:,} rows: (a) {_mb(r['full']['tree_peak_mb'])}, (d) {_mb(r['next_day']['tree_peak_mb'])}"
+        )
+    lines += ["", "Where the pipeline's time goes (Dagster's step statistics, seconds):", ""]
+    for r in results:
+        lines.append(f"- {r['rows']:,} rows, (a): {where_time_goes(r['full'].get('steps', {}))}")
+        lines.append(f"- {r['rows']:,} rows, (d): {where_time_goes(r['next_day'].get('steps', {}))}")
     if len(results) > 1:
         small, large = results[0], results[-1]
         ratio = large["next_day"]["wall_s"] / small["next_day"]["wall_s"]
@@ -437,8 +496,9 @@ def render(results: list[dict], huge: dict | None, info: dict) -> str:
         f = huge["full"]
         lines += [
             "",
-            f"(f) full pipeline at {huge['rows']:,} rows: {_s(f['wall_s'])}, peak {_mb(f['peak_mb'])}, "
-            f"exit code {f['exit_code']}.",
+            f"(f) full pipeline at {huge['rows']:,} rows: {_s(f['wall_s'])}, peak {_mb(f['peak_mb'])} "
+            f"(process tree {_mb(f['tree_peak_mb'])}), exit code {f['exit_code']}; "
+            f"{where_time_goes(f.get('steps', {}))}.",
         ]
     lines += ["", "(b) in detail (seconds):", ""]
     for r in results:

@@ -27,5 +27,8 @@ def test_refresh_benchmark_runs_every_step_on_a_tiny_studio(tmp_path: Path) -> N
     row = next(line for line in text.splitlines() if line.startswith("| 2,500 |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert len(cells) == 10 and all(re.search(r"\d", c) for c in cells)
+    # every step of the pipeline took some time, and the process tree was measured
+    assert re.search(r"2,500 rows, \(d\): dbt [\d.]+, .*other steps [\d.]+", text)
+    assert re.search(r"2,500 rows: \(a\) [\d,]+ MB, \(d\) [\d,]+ MB", text)
     # (c) agreed with the published mart, line-month by line-month (the benchmark stops otherwise)
     assert re.search(r"pandas \d+ line-months equal to the mart, [\d,.]+ posted; polars \d+ line-months", text)

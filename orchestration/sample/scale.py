@@ -14,6 +14,8 @@ an empty source_ref (a direct ledger posting, not a timesheet, rental or invoice
 
 from __future__ import annotations
 
+import os
+import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -25,6 +27,13 @@ from orchestration.sample.writer import generate
 
 FORMATS = ("csv", "parquet")
 GENERATED_STEM = "gl_actuals_generated"
+
+
+def _generator_connection() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that spills (a large studio) into the system's temporary folder, not `.tmp/` in the
+    current folder, DuckDB's default for an in-memory database."""
+    spill = Path(tempfile.gettempdir()) / f"studio-generate-{os.getpid()}"
+    return duckdb.connect(config={"temp_directory": str(spill)})
 
 
 def sample_actual_rows(counts: dict[str, int]) -> int:
@@ -83,7 +92,7 @@ def generate_scaled(out_dir: Path, actual_rows: int, fmt: str = "csv", seed: int
     if extra == 0:
         return counts
     options = "FORMAT parquet" if fmt == "parquet" else "FORMAT csv, HEADER true"
-    con = duckdb.connect()
+    con = _generator_connection()
     try:
         con.execute("SET threads TO 1")  # one writer thread: the same bytes every time
         con.execute(f"COPY ({_generated_rows_sql(out_dir, extra, seed)}) TO '{literal(target)}' ({options})")
@@ -185,7 +194,7 @@ def generate_next_day(out_dir: Path, rows: int = NEXT_DAY_ROWS, fmt: str = "csv"
     target = out_dir / f"{NEXT_DAY_STEM}_{day:%Y%m%d}.{fmt}"
     work = target.with_name(f".{target.name}.incoming")
     options = "FORMAT parquet" if fmt == "parquet" else "FORMAT csv, HEADER true"
-    con = duckdb.connect()
+    con = _generator_connection()
     try:
         con.execute("SET threads TO 1")  # one writer thread: the same bytes every time
         con.execute(f"COPY ({_next_day_rows_sql(out_dir, day, rows, seed)}) TO '{literal(work)}' ({options})")
