@@ -39,12 +39,12 @@ select
     summarised.*,
     case when project_count = 0 then null
          else project_type || ' ' || category || ' lines ran '
-            || cast(cast(round(abs(mean_variance_pct), 1) as decimal(9, 1)) as string) || '% '
+            || cast(cast(round(abs(mean_variance_pct), 1) as decimal(38, 1)) as string) || '% '
             || case when mean_variance_pct >= 0 then 'over' else 'under' end
             || ' on average across ' || cast(project_count as string)
             || case when project_count = 1 then ' project' else ' projects' end
             || ': quote ' || category || ' '
             || case when mean_variance_pct >= 0 then '+' else '-' end
-            || cast(cast(round(abs(mean_variance_pct), 1) as decimal(9, 1)) as string) || '%'
+            || cast(cast(round(abs(mean_variance_pct), 1) as decimal(38, 1)) as string) || '%'
     end as suggested_adjustment
 from summarised
