@@ -95,3 +95,18 @@ def test_a_small_table_is_kept_or_copied(tmp_path: Path, monkeypatch: pytest.Mon
     con.execute("UPDATE build.marts.facts SET amount = 0 WHERE cost_id = 'c:5'")
     assert warehouse._publish_table(con, "marts", "facts") == "copied"
     assert _difference(con) == (0, 0)
+
+
+def test_a_copy_mostly_of_free_blocks_is_not_patched_further(tmp_path: Path) -> None:
+    database = tmp_path / "published.duckdb"
+    with duckdb.connect(str(database)) as con:
+        con.execute("CREATE TABLE kept AS SELECT i FROM range(300000) AS r(i)")
+        con.execute("CREATE TABLE dropped AS SELECT i, 'text ' || i AS t FROM range(1000000) AS r(i)")
+        con.execute("CHECKPOINT")
+    assert not warehouse._mostly_free(database, "256MB")  # every block holds rows
+    with duckdb.connect(str(database)) as con:
+        con.execute("DROP TABLE dropped")  # most of the file: its blocks are free now, the file as large
+        con.execute("CHECKPOINT")
+        total, free = con.execute("SELECT total_blocks, free_blocks FROM pragma_database_size()").fetchone()
+    assert free > total / 2
+    assert warehouse._mostly_free(database, "256MB")

@@ -54,6 +54,8 @@ def publish(
     previous_db = layout.published_db if layout.published_db.exists() else None
     if previous_db is not None:
         shutil.copyfile(previous_db, draft_file)  # the published file is never written after its rename
+        if _mostly_free(draft_file, memory_limit):
+            draft_file.unlink()  # patched too often: this publication is written whole, which compacts it
     with duckdb.connect(str(draft_file), config={"memory_limit": memory_limit}) as con:
         con.execute(f"ATTACH '{literal(build_db or layout.build_db)}' AS build (READ_ONLY)")
         tables = con.execute(
@@ -93,6 +95,17 @@ def publish(
         tables_kept=outcomes.count("kept"),
         tables_patched=outcomes.count("patched"),
     )
+
+
+# a copy of the previous publication with more free space than this (blocks of deleted rows and dropped tables
+# not reused yet) is not patched further: the publication is written whole instead
+MAX_FREE_FRACTION = 0.25
+
+
+def _mostly_free(database: Path, memory_limit: str) -> bool:
+    with duckdb.connect(str(database), read_only=True, config={"memory_limit": memory_limit}) as con:
+        total, free = con.execute("SELECT total_blocks, free_blocks FROM pragma_database_size()").fetchone()
+    return free > total * MAX_FREE_FRACTION
 
 
 # below this many rows a table is written again whole when it changed: a copy costs less than finding its rows
