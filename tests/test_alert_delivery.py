@@ -172,3 +172,16 @@ def test_studio_toml_names_the_webhook_variable_never_the_url(tmp_path: Path) ->
     with pytest.raises(ValueError, match="alert_webhook_env must name an environment variable") as refused:
         StudioConfig.load(config)
     assert "hooks.example" not in str(refused.value)
+
+
+def test_alerts_are_appended_a_batch_at_a_time_in_order(tmp_path: Path, monkeypatch) -> None:
+    from orchestration.lib import notify
+
+    monkeypatch.setattr(notify, "ALERT_BATCH", 2)  # 5 alerts: batches of 2, 2 and 1
+    layout = WarehouseLayout(tmp_path / "wh")
+    publish_alerts(layout, ["A", "B", "C", "D", "E"], "p1", T1)
+    batches = [[a["alert_key"] for a in batch] for batch in notify.open_alert_batches(layout.published_db)]
+    assert batches == [["A", "B"], ["C", "D"], ["E"]]
+    assert deliver_alerts(layout, None) == f"5 new alert(s) delivered to {outbox_file(layout)}"
+    assert [r["alert_key"] for r in outbox_lines(layout)] == ["A", "B", "C", "D", "E"]
+    assert deliver_alerts(layout, None) == f"0 new alert(s) delivered to {outbox_file(layout)}"

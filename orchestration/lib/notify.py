@@ -19,29 +19,40 @@ from pathlib import Path
 import duckdb
 
 from orchestration.lib.alerts import ALERT_FIELDS, HISTORY
-from orchestration.lib.config import WarehouseLayout
+from orchestration.lib.config import WarehouseLayout, in_process_memory_limit
 
 
 def outbox_file(layout: WarehouseLayout) -> Path:
     return layout.root / "outbox" / "alerts.jsonl"
 
 
-def open_alerts(published_db: Path) -> list[dict]:
-    """The open alert episodes of the published warehouse (none before the first publication with alerts)."""
+ALERT_BATCH = 10_000
+
+
+def open_alert_batches(published_db: Path, batch: int | None = None) -> Iterator[list[dict]]:
+    """The open alert episodes of the published warehouse, oldest first, a batch at a time (a studio with a
+    million open alerts is read without holding them all; none before the first publication with alerts)."""
     if not published_db.exists():
-        return []
-    with duckdb.connect(str(published_db), read_only=True) as con:
+        return
+    config = {"memory_limit": in_process_memory_limit("1GB")}  # a million alerts are sorted within it
+    with duckdb.connect(str(published_db), read_only=True, config=config) as con:
         found = con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'audit' AND table_name = 'alert_history'"
         ).fetchone()[0]
         if not found:
-            return []
+            return
         columns = [*ALERT_FIELDS, "episode", "first_raised_at", "opened_in"]
         cursor = con.execute(
             f"SELECT {', '.join(columns)} FROM {HISTORY} WHERE cleared_at IS NULL "
             "ORDER BY first_raised_at, severity, alert_key"
         )
-        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        while rows := cursor.fetchmany(batch or ALERT_BATCH):
+            yield [dict(zip(columns, row, strict=True)) for row in rows]
+
+
+def open_alerts(published_db: Path) -> list[dict]:
+    """The open alert episodes of the published warehouse, all at once."""
+    return [alert for batch in open_alert_batches(published_db) for alert in batch]
 
 
 def delivered_episodes(outbox: Path) -> set[tuple[str, int]]:
@@ -49,13 +60,24 @@ def delivered_episodes(outbox: Path) -> set[tuple[str, int]]:
     if not outbox.exists():
         return set()
     found = set()
-    for line in outbox.read_text(encoding="utf-8").splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        found.add((record["alert_key"], int(record["episode"])))
+    with outbox.open(encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            found.add((record["alert_key"], int(record["episode"])))
     return found
+
+
+def _outbox_line(alert: dict, delivered_at: str) -> str:
+    return json.dumps({**{k: _plain(v) for k, v in alert.items()}, "delivered_at": delivered_at}, sort_keys=True) + "\n"
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as handle:
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) == b"\n"
 
 
 def _plain(value: object) -> object:
@@ -81,25 +103,41 @@ def _outbox_lock(outbox: Path) -> AbstractContextManager[None]:
 
 def deliver_to_outbox(layout: WarehouseLayout, now: datetime | None = None) -> list[dict]:
     """Append the open alert episodes the outbox does not hold yet; return them."""
+    delivered: list[dict] = []
+    append_new_alerts(layout, now, delivered)
+    return delivered
+
+
+def append_new_alerts(layout: WarehouseLayout, now: datetime | None = None, collect: list[dict] | None = None) -> int:
+    """Append the open alert episodes the outbox does not hold yet, a batch at a time; return how many. Each
+    line is whole or unreadable: a run killed between batches leaves the rest for the next delivery."""
     outbox = outbox_file(layout)
+    delivered_at = (now or datetime.now(UTC)).isoformat()
+    count = 0
     with _outbox_lock(outbox):
         done = delivered_episodes(outbox)
-        pending = [a for a in open_alerts(layout.published_db) if (a["alert_key"], a["episode"]) not in done]
-        if not pending:
-            return []
-        delivered_at = (now or datetime.now(UTC)).isoformat()
-        lines = [
-            json.dumps({**{k: _plain(v) for k, v in alert.items()}, "delivered_at": delivered_at}, sort_keys=True)
-            for alert in pending
-        ]
-        with outbox.open("a", encoding="utf-8") as handle:
-            # a line a crash cut short stays unreadable on its own line, and its alert is written again whole
-            if handle.tell() > 0 and not outbox.read_bytes().endswith(b"\n"):
-                handle.write("\n")
-            handle.write("\n".join(lines) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        return pending
+        handle = None
+        try:
+            for batch in open_alert_batches(layout.published_db):
+                new = [a for a in batch if (a["alert_key"], a["episode"]) not in done]
+                if not new:
+                    continue
+                if handle is None:
+                    handle = outbox.open("a", encoding="utf-8")
+                    # a line a crash cut short stays unreadable on its own line, and its alert is written again whole
+                    if handle.tell() > 0 and not _ends_with_newline(outbox):
+                        handle.write("\n")
+                handle.write("".join(_outbox_line(a, delivered_at) for a in new))
+                count += len(new)
+                if collect is not None:
+                    collect.extend(new)
+            if handle is not None:
+                handle.flush()
+                os.fsync(handle.fileno())
+        finally:
+            if handle is not None:
+                handle.close()
+    return count
 
 
 # --- the webhook (SPEC §7): Slack-compatible, from the outbox, retried until it answers 2xx ---
@@ -198,8 +236,8 @@ def deliver_to_webhook(layout: WarehouseLayout, url: str, timeout: float = 10.0)
 def deliver_alerts(layout: WarehouseLayout, webhook_env: str | None, environ: dict[str, str] | None = None) -> str:
     """The delivery after a publish (the sensor and `studio-budget run`): the outbox always, the webhook when
     its environment variable is set. Returns one line for the log, which never holds the URL."""
-    new = deliver_to_outbox(layout)
-    summary = f"{len(new)} new alert(s) delivered to {outbox_file(layout)}"
+    new = append_new_alerts(layout)
+    summary = f"{new} new alert(s) delivered to {outbox_file(layout)}"
     url = (environ if environ is not None else os.environ).get(webhook_env or "", "") if webhook_env else ""
     if url:
         sent, pending = deliver_to_webhook(layout, url)
