@@ -77,7 +77,7 @@ def prepare_manifest(project: DbtProject = dbt_project) -> Path:
     with (target / ".parse.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if manifest_is_stale(Path(project.project_dir), project.manifest_path):
-            dbt = DbtCliResource(project_dir=project, dbt_executable=str(Path(sys.executable).with_name("dbt")))
+            dbt = StudioDbtCliResource(project_dir=project, dbt_executable=str(Path(sys.executable).with_name("dbt")))
             dbt.cli(["parse", "--quiet"], target_path=project.target_path).wait()
     return project.manifest_path
 

@@ -145,15 +145,22 @@ def _publish_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> s
     database = con.execute("SELECT current_database()").fetchone()[0]
     name, built = f'{schema}."{table}"', f'build.{schema}."{table}"'
 
+    built_rows = con.execute(f"SELECT count(*) FROM {built}").fetchone()[0]
+
     def copy() -> str:
         con.execute(f"DROP TABLE IF EXISTS {name}")
-        con.execute(f"CREATE TABLE {name} AS SELECT * FROM {built}")
+        if built_rows >= PATCH_MIN_ROWS:
+            # a large fact's rows have no order (patching appends anyway): copied by every thread at once
+            con.execute("SET preserve_insertion_order = false")
+        try:
+            con.execute(f"CREATE TABLE {name} AS SELECT * FROM {built}")
+        finally:
+            con.execute("RESET preserve_insertion_order")
         return "copied"
 
     columns = _columns(con, database, schema, table)
     if not columns or columns != _columns(con, "build", schema, table):
         return copy()
-    built_rows = con.execute(f"SELECT count(*) FROM {built}").fetchone()[0]
     if built_rows < PATCH_MIN_ROWS:
         if con.execute(f"SELECT count(*), sum(hash(t)) FROM {name} AS t").fetchone() == con.execute(
             f"SELECT count(*), sum(hash(t)) FROM {built} AS t"
@@ -161,19 +168,19 @@ def _publish_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> s
             return "kept"
         return copy()
     try:
-        con.execute(f"CREATE TEMP TABLE publish_built AS SELECT hash(t) AS h FROM {built} AS t")
+        con.execute(f"CREATE TEMP TABLE publish_built AS SELECT rowid AS r, hash(t) AS h FROM {built} AS t")
         con.execute(f"CREATE TEMP TABLE publish_draft AS SELECT rowid AS r, hash(t) AS h FROM {name} AS t")
         wanted = con.execute("SELECT count(*), sum(h) FROM publish_built").fetchone()
         if con.execute("SELECT count(*), sum(h) FROM publish_draft").fetchone() == wanted:
             return "kept"
         con.execute("CREATE TEMP TABLE publish_gone AS SELECT r FROM publish_draft ANTI JOIN publish_built USING (h)")
-        con.execute("CREATE TEMP TABLE publish_new AS SELECT h FROM publish_built ANTI JOIN publish_draft USING (h)")
+        con.execute("CREATE TEMP TABLE publish_new AS SELECT r, h FROM publish_built ANTI JOIN publish_draft USING (h)")
         changed = con.execute("SELECT (SELECT count(*) FROM publish_gone) + (SELECT count(*) FROM publish_new)")
         if changed.fetchone()[0] > built_rows // 2:
             return copy()
         deleted = con.execute(f"DELETE FROM {name} WHERE rowid IN (SELECT r FROM publish_gone)").fetchone()[0]
         inserted = con.execute(
-            f"INSERT INTO {name} SELECT * FROM {built} AS t WHERE hash(t) IN (SELECT h FROM publish_new)"
+            f"INSERT INTO {name} SELECT * FROM {built} WHERE rowid IN (SELECT r FROM publish_new)"
         ).fetchone()[0]
         # what the table now holds, by arithmetic on the hashes: one row inserted per new hash (a build with
         # repeated rows inserts more), and then the build's row count and hash sum
