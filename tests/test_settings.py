@@ -90,6 +90,8 @@ def test_the_as_of_date_is_in_dbts_environment_while_it_starts(monkeypatch: pyte
     with as_of_environment({"as_of": "2025-03-15"}):
         assert os.environ[AS_OF_ENV] == "2025-03-15"
     assert AS_OF_ENV not in os.environ
+    with as_of_environment({"base_currency": "GBP"}):  # no as-of date: nothing set
+        assert AS_OF_ENV not in os.environ
 
 
 def test_duckdb_inside_the_refresh_process_gets_half_the_memory_limit() -> None:

@@ -110,7 +110,11 @@ def dbt_command_vars(dbt_vars: Mapping[str, object]) -> str:
 
 @contextlib.contextmanager
 def as_of_environment(dbt_vars: Mapping[str, object]) -> Iterator[None]:
-    """While dbt is started: the run's as-of date in its environment (a copy of this process's), then as before."""
+    """While dbt is started: the run's as-of date in its environment (a copy of this process's), then as before.
+    Vars without an as-of date leave the environment as it is."""
+    if "as_of" not in dbt_vars:
+        yield
+        return
     before = os.environ.get(AS_OF_ENV)
     os.environ[AS_OF_ENV] = str(dbt_vars["as_of"])
     try:
