@@ -50,11 +50,6 @@ def open_alert_batches(published_db: Path, batch: int | None = None) -> Iterator
             yield [dict(zip(columns, row, strict=True)) for row in rows]
 
 
-def open_alerts(published_db: Path) -> list[dict]:
-    """The open alert episodes of the published warehouse, all at once."""
-    return [alert for batch in open_alert_batches(published_db) for alert in batch]
-
-
 def delivered_episodes(outbox: Path) -> set[tuple[str, int]]:
     """(alert_key, episode) of every alert the outbox holds; a line cut short by a crash does not count."""
     if not outbox.exists():

@@ -71,8 +71,9 @@ def publish(
         for schema in PUBLISHED_SCHEMAS:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         _drop_tables_not_built(con, set(tables))
-        outcomes = [_publish_table(con, schema, table) for schema, table in tables]
-        marts = [table for schema, table in tables if schema == "marts"]
+        contents: dict[tuple[str, str], tuple[int, int | None]] = {}
+        outcomes = [_publish_table(con, schema, table, contents) for schema, table in tables]
+        marts = {table: content for (schema, table), content in contents.items() if schema == "marts"}
         exports = _write_exports(con, layout, marts, export_dir)
         loads = _write_audit(con, layout, publication_id, now, run_id, as_of, len(tables))
         # alert state is carried from the publication this one replaces (SPEC §7: a rerun raises nothing new)
@@ -133,23 +134,36 @@ def _columns(con: duckdb.DuckDBPyConnection, database: str, schema: str, table: 
     ).fetchall()
 
 
-def _publish_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
-    """One built table into the draft, which holds the previous publication's copy of it (or none).
+def _publish_table(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    contents: dict[tuple[str, str], tuple[int, int | None]] | None = None,
+) -> str:
+    """One built table into the draft, which holds the previous publication's copy of it (or none). Returns what
+    was done; `contents` receives the table's content as the build has it (row count, sum of row hashes), which
+    the mart fingerprints use rather than hash the table again.
 
     - "kept": the same columns, rows and sum of row hashes as the build's: left as it is;
     - "patched": a large table where few rows differ: the rows whose hash the build does not have are deleted,
-      the build's rows whose hash the draft does not have are inserted, and the result must then have the
-      build's row count and hash sum, or it is written whole after all;
+      the build's rows whose hash the draft does not have are inserted. Beforehand, the row counts and hash sums
+      of the draft, the rows going and the rows coming must add up to the build's, or the table is written whole;
     - "copied": written whole from the build (new, other columns, small, or mostly changed).
     Rows are compared by a 64-bit hash of the whole row, as the exports' reuse does (audit.mart_fingerprints)."""
     database = con.execute("SELECT current_database()").fetchone()[0]
     name, built = f'{schema}."{table}"', f'build.{schema}."{table}"'
 
-    built_rows = con.execute(f"SELECT count(*) FROM {built}").fetchone()[0]
+    def content(relation: str) -> tuple[int, int | None]:
+        return con.execute(f"SELECT count(*), sum(hash(t)) FROM {relation} AS t").fetchone()
 
-    def copy() -> str:
+    def done(outcome: str, wanted: tuple[int, int | None]) -> str:
+        if contents is not None:
+            contents[(schema, table)] = wanted
+        return outcome
+
+    def copy(rows: int) -> str:
         con.execute(f"DROP TABLE IF EXISTS {name}")
-        if built_rows >= PATCH_MIN_ROWS:
+        if rows >= PATCH_MIN_ROWS:
             # a large fact's rows have no order (patching appends anyway): copied by every thread at once
             con.execute("SET preserve_insertion_order = false")
         try:
@@ -160,40 +174,35 @@ def _publish_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> s
 
     columns = _columns(con, database, schema, table)
     if not columns or columns != _columns(con, "build", schema, table):
-        return copy()
+        wanted = content(built)
+        return done(copy(wanted[0]), wanted)
+    built_rows = con.execute(f"SELECT count(*) FROM {built}").fetchone()[0]
     if built_rows < PATCH_MIN_ROWS:
-        if con.execute(f"SELECT count(*), sum(hash(t)) FROM {name} AS t").fetchone() == con.execute(
-            f"SELECT count(*), sum(hash(t)) FROM {built} AS t"
-        ).fetchone():
-            return "kept"
-        return copy()
+        wanted = content(built)
+        return done("kept" if content(name) == wanted else copy(built_rows), wanted)
     try:
         con.execute(f"CREATE TEMP TABLE publish_built AS SELECT rowid AS r, hash(t) AS h FROM {built} AS t")
         con.execute(f"CREATE TEMP TABLE publish_draft AS SELECT rowid AS r, hash(t) AS h FROM {name} AS t")
         wanted = con.execute("SELECT count(*), sum(h) FROM publish_built").fetchone()
-        if con.execute("SELECT count(*), sum(h) FROM publish_draft").fetchone() == wanted:
-            return "kept"
-        con.execute("CREATE TEMP TABLE publish_gone AS SELECT r FROM publish_draft ANTI JOIN publish_built USING (h)")
-        con.execute("CREATE TEMP TABLE publish_new AS SELECT r, h FROM publish_built ANTI JOIN publish_draft USING (h)")
-        changed = con.execute("SELECT (SELECT count(*) FROM publish_gone) + (SELECT count(*) FROM publish_new)")
-        if changed.fetchone()[0] > built_rows // 2:
-            return copy()
-        deleted = con.execute(f"DELETE FROM {name} WHERE rowid IN (SELECT r FROM publish_gone)").fetchone()[0]
-        inserted = con.execute(
-            f"INSERT INTO {name} SELECT * FROM {built} WHERE rowid IN (SELECT r FROM publish_new)"
-        ).fetchone()[0]
-        # what the table now holds, by arithmetic on the hashes: one row inserted per new hash (a build with
-        # repeated rows inserts more), and then the build's row count and hash sum
-        (result,) = con.execute(
-            "SELECT (SELECT count(*) FROM publish_new) = ? AND "
-            "(SELECT count(*) - ? + ? FROM publish_draft) = ? AND "
-            "(SELECT sum(h) FROM publish_draft) - coalesce((SELECT sum(d.h) FROM publish_draft AS d "
-            "SEMI JOIN publish_gone AS g ON d.r = g.r), 0) + coalesce((SELECT sum(h) FROM publish_new), 0) = ?",
-            [inserted, deleted, inserted, wanted[0], wanted[1]],
+        draft = con.execute("SELECT count(*), sum(h) FROM publish_draft").fetchone()
+        if draft == wanted:
+            return done("kept", wanted)
+        for temporary, side, other in (
+            ("publish_gone", "publish_draft", "publish_built"),
+            ("publish_new", "publish_built", "publish_draft"),
+        ):
+            con.execute(f"CREATE TEMP TABLE {temporary} AS SELECT r, h FROM {side} ANTI JOIN {other} USING (h)")
+        gone, gone_sum, new, new_sum = con.execute(
+            "SELECT (SELECT count(*) FROM publish_gone), (SELECT coalesce(sum(h), 0) FROM publish_gone), "
+            "(SELECT count(*) FROM publish_new), (SELECT coalesce(sum(h), 0) FROM publish_new)"
         ).fetchone()
-        if not result:
-            return copy()  # repeated rows, which hashes cannot tell apart: the whole table after all
-        return "patched"
+        # repeated rows, which hashes cannot tell apart, do not add up: the whole table then
+        adds_up = (draft[0] - gone + new, (draft[1] or 0) - gone_sum + new_sum) == (wanted[0], wanted[1] or 0)
+        if gone + new > built_rows // 2 or not adds_up:
+            return done(copy(built_rows), wanted)
+        con.execute(f"DELETE FROM {name} WHERE rowid IN (SELECT r FROM publish_gone)")
+        con.execute(f"INSERT INTO {name} SELECT * FROM {built} WHERE rowid IN (SELECT r FROM publish_new)")
+        return done("patched", wanted)
     finally:
         for temporary in ("publish_built", "publish_draft", "publish_gone", "publish_new"):
             con.execute(f"DROP TABLE IF EXISTS temp.{temporary}")
@@ -212,28 +221,33 @@ def _export_audit(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
         con.execute(f"COPY audit.\"{table}\" TO '{literal(folder / (table + '.parquet'))}' (FORMAT parquet)")
 
 
-def _fingerprints(con: duckdb.DuckDBPyConnection, database: str, tables: list[str]) -> dict[str, str]:
-    """Each mart's content as one value: its columns (names, types), row count and the sum of its rows' hashes."""
+def _fingerprints(
+    con: duckdb.DuckDBPyConnection, database: str, contents: dict[str, tuple[int, int | None]]
+) -> dict[str, str]:
+    """Each mart's content as one value: its columns (names, types), row count and the sum of its rows' hashes
+    (the last two as publishing found them in the build, which the published table now holds)."""
     found = {}
-    for table in tables:
+    for table, (rows, hashes) in contents.items():
         columns = con.execute(
             "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index) FROM duckdb_columns() "
             "WHERE database_name = ? AND schema_name = 'marts' AND table_name = ?",
             [database, table],
         ).fetchone()[0]
-        rows, hashes = con.execute(f'SELECT count(*), sum(hash(t)) FROM "{database}".marts."{table}" AS t').fetchone()
         found[table] = f"{columns} | {rows} | {hashes}"
     return found
 
 
 def _write_exports(
-    con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, marts: list[str], export_dir: Path
+    con: duckdb.DuckDBPyConnection,
+    layout: WarehouseLayout,
+    contents: dict[str, tuple[int, int | None]],
+    export_dir: Path,
 ) -> dict[str, int]:
     """Every mart as Parquet in the new export folder. A mart whose content is that of the previous publication
     keeps its file (a hard link to it, not a rewrite); the others are written. The fingerprints go to
     audit.mart_fingerprints for the next publication to compare with."""
     database = con.execute("SELECT current_database()").fetchone()[0]
-    current = _fingerprints(con, database, marts)
+    current = _fingerprints(con, database, contents)
     previous: dict[str, str] = {}
     earlier_dir = None
     if layout.published_db.exists():
@@ -254,7 +268,7 @@ def _write_exports(
     # a table's rows have no order: the file is written by every thread at once (4.6 s instead of 5.7 s for a
     # 10M-row fact, measured)
     con.execute("SET preserve_insertion_order = false")
-    for table in marts:
+    for table in contents:
         target = export_dir / f"{table}.parquet"
         earlier = earlier_dir / target.name if earlier_dir is not None else None
         if previous.get(table) == current[table] and earlier is not None and earlier.is_file():
