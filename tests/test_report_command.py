@@ -6,12 +6,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pytest
 
-from orchestration.lib.report import read_report, report_text
+from orchestration.lib.report import ALERTS_SHOWN, read_report, report_text
 from orchestration.lib.report_render import ReportRequestError, render_report
 from orchestration.lib.terminal import QuietStatus, progress_status, terminal_console
 from tests.conftest import CliRun, query, rows, run_cli
@@ -115,3 +118,37 @@ def test_console_is_plain_when_not_a_terminal(monkeypatch: pytest.MonkeyPatch) -
         status.update("12 of 66 OK created sql table model marts.mart_studio_variance")
         console.print("[bold]done[/bold]")
     assert console.file.getvalue() == "done\n"
+
+
+def test_report_lists_the_most_pressing_alerts_and_counts_them_all(small_db: Path, tmp_path: Path) -> None:
+    """With more open alerts than a report lists, it reads the 15 most pressing and counts every one in SQL; the
+    expected list and counts come from every open alert sorted and counted in Python."""
+    database = tmp_path / "studio.duckdb"
+    shutil.copyfile(small_db, database)
+    with duckdb.connect(str(database)) as con:
+        # 30 more open alerts of each severity (distinct gaps between actual and budget, some without a budget)
+        # and 5 cleared ones, which a report never counts
+        con.execute(
+            "INSERT INTO audit.alert_history (alert_key, alert_type, scope, scope_key, severity, budget, actual, "
+            "metric_value, notify_role, first_raised_at, cleared_at) "
+            "SELECT 'extra-' || i, 'test_type_' || (i % 2), 'line', 'K' || i, "
+            "['critical', 'warning', 'info'][i % 3 + 1], CASE WHEN i % 4 = 0 THEN NULL ELSE 100 END, 100 + i * 7, "
+            "0.5, 'producer', TIMESTAMPTZ '2025-03-15 06:00:00+00', "
+            "CASE WHEN i >= 30 THEN TIMESTAMPTZ '2025-03-15 07:00:00+00' END FROM range(35) t(i)"
+        )
+    every = rows(database, "SELECT * FROM audit.alert_history WHERE cleared_at IS NULL")
+    rank = {"critical": 0, "warning": 1, "info": 2}
+    every.sort(key=lambda a: (rank[a["severity"]], -abs(a["actual"] - (a["budget"] or 0)), a["alert_key"]))
+    data = read_report(database)
+    assert [(a["scope_key"], a["severity"]) for a in data.alerts] == [
+        (a["scope_key"], a["severity"]) for a in every[:ALERTS_SHOWN]
+    ]
+    counted = Counter((a["alert_type"], a["severity"]) for a in every)
+    assert {(c["alert_type"], c["severity"]): c["alerts"] for c in data.alert_counts} == counted
+    by_severity = Counter(a["severity"] for a in every)
+    title = (
+        f"Open alerts ({len(every)}: {by_severity['critical']} critical, {by_severity['warning']} warning, "
+        f"{by_severity['info']} info; {ALERTS_SHOWN} shown)"
+    )
+    assert len(every) == 9 + 30 and title in report_text(data)
+    assert title.replace("Open alerts", "") in render_report(database, fmt="html")

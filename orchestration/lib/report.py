@@ -37,11 +37,16 @@ class ReportData:
     blockers: list[dict] = field(default_factory=list)
     transfers: list[dict] = field(default_factory=list)
     run_rate: list[dict] = field(default_factory=list)
-    alerts: list[dict] = field(default_factory=list)
+    alerts: list[dict] = field(default_factory=list)  # the ALERTS_SHOWN most pressing open alerts, in order
+    # every open alert counted by type and severity: {"alert_type", "severity", "alerts"}
+    alert_counts: list[dict] = field(default_factory=list)
     days_elapsed: int = 0  # of the as-of month, whose budget the figures prorate
     days_in_month: int = 0
     department: str | None = None  # a department's report: its rows only (SPEC §8); None = the studio
     monthly: list[dict] = field(default_factory=list)  # the fiscal year's months: cost budget and actual, YTD
+
+
+ALERTS_SHOWN = 15  # the open alerts a report lists (all are counted)
 
 
 def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict]:
@@ -141,20 +146,28 @@ def read_report(published_db: Path, department: str | None = None) -> ReportData
             if _has_table(con, "marts", "mart_run_rate")
             else []
         )
-        alerts = (
-            _dicts(
+        alerts, alert_counts = [], []
+        if _has_table(con, "audit", "alert_history"):
+            # only the shown alerts are read, and the rest counted in SQL: a large ledger opens a million of them
+            open_alerts = "FROM audit.alert_history WHERE cleared_at IS NULL " + (
+                "AND department_code = $1 " if scoped else ""
+            )
+            alerts = _dicts(
                 con.execute(
                     "SELECT severity, alert_type, scope, scope_key, metric_name, metric_value, notify_role, "
-                    "first_raised_at::DATE::VARCHAR AS raised FROM audit.alert_history WHERE cleared_at IS NULL "
-                    + ("AND department_code = $1 " if scoped else "")
+                    "first_raised_at::DATE::VARCHAR AS raised "
+                    + open_alerts
                     + "ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, "
-                    "abs(actual - coalesce(budget, 0)) DESC, alert_key",
+                    f"abs(actual - coalesce(budget, 0)) DESC, alert_key LIMIT {ALERTS_SHOWN}",
                     params,
                 )
             )
-            if _has_table(con, "audit", "alert_history")
-            else []
-        )
+            alert_counts = _dicts(
+                con.execute(
+                    "SELECT alert_type, severity, count(*) AS alerts " + open_alerts + "GROUP BY ALL ORDER BY ALL",
+                    params,
+                )
+            )
         # the burn chart: the fiscal year's months to as-of, cost only (the as-of month's actual is month to date)
         monthly = _dicts(
             con.execute(
@@ -172,6 +185,7 @@ def read_report(published_db: Path, department: str | None = None) -> ReportData
     return ReportData(
         as_of or "", fy_start or "", rows, commentary, int(total), revenue,
         production=production, blockers=blockers, transfers=transfers, run_rate=run_rate, alerts=alerts,
+        alert_counts=alert_counts,
         days_elapsed=int(days_elapsed or 0), days_in_month=int(days_in_month or 0),
         department=department, monthly=monthly,
     )  # fmt: skip
@@ -194,8 +208,6 @@ def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
         ).fetchone()[0]
     )
 
-
-ALERTS_SHOWN = 15
 
 
 def _money(value: Decimal | float | None) -> str:
@@ -457,15 +469,21 @@ def _run_rate_table(data: ReportData) -> Table:
 ALERT_TEXT_WIDTHS = {"Severity": 8, "Alert": 18, "Scope": 7, "Key": 20, "Notify": 14}
 
 
+def severity_counts(data: ReportData) -> dict[str, int]:
+    """The open alerts of each severity, most severe first."""
+    severities = ("critical", "warning", "info")
+    return {s: sum(c["alerts"] for c in data.alert_counts if c["severity"] == s) for s in severities}
+
+
 def _alerts_table(data: ReportData) -> Table:
-    counts = {s: sum(1 for a in data.alerts if a["severity"] == s) for s in ("critical", "warning", "info")}
-    shown = min(len(data.alerts), ALERTS_SHOWN)
+    counts = severity_counts(data)
+    total, shown = sum(counts.values()), len(data.alerts)
     table = Table(
         box=box.SIMPLE_HEAD,
         pad_edge=False,
-        title=f"Open alerts ({len(data.alerts)}: "
+        title=f"Open alerts ({total}: "
         + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-        + ("" if shown == len(data.alerts) else f"; {shown} shown")
+        + ("" if shown == total else f"; {shown} shown")
         + ")",
         title_justify="left",
     )
@@ -479,7 +497,7 @@ def _alerts_table(data: ReportData) -> Table:
             alert["notify_role"],
             alert["raised"],
         )
-        for alert in data.alerts[:shown]
+        for alert in data.alerts
     ]
     for index, name in enumerate(("Severity", "Alert", "Scope", "Key", "METRIC", "Notify", "Raised")):
         # a figure or a date is never cut; the words around them give way first

@@ -8,7 +8,6 @@ disk, attached to an e-mail or printed.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 
@@ -18,7 +17,6 @@ from markupsafe import Markup
 from pygal.style import Style
 
 from orchestration.lib.report import (
-    ALERTS_SHOWN,
     ATTENTION,
     STUDIO_TOTAL_LABEL,
     ReportData,
@@ -26,6 +24,7 @@ from orchestration.lib.report import (
     commentary_title,
     department_label,
     report_title,
+    severity_counts,
     subtotal_label,
 )
 from orchestration.lib.report_project import ProjectCostReport
@@ -145,9 +144,9 @@ def top_variances_chart(data: ReportData) -> Markup:
     return _svg(chart)
 
 
-def alerts_chart(alerts: Iterable[dict]) -> Markup:
-    """Open alerts counted by type, stacked by severity."""
-    counts = Counter((a["alert_type"], a["severity"]) for a in alerts)
+def alerts_chart(alert_counts: Iterable[dict]) -> Markup:
+    """Open alerts counted by type, stacked by severity (`alert_counts`: alert_type, severity, alerts)."""
+    counts = {(c["alert_type"], c["severity"]): c["alerts"] for c in alert_counts}
     types = sorted({t for t, _ in counts})
     chart = _chart(pygal.StackedBar, "Open alerts by type and severity", print_values=False)
     chart.x_labels = types
@@ -172,19 +171,20 @@ def studio_page(data: ReportData, links: dict[str, str] | None = None) -> str:
             table_rows.append({"kind": "subtotal", "label": subtotal_label(row), "row": row})
         else:
             table_rows.append({"kind": "total", "label": STUDIO_TOTAL_LABEL, "row": row})
-    counts = Counter(a["severity"] for a in data.alerts)
+    counts = severity_counts(data)
     return ENVIRONMENT.get_template("studio.html.j2").render(
         title=report_title(data),
         data=data,
         table_rows=table_rows,
         commentary_title=commentary_title(data),
-        alerts_shown=data.alerts[:ALERTS_SHOWN],
+        alerts_shown=data.alerts,
         alert_counts=counts,
+        alerts_open=sum(counts.values()),
         charts={
             "budget_vs_actual": budget_vs_actual_chart(data),
             "burn": burn_chart(data) if data.monthly else None,
             "top_variances": top_variances_chart(data) if data.commentary else None,
-            "alerts": alerts_chart(data.alerts) if data.alerts else None,
+            "alerts": alerts_chart(data.alert_counts) if data.alert_counts else None,
         },
         links=links or {},
     )
