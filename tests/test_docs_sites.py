@@ -107,6 +107,15 @@ def test_dbt_docs_are_generated_again_only_when_their_inputs_change(sample_run: 
     assert page.read_bytes() == before  # and a failed generate leaves the page
 
 
+def test_dbt_docs_reuse_the_builds_parse(sample_run: CliRun) -> None:
+    """dbt keeps one partial-parse state per target folder: the docs run (after the build, in the same folder)
+    parses only what changed when it names the build's target and vars, and leaves the next build the same."""
+    output = (sample_run.warehouse / "_internal" / "dbt_output.log").read_text(encoding="utf-8")
+    build, docs = output.split("Running with dbt=")[1:]  # the build, then the docs
+    assert "START sql table model" in build and "Building catalog" in docs
+    assert "Unable to do partial parsing" not in docs, docs[:2000]
+
+
 def test_exposures_cover_every_report_and_export() -> None:
     """Every mart is exported (the parquet_exports exposure), and every mart read by a report or delivery
     module (found by name in its SQL) is declared by an exposure."""

@@ -27,13 +27,20 @@ from dagster_dbt import DbtCliResource
 from orchestration.lib.config import WarehouseLayout
 from orchestration.lib.dbt import as_of_environment, dbt_command_vars
 from orchestration.lib.freshness import code_fingerprint
+from orchestration.lib.spark import DBT_TARGETS
 
 STATIC_PAGE = "static_index.html"
 
 
 def dbt_docs_args(dbt_vars: Mapping[str, object]) -> list[str]:
-    """`dbt docs generate` as the pipeline runs it: one static page, the build's vars, nothing compiled again."""
-    return ["docs", "generate", "--static", "--no-compile", "--vars", dbt_command_vars(dbt_vars)]
+    """`dbt docs generate` as the pipeline runs it: one static page, the build's vars and DuckDB target, nothing
+    compiled again. The target is named as the build names it: dbt keeps one partial-parse state per target
+    folder and parses the whole project again when an invocation's vars or target differ from the last one's
+    (9 s instead of 3.7 s here), so a docs run without it cost this run's docs and the next build a full parse."""
+    return [
+        "docs", "generate", "--static", "--no-compile", "--target", DBT_TARGETS["duckdb"],
+        "--vars", dbt_command_vars(dbt_vars),
+    ]  # fmt: skip
 
 
 def publish_dbt_docs(dbt: DbtCliResource, layout: WarehouseLayout, dbt_vars: Mapping[str, object]) -> Path:
