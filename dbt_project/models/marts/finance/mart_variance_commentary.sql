@@ -45,7 +45,8 @@ latest_commentary as (
     ) as newest
     from {{ ref('stg_variance_commentary') }}
 ),
-costs as (
+-- the fact's records of those line-months, scanned again by each use below rather than copied once (macro)
+costs as {{ not_materialized() }} (
     select
         c.period, c.project_code, c.account_code, c.amount_base, c.cost_id,
         coalesce(c.vendor, c.person_id, c.description, c.source) as contributor,
