@@ -67,6 +67,14 @@ def build_once(root: Path, name: str, build: Callable[[Path], None]) -> Path:
     return folder
 
 
+def compiled_test(warehouse: Path, prefix: str) -> str:
+    """The SQL of the one dbt test whose name starts with `prefix`, as the warehouse's last build compiled it."""
+    compiled = warehouse / "_internal" / "dbt_target" / "compiled"
+    found = sorted(compiled.rglob(f"{prefix}*.sql"))
+    assert len(found) == 1, found
+    return found[0].read_text(encoding="utf-8")
+
+
 def copy_warehouse(source: Path, destination: Path) -> None:
     """A copy that is a warehouse of its own (its `exports` link stays inside the copy)."""
     shutil.copytree(source, destination, symlinks=True)

@@ -7,20 +7,13 @@ from pathlib import Path
 
 import duckdb
 
-from tests.conftest import CliRun
-
-
-def _compiled_test(warehouse: Path, prefix: str) -> str:
-    compiled = warehouse / "_internal" / "dbt_target" / "compiled"
-    found = sorted(compiled.rglob(f"{prefix}*.sql"))
-    assert len(found) == 1, found
-    return found[0].read_text(encoding="utf-8")
+from tests.conftest import CliRun, compiled_test
 
 
 def test_not_null_columns_names_each_column_with_nulls(sample_run: CliRun, tmp_path: Path) -> None:
     build = tmp_path / "build.duckdb"  # attached as `build`, the name the compiled SQL uses
     shutil.copy(sample_run.warehouse / "_internal" / "build.duckdb", build)
-    sql = _compiled_test(sample_run.warehouse, "not_null_columns_mart_studio_v")
+    sql = compiled_test(sample_run.warehouse, "not_null_columns_mart_studio_v")
     with duckdb.connect(str(build)) as con:
         assert con.execute(sql).fetchall() == []  # the built mart passes
         months = con.execute("SELECT count(*) FROM marts.mart_studio_variance").fetchone()[0]
@@ -35,7 +28,7 @@ def test_not_null_columns_names_each_column_with_nulls(sample_run: CliRun, tmp_p
 def test_grain_test_reports_each_repeated_key_with_its_count(sample_run: CliRun, tmp_path: Path) -> None:
     build = tmp_path / "build.duckdb"
     shutil.copy(sample_run.warehouse / "_internal" / "build.duckdb", build)
-    sql = _compiled_test(sample_run.warehouse, "unique_combination_of_columns_fct_actual_costs_cost")
+    sql = compiled_test(sample_run.warehouse, "unique_combination_of_columns_fct_actual_costs_cost")
     with duckdb.connect(str(build)) as con:
         assert con.execute(sql).fetchall() == []  # the built fact passes
         keys = con.execute("SELECT cost_id FROM marts.fct_actual_costs ORDER BY 1 LIMIT 2").fetchall()

@@ -10,10 +10,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from orchestration.sample.scale import generate_next_day
-from tests.conftest import CliRun, copy_warehouse, query, run_cli
+from tests.conftest import CliRun, compiled_test, copy_warehouse, query, run_cli
 
 DAY_ROWS = 200
 
@@ -52,6 +53,8 @@ def test_incremental_refreshes_equal_a_full_refresh_mart_by_mart(sample_run: Cli
         [days[0].replace(day=1)],
     )[0][0]
     assert late == 2
+
+    _grain_test_checks_new_rows_against_the_whole_fact(incremental, tmp_path / "build.duckdb")
 
     copy_warehouse(incremental, full)
     rebuilt = run_cli("run", "--landing", str(landing), "--warehouse", str(full), "--full-refresh")
@@ -94,3 +97,27 @@ def test_what_makes_the_incremental_models_rebuild(tmp_path: Path) -> None:
     ledger.write_text('{"load_id": "20261016T000001-def"}', encoding="utf-8")
     now = incremental_inputs(layout, settings)
     assert incremental_rebuild_reasons(now, incremental_inputs(layout, settings)) == []
+
+
+def _grain_test_checks_new_rows_against_the_whole_fact(warehouse: Path, build: Path) -> None:
+    """The fact's grain test of an incremental build groups only the keys of rows added since the last tested
+    build (lake.last_build), each against the whole fact: a new line, an accrued record (replaced whole each
+    refresh) or an older line the as-of date reached, repeating a key already there, is reported with its count."""
+    sql = compiled_test(warehouse, "unique_combination_of_columns_fct_actual_costs_cost_id")
+    assert "last_build" in sql  # the incremental form
+    shutil.copy(warehouse / "_internal" / "build.duckdb", build)  # attached as `build`, as the SQL names it
+    with duckdb.connect(str(build)) as con:
+        assert con.execute(sql).fetchall() == []  # the built fact passes
+        tested_load, tested_as_of = con.execute("SELECT * FROM lake.last_build").fetchone()
+        old = "SELECT * FROM marts.fct_actual_costs WHERE status = 'posted' AND load_id <= ? ORDER BY cost_id"
+        keys = [r[0] for r in con.execute(old.replace("*", "cost_id") + " LIMIT 3", [tested_load]).fetchall()]
+        # three lines already tested, each copied once as a row the last build did not have (by hand: 2 each)
+        copy = f"INSERT INTO marts.fct_actual_costs SELECT * REPLACE ({{}}) FROM ({old}) WHERE cost_id = ?"
+        for key, change in zip(
+            keys,
+            ("'zz-a-later-load' AS load_id", "'accrued' AS status", f"DATE '{tested_as_of}' + 1 AS cost_date"),
+            strict=True,
+        ):
+            con.execute(copy.format(change), [tested_load, key])
+        assert sorted(con.execute(sql).fetchall()) == [(key, 2) for key in sorted(keys)]
+

@@ -154,6 +154,9 @@ def incremental_inputs(layout: WarehouseLayout, dbt_vars: Mapping[str, object]) 
         "as_of": str(dbt_vars["as_of"]),
         "settings": json.dumps(settings, sort_keys=True),
         "reference_loads": hashlib.sha256("\n".join(loads).encode()).hexdigest(),
+        # the newest load of any source (load ids sort by load time): what a next build's tests count as new
+        # after (record_last_build); not a reason to rebuild
+        "latest_load": max((m["load_id"] for m in accepted_manifests(layout)), default=""),
     }
 
 

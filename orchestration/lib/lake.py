@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import duckdb
 
@@ -115,3 +115,15 @@ def register_lake_views(layout: WarehouseLayout, sources: Iterable[Source] | Non
         for source in sources or SOURCES.values():
             con.execute(f"CREATE OR REPLACE VIEW lake.{source.name} AS {lake_select(layout, source)}")
         con.execute(f"CREATE OR REPLACE VIEW lake.load_ledger AS {ledger_select(layout)}")
+
+
+def record_last_build(layout: WarehouseLayout, state: Mapping[str, object] | None) -> None:
+    """`lake.last_build` in the build database: the last build that passed its tests (its newest load and as-of
+    date, from its incremental state), when this build appends to it; no row when this build is a full one. The
+    incremental models' grain tests then group only the keys of rows added since (macro
+    unique_combination_of_columns, `new_rows`)."""
+    with duckdb.connect(str(layout.build_db)) as con:
+        con.execute("CREATE SCHEMA IF NOT EXISTS lake")
+        con.execute("CREATE OR REPLACE TABLE lake.last_build (tested_load_id VARCHAR, tested_as_of DATE)")
+        if state and state.get("latest_load") and state.get("as_of"):
+            con.execute("INSERT INTO lake.last_build VALUES (?, ?)", [state["latest_load"], state["as_of"]])
