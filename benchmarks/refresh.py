@@ -153,6 +153,7 @@ def worker_plain_sql(spec: dict) -> dict:
     files = sorted((p for p in landing.iterdir() if source_for_file(p.name)), key=lambda p: p.name)
     ledger = [p for p in files if source_for_file(p.name).name == "gl_actuals"]
     con = duckdb.connect(str(work / "build.duckdb"))  # the catalog the compiled SQL names: "build"
+    con.execute(f"ATTACH '{literal(work / 'ledger.duckdb')}' AS ledger")  # and the ledger's staging table's
     for number, path in enumerate([p for p in files if p not in ledger] + ledger):
         source = source_for_file(path.name)
         if path.suffix == ".csv":
@@ -201,7 +202,7 @@ def worker_plain_sql(spec: dict) -> dict:
         node = manifest["nodes"][unique_id]
         sql = Path(node["compiled_path"]).read_text(encoding="utf-8")
         kind = "VIEW" if node["config"]["materialized"] == "view" else "TABLE"
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {node['schema']}")
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {node['database']}.{node['schema']}")
         con.execute(f"CREATE OR REPLACE {kind} {node['relation_name']} AS {sql}")
         models += 1
     con.execute("CHECKPOINT")

@@ -38,8 +38,6 @@ def published_warehouse(marts: Sequence[AssetKey]) -> AssetsDefinition:
                 "loads": publication.loads,
                 "exports_written": publication.exports_written,
                 "exports_reused": publication.exports_reused,
-                "tables_kept": publication.tables_kept,
-                "tables_patched": publication.tables_patched,
                 "path": MetadataValue.path(str(settings.layout.published_db)),
             }
         )

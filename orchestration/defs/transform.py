@@ -48,8 +48,10 @@ def dbt_models() -> AssetsDefinition:
         if settings.engine == "spark":
             dbt_vars |= prepare_spark_build(layout)  # the project makes its source views over the lake itself
         else:
-            if config.full_refresh and layout.build_db.exists():
-                layout.build_db.unlink()
+            if config.full_refresh:
+                for database in (layout.build_db, layout.ledger_db):
+                    database.unlink(missing_ok=True)
+                    database.with_name(database.name + ".wal").unlink(missing_ok=True)
             register_lake_views(layout)  # every source has its view, even one no asset loaded this run
         pause_point("dbt")
         inputs = incremental_inputs(layout, dbt_vars)

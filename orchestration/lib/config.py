@@ -72,6 +72,12 @@ class WarehouseLayout:
         return self.internal / "build.duckdb"
 
     @property
+    def ledger_db(self) -> Path:
+        """The ledger's incremental staging table (`stg_gl_actuals`), in a file of its own beside the build
+        database: publishing copies the build file whole, which then holds little besides what is published."""
+        return self.internal / "ledger.duckdb"
+
+    @property
     def dbt_target(self) -> Path:
         return self.internal / "dbt_target"
 

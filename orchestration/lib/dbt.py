@@ -149,7 +149,7 @@ def incremental_inputs(layout: WarehouseLayout, dbt_vars: Mapping[str, object]) 
     """What the incremental models' rows were built from: the as-of date, the other settings, and the loads of
     the reference sources a posted line takes attributes from."""
     loads = sorted(m["load_id"] for s in REFERENCE_SOURCES_OF_POSTINGS for m in accepted_manifests(layout, s))
-    settings = {k: v for k, v in dbt_vars.items() if k not in ("as_of", "build_db", *SPARK_LOCATION_VARS)}
+    settings = {k: v for k, v in dbt_vars.items() if k not in ("as_of", "build_db", "ledger_db", *SPARK_LOCATION_VARS)}
     return {
         "as_of": str(dbt_vars["as_of"]),
         "settings": json.dumps(settings, sort_keys=True),

@@ -5,9 +5,9 @@ file beside the published one, which then replaces it with one rename. Readers h
 file keep reading it; a crash at any moment leaves the last good publication in place.
 Parquet exports go to a new folder that the `exports` link is switched to, also by a rename.
 
-The new file starts as a copy of the published one (a file copy, not a query), so a refresh pays for what
-changed: an unchanged table is kept as it is, a large table that changed in a few rows gets those rows
-(`_publish_table`), and any other table is written again from the build.
+The new file starts as a file copy of the build database (not a query: the bytes as dbt wrote them), from which
+everything but the published schemas is dropped. The build file holds little else: the ledger's every line, the
+one large staging table, is built in a file of its own (`WarehouseLayout.ledger_db`).
 """
 
 from __future__ import annotations
@@ -37,8 +37,6 @@ class Publication:
     loads: int
     exports_written: int = 0
     exports_reused: int = 0  # marts unchanged since the previous publication: their Parquet file is kept
-    tables_kept: int = 0  # unchanged since the previous publication: not written at all
-    tables_patched: int = 0  # large tables that changed in a few rows: only those rows deleted and inserted
 
 
 def publish(
@@ -51,35 +49,24 @@ def publish(
     draft_file = layout.internal / f"publishing-{publication_id}.duckdb"
     export_dir = layout.internal / "exports" / publication_id
     export_dir.mkdir(parents=True, exist_ok=True)
-    previous_db = layout.published_db if layout.published_db.exists() else None
-    if previous_db is not None:
-        shutil.copyfile(previous_db, draft_file)  # the published file is never written after its rename
-        if _mostly_free(draft_file, memory_limit):
-            draft_file.unlink()  # patched too often: this publication is written whole, which compacts it
+    build = build_db or layout.build_db
+    with duckdb.connect(str(build), config={"memory_limit": memory_limit}) as con:
+        con.execute("CHECKPOINT")  # whatever dbt left in the write-ahead log goes into the file copied next
+    shutil.copyfile(build, draft_file)  # the published file is never written after its rename
     with duckdb.connect(str(draft_file), config={"memory_limit": memory_limit}) as con:
-        con.execute(f"ATTACH '{literal(build_db or layout.build_db)}' AS build (READ_ONLY)")
-        tables = con.execute(
-            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'build' "
-            f"AND schema_name IN ({', '.join(repr(s) for s in PUBLISHED_SCHEMAS)}) ORDER BY 1, 2"
-        ).fetchall()
-        # the audit schema is written anew below (from the previous file's own); any other schema is not ours
-        for (schema,) in con.execute(
-            "SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database() AND NOT internal"
-        ).fetchall():
-            if schema not in (*PUBLISHED_SCHEMAS, "main"):
-                con.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        for schema in PUBLISHED_SCHEMAS:
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        _drop_tables_not_built(con, set(tables))
-        contents: dict[tuple[str, str], tuple[int, int | None]] = {}
-        outcomes = [_publish_table(con, schema, table, contents) for schema, table in tables]
-        marts = {table: content for (schema, table), content in contents.items() if schema == "marts"}
+        tables = _keep_published_schemas(con)
+        # each mart's content as publishing found it (row count, sum of row hashes): its export is written again
+        # only when that changed (audit.mart_fingerprints)
+        marts = {
+            table: con.execute(f'SELECT count(*), sum(hash(t)) FROM marts."{table}" AS t').fetchone()
+            for schema, table in tables
+            if schema == "marts"
+        }
         exports = _write_exports(con, layout, marts, export_dir)
         loads = _write_audit(con, layout, publication_id, now, run_id, as_of, len(tables))
         # alert state is carried from the publication this one replaces (SPEC §7: a rerun raises nothing new)
         carry_alert_history(con, layout.published_db if layout.published_db.exists() else None, publication_id, now)
         _export_audit(con, export_dir / "audit")
-        con.execute("DETACH build")
         con.execute("CHECKPOINT")
     pause_point("publish")
     os.replace(draft_file, layout.published_db)  # the one atomic step readers see
@@ -87,125 +74,35 @@ def publish(
     previous_exports = _switch_exports(layout, export_dir)
     _clean_leftovers(layout, keep={export_dir.name, previous_exports})
     return Publication(
-        publication_id,
-        now.isoformat(),
-        len(tables),
-        loads,
-        exports["written"],
-        exports["reused"],
-        tables_kept=outcomes.count("kept"),
-        tables_patched=outcomes.count("patched"),
+        publication_id, now.isoformat(), len(tables), loads, exports["written"], exports["reused"]
     )
 
 
-# a copy of the previous publication with more free space than this (blocks of deleted rows and dropped tables
-# not reused yet) is not patched further: the publication is written whole instead
-MAX_FREE_FRACTION = 0.25
-
-
-def _mostly_free(database: Path, memory_limit: str) -> bool:
-    with duckdb.connect(str(database), read_only=True, config={"memory_limit": memory_limit}) as con:
-        total, free = con.execute("SELECT total_blocks, free_blocks FROM pragma_database_size()").fetchone()
-    return free > total * MAX_FREE_FRACTION
-
-
-# below this many rows a table is written again whole when it changed: a copy costs less than finding its rows
-PATCH_MIN_ROWS = 100_000
-
-
-def _drop_tables_not_built(con: duckdb.DuckDBPyConnection, built: set[tuple[str, str]]) -> None:
-    """Tables of the previous publication that the build no longer has (a mart removed or renamed)."""
+def _keep_published_schemas(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """Of the copied build database, drop every schema but the published ones (staging, intermediate, the lake's
+    views, dbt's own) and every view, which would name what is dropped; return the published tables."""
     database = con.execute("SELECT current_database()").fetchone()[0]
-    present = con.execute(
+    for (schema,) in con.execute(
+        "SELECT schema_name FROM duckdb_schemas() WHERE database_name = ? AND NOT internal", [database]
+    ).fetchall():
+        if schema not in (*PUBLISHED_SCHEMAS, "main"):
+            con.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    for schema, view in con.execute(
+        "SELECT schema_name, view_name FROM duckdb_views() WHERE database_name = ? AND NOT internal", [database]
+    ).fetchall():
+        con.execute(f'DROP VIEW "{schema}"."{view}"')
+    for schema, table in con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main'",
+        [database],
+    ).fetchall():
+        con.execute(f'DROP TABLE "{schema}"."{table}"')
+    for schema in PUBLISHED_SCHEMAS:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    return con.execute(
         "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? "
-        f"AND schema_name IN ({', '.join(repr(s) for s in PUBLISHED_SCHEMAS)})",
+        f"AND schema_name IN ({', '.join(repr(s) for s in PUBLISHED_SCHEMAS)}) ORDER BY 1, 2",
         [database],
     ).fetchall()
-    for schema, table in present:
-        if (schema, table) not in built:
-            con.execute(f'DROP TABLE {schema}."{table}"')
-
-
-def _columns(con: duckdb.DuckDBPyConnection, database: str, schema: str, table: str) -> list[tuple[str, str]]:
-    return con.execute(
-        "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ? AND schema_name = ? "
-        "AND table_name = ? ORDER BY column_index",
-        [database, schema, table],
-    ).fetchall()
-
-
-def _publish_table(
-    con: duckdb.DuckDBPyConnection,
-    schema: str,
-    table: str,
-    contents: dict[tuple[str, str], tuple[int, int | None]] | None = None,
-) -> str:
-    """One built table into the draft, which holds the previous publication's copy of it (or none). Returns what
-    was done; `contents` receives the table's content as the build has it (row count, sum of row hashes), which
-    the mart fingerprints use rather than hash the table again.
-
-    - "kept": the same columns, rows and sum of row hashes as the build's: left as it is;
-    - "patched": a large table where few rows differ: the rows whose hash the build does not have are deleted,
-      the build's rows whose hash the draft does not have are inserted. Beforehand, the row counts and hash sums
-      of the draft, the rows going and the rows coming must add up to the build's, or the table is written whole;
-    - "copied": written whole from the build (new, other columns, small, or mostly changed).
-    Rows are compared by a 64-bit hash of the whole row, as the exports' reuse does (audit.mart_fingerprints)."""
-    database = con.execute("SELECT current_database()").fetchone()[0]
-    name, built = f'{schema}."{table}"', f'build.{schema}."{table}"'
-
-    def content(relation: str) -> tuple[int, int | None]:
-        return con.execute(f"SELECT count(*), sum(hash(t)) FROM {relation} AS t").fetchone()
-
-    def done(outcome: str, wanted: tuple[int, int | None]) -> str:
-        if contents is not None:
-            contents[(schema, table)] = wanted
-        return outcome
-
-    def copy(rows: int) -> str:
-        con.execute(f"DROP TABLE IF EXISTS {name}")
-        if rows >= PATCH_MIN_ROWS:
-            # a large fact's rows have no order (patching appends anyway): copied by every thread at once
-            con.execute("SET preserve_insertion_order = false")
-        try:
-            con.execute(f"CREATE TABLE {name} AS SELECT * FROM {built}")
-        finally:
-            con.execute("RESET preserve_insertion_order")
-        return "copied"
-
-    columns = _columns(con, database, schema, table)
-    if not columns or columns != _columns(con, "build", schema, table):
-        wanted = content(built)
-        return done(copy(wanted[0]), wanted)
-    built_rows = con.execute(f"SELECT count(*) FROM {built}").fetchone()[0]
-    if built_rows < PATCH_MIN_ROWS:
-        wanted = content(built)
-        return done("kept" if content(name) == wanted else copy(built_rows), wanted)
-    try:
-        con.execute(f"CREATE TEMP TABLE publish_built AS SELECT rowid AS r, hash(t) AS h FROM {built} AS t")
-        con.execute(f"CREATE TEMP TABLE publish_draft AS SELECT rowid AS r, hash(t) AS h FROM {name} AS t")
-        wanted = con.execute("SELECT count(*), sum(h) FROM publish_built").fetchone()
-        draft = con.execute("SELECT count(*), sum(h) FROM publish_draft").fetchone()
-        if draft == wanted:
-            return done("kept", wanted)
-        for temporary, side, other in (
-            ("publish_gone", "publish_draft", "publish_built"),
-            ("publish_new", "publish_built", "publish_draft"),
-        ):
-            con.execute(f"CREATE TEMP TABLE {temporary} AS SELECT r, h FROM {side} ANTI JOIN {other} USING (h)")
-        gone, gone_sum, new, new_sum = con.execute(
-            "SELECT (SELECT count(*) FROM publish_gone), (SELECT coalesce(sum(h), 0) FROM publish_gone), "
-            "(SELECT count(*) FROM publish_new), (SELECT coalesce(sum(h), 0) FROM publish_new)"
-        ).fetchone()
-        # repeated rows, which hashes cannot tell apart, do not add up: the whole table then
-        adds_up = (draft[0] - gone + new, (draft[1] or 0) - gone_sum + new_sum) == (wanted[0], wanted[1] or 0)
-        if gone + new > built_rows // 2 or not adds_up:
-            return done(copy(built_rows), wanted)
-        con.execute(f"DELETE FROM {name} WHERE rowid IN (SELECT r FROM publish_gone)")
-        con.execute(f"INSERT INTO {name} SELECT * FROM {built} WHERE rowid IN (SELECT r FROM publish_new)")
-        return done("patched", wanted)
-    finally:
-        for temporary in ("publish_built", "publish_draft", "publish_gone", "publish_new"):
-            con.execute(f"DROP TABLE IF EXISTS temp.{temporary}")
 
 
 def _export_audit(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
