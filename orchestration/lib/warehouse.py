@@ -122,7 +122,7 @@ def _fingerprints(
     con: duckdb.DuckDBPyConnection, database: str, contents: dict[str, tuple[int, int | None]]
 ) -> dict[str, str]:
     """Each mart's content as one value: its columns (names, types), row count and the sum of its rows' hashes
-    (the last two as publishing found them in the build, which the published table now holds)."""
+    (the last two as publishing counted them in the new file)."""
     found = {}
     for table, (rows, hashes) in contents.items():
         columns = con.execute(

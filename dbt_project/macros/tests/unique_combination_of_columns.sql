@@ -47,7 +47,8 @@ having count(*) > 1
 {# The pipeline's record of the last build that passed its tests, when it builds incrementally on it (written
    before each DuckDB build by orchestration/lib/lake.py `record_last_build`; no row after a full build). #}
 {% macro last_build_relation(model) -%}
-    {{ return(adapter.get_relation(database=model.database, schema='lake', identifier='last_build')) }}
+    {#- in the build database, whichever database holds the model (stg_gl_actuals: the ledger's) -#}
+    {{ return(adapter.get_relation(database=target.database, schema='lake', identifier='last_build')) }}
 {%- endmacro %}
 
 {% macro last_build_recorded(model) -%}
