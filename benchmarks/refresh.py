@@ -153,7 +153,7 @@ def worker_plain_sql(spec: dict) -> dict:
     files = sorted((p for p in landing.iterdir() if source_for_file(p.name)), key=lambda p: p.name)
     ledger = [p for p in files if source_for_file(p.name).name == "gl_actuals"]
     con = duckdb.connect(str(work / "build.duckdb"))  # the catalog the compiled SQL names: "build"
-    con.execute(f"ATTACH '{literal(work / 'ledger.duckdb')}' AS ledger")  # and the ledger's staging table's
+    con.execute(f"ATTACH '{literal(work / 'work.duckdb')}' AS work")  # and the staging and intermediate models'
     for number, path in enumerate([p for p in files if p not in ledger] + ledger):
         source = source_for_file(path.name)
         if path.suffix == ".csv":

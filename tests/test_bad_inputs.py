@@ -1175,8 +1175,8 @@ def test_bad_files_together_are_each_rejected_and_the_marts_stay_as_they_were(ba
     assert [len(list((lake / s).glob("load_id=*"))) for s in ("gl_actuals", "budgets", "projects")] == [2, 2, 1]
     # the re-sent G1 is a no-op: staging keeps one G1, from the first load
     [(first_load,)] = query(database, "SELECT load_id FROM audit.loads WHERE file_name = 'gl_actuals.csv'")
-    ledger = bad_run.warehouse / "_internal" / "ledger.duckdb"  # the ledger's staging table has its own file
-    assert query(ledger, "SELECT load_id FROM staging.stg_gl_actuals WHERE txn_id = 'G1'") == [(first_load,)]
+    work = bad_run.warehouse / "_internal" / "work.duckdb"  # the staging models have a file of their own
+    assert query(work, "SELECT load_id FROM staging.stg_gl_actuals WHERE txn_id = 'G1'") == [(first_load,)]
 
 
 @pytest.mark.slow

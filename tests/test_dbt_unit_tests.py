@@ -35,10 +35,10 @@ def declared_unit_tests() -> list[str]:
 def unit_test_results(small_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     folder = tmp_path_factory.mktemp("dbt_unit")
     # dbt reads the columns of each model a unit test mocks from the built relations: the build database and the
-    # ledger's, which the profile attaches
-    build_db, ledger_db = folder / "build.duckdb", folder / "ledger.duckdb"
+    # work database of the staging and intermediate models, which the profile attaches
+    build_db, work_db = folder / "build.duckdb", folder / "work.duckdb"
     shutil.copy(small_warehouse / "_internal" / "build.duckdb", build_db)
-    shutil.copy(small_warehouse / "_internal" / "ledger.duckdb", ledger_db)
+    shutil.copy(small_warehouse / "_internal" / "work.duckdb", work_db)
     dbt = Path(sys.executable).with_name("dbt")
     target = folder / "target"
     done = subprocess.run(
@@ -46,7 +46,7 @@ def unit_test_results(small_warehouse: Path, tmp_path_factory: pytest.TempPathFa
             str(dbt), "test", "--select", "test_type:unit",
             "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
             "--target-path", str(target), "--log-path", str(folder / "logs"),
-            "--vars", json.dumps({"build_db": str(build_db), "ledger_db": str(ledger_db), "as_of": SMALL_AS_OF}),
+            "--vars", json.dumps({"build_db": str(build_db), "work_db": str(work_db), "as_of": SMALL_AS_OF}),
         ],
         capture_output=True,
         text=True,

@@ -30,16 +30,24 @@ def test_incremental_refreshes_equal_a_full_refresh_mart_by_mart(sample_run: Cli
     shutil.copytree(sample_run.landing, landing)
     copy_warehouse(sample_run.warehouse, incremental)
     days = []
-    for _ in range(2):
+    for number in range(2):
+        if number == 1:
+            _as_an_earlier_version_left_it(incremental / "_internal")
         day, written = generate_next_day(landing, DAY_ROWS)
         assert written == DAY_ROWS + 2  # the day's postings, the late posting and the reversal
         done = run_cli("run", "--landing", str(landing), "--warehouse", str(incremental))
         assert done.returncode == 0, done.stderr
         assert f"loaded {written:,} rows from 1 new file(s)" in done.stderr
+        if number == 0:  # the first day appended its rows to the ledger rather than rebuilding it
+            ran = incremental / "_internal" / "dbt_target" / "run" / "studio_budget" / "models" / "staging"
+            assert "insert into" in (ran / "stg_gl_actuals.sql").read_text(encoding="utf-8")
         days.append(day)
-    # the last refresh appended the day's rows to the ledger rather than rebuilding it
-    ran = incremental / "_internal" / "dbt_target" / "run" / "studio_budget" / "models" / "staging"
-    assert "insert into" in (ran / "stg_gl_actuals.sql").read_text(encoding="utf-8")
+    # the last refresh built the staging and intermediate models in the work database, none in the build's
+    assert query(incremental / "_internal" / "build.duckdb", BUILT_BEFORE_MARTS) == [(0,)]
+    assert query(incremental / "_internal" / "work.duckdb", BUILT_BEFORE_MARTS)[0][0] > 20
+    # and appended the day's lines to the fact rather than rebuilding it
+    ran = incremental / "_internal" / "dbt_target" / "run" / "studio_budget" / "models" / "marts" / "finance"
+    assert "insert into" in (ran / "fct_actual_costs.sql").read_text(encoding="utf-8")
     database = incremental / "studio.duckdb"
     as_of = query(database, "SELECT max(as_of) FROM audit.publications")[0][0]
     assert as_of == days[-1]
@@ -81,7 +89,8 @@ def test_what_makes_the_incremental_models_rebuild(tmp_path: Path) -> None:
     next_day = incremental_inputs(layout, {**settings, "as_of": "2026-10-16", "build_db": "other.duckdb"})
     assert incremental_rebuild_reasons(last, next_day) == []  # a later day and another path: only what is new
     earlier = incremental_inputs(layout, {**settings, "as_of": "2026-10-14"})
-    assert incremental_rebuild_reasons(last, earlier) == ["an earlier as-of than the last build's (2026-10-15)"]
+    earlier_reason = "an earlier as-of than a build since the last full one (2026-10-15)"
+    assert incremental_rebuild_reasons(last, earlier) == [earlier_reason]
     other_base = incremental_inputs(layout, {**settings, "base_currency": "GBP"})
     assert incremental_rebuild_reasons(last, other_base) == ["other settings (base currency, fiscal year, ...)"]
     # a new load of fx rates: a manifest in the lake's fx_rates folder
@@ -97,6 +106,56 @@ def test_what_makes_the_incremental_models_rebuild(tmp_path: Path) -> None:
     ledger.write_text('{"load_id": "20261016T000001-def"}', encoding="utf-8")
     now = incremental_inputs(layout, settings)
     assert incremental_rebuild_reasons(now, incremental_inputs(layout, settings)) == []
+
+
+def test_a_failed_build_is_remembered_before_it_starts(tmp_path: Path) -> None:
+    """A build that fails may have appended lines up to its as-of: a later run at an earlier as-of rebuilds in
+    full. A full build that fails leaves no record: the next run builds in full again."""
+    from orchestration.lib.config import WarehouseLayout
+    from orchestration.lib.dbt import (
+        incremental_inputs,
+        incremental_rebuild_reasons,
+        read_incremental_state,
+        record_build_attempt,
+        write_incremental_state,
+    )
+
+    layout = WarehouseLayout(tmp_path / "warehouse")
+    settings = {"as_of": "2026-10-15", "base_currency": "USD"}
+    passed = incremental_inputs(layout, settings)
+    write_incremental_state(layout, passed)
+    # a run at the 17th starts (and fails: nothing is written after it)
+    record_build_attempt(layout, passed, incremental_inputs(layout, {**settings, "as_of": "2026-10-17"}), False)
+    state = read_incremental_state(layout)
+    assert state == {**passed, "attempted_as_of": "2026-10-17"}  # the passed build's record, and the attempt
+    # the 16th: before what the failed run may have appended, so in full; the 17th or later: incremental
+    day_16 = incremental_inputs(layout, {**settings, "as_of": "2026-10-16"})
+    assert incremental_rebuild_reasons(state, day_16) == [
+        "an earlier as-of than a build since the last full one (2026-10-17)"
+    ]
+    assert incremental_rebuild_reasons(state, incremental_inputs(layout, {**settings, "as_of": "2026-10-17"})) == []
+    # a full build starts: no record until it passes
+    record_build_attempt(layout, state, day_16, True)
+    assert read_incremental_state(layout) is None
+    assert incremental_rebuild_reasons(None, day_16) == ["no record of the last build"]
+
+
+BUILT_BEFORE_MARTS = (
+    "SELECT count(*) FROM (SELECT schema_name FROM duckdb_tables() UNION ALL SELECT schema_name FROM duckdb_views() "
+    "WHERE NOT internal) WHERE schema_name IN ('staging', 'intermediate')"
+)
+
+
+def _as_an_earlier_version_left_it(internal: Path) -> None:
+    """A warehouse of the version that built the staging and intermediate models in the build database: the
+    ledger's staging table there, no work database. The next refresh drops them there and builds them in the work
+    database, the ledger's from the lake, while the fact stays incremental: the marts must still equal a full
+    refresh's."""
+    with duckdb.connect(str(internal / "build.duckdb")) as con:
+        con.execute(f"ATTACH '{internal / 'work.duckdb'}' AS work (READ_ONLY)")
+        con.execute("CREATE SCHEMA staging")
+        con.execute("CREATE TABLE staging.stg_gl_actuals AS FROM work.staging.stg_gl_actuals")
+    (internal / "work.duckdb").unlink()
 
 
 def _grain_test_checks_new_rows_against_the_whole_fact(warehouse: Path, build: Path) -> None:

@@ -157,23 +157,23 @@ def test_a_credit_line_is_phased_as_the_mirror_of_the_same_debit(small_warehouse
     compiled = next((small_warehouse / "_internal" / "dbt_target" / "compiled").rglob("int_budget_lines_phased.sql"))
     start, end = date(2024, 2, 1), date(2024, 3, 31)
     with duckdb.connect() as con:
-        con.execute("ATTACH ':memory:' AS build")
-        con.execute("CREATE SCHEMA build.staging")
-        con.execute("CREATE SCHEMA build.intermediate")
+        con.execute("ATTACH ':memory:' AS work")  # the staging and intermediate models' database
+        con.execute("CREATE SCHEMA work.staging")
+        con.execute("CREATE SCHEMA work.intermediate")
         con.execute(
-            "CREATE TABLE build.staging.stg_budgets (load_id VARCHAR, source_row_number BIGINT, "
+            "CREATE TABLE work.staging.stg_budgets (load_id VARCHAR, source_row_number BIGINT, "
             "budget_version VARCHAR, project_code VARCHAR, account_code VARCHAR, period DATE, amount DECIMAL(18, 4), "
             "currency VARCHAR)"
         )
         con.execute(
-            "INSERT INTO build.staging.stg_budgets VALUES "
+            "INSERT INTO work.staging.stg_budgets VALUES "
             "('L1', 1, 'V1', 'LEAP', 'debit', NULL, 1000.50, 'USD'), "
             "('L1', 2, 'V1', 'LEAP', 'credit', NULL, -1000.50, 'USD')"
         )
-        con.execute("CREATE TABLE build.staging.stg_projects (project_code VARCHAR, start_date DATE, end_date DATE)")
-        con.execute("INSERT INTO build.staging.stg_projects VALUES ('LEAP', ?, ?)", [start, end])
-        con.execute("CREATE TABLE build.intermediate.int_months AS SELECT DATE '2024-02-01' AS period")
-        con.execute("INSERT INTO build.intermediate.int_months VALUES (DATE '2024-03-01')")
+        con.execute("CREATE TABLE work.staging.stg_projects (project_code VARCHAR, start_date DATE, end_date DATE)")
+        con.execute("INSERT INTO work.staging.stg_projects VALUES ('LEAP', ?, ?)", [start, end])
+        con.execute("CREATE TABLE work.intermediate.int_months AS SELECT DATE '2024-02-01' AS period")
+        con.execute("INSERT INTO work.intermediate.int_months VALUES (DATE '2024-03-01')")
         found = con.execute(
             f"SELECT account_code, strftime(period, '%Y-%m'), amount FROM (\n{compiled.read_text()}\n) AS phased"
         ).fetchall()

@@ -37,7 +37,7 @@ def test_studio_toml_reaches_dbt_build(tmp_path: Path) -> None:
         "invoice_po_tolerance_pct": 7.5,
         "duckdb_memory_limit": "512MB",
         "build_db": str((tmp_path / "warehouse" / "_internal" / "build.duckdb").resolve()),
-        "ledger_db": str((tmp_path / "warehouse" / "_internal" / "ledger.duckdb").resolve()),
+        "work_db": str((tmp_path / "warehouse" / "_internal" / "work.duckdb").resolve()),
     }
 
 

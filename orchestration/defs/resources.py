@@ -76,10 +76,10 @@ class StudioSettings(ConfigurableResource):
 
     def dbt_vars(self) -> dict[str, object]:
         """The studio's settings, and the DuckDB databases holding this build's tables (a Spark build's, staged) and
-        the ledger's staging table."""
+        its staging and intermediate models."""
         build_db = staged_build(self.layout) if self.engine == "spark" else self.layout.build_db
         return {
             **self.studio_config.as_dbt_vars(self.as_of_date),
             "build_db": str(build_db),
-            "ledger_db": str(self.layout.ledger_db),
+            "work_db": str(self.layout.work_db),
         }

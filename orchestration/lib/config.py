@@ -72,10 +72,10 @@ class WarehouseLayout:
         return self.internal / "build.duckdb"
 
     @property
-    def ledger_db(self) -> Path:
-        """The ledger's incremental staging table (`stg_gl_actuals`), in a file of its own beside the build
-        database: publishing copies the build file whole, which then holds little besides what is published."""
-        return self.internal / "ledger.duckdb"
+    def work_db(self) -> Path:
+        """The staging and intermediate models, in a file of their own beside the build database (which holds
+        the marts and seeds): publishing copies the build file whole."""
+        return self.internal / "work.duckdb"
 
     @property
     def dbt_target(self) -> Path:

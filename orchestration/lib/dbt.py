@@ -149,7 +149,7 @@ def incremental_inputs(layout: WarehouseLayout, dbt_vars: Mapping[str, object]) 
     """What the incremental models' rows were built from: the as-of date, the other settings, and the loads of
     the reference sources a posted line takes attributes from."""
     loads = sorted(m["load_id"] for s in REFERENCE_SOURCES_OF_POSTINGS for m in accepted_manifests(layout, s))
-    settings = {k: v for k, v in dbt_vars.items() if k not in ("as_of", "build_db", "ledger_db", *SPARK_LOCATION_VARS)}
+    settings = {k: v for k, v in dbt_vars.items() if k not in ("as_of", "build_db", "work_db", *SPARK_LOCATION_VARS)}
     return {
         "as_of": str(dbt_vars["as_of"]),
         "settings": json.dumps(settings, sort_keys=True),
@@ -169,9 +169,30 @@ def incremental_rebuild_reasons(previous: Mapping[str, object] | None, current: 
         reasons.append("new projects, accounts or fx rates")
     if previous.get("settings") != current["settings"]:
         reasons.append("other settings (base currency, fiscal year, ...)")
-    if str(current["as_of"]) < str(previous.get("as_of", "")):
-        reasons.append(f"an earlier as-of than the last build's ({previous.get('as_of')})")
+    # the latest as-of any build since the last full one ran with, passed or not: a failed build may have appended
+    # lines up to its own as-of, which an earlier as-of must not keep (record_build_attempt)
+    latest = max(str(previous.get("as_of", "")), str(previous.get("attempted_as_of", "")))
+    if str(current["as_of"]) < latest:
+        reasons.append(f"an earlier as-of than a build since the last full one ({latest})")
     return reasons
+
+
+def record_build_attempt(
+    layout: WarehouseLayout,
+    previous: Mapping[str, object] | None,
+    current: Mapping[str, object],
+    full: bool,
+    engine: str = "duckdb",
+) -> None:
+    """Before dbt starts. A full build removes the record: if it fails, what its tables hold is known to nobody,
+    and the next run builds in full again. An incremental one keeps the last passed build's record and adds the
+    latest as-of attempted since (`attempted_as_of`), since a build that fails may already have appended lines."""
+    path = incremental_state_path(layout, engine)
+    if full or previous is None:
+        path.unlink(missing_ok=True)
+        return
+    attempted = max(str(previous.get("attempted_as_of", "")), str(current["as_of"]))
+    write_incremental_state(layout, {**previous, "attempted_as_of": attempted}, engine)
 
 
 def incremental_state_path(layout: WarehouseLayout, engine: str = "duckdb") -> Path:

@@ -127,3 +127,12 @@ def record_last_build(layout: WarehouseLayout, state: Mapping[str, object] | Non
         con.execute("CREATE OR REPLACE TABLE lake.last_build (tested_load_id VARCHAR, tested_as_of DATE)")
         if state and state.get("latest_load") and state.get("as_of"):
             con.execute("INSERT INTO lake.last_build VALUES (?, ?)", [state["latest_load"], state["as_of"]])
+
+
+def drop_relations_built_elsewhere(layout: WarehouseLayout) -> None:
+    """What an earlier version built in the build database and this one builds in the work database: the staging
+    and intermediate models. Left behind, they would be copied with every publication."""
+    if layout.build_db.exists():
+        with duckdb.connect(str(layout.build_db)) as con:
+            for schema in ("staging", "intermediate"):
+                con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")

@@ -6,8 +6,9 @@ file keep reading it; a crash at any moment leaves the last good publication in 
 Parquet exports go to a new folder that the `exports` link is switched to, also by a rename.
 
 The new file starts as a file copy of the build database (not a query: the bytes as dbt wrote them), from which
-everything but the published schemas is dropped. The build file holds little else: the ledger's every line, the
-one large staging table, is built in a file of its own (`WarehouseLayout.ledger_db`).
+everything but the published schemas is dropped. The build file holds nothing else of the build: the staging and
+intermediate models are built in a file of their own (`WarehouseLayout.work_db`), because a dropped table's bytes
+stay in the file (its blocks are only marked free).
 """
 
 from __future__ import annotations

@@ -10,11 +10,11 @@
    that holds for every row the model may have gained since that build. When the pipeline recorded a build
    that passed and builds incrementally on it (`lake.last_build`, one row), only the keys of those rows are
    grouped, each against the whole model: the rows already there were unique when that build was tested, so a
-   repeat needs a new row. Otherwise (a full build, dbt run by hand, Spark) the whole model, as above. At 10M
+   repeat needs a new row. Otherwise (a full build, `--full-refresh` by hand, Spark) the whole model, as above. At 10M
    rows a day's delivery is tested in about 0.3 s instead of 0.9 s. #}
 {% test unique_combination_of_columns(model, combination_of_columns, new_rows=none) %}
 {%- set key = combination_of_columns | join(', ') -%}
-{%- set scoped = new_rows is not none and last_build_recorded(model) -%}
+{%- set scoped = new_rows is not none and not flags.FULL_REFRESH and last_build_recorded(model) -%}
 with
 {% if scoped -%}
 last_build as (
@@ -45,7 +45,7 @@ having count(*) > 1
 {% endtest %}
 
 {# The pipeline's record of the last build that passed its tests, when it builds incrementally on it (written
-   before each DuckDB build by orchestration/lib/lake.py `record_last_build`; no row after a full build). #}
+   before each DuckDB build by orchestration/lib/lake.py `record_last_build`; no row before a full build). #}
 {% macro last_build_relation(model) -%}
     {#- in the build database, whichever database holds the model (stg_gl_actuals: the ledger's) -#}
     {{ return(adapter.get_relation(database=target.database, schema='lake', identifier='last_build')) }}

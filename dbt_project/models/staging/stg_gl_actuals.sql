@@ -1,7 +1,7 @@
 -- The ledger grows every day and is never edited (a correction is a reversing entry): a refresh reads only the
 -- loads that arrived since the last one and appends their new txn_ids (a txn_id keeps its first load, as the
 -- full rebuild by `deduplicated` does). `--full-refresh` rebuilds it from every load in the lake.
-{{ config(materialized='incremental', incremental_strategy='append', database=ledger_database()) }}
+{{ config(materialized='incremental', incremental_strategy='append') }}
 
 with new_loads as (
     select * from {{ source('lake', 'gl_actuals') }}
