@@ -106,7 +106,9 @@ def test_the_draft_passes_the_gate_and_approved_becomes_each_lines_current_budge
             str(dbt), "run", "--select", "stg_budgets int_budget_versions int_budget_lines_phased fct_budget_lines",
             "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
             "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
-            "--vars", json.dumps({"build_db": str(layout.build_db), "as_of": SMALL_AS_OF}),
+            "--vars", json.dumps(
+                {"build_db": str(layout.build_db), "work_db": str(layout.work_db), "as_of": SMALL_AS_OF}
+            ),
         ],
         capture_output=True,
         text=True,
