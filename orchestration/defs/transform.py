@@ -19,7 +19,7 @@ from orchestration.lib.dbt import (
     write_incremental_state,
 )
 from orchestration.lib.faults import pause_point
-from orchestration.lib.lake import drop_relations_built_elsewhere, record_last_build, register_lake_views
+from orchestration.lib.lake import prepare_build_database
 from orchestration.lib.spark import DBT_TARGETS, prepare_spark_build
 
 DBT_OP = "studio_dbt_models"
@@ -46,17 +46,13 @@ def dbt_models() -> AssetsDefinition:
     ) -> Iterator:
         layout = settings.layout
         dbt_vars = settings.dbt_vars()
-        built_before = layout.build_db.exists()  # the fact's database (not made yet by the lake's views below)
+        built_before = layout.build_db.exists()  # the fact's database (made below if missing)
         if settings.engine == "spark":
             dbt_vars |= prepare_spark_build(layout)  # the project makes its source views over the lake itself
-        else:
-            if config.full_refresh:
-                for database in (layout.build_db, layout.work_db):
-                    database.unlink(missing_ok=True)
-                    database.with_name(database.name + ".wal").unlink(missing_ok=True)
-            drop_relations_built_elsewhere(layout)
-            register_lake_views(layout)  # every source has its view, even one no asset loaded this run
-        pause_point("dbt")
+        elif config.full_refresh:
+            for database in (layout.build_db, layout.work_db):
+                database.unlink(missing_ok=True)
+                database.with_name(database.name + ".wal").unlink(missing_ok=True)
         inputs = incremental_inputs(layout, dbt_vars)
         previous = read_incremental_state(layout, settings.engine)
         reasons = incremental_rebuild_reasons(previous, inputs)
@@ -65,10 +61,11 @@ def dbt_models() -> AssetsDefinition:
         if reasons and not config.full_refresh:
             context.log.info(f"incremental models rebuilt from the lake: {'; '.join(reasons)}")
         full = config.full_refresh or bool(reasons)
-        record_build_attempt(layout, previous, inputs, full, settings.engine)
         if settings.engine != "spark":
-            # what the incremental models' grain tests may take as tested already (none on a full build)
-            record_last_build(layout, None if full else previous)
+            # the lake's views, and what the incremental models' grain tests may take as tested already
+            prepare_build_database(layout, None if full else previous)
+        pause_point("dbt")
+        record_build_attempt(layout, previous, inputs, full, settings.engine)
         args = dbt_build_args(dbt_vars, full, DBT_TARGETS[settings.engine])
         with as_of_environment(dbt_vars):  # dbt starts here: it takes a copy of the environment
             invocation = dbt.cli(args, context=context, target_path=layout.dbt_target)

@@ -155,7 +155,7 @@ def incremental_inputs(layout: WarehouseLayout, dbt_vars: Mapping[str, object]) 
         "settings": json.dumps(settings, sort_keys=True),
         "reference_loads": hashlib.sha256("\n".join(loads).encode()).hexdigest(),
         # the newest load of any source (load ids sort by load time): what a next build's tests count as new
-        # after (record_last_build); not a reason to rebuild
+        # after (prepare_build_database); not a reason to rebuild
         "latest_load": max((m["load_id"] for m in accepted_manifests(layout)), default=""),
     }
 

@@ -111,28 +111,29 @@ def register_lake_views(layout: WarehouseLayout, sources: Iterable[Source] | Non
     """In the build database, one view per source over its accepted loads (dbt's sources)."""
     layout.ensure()
     with duckdb.connect(str(layout.build_db)) as con:
-        con.execute("CREATE SCHEMA IF NOT EXISTS lake")
-        for source in sources or SOURCES.values():
-            con.execute(f"CREATE OR REPLACE VIEW lake.{source.name} AS {lake_select(layout, source)}")
-        con.execute(f"CREATE OR REPLACE VIEW lake.load_ledger AS {ledger_select(layout)}")
+        _lake_views(con, layout, sources)
 
 
-def record_last_build(layout: WarehouseLayout, state: Mapping[str, object] | None) -> None:
-    """`lake.last_build` in the build database: the last build that passed its tests (its newest load and as-of
-    date, from its incremental state), when this build appends to it; no row when this build is a full one. The
-    incremental models' grain tests then group only the keys of rows added since (macro
-    unique_combination_of_columns, `new_rows`)."""
+def _lake_views(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, sources: Iterable[Source] | None) -> None:
+    con.execute("CREATE SCHEMA IF NOT EXISTS lake")
+    for source in sources or SOURCES.values():
+        con.execute(f"CREATE OR REPLACE VIEW lake.{source.name} AS {lake_select(layout, source)}")
+    con.execute(f"CREATE OR REPLACE VIEW lake.load_ledger AS {ledger_select(layout)}")
+
+
+def prepare_build_database(layout: WarehouseLayout, last_build: Mapping[str, object] | None) -> None:
+    """The build database before a DuckDB build, in one connection:
+    - what an earlier version built here and this one builds in the work database (the staging and intermediate
+      models) is dropped: left behind, it would be copied with every publication;
+    - every source has its view over the lake, even one no asset loaded this run;
+    - `lake.last_build`: the last build that passed its tests (its newest load and as-of date, from its
+      incremental state) when this build appends to it; no row when this build is a full one. The incremental
+      models' grain tests then group only the keys of rows added since (macro unique_combination_of_columns)."""
+    layout.ensure()
     with duckdb.connect(str(layout.build_db)) as con:
-        con.execute("CREATE SCHEMA IF NOT EXISTS lake")
+        for schema in ("staging", "intermediate"):
+            con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        _lake_views(con, layout, None)
         con.execute("CREATE OR REPLACE TABLE lake.last_build (tested_load_id VARCHAR, tested_as_of DATE)")
-        if state and state.get("latest_load") and state.get("as_of"):
-            con.execute("INSERT INTO lake.last_build VALUES (?, ?)", [state["latest_load"], state["as_of"]])
-
-
-def drop_relations_built_elsewhere(layout: WarehouseLayout) -> None:
-    """What an earlier version built in the build database and this one builds in the work database: the staging
-    and intermediate models. Left behind, they would be copied with every publication."""
-    if layout.build_db.exists():
-        with duckdb.connect(str(layout.build_db)) as con:
-            for schema in ("staging", "intermediate"):
-                con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        if last_build and last_build.get("latest_load") and last_build.get("as_of"):
+            con.execute("INSERT INTO lake.last_build VALUES (?, ?)", [last_build["latest_load"], last_build["as_of"]])

@@ -45,9 +45,9 @@ having count(*) > 1
 {% endtest %}
 
 {# The pipeline's record of the last build that passed its tests, when it builds incrementally on it (written
-   before each DuckDB build by orchestration/lib/lake.py `record_last_build`; no row before a full build). #}
+   before each DuckDB build by orchestration/lib/lake.py `prepare_build_database`; no row before a full build). #}
 {% macro last_build_relation(model) -%}
-    {#- in the build database, whichever database holds the model (stg_gl_actuals: the ledger's) -#}
+    {#- in the build database, whichever database holds the model (the staging and intermediate ones: the work database) -#}
     {{ return(adapter.get_relation(database=target.database, schema='lake', identifier='last_build')) }}
 {%- endmacro %}
 
