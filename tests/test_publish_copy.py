@@ -61,3 +61,43 @@ def test_the_published_file_holds_the_builds_published_tables_and_nothing_else(t
     exported = layout.root / "exports" / "facts.parquet"
     with duckdb.connect() as con:
         assert con.execute(f"SELECT count(*) FROM read_parquet('{exported}')").fetchone() == (1000,)
+
+
+def test_an_export_is_written_again_exactly_when_its_mart_changed(tmp_path: Path) -> None:
+    """Publications in turn of one build database: a mart's export is kept (the same file) while its content is
+    unchanged, and written whenever it changed, whether its row count moved (then its rows are not hashed) or
+    one value did."""
+    build = tmp_path / "build.duckdb"
+    with duckdb.connect(str(build)) as con:
+        con.execute("CREATE SCHEMA marts")
+        con.execute(
+            "CREATE TABLE marts.facts AS SELECT i AS n, CAST(i AS DECIMAL(18, 2)) AS amount FROM range(500) r(i)"
+        )
+        con.execute("CREATE TABLE marts.totals AS SELECT 1 AS k, CAST(124750 AS DECIMAL(18, 2)) AS amount")
+    layout = WarehouseLayout(tmp_path / "warehouse")
+
+    def publish_after(change: str | None) -> tuple[int, int, int, int]:
+        if change:
+            with duckdb.connect(str(build)) as con:
+                con.execute(change)
+        inodes = {p.name: p.stat().st_ino for p in (layout.root / "exports").glob("*.parquet")}
+        done = publish(layout, "run", "2025-03-15", build_db=build)
+        exports = layout.root / "exports"
+        kept = sum(p.stat().st_ino == inodes.get(p.name) for p in exports.glob("*.parquet"))
+        with duckdb.connect() as con:
+            rows = con.execute(f"SELECT count(*) FROM read_parquet('{exports / 'facts.parquet'}')").fetchone()[0]
+        return done.exports_written, done.exports_reused, kept, rows
+
+    assert publish_after(None) == (2, 0, 0, 500)  # the first publication writes every mart
+    assert publish_after(None) == (0, 2, 2, 500)  # nothing changed: both files kept
+    # 3 rows appended: the count moved, so facts is written (its rows not hashed); totals kept
+    assert publish_after("INSERT INTO marts.facts VALUES (500, 1), (501, 1), (502, 1)") == (1, 1, 1, 503)
+    # unchanged again, but the last fingerprint of facts has no hash to compare with: written once more ...
+    assert publish_after(None) == (1, 1, 1, 503)
+    # ... and from then on kept
+    assert publish_after(None) == (0, 2, 2, 503)
+    # one value changed, the row count not: the hashes differ
+    assert publish_after("UPDATE marts.facts SET amount = amount + 0.01 WHERE n = 7") == (1, 1, 1, 503)
+    with duckdb.connect(str(layout.published_db), read_only=True) as con:
+        fingerprints = dict(con.execute("SELECT table_name, fingerprint FROM audit.mart_fingerprints").fetchall())
+    assert fingerprints["facts"].startswith("n BIGINT, amount DECIMAL(18,2) | 503 | ")

@@ -56,13 +56,7 @@ def publish(
     shutil.copyfile(build, draft_file)  # the published file is never written after its rename
     with duckdb.connect(str(draft_file), config={"memory_limit": memory_limit}) as con:
         tables = _keep_published_schemas(con)
-        # each mart's content as publishing found it (row count, sum of row hashes): its export is written again
-        # only when that changed (audit.mart_fingerprints)
-        marts = {
-            table: con.execute(f'SELECT count(*), sum(hash(t)) FROM marts."{table}" AS t').fetchone()
-            for schema, table in tables
-            if schema == "marts"
-        }
+        marts = [table for schema, table in tables if schema == "marts"]
         exports = _write_exports(con, layout, marts, export_dir)
         loads = _write_audit(con, layout, publication_id, now, run_id, as_of, len(tables))
         # alert state is carried from the publication this one replaces (SPEC §7: a rerun raises nothing new)
@@ -74,9 +68,7 @@ def publish(
     pause_point("exports")
     previous_exports = _switch_exports(layout, export_dir)
     _clean_leftovers(layout, keep={export_dir.name, previous_exports})
-    return Publication(
-        publication_id, now.isoformat(), len(tables), loads, exports["written"], exports["reused"]
-    )
+    return Publication(publication_id, now.isoformat(), len(tables), loads, exports["written"], exports["reused"])
 
 
 def _keep_published_schemas(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
@@ -119,33 +111,40 @@ def _export_audit(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
         con.execute(f"COPY audit.\"{table}\" TO '{literal(folder / (table + '.parquet'))}' (FORMAT parquet)")
 
 
+NOT_HASHED = "not hashed"
+
+
 def _fingerprints(
-    con: duckdb.DuckDBPyConnection, database: str, contents: dict[str, tuple[int, int | None]]
+    con: duckdb.DuckDBPyConnection, database: str, marts: list[str], previous: dict[str, str]
 ) -> dict[str, str]:
-    """Each mart's content as one value: its columns (names, types), row count and the sum of its rows' hashes
-    (the last two as publishing counted them in the new file)."""
+    """Each mart's content as one value: its columns (names, types), row count and the sum of its rows' hashes.
+    The sum is not taken when the previous publication's fingerprint of the mart has other columns or another
+    row count: the mart has changed whatever its rows hold (a fact that grows every day: 0.9 s saved at 10M
+    rows). A fingerprint without a sum equals no other: the next publication writes that mart's export again."""
     found = {}
-    for table, (rows, hashes) in contents.items():
+    for table in marts:
         columns = con.execute(
             "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index) FROM duckdb_columns() "
             "WHERE database_name = ? AND schema_name = 'marts' AND table_name = ?",
             [database, table],
         ).fetchone()[0]
-        found[table] = f"{columns} | {rows} | {hashes}"
+        (rows,) = con.execute(f'SELECT count(*) FROM marts."{table}"').fetchone()
+        counted = f"{columns} | {rows} | "
+        if table not in previous or previous[table].startswith(counted):
+            (hashes,) = con.execute(f'SELECT sum(hash(t)) FROM marts."{table}" AS t').fetchone()
+            found[table] = f"{counted}{hashes}"
+        else:
+            found[table] = f"{counted}{NOT_HASHED}"
     return found
 
 
 def _write_exports(
-    con: duckdb.DuckDBPyConnection,
-    layout: WarehouseLayout,
-    contents: dict[str, tuple[int, int | None]],
-    export_dir: Path,
+    con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, marts: list[str], export_dir: Path
 ) -> dict[str, int]:
     """Every mart as Parquet in the new export folder. A mart whose content is that of the previous publication
     keeps its file (a hard link to it, not a rewrite); the others are written. The fingerprints go to
     audit.mart_fingerprints for the next publication to compare with."""
     database = con.execute("SELECT current_database()").fetchone()[0]
-    current = _fingerprints(con, database, contents)
     previous: dict[str, str] = {}
     earlier_dir = None
     if layout.published_db.exists():
@@ -162,14 +161,16 @@ def _write_exports(
             (last,) = con.execute("SELECT max(publication_id) FROM previous.audit.publications").fetchone()
             earlier_dir = layout.internal / "exports" / last if last else None
         con.execute("DETACH previous")
+    current = _fingerprints(con, database, marts, previous)
     written = reused = 0
     # a table's rows have no order: the file is written by every thread at once (4.6 s instead of 5.7 s for a
     # 10M-row fact, measured)
     con.execute("SET preserve_insertion_order = false")
-    for table in contents:
+    for table in marts:
         target = export_dir / f"{table}.parquet"
         earlier = earlier_dir / target.name if earlier_dir is not None else None
-        if previous.get(table) == current[table] and earlier is not None and earlier.is_file():
+        unchanged = previous.get(table) == current[table] and not current[table].endswith(NOT_HASHED)
+        if unchanged and earlier is not None and earlier.is_file():
             try:
                 os.link(earlier, target)
                 reused += 1
