@@ -63,7 +63,6 @@ def test_incremental_refreshes_equal_a_full_refresh_mart_by_mart(sample_run: Cli
     assert late == 2
 
     _grain_test_checks_new_rows_against_the_whole_fact(incremental, tmp_path / "build.duckdb")
-    _row_tests_read_only_the_new_rows(incremental, tmp_path / "rows" / "build.duckdb")
 
     copy_warehouse(incremental, full)
     rebuilt = run_cli("run", "--landing", str(landing), "--warehouse", str(full), "--full-refresh")
@@ -183,32 +182,3 @@ def _grain_test_checks_new_rows_against_the_whole_fact(warehouse: Path, build: P
             con.execute(copy.format(change), [tested_load, key])
         assert sorted(con.execute(sql).fetchall()) == [(key, 2) for key in sorted(keys)]
 
-
-def _row_tests_read_only_the_new_rows(warehouse: Path, build: Path) -> None:
-    """The fact's row-by-row tests of an incremental build (`where: "new rows: ..."`, macro get_where_subquery)
-    read the rows added since the last tested build only: a line of a newer load with no project is reported, the
-    same fault in a line that build already tested is not read (it was tested then; the fact only appends)."""
-    not_null = compiled_test(warehouse, "not_null_columns_fct_actual_co")
-    in_range = compiled_test(warehouse, "expression_is_true_fct_actual_costs_cost_date")
-    for sql in (not_null, in_range):
-        assert "last_build" in sql  # the incremental form
-    build.parent.mkdir()
-    shutil.copy(warehouse / "_internal" / "build.duckdb", build)  # attached as `build`, as the SQL names it
-    with duckdb.connect(str(build)) as con:
-        assert con.execute(not_null).fetchall() == con.execute(in_range).fetchall() == []
-        tested_load, tested_as_of = con.execute("SELECT * FROM lake.last_build").fetchone()
-        tested = "FROM marts.fct_actual_costs WHERE status = 'posted' AND load_id <= ? AND cost_date <= ?"
-        assert con.execute(f"SELECT count(*) {tested}", [tested_load, tested_as_of]).fetchone()[0] > 100
-        (old_key,) = con.execute(f"SELECT min(cost_id) {tested}", [tested_load, tested_as_of]).fetchone()
-        copy = (
-            "INSERT INTO marts.fct_actual_costs SELECT * REPLACE (NULL AS project_code, ? AS cost_id, {} AS load_id, "
-            "{} AS cost_date) FROM marts.fct_actual_costs WHERE cost_id = ?"
-        )
-        # a line like those the last tested build had (its load, a date it reached) is not read; a newer load's is
-        con.execute(copy.format("load_id", "cost_date"), ["old-without-project", old_key])
-        con.execute(copy.format("'zz-a-later-load'", "cost_date"), ["new-without-project", old_key])
-        # a new line dated after the as-of date the SQL was compiled for
-        con.execute(copy.format("'zz-a-later-load'", "DATE '2999-01-01'"), ["new-after-as-of", old_key])
-        # by hand: the two new lines lack a project; the old one is not read (3 if it were)
-        assert con.execute(not_null).fetchall() == [("project_code", 2)]
-        assert con.execute(f"SELECT cost_id FROM ({in_range})").fetchall() == [("new-after-as-of",)]
