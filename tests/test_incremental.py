@@ -30,24 +30,26 @@ def test_incremental_refreshes_equal_a_full_refresh_mart_by_mart(sample_run: Cli
     shutil.copytree(sample_run.landing, landing)
     copy_warehouse(sample_run.warehouse, incremental)
     days = []
+    ran = incremental / "_internal" / "dbt_target" / "run" / "studio_budget" / "models"
     for number in range(2):
-        if number == 1:
+        if number == 0:
             _as_an_earlier_version_left_it(incremental / "_internal")
         day, written = generate_next_day(landing, DAY_ROWS)
         assert written == DAY_ROWS + 2  # the day's postings, the late posting and the reversal
         done = run_cli("run", "--landing", str(landing), "--warehouse", str(incremental))
         assert done.returncode == 0, done.stderr
         assert f"loaded {written:,} rows from 1 new file(s)" in done.stderr
-        if number == 0:  # the first day appended its rows to the ledger rather than rebuilding it
-            ran = incremental / "_internal" / "dbt_target" / "run" / "studio_budget" / "models" / "staging"
-            assert "insert into" in (ran / "stg_gl_actuals.sql").read_text(encoding="utf-8")
+        # each day appended its lines to the fact rather than rebuilding it, the old layout's first refresh too
+        assert "insert into" in (ran / "marts" / "finance" / "fct_actual_costs.sql").read_text(encoding="utf-8")
         days.append(day)
+    # the second day also appended its rows to the ledger, and replaced the contributors of only the line-months
+    # the fact changed (both built whole on the first, in the new work database)
+    assert "insert into" in (ran / "staging" / "stg_gl_actuals.sql").read_text(encoding="utf-8")
+    contributors = (ran / "intermediate" / "int_line_month_contributors.sql").read_text(encoding="utf-8")
+    assert "delete from" in contributors and "insert into" in contributors
     # the last refresh built the staging and intermediate models in the work database, none in the build's
     assert query(incremental / "_internal" / "build.duckdb", BUILT_BEFORE_MARTS) == [(0,)]
     assert query(incremental / "_internal" / "work.duckdb", BUILT_BEFORE_MARTS)[0][0] > 20
-    # and appended the day's lines to the fact rather than rebuilding it
-    ran = incremental / "_internal" / "dbt_target" / "run" / "studio_budget" / "models" / "marts" / "finance"
-    assert "insert into" in (ran / "fct_actual_costs.sql").read_text(encoding="utf-8")
     database = incremental / "studio.duckdb"
     as_of = query(database, "SELECT max(as_of) FROM audit.publications")[0][0]
     assert as_of == days[-1]
@@ -78,8 +80,8 @@ def test_incremental_refreshes_equal_a_full_refresh_mart_by_mart(sample_run: Cli
 
 
 def test_what_makes_the_incremental_models_rebuild(tmp_path: Path) -> None:
-    from orchestration.lib.config import WarehouseLayout
-    from orchestration.lib.dbt import incremental_inputs, incremental_rebuild_reasons
+    from orchestration.lib.config import DBT_PROJECT_DIR, WarehouseLayout
+    from orchestration.lib.dbt import incremental_inputs, incremental_rebuild_reasons, project_fingerprint
 
     layout = WarehouseLayout(tmp_path / "warehouse")
     settings = {"as_of": "2026-10-15", "base_currency": "USD", "build_db": "b.duckdb"}
@@ -106,6 +108,19 @@ def test_what_makes_the_incremental_models_rebuild(tmp_path: Path) -> None:
     ledger.write_text('{"load_id": "20261016T000001-def"}', encoding="utf-8")
     now = incremental_inputs(layout, settings)
     assert incremental_rebuild_reasons(now, incremental_inputs(layout, settings)) == []
+    # another version of the models: a copy of the dbt project with one model changed
+    project = tmp_path / "dbt_project"
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    assert project_fingerprint(project) == now["project"]
+    model = project / "models" / "intermediate" / "int_line_month_contributors.sql"
+    model.write_text(model.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    upgraded = {**now, "project": project_fingerprint(project)}
+    assert incremental_rebuild_reasons(now, upgraded) == [
+        "another version of the models (an incremental model's rows may be made differently)"
+    ]
+    assert incremental_rebuild_reasons({k: v for k, v in now.items() if k != "project"}, now) == [
+        "another version of the models (an incremental model's rows may be made differently)"
+    ]  # a record from before the project was fingerprinted
 
 
 def test_a_failed_build_is_remembered_before_it_starts(tmp_path: Path) -> None:
@@ -181,4 +196,3 @@ def _grain_test_checks_new_rows_against_the_whole_fact(warehouse: Path, build: P
         ):
             con.execute(copy.format(change), [tested_load, key])
         assert sorted(con.execute(sql).fetchall()) == [(key, 2) for key in sorted(keys)]
-

@@ -154,10 +154,23 @@ def incremental_inputs(layout: WarehouseLayout, dbt_vars: Mapping[str, object]) 
         "as_of": str(dbt_vars["as_of"]),
         "settings": json.dumps(settings, sort_keys=True),
         "reference_loads": hashlib.sha256("\n".join(loads).encode()).hexdigest(),
+        "project": project_fingerprint(),
         # the newest load of any source (load ids sort by load time): what a next build's tests count as new
         # after (prepare_build_database); not a reason to rebuild
         "latest_load": max((m["load_id"] for m in accepted_manifests(layout)), default=""),
     }
+
+
+def project_fingerprint(project_dir: Path = DBT_PROJECT_DIR) -> str:
+    """The dbt project's models, macros and seeds as one hash: rows an incremental model kept were made by the
+    code of their day, so another version rebuilds them (once, at the first run after an upgrade)."""
+    digest = hashlib.sha256()
+    files = [project_dir / "dbt_project.yml"]
+    for folder in ("models", "macros", "seeds"):
+        files += [p for p in (project_dir / folder).rglob("*") if p.is_file()]
+    for path in sorted(files):
+        digest.update(path.relative_to(project_dir).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def incremental_rebuild_reasons(previous: Mapping[str, object] | None, current: Mapping[str, object]) -> list[str]:
@@ -169,6 +182,8 @@ def incremental_rebuild_reasons(previous: Mapping[str, object] | None, current: 
         reasons.append("new projects, accounts or fx rates")
     if previous.get("settings") != current["settings"]:
         reasons.append("other settings (base currency, fiscal year, ...)")
+    if previous.get("project") != current["project"]:
+        reasons.append("another version of the models (an incremental model's rows may be made differently)")
     # the latest as-of any build since the last full one ran with, passed or not: a failed build may have appended
     # lines up to its own as-of, which an earlier as-of must not keep (record_build_attempt)
     latest = max(str(previous.get("as_of", "")), str(previous.get("attempted_as_of", "")))

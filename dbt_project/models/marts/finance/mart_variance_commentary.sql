@@ -44,59 +44,6 @@ latest_commentary as (
         partition by period, project_code, account_code order by written_at desc
     ) as newest
     from {{ ref('stg_variance_commentary') }}
-),
--- the fact's records of those line-months, scanned again by each use below rather than copied once (macro)
-costs as {{ not_materialized() }} (
-    select
-        c.period, c.project_code, c.account_code, c.amount_base, c.cost_id,
-        coalesce(c.vendor, c.person_id, c.description, c.source) as contributor,
-        c.vendor, c.person_id
-    from {{ ref('fct_actual_costs') }} as c
-    inner join variances as v
-        on v.period = c.period and v.project_code = c.project_code and v.account_code = c.account_code
-),
--- the three largest records of each line-month: ranked among the records at or above the line-month's third
--- largest amount only (the same ranks as among all of them, without sorting millions of records)
-largest_floor as (
-    select period, project_code, account_code, {{ top_n_floor('amount_base', 3) }} as floor_amount
-    from costs
-    group by period, project_code, account_code
-),
-ranked as (
-    select
-        c.*,
-        row_number() over (
-            partition by c.period, c.project_code, c.account_code order by c.amount_base desc, c.cost_id
-        ) as size_rank
-    from costs as c
-    inner join largest_floor as f
-        on f.period = c.period and f.project_code = c.project_code and f.account_code = c.account_code
-    where c.amount_base >= f.floor_amount
-),
-largest as (
-    select
-        period, project_code, account_code,
-        {{ dbt.listagg("contributor || ' ' || " ~ rounded_text('amount_base', 2), "', '", "order by size_rank") }}
-            as largest_transactions
-    from ranked
-    where size_rank <= 3
-    group by period, project_code, account_code
-),
-by_vendor as (
-    select period, project_code, account_code, vendor, sum(amount_base) as amount,
-        row_number() over (partition by period, project_code, account_code order by sum(amount_base) desc, vendor)
-            as vendor_rank
-    from costs
-    where vendor is not null
-    group by period, project_code, account_code, vendor
-),
-by_person as (
-    select period, project_code, account_code, person_id, sum(amount_base) as amount,
-        row_number() over (partition by period, project_code, account_code order by sum(amount_base) desc, person_id)
-            as person_rank
-    from costs
-    where person_id is not null
-    group by period, project_code, account_code, person_id
 )
 select
     v.period,
@@ -123,10 +70,10 @@ select
     c.author,
     c.written_at,
     l.largest_transactions,
-    bv.vendor as top_vendor,
-    cast(bv.amount as decimal(38, 2)) as top_vendor_amount,
-    bp.person_id as top_person_id,
-    cast(bp.amount as decimal(38, 2)) as top_person_amount,
+    l.top_vendor,
+    cast(l.top_vendor_amount as decimal(38, 2)) as top_vendor_amount,
+    l.top_person_id,
+    cast(l.top_person_amount as decimal(38, 2)) as top_person_amount,
     -- the owner's commentary decides; else three unfavourable months running = structural; else a reversal
     -- within the fiscal year = timing
     cast(case
@@ -151,8 +98,8 @@ select
         || case when v.account_type = 'revenue' then 'under' else 'over' end
         || ' its budget of ' || {{ rounded_text('v.budget', 2) }} || '.'
         || coalesce(' The largest items were ' || l.largest_transactions || '.', '')
-        || coalesce(' ' || bv.vendor || ' accounts for ' || {{ rounded_text('bv.amount', 2) }} || '.', '')
-        || coalesce(' ' || bp.person_id || ' logged ' || {{ rounded_text('bp.amount', 2) }} || '.', '')
+        || coalesce(' ' || l.top_vendor || ' accounts for ' || {{ rounded_text('l.top_vendor_amount', 2) }} || '.', '')
+        || coalesce(' ' || l.top_person_id || ' logged ' || {{ rounded_text('l.top_person_amount', 2) }} || '.', '')
         || case when lv.labour_variance is not null and lv.labour_variance <> 0 then
             -- a line budgeted without hours has no hours or rate part
             ' Labour: ' || coalesce('hours ' || {{ rounded_text('lv.hours_variance', 2) }} || ', ', '')
@@ -164,13 +111,8 @@ select
 from variances as v
 left join latest_commentary as c
     on c.newest = 1 and c.period = v.period and c.project_code = v.project_code and c.account_code = v.account_code
-left join largest as l
+-- the line-month's largest records, top vendor and top person (int_line_month_contributors)
+left join {{ ref('int_line_month_contributors') }} as l
     on l.period = v.period and l.project_code = v.project_code and l.account_code = v.account_code
-left join by_vendor as bv
-    on bv.vendor_rank = 1 and bv.period = v.period and bv.project_code = v.project_code
-    and bv.account_code = v.account_code
-left join by_person as bp
-    on bp.person_rank = 1 and bp.period = v.period and bp.project_code = v.project_code
-    and bp.account_code = v.account_code
 left join {{ ref('mart_labor_variance') }} as lv
     on lv.period = v.period and lv.project_code = v.project_code and lv.account_code = v.account_code
