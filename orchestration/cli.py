@@ -182,31 +182,36 @@ def run(args: argparse.Namespace) -> int:
     except MappingError as error:
         err.print(f"[red]{escape(str(error))}[/red]")
         return EXIT_USAGE
-    # imported here: Dagster and dbt take seconds to import, a usage error or a run with nothing new should not
-    # wait for them
-    from orchestration.defs.resources import StudioSettings
-    from orchestration.lib.report import print_report, read_report, report_console
-    from orchestration.refresh import RefreshRunning, refresh, refresh_lock
+    from orchestration.lib.refresh_lock import RefreshRunning, refresh_lock
 
-    settings = StudioSettings.for_run(args.landing, args.warehouse, as_of, config_file, args.engine)
-    try:
-        settings.studio_config  # noqa: B018 - fail early on a bad studio.toml
-    except (ValueError, TypeError) as error:
-        err.print(f"[red]{escape(str(error))}[/red]")
-        return EXIT_USAGE
     layout.ensure()
     try:
-        with (
-            refresh_lock(layout),  # before the log is opened: a refused run leaves the running one's log alone
-            progress_status(
-                err, f"Refreshing the warehouse from {escape(str(args.landing))} (as of {settings.as_of_date})…"
-            ) as status,
-            (layout.internal / "dbt_output.log").open("w", encoding="utf-8") as dbt_log,
-        ):
-            result = refresh(settings, ProgressLog(dbt_log, status), locked=True, full_refresh=args.full_refresh)
+        # the lock before the log is opened (a refused run leaves the running one's log alone) and before Dagster
+        # and dbt are imported (a refused run ends at once)
+        with refresh_lock(layout):
+            # imported here: Dagster and dbt take seconds to import, a usage error or a run with nothing new should
+            # not wait for them
+            from orchestration.defs.resources import StudioSettings
+            from orchestration.refresh import refresh
+
+            settings = StudioSettings.for_run(args.landing, args.warehouse, as_of, config_file, args.engine)
+            try:
+                settings.studio_config  # noqa: B018 - fail early on a bad studio.toml
+            except (ValueError, TypeError) as error:
+                err.print(f"[red]{escape(str(error))}[/red]")
+                return EXIT_USAGE
+            with (
+                progress_status(
+                    err, f"Refreshing the warehouse from {escape(str(args.landing))} (as of {settings.as_of_date})…"
+                ) as status,
+                (layout.internal / "dbt_output.log").open("w", encoding="utf-8") as dbt_log,
+            ):
+                result = refresh(settings, ProgressLog(dbt_log, status), locked=True, full_refresh=args.full_refresh)
     except RefreshRunning as error:
         err.print(f"[red]{escape(str(error))}; nothing was done[/red]")
         return EXIT_FAILED
+    from orchestration.lib.report import print_report, read_report, report_console
+
     err.print(
         f"loaded {result.number('lake/', 'rows_loaded'):,} rows from {result.number('lake/', 'files_accepted')} "
         f"new file(s); {result.number('lake/', 'files_skipped')} already loaded; {result.models_built} models built"

@@ -1,9 +1,7 @@
 """One refresh of the warehouse: materialize every asset of the definitions in this process (`studio-budget run`)."""
 
 import contextlib
-import fcntl
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -15,6 +13,7 @@ from orchestration.defs.resources import StudioSettings
 from orchestration.defs.transform import DBT_OP
 from orchestration.lib.config import WarehouseLayout
 from orchestration.lib.dbt import prepare_manifest
+from orchestration.lib.refresh_lock import refresh_lock
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
@@ -57,21 +56,6 @@ def write_step_seconds(layout: WarehouseLayout, instance: DagsterInstance, run_i
         if stats.start_time is not None and stats.end_time is not None
     }
     (layout.internal / STEP_SECONDS).write_text(json.dumps(steps, indent=1, sort_keys=True), encoding="utf-8")
-
-
-class RefreshRunning(RuntimeError):
-    """Another refresh holds this warehouse."""
-
-
-@contextlib.contextmanager
-def refresh_lock(layout: WarehouseLayout) -> Iterator[None]:
-    """One refresh of a warehouse at a time (a DuckDB file takes one writer); released even on kill -9."""
-    with (layout.internal / "refresh.lock").open("w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as error:
-            raise RefreshRunning(f"another refresh of {layout.root} is running") from error
-        yield
 
 
 def refresh(

@@ -1,0 +1,38 @@
+"""A second refresh of a warehouse is refused while one holds it, before the refused run imports Dagster or dbt
+(seconds of imports for a run that can do nothing), and without touching the running one's log."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from orchestration.lib.config import WarehouseLayout
+from orchestration.lib.refresh_lock import refresh_lock
+from tests.conftest import SMALL_AS_OF, SMALL_STUDIO
+
+REFUSED_RUN = (
+    "import sys\n"
+    "from orchestration.cli import main\n"
+    "code = main(sys.argv[1:])\n"
+    "print(sorted(m for m in ('dagster', 'dbt', 'great_expectations') if m in sys.modules))\n"
+    "sys.exit(code)\n"
+)
+
+
+def test_a_refused_refresh_ends_before_importing_the_pipeline(tmp_path: Path) -> None:
+    layout = WarehouseLayout(tmp_path / "warehouse")
+    layout.ensure()
+    log = layout.internal / "dbt_output.log"
+    log.write_text("the running refresh's dbt output\n", encoding="utf-8")
+    with refresh_lock(layout):  # a refresh running
+        done = subprocess.run(
+            [sys.executable, "-c", REFUSED_RUN, "run", "--landing", str(SMALL_STUDIO), "--warehouse",
+             str(layout.root), "--as-of", SMALL_AS_OF],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "another refresh" in done.stderr and "nothing was done" in done.stderr
+    assert done.stdout.strip() == "[]"  # neither Dagster, dbt nor Great Expectations was imported
+    assert log.read_text(encoding="utf-8") == "the running refresh's dbt output\n"
+    assert not layout.published_db.exists()
