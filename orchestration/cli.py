@@ -182,8 +182,14 @@ def run(args: argparse.Namespace) -> int:
     except MappingError as error:
         err.print(f"[red]{escape(str(error))}[/red]")
         return EXIT_USAGE
+    from orchestration.lib.config import StudioConfig
     from orchestration.lib.refresh_lock import RefreshRunning, refresh_lock
 
+    try:
+        StudioConfig.load(config_file)  # a bad studio.toml is told before anything is created, locked or imported
+    except (ValueError, TypeError) as error:
+        err.print(f"[red]{escape(str(error))}[/red]")
+        return EXIT_USAGE
     layout.ensure()
     try:
         # the lock before the log is opened (a refused run leaves the running one's log alone) and before Dagster
@@ -195,11 +201,6 @@ def run(args: argparse.Namespace) -> int:
             from orchestration.refresh import refresh
 
             settings = StudioSettings.for_run(args.landing, args.warehouse, as_of, config_file, args.engine)
-            try:
-                settings.studio_config  # noqa: B018 - fail early on a bad studio.toml
-            except (ValueError, TypeError) as error:
-                err.print(f"[red]{escape(str(error))}[/red]")
-                return EXIT_USAGE
             with (
                 progress_status(
                     err, f"Refreshing the warehouse from {escape(str(args.landing))} (as of {settings.as_of_date})…"

@@ -1,5 +1,6 @@
 """A second refresh of a warehouse is refused while one holds it, before the refused run imports Dagster or dbt
-(seconds of imports for a run that can do nothing), and without touching the running one's log."""
+(seconds of imports for a run that can do nothing), and without touching the running one's log. A bad studio.toml
+is a usage error told before anything is created, locked or imported, whether or not a refresh runs."""
 
 from __future__ import annotations
 
@@ -36,3 +37,24 @@ def test_a_refused_refresh_ends_before_importing_the_pipeline(tmp_path: Path) ->
     assert done.stdout.strip() == "[]"  # neither Dagster, dbt nor Great Expectations was imported
     assert log.read_text(encoding="utf-8") == "the running refresh's dbt output\n"
     assert not layout.published_db.exists()
+
+
+def test_a_bad_studio_toml_is_told_before_anything_is_created_or_locked(tmp_path: Path) -> None:
+    config = tmp_path / "studio.toml"
+    config.write_text('base_currency = "USD"\nfiscal_year_start_month = "April"\n', encoding="utf-8")
+    args = ["run", "--landing", str(SMALL_STUDIO), "--as-of", SMALL_AS_OF, "--config", str(config)]
+    fresh = subprocess.run(
+        [sys.executable, "-c", REFUSED_RUN, *args, "--warehouse", str(tmp_path / "new")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert fresh.returncode == 2, fresh.stderr
+    assert "fiscal_year_start_month" in fresh.stderr and fresh.stdout.strip() == "[]"
+    assert not (tmp_path / "new").exists()
+    layout = WarehouseLayout(tmp_path / "busy")
+    layout.ensure()
+    with refresh_lock(layout):  # a refresh running: still the usage error, not "another refresh"
+        busy = subprocess.run(
+            [sys.executable, "-c", REFUSED_RUN, *args, "--warehouse", str(layout.root)],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+    assert busy.returncode == 2 and "another refresh" not in busy.stderr, busy.stderr

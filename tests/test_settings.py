@@ -52,10 +52,11 @@ def test_defaults_are_explicit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert StudioSettings.for_run(tmp_path, tmp_path / "warehouse").as_of == "2027-02-03"
 
 
-def test_a_fiscal_year_start_outside_1_to_12_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("value", ["13", "0", '"April"', "true", "4.0"])
+def test_a_fiscal_year_start_outside_1_to_12_is_refused(tmp_path: Path, value: str) -> None:
     config = tmp_path / "studio.toml"
-    config.write_text("fiscal_year_start_month = 13\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"fiscal_year_start_month must be 1\.\.12"):
+    config.write_text(f"fiscal_year_start_month = {value}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"studio.toml: fiscal_year_start_month must be a month number 1\.\.12"):
         StudioConfig.load(config)
 
 

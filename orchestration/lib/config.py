@@ -241,8 +241,9 @@ class StudioConfig:
             if k in data
         }
         config = cls(**known, departments=_departments(path, data), smtp=_smtp(path, data))
-        if not 1 <= config.fiscal_year_start_month <= 12:
-            raise ValueError(f"{path}: fiscal_year_start_month must be 1..12, got {config.fiscal_year_start_month}")
+        month = config.fiscal_year_start_month
+        if isinstance(month, bool) or not isinstance(month, int) or not 1 <= month <= 12:
+            raise ValueError(f"{path}: fiscal_year_start_month must be a month number 1..12, got {month!r}")
         tolerance = config.invoice_po_tolerance_pct
         if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or tolerance < 0:
             raise ValueError(
