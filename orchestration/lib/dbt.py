@@ -162,9 +162,12 @@ def incremental_inputs(layout: WarehouseLayout, dbt_vars: Mapping[str, object]) 
 
 
 def project_fingerprint(project_dir: Path = DBT_PROJECT_DIR) -> str:
-    """The dbt project's models, macros and seeds as one hash: rows an incremental model kept were made by the
-    code of their day, so another version rebuilds them (once, at the first run after an upgrade)."""
-    digest = hashlib.sha256()
+    """The dbt project's models, macros and seeds, and the dbt and dbt-duckdb versions, as one hash: rows an
+    incremental model kept were made by the code of their day, so another version rebuilds them (once, at the
+    first run after an upgrade; a changed description or test counts too: one rebuild too many, never too few)."""
+    digest = hashlib.sha256(
+        f"dbt-core {installed_version('dbt-core')}, dbt-duckdb {installed_version('dbt-duckdb')}".encode()
+    )
     files = [project_dir / "dbt_project.yml"]
     for folder in ("models", "macros", "seeds"):
         files += [p for p in (project_dir / folder).rglob("*") if p.is_file()]
