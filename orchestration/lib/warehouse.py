@@ -169,8 +169,8 @@ def _write_exports(
     for table in marts:
         target = export_dir / f"{table}.parquet"
         earlier = earlier_dir / target.name if earlier_dir is not None else None
-        unchanged = previous.get(table) == current[table] and not current[table].endswith(NOT_HASHED)
-        if unchanged and earlier is not None and earlier.is_file():
+        # a fingerprint not hashed differs from the previous one by construction (_fingerprints)
+        if previous.get(table) == current[table] and earlier is not None and earlier.is_file():
             try:
                 os.link(earlier, target)
                 reused += 1

@@ -87,21 +87,22 @@ largest as (
     where size_rank <= 3
     group by period, project_code, account_code
 ),
-by_vendor as (
-    select period, project_code, account_code, vendor, sum(amount_base) as amount,
-        row_number() over (partition by period, project_code, account_code order by sum(amount_base) desc, vendor)
-            as vendor_rank
-    from costs
-    where vendor is not null
-    group by period, project_code, account_code, vendor
-),
-by_person as (
-    select period, project_code, account_code, person_id, sum(amount_base) as amount,
-        row_number() over (partition by period, project_code, account_code order by sum(amount_base) desc, person_id)
-            as person_rank
-    from costs
-    where person_id is not null
-    group by period, project_code, account_code, person_id
+-- each vendor's and each person's total in the line-month, ranked among the vendors, and among the people
+by_party as (
+    select period, project_code, account_code, kind, party, sum(amount_base) as amount,
+        row_number() over (
+            partition by period, project_code, account_code, kind order by sum(amount_base) desc, party
+        ) as party_rank
+    from (
+        select period, project_code, account_code, 'vendor' as kind, vendor as party, amount_base
+        from costs
+        where vendor is not null
+        union all
+        select period, project_code, account_code, 'person', person_id, amount_base
+        from costs
+        where person_id is not null
+    ) as parties
+    group by period, project_code, account_code, kind, party
 ),
 -- the fact's posted lines as this build found them: what the next refresh counts as new after
 posted_through as (
@@ -114,9 +115,9 @@ select
     lm.project_code,
     lm.account_code,
     l.largest_transactions,
-    bv.vendor as top_vendor,
+    bv.party as top_vendor,
     bv.amount as top_vendor_amount,
-    bp.person_id as top_person_id,
+    bp.party as top_person_id,
     bp.amount as top_person_amount,
     cast(coalesce(lm.accrued_records, 0) as integer) as accrued_records,
     pt.load_id as posted_through_load_id,
@@ -125,9 +126,9 @@ from line_months as lm
 cross join posted_through as pt
 left join largest as l
     on l.period = lm.period and l.project_code = lm.project_code and l.account_code = lm.account_code
-left join by_vendor as bv
-    on bv.vendor_rank = 1 and bv.period = lm.period and bv.project_code = lm.project_code
+left join by_party as bv
+    on bv.kind = 'vendor' and bv.party_rank = 1 and bv.period = lm.period and bv.project_code = lm.project_code
     and bv.account_code = lm.account_code
-left join by_person as bp
-    on bp.person_rank = 1 and bp.period = lm.period and bp.project_code = lm.project_code
+left join by_party as bp
+    on bp.kind = 'person' and bp.party_rank = 1 and bp.period = lm.period and bp.project_code = lm.project_code
     and bp.account_code = lm.account_code
