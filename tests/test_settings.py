@@ -16,7 +16,7 @@ import pytest
 
 from orchestration.defs.resources import StudioSettings
 from orchestration.lib.config import SAMPLE_LANDING_DIR, StudioConfig, in_process_memory_limit
-from orchestration.lib.dbt import AS_OF_ENV, as_of_environment, dbt_build_args
+from orchestration.lib.dbt import AS_OF_ENV, DBT_WORKDIR_ENV, dbt_build_args, dbt_environment
 
 
 def test_studio_toml_reaches_dbt_build(tmp_path: Path) -> None:
@@ -36,8 +36,9 @@ def test_studio_toml_reaches_dbt_build(tmp_path: Path) -> None:
         "fiscal_year_start_month": 2,
         "invoice_po_tolerance_pct": 7.5,
         "duckdb_memory_limit": "512MB",
-        "build_db": str((tmp_path / "warehouse" / "_internal" / "build.duckdb").resolve()),
-        "work_db": str((tmp_path / "warehouse" / "_internal" / "work.duckdb").resolve()),
+        # relative to the warehouse's _internal, where the pipeline's dbt runs: the same in every warehouse
+        "build_db": "build.duckdb",
+        "work_db": "work.duckdb",
     }
 
 
@@ -83,16 +84,19 @@ def test_dagster_settings_come_from_the_environment(tmp_path: Path) -> None:
     assert (settings.landing, settings.layout.root, settings.as_of) == (tmp_path, tmp_path / "wh", "2025-01-31")
 
 
-def test_the_as_of_date_is_in_dbts_environment_while_it_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_as_of_date_and_folder_are_in_dbts_environment_while_it_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(AS_OF_ENV, "2024-12-31")  # a date `dagster dev` was started with
-    with as_of_environment({"as_of": "2025-03-15", "base_currency": "GBP"}):
-        assert os.environ[AS_OF_ENV] == "2025-03-15"
-    assert os.environ[AS_OF_ENV] == "2024-12-31"
+    monkeypatch.delenv(DBT_WORKDIR_ENV, raising=False)
+    with dbt_environment({"as_of": "2025-03-15", "base_currency": "GBP"}, tmp_path):
+        assert (os.environ[AS_OF_ENV], os.environ[DBT_WORKDIR_ENV]) == ("2025-03-15", str(tmp_path))
+    assert os.environ[AS_OF_ENV] == "2024-12-31" and DBT_WORKDIR_ENV not in os.environ
     monkeypatch.delenv(AS_OF_ENV)
-    with as_of_environment({"as_of": "2025-03-15"}):
-        assert os.environ[AS_OF_ENV] == "2025-03-15"
+    with dbt_environment({"as_of": "2025-03-15"}):
+        assert os.environ[AS_OF_ENV] == "2025-03-15" and DBT_WORKDIR_ENV not in os.environ
     assert AS_OF_ENV not in os.environ
-    with as_of_environment({"base_currency": "GBP"}):  # no as-of date: nothing set
+    with dbt_environment({"base_currency": "GBP"}):  # no as-of date: nothing set
         assert AS_OF_ENV not in os.environ
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from dagster import ConfigurableResource
 
 from orchestration.lib.config import SAMPLE_LANDING_DIR, StudioConfig, WarehouseLayout, default_as_of
+from orchestration.lib.dbt import pipeline_dbt_vars
 from orchestration.lib.spark import ENGINES, staged_build
 
 
@@ -76,10 +77,6 @@ class StudioSettings(ConfigurableResource):
 
     def dbt_vars(self) -> dict[str, object]:
         """The studio's settings, and the DuckDB databases holding this build's tables (a Spark build's, staged) and
-        its staging and intermediate models."""
+        its staging and intermediate models, relative to the folder dbt runs in (`pipeline_dbt_vars`)."""
         build_db = staged_build(self.layout) if self.engine == "spark" else self.layout.build_db
-        return {
-            **self.studio_config.as_dbt_vars(self.as_of_date),
-            "build_db": str(build_db),
-            "work_db": str(self.layout.work_db),
-        }
+        return pipeline_dbt_vars(self.studio_config, self.as_of_date, self.layout, build_db)

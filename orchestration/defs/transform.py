@@ -9,8 +9,8 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from orchestration.defs.resources import StudioSettings
 from orchestration.lib.dbt import (
     StudioDbtTranslator,
-    as_of_environment,
     dbt_build_args,
+    dbt_environment,
     dbt_project,
     incremental_inputs,
     incremental_rebuild_reasons,
@@ -67,7 +67,7 @@ def dbt_models() -> AssetsDefinition:
         pause_point("dbt")
         record_build_attempt(layout, previous, inputs, full, settings.engine)
         args = dbt_build_args(dbt_vars, full, DBT_TARGETS[settings.engine])
-        with as_of_environment(dbt_vars):  # dbt starts here: it takes a copy of the environment
+        with dbt_environment(dbt_vars, layout.internal):  # dbt starts here: it takes a copy of the environment
             invocation = dbt.cli(args, context=context, target_path=layout.dbt_target)
         yield from invocation.stream()
         write_incremental_state(layout, inputs, settings.engine)  # only once the build and its tests passed

@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator, Mapping
+from datetime import date
 from functools import cached_property
 from importlib.metadata import version as installed_version
 from pathlib import Path
@@ -20,9 +21,9 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject
 from packaging.version import Version
 
 from orchestration import PYSPARK_PANDAS_WARNING
-from orchestration.lib.config import DBT_PROJECT_DIR, WarehouseLayout
+from orchestration.lib.config import DBT_PROJECT_DIR, StudioConfig, WarehouseLayout
 from orchestration.lib.lake import accepted_manifests
-from orchestration.lib.spark import SPARK_LOCATION_VARS, spark_dir
+from orchestration.lib.spark import DBT_TARGETS, SPARK_LOCATION_VARS, spark_dir
 
 # dbt unit tests check formulas on hand-made rows: the test suite runs them, a refresh does not
 BUILD_EXCLUDES = ("test_type:unit",)
@@ -78,7 +79,11 @@ def prepare_manifest(project: DbtProject = dbt_project) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if manifest_is_stale(Path(project.project_dir), project.manifest_path):
             dbt = StudioDbtCliResource(project_dir=project, dbt_executable=str(Path(sys.executable).with_name("dbt")))
-            dbt.cli(["parse", "--quiet"], target_path=project.target_path).wait()
+            # as a refresh of a studio with the default settings parses (vars and target): a new warehouse's first
+            # refresh starts from this parse (dagster-dbt copies it to the warehouse's target folder)
+            args = ["parse", "--quiet", "--target", DBT_TARGETS["duckdb"]]
+            args += ["--vars", dbt_command_vars(default_pipeline_vars())]
+            dbt.cli(args, target_path=project.target_path).wait()
     return project.manifest_path
 
 
@@ -108,27 +113,52 @@ def dbt_command_vars(dbt_vars: Mapping[str, object]) -> str:
     return json.dumps({k: v for k, v in dbt_vars.items() if k != "as_of"})
 
 
+# The folder the pipeline's dbt runs in (orchestration/dbt_child.py): the warehouse's `_internal`, where the build and
+# work databases are, named relative to it (`dbt_database_vars`).
+DBT_WORKDIR_ENV = "STUDIO_DBT_WORKDIR"
+
+
+def pipeline_dbt_vars(
+    config: StudioConfig, as_of: date, layout: WarehouseLayout, build_db: Path | None = None
+) -> dict[str, object]:
+    """The vars of the pipeline's dbt commands: the studio's settings, and the build database (default: the
+    warehouse's; a Spark build's staged one) and the work database, named relative to the warehouse's `_internal`,
+    where the pipeline's dbt runs (`dbt_environment`). dbt parses the whole project again when its vars or its
+    profile's database path differ from the last parse's (about 5 s here): with the same names in every warehouse,
+    a new warehouse keeps the project's parse (`prepare_manifest`), a copied one the parse it was copied with."""
+    return {
+        **config.as_dbt_vars(as_of),
+        "build_db": os.path.relpath(build_db or layout.build_db, layout.internal),
+        "work_db": os.path.relpath(layout.work_db, layout.internal),
+    }
+
+
+def default_pipeline_vars() -> dict[str, object]:
+    """The vars of a refresh of a studio with the default settings (any warehouse, any as-of)."""
+    return pipeline_dbt_vars(StudioConfig(), date.today(), WarehouseLayout(Path("warehouse")))
+
+
 @contextlib.contextmanager
-def as_of_environment(dbt_vars: Mapping[str, object]) -> Iterator[None]:
-    """While dbt is started: the run's as-of date in its environment (a copy of this process's), then as before.
-    Vars without an as-of date leave the environment as it is."""
-    if "as_of" not in dbt_vars:
-        yield
-        return
-    before = os.environ.get(AS_OF_ENV)
-    os.environ[AS_OF_ENV] = str(dbt_vars["as_of"])
+def dbt_environment(dbt_vars: Mapping[str, object], workdir: Path | None = None) -> Iterator[None]:
+    """While dbt is started (it takes a copy of this process's environment): the run's as-of date (see AS_OF_ENV)
+    and the folder dbt runs in (DBT_WORKDIR_ENV); then the environment as before. Without an as-of date in the vars
+    or a folder, that variable is left as it is."""
+    values = {AS_OF_ENV: dbt_vars.get("as_of"), DBT_WORKDIR_ENV: workdir}
+    before = {name: os.environ.get(name) for name, value in values.items() if value is not None}
+    os.environ.update({name: str(value) for name, value in values.items() if value is not None})
     try:
         yield
     finally:
-        if before is None:
-            os.environ.pop(AS_OF_ENV, None)
-        else:
-            os.environ[AS_OF_ENV] = before
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def dbt_build_args(dbt_vars: Mapping[str, object], full_refresh: bool = False, target: str | None = None) -> list[str]:
     """`dbt build` with the run's vars (build database, base currency, fiscal year start; the as-of date goes in
-    the environment, `as_of_environment`), without unit tests, on the profile's target (default: `local`, DuckDB)."""
+    the environment, `dbt_environment`), without unit tests, on the profile's target (default: `local`, DuckDB)."""
     args = ["build", "--vars", dbt_command_vars(dbt_vars)]
     if target:
         args += ["--target", target]

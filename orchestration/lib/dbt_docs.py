@@ -25,7 +25,7 @@ import duckdb
 from dagster_dbt import DbtCliResource
 
 from orchestration.lib.config import WarehouseLayout
-from orchestration.lib.dbt import as_of_environment, dbt_command_vars
+from orchestration.lib.dbt import dbt_command_vars, dbt_environment
 from orchestration.lib.freshness import code_fingerprint
 from orchestration.lib.spark import DBT_TARGETS
 
@@ -53,7 +53,7 @@ def publish_dbt_docs(dbt: DbtCliResource, layout: WarehouseLayout, dbt_vars: Map
         return page  # neither the code nor the published columns changed: the page is this publication's
     generated = layout.dbt_target / STATIC_PAGE
     generated.unlink(missing_ok=True)  # never publish a page an earlier run left
-    with as_of_environment(dbt_vars):
+    with dbt_environment(dbt_vars, layout.internal):
         invocation = dbt.cli(dbt_docs_args(dbt_vars), target_path=layout.dbt_target)
     invocation.wait()
     if not generated.is_file():
