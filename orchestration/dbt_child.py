@@ -29,6 +29,8 @@ def main() -> None:
     workdir = os.environ.get("STUDIO_DBT_WORKDIR")
     if workdir:
         os.environ.setdefault("DBT_PROJECT_DIR", os.getcwd())
+        if Path("profiles.yml").is_file():  # dbt would otherwise look for its profile in the folder it runs in
+            os.environ.setdefault("DBT_PROFILES_DIR", os.getcwd())
         os.chdir(workdir)
     dbt = Path(sys.executable).with_name("dbt")
     os.execv(dbt, [str(dbt), *sys.argv[1:]])

@@ -4,11 +4,16 @@ dagster-dbt still calls, and still report the version of the dbt it starts."""
 from __future__ import annotations
 
 import inspect
+import json
+import os
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
 from dagster_dbt import DbtCliResource
 
+import orchestration.lib.dbt as dbt_module
 from orchestration.lib.config import DBT_PROJECT_DIR
 from orchestration.lib.dbt import StudioDbtCliResource, dbt_executable
 
@@ -32,3 +37,43 @@ def test_reports_the_version_of_the_dbt_it_starts() -> None:
     assert f"installed: {resource._cli_version}" in asked.replace("- installed:", "installed:")
     assert resource._initialize_dbt_core_adapter(["build"]) is None
     assert Path(resource.dbt_executable).is_file()
+
+
+def test_the_projects_parse_is_made_again_when_made_with_other_arguments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a project whose manifest is newer than its files: only the arguments of its last parse can make it stale
+    for name in ("dbt_project.yml", "profiles.yml"):
+        (tmp_path / name).write_text("{}\n", encoding="utf-8")
+        os.utime(tmp_path / name, (1, 1))  # older than the manifest
+    (tmp_path / "target").mkdir()
+    (tmp_path / "target" / "manifest.json").write_text("{}", encoding="utf-8")
+    manifest = tmp_path / "target" / "manifest.json"
+    project = SimpleNamespace(project_dir=str(tmp_path), target_path="target", manifest_path=manifest)
+    parses: list[list[str]] = []
+
+    class RecordingDbt:
+        def __init__(self, **_: object) -> None:
+            pass
+
+        def cli(self, args: list[str], target_path: str) -> SimpleNamespace:
+            parses.append(args)
+            return SimpleNamespace(wait=lambda: None)
+
+    monkeypatch.setattr(dbt_module, "StudioDbtCliResource", RecordingDbt)
+    dbt_module.prepare_manifest(project)  # no record of how it was parsed (an older checkout): parsed again
+    assert len(parses) == 1
+    args = parses[0]
+    assert args[:4] == ["parse", "--quiet", "--target", "local"]
+    # the vars a refresh of a default studio passes, but the as-of date (StudioSettings.dbt_vars, dbt_command_vars)
+    assert json.loads(args[args.index("--vars") + 1]) == {
+        "base_currency": "USD", "fiscal_year_start_month": 1, "invoice_po_tolerance_pct": 10.0,
+        "duckdb_memory_limit": "1GB", "build_db": "build.duckdb", "work_db": "work.duckdb",
+    }  # fmt: skip
+    assert (tmp_path / "target" / ".parse_args").is_file()
+    dbt_module.prepare_manifest(project)  # made with these arguments: not again
+    assert len(parses) == 1
+    stamp = tmp_path / "target" / ".parse_args"
+    stamp.write_text(stamp.read_text(encoding="utf-8").replace('"local"', '"spark"'), encoding="utf-8")
+    dbt_module.prepare_manifest(project)  # made with another target (a hand-run dbt, say): again
+    assert len(parses) == 2

@@ -69,21 +69,28 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_D
 
 
 def prepare_manifest(project: DbtProject = dbt_project) -> Path:
-    """The project's manifest, parsed first when missing or older than a file of the project (a fresh clone has
-    none), as dagster-dbt's `DbtProject.prepare_if_dev` would under `dagster dev`, but cheap to call on every start
-    and with the dbt beside this Python. One process parses at a time; the others wait and find it fresh. Called
-    before the definitions are loaded (by `studio-budget`, the Dagster loader and the tests), never at import."""
+    """The project's manifest, parsed first when missing, older than a file of the project (a fresh clone has none)
+    or parsed with other arguments, as dagster-dbt's `DbtProject.prepare_if_dev` would under `dagster dev`, but cheap
+    to call on every start and with the dbt beside this Python. One process parses at a time; the others wait and
+    find it fresh. Called before the definitions are loaded (by `studio-budget`, the Dagster loader and the tests),
+    never at import."""
     target = Path(project.project_dir) / project.target_path
     target.mkdir(parents=True, exist_ok=True)
+    # as a refresh of a studio with the default settings parses (vars and target): a new warehouse's first refresh
+    # starts from this parse (dagster-dbt copies it to the warehouse's target folder). A parse made otherwise (an
+    # older checkout, a dbt run by hand in the project) is parsed again, or every new warehouse would parse in full.
+    args = ["parse", "--quiet", "--target", DBT_TARGETS["duckdb"]]
+    args += ["--vars", dbt_command_vars(default_pipeline_vars())]
+    stamp = target / ".parse_args"
+    made_with = json.dumps({"args": args, "dbt-core": installed_version("dbt-core")})
     with (target / ".parse.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if manifest_is_stale(Path(project.project_dir), project.manifest_path):
+        stamped = stamp.read_text(encoding="utf-8") if stamp.is_file() else None
+        if stamped != made_with or manifest_is_stale(Path(project.project_dir), project.manifest_path):
+            stamp.unlink(missing_ok=True)
             dbt = StudioDbtCliResource(project_dir=project, dbt_executable=str(Path(sys.executable).with_name("dbt")))
-            # as a refresh of a studio with the default settings parses (vars and target): a new warehouse's first
-            # refresh starts from this parse (dagster-dbt copies it to the warehouse's target folder)
-            args = ["parse", "--quiet", "--target", DBT_TARGETS["duckdb"]]
-            args += ["--vars", dbt_command_vars(default_pipeline_vars())]
             dbt.cli(args, target_path=project.target_path).wait()
+            stamp.write_text(made_with, encoding="utf-8")
     return project.manifest_path
 
 
@@ -114,7 +121,7 @@ def dbt_command_vars(dbt_vars: Mapping[str, object]) -> str:
 
 
 # The folder the pipeline's dbt runs in (orchestration/dbt_child.py): the warehouse's `_internal`, where the build and
-# work databases are, named relative to it (`dbt_database_vars`).
+# work databases are, named relative to it (`pipeline_dbt_vars`).
 DBT_WORKDIR_ENV = "STUDIO_DBT_WORKDIR"
 
 
