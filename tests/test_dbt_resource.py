@@ -14,6 +14,7 @@ import pytest
 from dagster_dbt import DbtCliResource
 
 import orchestration.lib.dbt as dbt_module
+from orchestration.dbt_child import child_environment
 from orchestration.lib.config import DBT_PROJECT_DIR
 from orchestration.lib.dbt import StudioDbtCliResource, dbt_executable
 
@@ -77,3 +78,8 @@ def test_the_projects_parse_is_made_again_when_made_with_other_arguments(
     stamp.write_text(stamp.read_text(encoding="utf-8").replace('"local"', '"spark"'), encoding="utf-8")
     dbt_module.prepare_manifest(project)  # made with another target (a hand-run dbt, say): again
     assert len(parses) == 2
+
+
+def test_dbt_writes_no_debug_log_file_unless_asked() -> None:
+    assert child_environment({"PATH": "/usr/bin"}) == {"DBT_LOG_LEVEL_FILE": "none"}
+    assert child_environment({"DBT_LOG_LEVEL_FILE": "debug"}) == {"DBT_LOG_LEVEL_FILE": "debug"}

@@ -41,6 +41,9 @@ def test_sample_run_publishes_every_mart(sample_run: CliRun) -> None:
     files = [p for p in sample_run.landing.iterdir() if p.suffix in (".csv", ".parquet")]
     assert loads == (len(files), len(SOURCES))
     assert (sample_run.warehouse / "reports" / "studio_budget_vs_actual.txt").is_file()
+    # dbt's output is kept in the pipeline's log; dbt wrote no debug log file of its own (orchestration/dbt_child.py)
+    assert "Finished running" in (sample_run.warehouse / "_internal" / "dbt_output.log").read_text(encoding="utf-8")
+    assert list((sample_run.warehouse / "_internal").rglob("dbt.log*")) == []
 
 
 FIGURES_LINE = re.compile(
