@@ -44,6 +44,7 @@ RECORDS = {
 # the department's cost records: each is a row of its fct_actual_costs (a ledger line, or the entry it pays)
 COST_RECORDS = ("gl_actuals*", "timesheets", "equipment_rentals", "invoices")
 TOKEN = r"(?<![A-Za-z0-9_-]){}(?![A-Za-z0-9_-])"
+WORD = re.compile(r"[A-Za-z0-9_-]+")  # what TOKEN bounds a code by: a whole word of these
 NUMBER = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+\.\d+|-?\d+")
 
 
@@ -237,11 +238,15 @@ def leaks(folder: Path, secrets: Secrets) -> tuple[set[tuple[str, str]], set[str
             texts.setdefault(where, set()).add(value)
         elif isinstance(value, int | float | Decimal) and not isinstance(value, bool):
             amounts.setdefault(where, set()).add(cents(value))
-    pattern = re.compile("|".join(TOKEN.format(re.escape(c)) for c in sorted(secrets.codes, key=len, reverse=True)))
+    # a code of word characters alone is found as a whole word of the text (what TOKEN matches), any other by TOKEN
+    words = {c for c in secrets.codes if WORD.fullmatch(c)}
+    others = sorted(secrets.codes - words, key=len, reverse=True)
+    pattern = re.compile("|".join(TOKEN.format(re.escape(c)) for c in others)) if others else None
     found: set[tuple[str, str]] = set()
     for where, values in texts.items():
         text = "\n".join(values)
-        found |= {(where, m.group(0)) for m in pattern.finditer(text)}
+        found |= {(where, word) for word in set(WORD.findall(text)) & words}
+        found |= {(where, m.group(0)) for m in pattern.finditer(text)} if pattern else set()
         found |= {(where, name) for name in secrets.names if name in text}
     for where, values in amounts.items():
         found |= {(where, str(a)) for a in values & secrets.amounts}
