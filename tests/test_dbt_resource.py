@@ -69,7 +69,7 @@ def test_the_projects_parse_is_made_again_when_made_with_other_arguments(
     # the vars a refresh of a default studio passes, but the as-of date (StudioSettings.dbt_vars, dbt_command_vars)
     assert json.loads(args[args.index("--vars") + 1]) == {
         "base_currency": "USD", "fiscal_year_start_month": 1, "invoice_po_tolerance_pct": 10.0,
-        "duckdb_memory_limit": "1GB", "build_db": "build.duckdb", "work_db": "work.duckdb",
+        "duckdb_memory_limit": "512MB", "build_db": "build.duckdb", "work_db": "work.duckdb",
     }  # fmt: skip
     assert (tmp_path / "target" / ".parse_args").is_file()
     dbt_module.prepare_manifest(project)  # made with these arguments: not again

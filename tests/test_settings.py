@@ -23,7 +23,7 @@ def test_studio_toml_reaches_dbt_build(tmp_path: Path) -> None:
     config = tmp_path / "studio.toml"
     config.write_text(
         'base_currency = "GBP"\nfiscal_year_start_month = 2\ninvoice_po_tolerance_pct = 7.5\n'
-        'duckdb_memory_limit = "512MB"\n',
+        'duckdb_memory_limit = "2GB"\n',
         encoding="utf-8",
     )
     settings = StudioSettings.for_run(tmp_path / "landing", tmp_path / "warehouse", "2025-03-15", config)
@@ -35,7 +35,7 @@ def test_studio_toml_reaches_dbt_build(tmp_path: Path) -> None:
         "base_currency": "GBP",
         "fiscal_year_start_month": 2,
         "invoice_po_tolerance_pct": 7.5,
-        "duckdb_memory_limit": "512MB",
+        "duckdb_memory_limit": "2GB",
         # relative to the warehouse's _internal, where the pipeline's dbt runs: the same in every warehouse
         "build_db": "build.duckdb",
         "work_db": "work.duckdb",
@@ -46,7 +46,7 @@ def test_defaults_are_explicit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.chdir(tmp_path)  # no studio.toml here
     sample = StudioSettings.for_run(SAMPLE_LANDING_DIR, tmp_path / "warehouse")
     assert sample.as_of == (SAMPLE_LANDING_DIR / "AS_OF").read_text(encoding="utf-8").strip()
-    assert sample.studio_config == StudioConfig("USD", 1, 10.0, None, "1GB")
+    assert sample.studio_config == StudioConfig("USD", 1, 10.0, None, "512MB")
     other = StudioSettings.for_run(tmp_path, tmp_path / "warehouse")
     assert other.as_of_date == date.today()
     (tmp_path / "AS_OF").write_text("2027-02-03\n", encoding="utf-8")  # a generated studio's own date
