@@ -9,10 +9,10 @@ With STUDIO_DBT_WORKDIR set, dbt runs in that folder (the warehouse's `_internal
 (DBT_PROJECT_DIR): the pipeline names the build and work databases relative to it, so that the dbt vars and profile
 are the same for every warehouse and dbt's partial parse holds in a new or copied warehouse (`dbt_environment`).
 
-dbt writes no debug log file of its own (`DBT_LOG_LEVEL_FILE=none` unless the environment sets it): its output is
-kept in `_internal/dbt_output.log`, and the debug file (about 10 MB of JSON per build of the sample) cost 2 to 3 s
-of a 15 to 17 s build of the sample studio. `DBT_LOG_LEVEL_FILE=debug studio-budget run` brings it back, in the
-warehouse's `_internal/dbt_target/dbt.log`.
+dbt started here (a refresh's build and docs) writes no debug log file of its own (`DBT_LOG_LEVEL_FILE=none`
+unless the environment sets it): its output is kept in `_internal/dbt_output.log`, and the debug file (about 10 MB
+of JSON per build of the sample) cost 2 to 3 s of a 15 to 17 s build of the sample studio.
+`DBT_LOG_LEVEL_FILE=debug studio-budget run` brings it back, in the warehouse's `_internal/dbt_target/dbt.log`.
 """
 
 import contextlib
@@ -28,7 +28,7 @@ PR_SET_PDEATHSIG = 1
 
 def child_environment(environ: Mapping[str, str]) -> dict[str, str]:
     """What dbt's environment gains from the launcher: no debug log file, unless the environment asks for one."""
-    return {"DBT_LOG_LEVEL_FILE": environ.get("DBT_LOG_LEVEL_FILE", "none")}
+    return {"DBT_LOG_LEVEL_FILE": environ.get("DBT_LOG_LEVEL_FILE") or "none"}  # dbt reads an empty one as unset
 
 
 def main() -> None:

@@ -83,3 +83,4 @@ def test_the_projects_parse_is_made_again_when_made_with_other_arguments(
 def test_dbt_writes_no_debug_log_file_unless_asked() -> None:
     assert child_environment({"PATH": "/usr/bin"}) == {"DBT_LOG_LEVEL_FILE": "none"}
     assert child_environment({"DBT_LOG_LEVEL_FILE": "debug"}) == {"DBT_LOG_LEVEL_FILE": "debug"}
+    assert child_environment({"DBT_LOG_LEVEL_FILE": ""}) == {"DBT_LOG_LEVEL_FILE": "none"}  # dbt: unset, so debug

@@ -218,10 +218,11 @@ class StudioConfig:
     invoice_po_tolerance_pct: float = 10.0
     # the name of the environment variable holding the alert webhook's URL (a secret: never the URL itself)
     alert_webhook_env: str | None = None
-    # the most memory DuckDB may take in each process of a refresh (dbt, the gate, publishing); beyond it, it
-    # spills to disk. Sized for a laptop: at 10M cost rows the whole run (the refresh's process and dbt's) then
-    # peaks at 1,263 MiB, against 1,722 MiB with 1GB, for a full refresh about 7% slower (README "Memory").
-    # A server can give it more.
+    # the most memory DuckDB may take while dbt builds, and half of it while publishing (the gate's check databases
+    # and alert delivery keep 476 MiB whatever this says: README "Settings"); beyond it, DuckDB spills to disk.
+    # Sized for a laptop: at 10M cost rows the whole run (the refresh's process and dbt's) then peaks at
+    # 1,263 MiB, against 1,722 MiB with 1GB, for a full refresh about 7% slower (README "Memory"). A server can
+    # give it more.
     duckdb_memory_limit: str = "512MB"
     departments: DepartmentDelivery = field(default_factory=DepartmentDelivery)
     smtp: SmtpSettings | None = None

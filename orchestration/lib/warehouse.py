@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.lib.alerts import carry_alert_history
-from orchestration.lib.config import WarehouseLayout
+from orchestration.lib.config import StudioConfig, WarehouseLayout, in_process_memory_limit
 from orchestration.lib.faults import pause_point
 from orchestration.lib.lake import LOAD_COLUMNS, empty_select, json_columns
 from orchestration.lib.sql import literal
@@ -41,7 +41,11 @@ class Publication:
 
 
 def publish(
-    layout: WarehouseLayout, run_id: str, as_of: str, memory_limit: str = "1GB", build_db: Path | None = None
+    layout: WarehouseLayout,
+    run_id: str,
+    as_of: str,
+    memory_limit: str = in_process_memory_limit(StudioConfig.duckdb_memory_limit),
+    build_db: Path | None = None,
 ) -> Publication:
     """Publish the marts and reference tables of `build_db` (default: DuckDB's build database)."""
     layout.ensure()

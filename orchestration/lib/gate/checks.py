@@ -21,7 +21,8 @@ from orchestration.lib.gate.gx_duckdb import UNEXPECTED_ROWS_TYPE, load_suite, v
 from orchestration.lib.gate.results import CheckResult
 
 # a load is checked in its own small database; a large one spills to disk rather than exhaust memory. The gate runs
-# in the refresh's own process, so with that process's share of the default limit (in_process_memory_limit)
+# in the refresh's own process, before dbt starts, with that process's share of 1GB (476 MiB, whatever
+# duckdb_memory_limit says: a 10M-row ledger is checked within it)
 GATE_MEMORY_LIMIT = in_process_memory_limit("1GB")
 CHECK_DB_CONFIG = {"memory_limit": GATE_MEMORY_LIMIT, "preserve_insertion_order": "true"}
 
