@@ -45,7 +45,7 @@ def unit_test_results(small_warehouse: Path, tmp_path_factory: pytest.TempPathFa
         [
             str(dbt), "test", "--select", "test_type:unit",
             "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-            "--target-path", str(target), "--log-path", str(folder / "logs"),
+            "--target-path", str(target), "--log-path", str(folder / "logs"), "--log-level-file", "none",
             "--vars", json.dumps({"build_db": str(build_db), "work_db": str(work_db), "as_of": SMALL_AS_OF}),
         ],
         capture_output=True,
