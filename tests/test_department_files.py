@@ -45,6 +45,19 @@ RECORDS = {
 COST_RECORDS = ("gl_actuals*", "timesheets", "equipment_rentals", "invoices")
 TOKEN = r"(?<![A-Za-z0-9_-]){}(?![A-Za-z0-9_-])"
 WORD = re.compile(r"[A-Za-z0-9_-]+")  # what TOKEN bounds a code by: a whole word of these
+
+
+def codes_in(text: str, codes: set[str]) -> set[str]:
+    """The codes the text holds as TOKEN bounds them: one of word characters alone as a whole word of the text
+    (a set lookup), any other through TOKEN itself."""
+    words = {c for c in codes if WORD.fullmatch(c)}
+    found = set(WORD.findall(text)) & words
+    others = sorted(codes - words, key=len, reverse=True)
+    if others:
+        found |= {m.group(0) for m in re.finditer("|".join(TOKEN.format(re.escape(c)) for c in others), text)}
+    return found
+
+
 NUMBER = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+\.\d+|-?\d+")
 
 
@@ -238,15 +251,10 @@ def leaks(folder: Path, secrets: Secrets) -> tuple[set[tuple[str, str]], set[str
             texts.setdefault(where, set()).add(value)
         elif isinstance(value, int | float | Decimal) and not isinstance(value, bool):
             amounts.setdefault(where, set()).add(cents(value))
-    # a code of word characters alone is found as a whole word of the text (what TOKEN matches), any other by TOKEN
-    words = {c for c in secrets.codes if WORD.fullmatch(c)}
-    others = sorted(secrets.codes - words, key=len, reverse=True)
-    pattern = re.compile("|".join(TOKEN.format(re.escape(c)) for c in others)) if others else None
     found: set[tuple[str, str]] = set()
     for where, values in texts.items():
         text = "\n".join(values)
-        found |= {(where, word) for word in set(WORD.findall(text)) & words}
-        found |= {(where, m.group(0)) for m in pattern.finditer(text)} if pattern else set()
+        found |= {(where, code) for code in codes_in(text, secrets.codes)}
         found |= {(where, name) for name in secrets.names if name in text}
     for where, values in amounts.items():
         found |= {(where, str(a)) for a in values & secrets.amounts}
@@ -277,12 +285,7 @@ def test_a_department_sees_its_own_numbers_and_no_one_elses(
     assert sorted(found) == []
     # its own: every record of its projects, its totals, its report in three formats
     seen = " ".join(texts)
-    words = set(WORD.findall(seen))  # a record id of word characters is there as a whole word, as in `leaks`
-    missing = {
-        r
-        for r in secrets.own_records
-        if not (r in words if WORD.fullmatch(r) else re.search(TOKEN.format(re.escape(r)), seen))
-    }
+    missing = set(secrets.own_records) - codes_in(seen, set(secrets.own_records))
     assert missing == set()
     own_ytd = query(
         department_warehouse.published_db,
