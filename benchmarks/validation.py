@@ -767,7 +767,7 @@ def render(results: list[dict], info: dict, load_end: tuple, repeat: int) -> str
         "- **gate (GX)**: `run_gate(work_db, SOURCES['gl_actuals'])`, as production runs it (GX imports excluded).",
         "- **plain SQL**: DESCRIBE + `count(*)` for the table checks, then per row rule "
         "`SELECT count(*) FROM (SELECT landed.*, <helper columns> FROM landed <joins>) AS landed WHERE <bad_when>`, "
-        "with `WORK_DB_CONFIG` (memory_limit 1GB).",
+        f"with the gate's `CHECK_DB_CONFIG` (memory_limit {work_db_config()['memory_limit']}).",
         "- **lean SQL**: the same, but a rule's query computes only the helper columns (and joins) its predicate reads "
         "(`_key_count` only for the uniqueness rule), `SELECT count(*) FROM landed WHERE <bad_when>` for the others.",
         "",
