@@ -38,6 +38,7 @@ SCREENSHOT = ARTIFACTS / "dagster_asset_graph.png"
 # one asset of each stage: ingest (and the Data Docs index), dbt, publish (and the dbt docs), report
 SHOWN = ["lake/gl_actuals", "quality/data_docs", "marts/mart_studio_variance", "published/studio_duckdb"]
 SHOWN += ["docs/dbt_docs", "reports/studio_budget_vs_actual"]
+UI_WAIT_MS = 120_000  # the longest wait for a page or an element
 
 
 def free_port() -> int:
@@ -111,13 +112,13 @@ def expand_all_groups(page: Page) -> Locator:
     swallow the key, so the key is pressed again while the graph still shows its groups collapsed."""
     collapsed = page.locator("svg").filter(has_text="publish").filter(has_not_text="gl_actuals")
     expanded = page.locator("svg").filter(has_text="gl_actuals")
-    collapsed.first.wait_for(timeout=120_000)  # the groups, drawn collapsed
-    for _ in range(4):
+    collapsed.first.wait_for()  # the groups, drawn collapsed (within the page's default wait, UI_WAIT_MS)
+    for _ in range(3):
         dismiss_welcome(page)
         page.mouse.click(1500, 250)  # the graph's empty corner takes the keyboard
         page.keyboard.press("Alt+e")  # expand all groups
         try:
-            expanded.last.wait_for(timeout=20_000)
+            expanded.last.wait_for(timeout=45_000)
             return expanded.last
         except PlaywrightTimeoutError:
             assert collapsed.count(), "the graph shows neither its groups nor its assets"
@@ -133,6 +134,9 @@ def test_asset_graph_shows_each_stage_and_its_checks(webserver: str) -> None:
         browser = launch_chromium(playwright)
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 1100})
+            # a busy machine: the UI's first page and its graph can take more than Playwright's 30 s
+            page.set_default_timeout(UI_WAIT_MS)
+            page.set_default_navigation_timeout(UI_WAIT_MS)
             page.goto(f"{webserver}/asset-groups~{quote(selection, safe='')}/", wait_until="networkidle")
             graph = expand_all_groups(page)
             graph.get_by_text("studio_budget_vs_actual", exact=True).wait_for()

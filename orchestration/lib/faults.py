@@ -16,6 +16,8 @@ def pause_point(point: str) -> None:
     if os.environ.get("STUDIO_PAUSE_AT") != point:
         return
     marker = os.environ.get("STUDIO_PAUSE_MARKER")
-    if marker:
-        Path(marker).write_text(point, encoding="utf-8")
+    if marker:  # written whole, then renamed: a test that sees the marker reads the point's name, never ""
+        drafted = Path(f"{marker}.draft")
+        drafted.write_text(point, encoding="utf-8")
+        os.replace(drafted, marker)
     time.sleep(600)  # the test kills the process long before this ends
