@@ -215,11 +215,14 @@ def test_a_run_with_nothing_new_says_so_and_publishes_nothing(sample_run: CliRun
     assert other.returncode == 2 and "nothing new" not in other.stderr
 
 
-def test_report_command_prints_the_published_report(sample_run: CliRun) -> None:
-    done = run_cli("report", "--warehouse", str(sample_run.warehouse), "--write")
+def test_report_command_prints_the_published_report(sample_run: CliRun, tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse"  # `--write` writes: a copy, since the shared sample is read-only
+    copy_warehouse(sample_run.warehouse, warehouse)
+    (warehouse / "reports" / "studio_budget_vs_actual.csv").unlink()
+    done = run_cli("report", "--warehouse", str(warehouse), "--write")
     assert done.returncode == 0, done.stderr
     assert "STUDIO TOTAL" in done.stdout
-    assert (sample_run.warehouse / "reports" / "studio_budget_vs_actual.csv").is_file()
+    assert (warehouse / "reports" / "studio_budget_vs_actual.csv").is_file()
 
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ import pytest
 from orchestration.lib.report import ALERTS_SHOWN, read_report, report_text
 from orchestration.lib.report_render import ReportRequestError, render_report
 from orchestration.lib.terminal import QuietStatus, progress_status, terminal_console
-from tests.conftest import CliRun, query, rows, run_cli
+from tests.conftest import CliRun, copy_warehouse, query, rows, run_cli
 
 
 def test_text_report_puts_each_department_name_before_its_accounts(small_db: Path) -> None:
@@ -75,9 +75,10 @@ def test_render_report_refuses_what_the_models_cannot_say(small_db: Path) -> Non
     assert "PROJECT TOTAL" in render_report(small_db, "project", "P1", "2025-03")
 
 
-def test_report_command_levels_formats_and_usage_errors(sample_run: CliRun) -> None:
-    warehouse = str(sample_run.warehouse)
-    database = sample_run.warehouse / "studio.duckdb"
+def test_report_command_levels_formats_and_usage_errors(sample_run: CliRun, tmp_path: Path) -> None:
+    copy_warehouse(sample_run.warehouse, tmp_path / "warehouse")  # a project's report writes: the sample is shared
+    warehouse = str(tmp_path / "warehouse")
+    database = tmp_path / "warehouse" / "studio.duckdb"
     departments = [
         r[0] for r in query(database, "SELECT DISTINCT department_code FROM marts.mart_department_variance ORDER BY 1")
     ]
