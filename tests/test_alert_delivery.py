@@ -79,9 +79,13 @@ def test_a_line_cut_short_is_delivered_again_whole(tmp_path: Path) -> None:
     assert deliver_to_outbox(layout) == []
 
 
+HANG_SECONDS = 5  # far beyond the 0.3 s timeout the test gives the client, well short of its 10 s default
+
+
 class Hook:
     """A real HTTP server on 127.0.0.1 that answers each POST as told: 'fail' (500), 'hang' or 'ok'. A hanging
-    answer holds the request until the hook is closed (`hung_up` is set when it lets go)."""
+    answer holds the request (`held`) until the hook is closed, then lets go without answering; a client still
+    waiting after HANG_SECONDS gets 200 and its alerts count as received. `hung_up` is set when it lets go."""
 
     def __init__(self, answers: list[str]) -> None:
         import http.server
@@ -90,6 +94,7 @@ class Hook:
         self.answers = answers
         self.received: list[dict] = []
         self.release = threading.Event()
+        self.held = threading.Event()
         self.hung_up = threading.Event()
         hook = self
 
@@ -98,9 +103,12 @@ class Hook:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 answer = hook.answers.pop(0) if hook.answers else "ok"
                 if answer == "hang":
-                    hook.release.wait(timeout=120)
+                    hook.held.set()
+                    closed = hook.release.wait(timeout=HANG_SECONDS)
                     hook.hung_up.set()
-                    return
+                    if closed:
+                        return
+                    answer = "ok"  # the client waited this long: it did not keep to its timeout
                 if answer == "ok":
                     hook.received.append(body)
                 self.send_response(200 if answer == "ok" else 500)
@@ -153,7 +161,10 @@ def test_a_hanging_or_unreachable_webhook_leaves_the_alerts_pending(tmp_path: Pa
     hook = Hook(["hang"])
     try:
         assert deliver_to_webhook(layout, hook.url, timeout=0.3) == (0, 1)
-        assert not hook.hung_up.is_set()  # the timeout ended the wait: the server still holds the request
+        # the request reached the server, and the client's timeout ended the wait while the server held it
+        assert hook.held.is_set() and not hook.hung_up.is_set()
+        [record] = [json.loads(line) for line in webhook_ledger(layout).read_text(encoding="utf-8").splitlines()]
+        assert record["status"] == "failed" and record["error"] == "TimeoutError"
     finally:
         hook.close()
     # nothing listens on the port any more

@@ -39,6 +39,7 @@ SCREENSHOT = ARTIFACTS / "dagster_asset_graph.png"
 SHOWN = ["lake/gl_actuals", "quality/data_docs", "marts/mart_studio_variance", "published/studio_duckdb"]
 SHOWN += ["docs/dbt_docs", "reports/studio_budget_vs_actual"]
 UI_WAIT_MS = 120_000  # the longest wait for a page or an element
+EXPANDED = "() => /[?&]expanded=/.test(window.location.search)"  # the address once Alt+E has expanded the groups
 
 
 def free_port() -> int:
@@ -107,22 +108,24 @@ def dismiss_welcome(page: Page) -> None:
 
 
 def expand_all_groups(page: Page) -> Locator:
-    """Expand the graph's groups (the UI's Alt+E, a toggle), once the graph of collapsed groups is drawn; the
-    graph of assets. On a busy machine the welcome dialog or the toolbar can come after the first drawing and
-    swallow the key, so the key is pressed again while the graph still shows its groups collapsed."""
-    collapsed = page.locator("svg").filter(has_text="publish").filter(has_not_text="gl_actuals")
-    expanded = page.locator("svg").filter(has_text="gl_actuals")
-    collapsed.first.wait_for()  # the groups, drawn collapsed (within the page's default wait, UI_WAIT_MS)
+    """Expand the graph's groups with the UI's Alt+E, once the graph of collapsed groups is drawn. Returns the
+    graph of assets. Alt+E is a toggle, and the UI keeps its state in the page's address (`?expanded=…`): a key
+    pressed before the UI listens for it is lost, so it is pressed again only while the address says collapsed."""
+    page.locator("svg").filter(has_text="publish").first.wait_for()  # the groups, drawn collapsed
     for _ in range(3):
         dismiss_welcome(page)
-        page.mouse.click(1500, 250)  # the graph's empty corner takes the keyboard
+        page.mouse.click(1500, 250)  # the graph's empty corner
         page.keyboard.press("Alt+e")  # expand all groups
         try:
-            expanded.last.wait_for(timeout=45_000)
-            return expanded.last
+            page.wait_for_function(EXPANDED, timeout=10_000)
+            break
         except PlaywrightTimeoutError:
-            assert collapsed.count(), "the graph shows neither its groups nor its assets"
-    raise AssertionError("Alt+E did not expand the asset graph's groups")
+            continue
+    else:
+        raise AssertionError(f"Alt+E did not expand the asset graph's groups: {page.url}")
+    expanded = page.locator("svg").filter(has_text="gl_actuals").last
+    expanded.wait_for()  # drawn (within the page's default wait, UI_WAIT_MS)
+    return expanded
 
 
 def test_asset_graph_shows_each_stage_and_its_checks(webserver: str) -> None:
