@@ -7,6 +7,7 @@ missing Chromium fails this test. The screenshot of the graph is kept in tests/a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -16,6 +17,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 from urllib.parse import quote
 
 import pytest
@@ -48,49 +50,67 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def start_webserver(home: Path, env: dict[str, str], log: IO[str]) -> tuple[subprocess.Popen, str]:
+    """`dagster-webserver` on a free port, and its base URL once it answers. A port probed free can be taken by
+    another process before the webserver binds it: then the webserver exits, and another port is tried."""
+    webserver = Path(sys.executable).with_name("dagster-webserver")
+    in_use = "address already in use"
+    for _ in range(3):
+        port = free_port()
+        refused_before = (home / "webserver.log").read_text().lower().count(in_use)
+        process = subprocess.Popen(
+            [str(webserver), "-h", "127.0.0.1", "-p", str(port)],
+            cwd=REPO,  # pyproject.toml's [tool.dagster] names the code location
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 240
+        while process.poll() is None:
+            try:
+                with urllib.request.urlopen(f"{url}/server_info", timeout=5) as answer:
+                    if answer.status == 200:
+                        return process, url
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                stop_webserver(process)
+                raise AssertionError((home / "webserver.log").read_text()[-3000:])
+            time.sleep(1)
+        stop_webserver(process)  # its code server, if it started one
+        if (home / "webserver.log").read_text().lower().count(in_use) == refused_before:  # another failure
+            raise AssertionError((home / "webserver.log").read_text()[-3000:])
+    raise AssertionError("dagster-webserver found no free port: " + (home / "webserver.log").read_text()[-3000:])
+
+
+def stop_webserver(process: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)  # the webserver and the code server it started
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
 @pytest.fixture(scope="module")
 def webserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`dagster-webserver` serving this checkout's definitions; its base URL once it answers."""
     home = tmp_path_factory.mktemp("dagster_home")
-    port = free_port()
-    log = (home / "webserver.log").open("w")
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),
         "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
         "STUDIO_WAREHOUSE": str(home / "warehouse"),
     }
-    webserver = Path(sys.executable).with_name("dagster-webserver")
-    process = subprocess.Popen(
-        [str(webserver), "-h", "127.0.0.1", "-p", str(port)],
-        cwd=REPO,  # pyproject.toml's [tool.dagster] names the code location
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 240
-        while True:
-            assert process.poll() is None, (home / "webserver.log").read_text()[-3000:]
-            try:
-                with urllib.request.urlopen(f"{url}/server_info", timeout=5) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, (home / "webserver.log").read_text()[-3000:]
-            time.sleep(1)
-        yield url
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)  # the webserver and the code server it started
+    with (home / "webserver.log").open("w") as log:
+        process, url = start_webserver(home, env, log)
         try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
+            yield url
+        finally:
+            stop_webserver(process)
 
 
 def expected_check_counts() -> dict[str, int]:

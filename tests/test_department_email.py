@@ -67,21 +67,21 @@ def authenticate(server: object, session: object, envelope: object, mechanism: s
     return AuthResult(success=accepted, handled=False)  # not handled: the server answers 535 itself
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class SmtpServer:
-    """A real SMTP server on 127.0.0.1 that requires AUTH (plain text: no TLS on a loopback test)."""
+    """A real SMTP server on 127.0.0.1 that requires AUTH (plain text: no TLS on a loopback test). Until it starts,
+    its port is held by a socket bound but not listening: a client is refused, and no other process takes it."""
 
-    def __init__(self, port: int) -> None:
-        self.port = port
+    def __init__(self) -> None:
+        self.reserved: socket.socket | None = socket.socket()
+        self.reserved.bind(("127.0.0.1", 0))
+        self.port = self.reserved.getsockname()[1]
         self.mailbox = Mailbox()
         self.controller: Controller | None = None
 
     def start(self) -> None:
+        if self.reserved is not None:
+            self.reserved.close()
+            self.reserved = None
         self.controller = Controller(
             self.mailbox,
             hostname="127.0.0.1",
@@ -94,6 +94,9 @@ class SmtpServer:
         self.controller.start()
 
     def stop(self) -> None:
+        if self.reserved is not None:
+            self.reserved.close()
+            self.reserved = None
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
@@ -101,7 +104,7 @@ class SmtpServer:
 
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpServer]:
-    server = SmtpServer(free_port())
+    server = SmtpServer()
     yield server
     server.stop()
 
