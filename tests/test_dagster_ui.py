@@ -54,10 +54,14 @@ def start_webserver(home: Path, env: dict[str, str], log: IO[str]) -> tuple[subp
     """`dagster-webserver` on a free port, and its base URL once it answers. A port probed free can be taken by
     another process before the webserver binds it: then the webserver exits, and another port is tried."""
     webserver = Path(sys.executable).with_name("dagster-webserver")
+
+    def logged() -> str:
+        return (home / "webserver.log").read_text()
+
     in_use = "address already in use"
     for _ in range(3):
         port = free_port()
-        refused_before = (home / "webserver.log").read_text().lower().count(in_use)
+        refused_before = logged().lower().count(in_use)
         process = subprocess.Popen(
             [str(webserver), "-h", "127.0.0.1", "-p", str(port)],
             cwd=REPO,  # pyproject.toml's [tool.dagster] names the code location
@@ -77,12 +81,12 @@ def start_webserver(home: Path, env: dict[str, str], log: IO[str]) -> tuple[subp
                 pass
             if time.monotonic() > deadline:
                 stop_webserver(process)
-                raise AssertionError((home / "webserver.log").read_text()[-3000:])
+                raise AssertionError(logged()[-3000:])
             time.sleep(1)
         stop_webserver(process)  # its code server, if it started one
-        if (home / "webserver.log").read_text().lower().count(in_use) == refused_before:  # another failure
-            raise AssertionError((home / "webserver.log").read_text()[-3000:])
-    raise AssertionError("dagster-webserver found no free port: " + (home / "webserver.log").read_text()[-3000:])
+        if logged().lower().count(in_use) == refused_before:  # another failure
+            raise AssertionError(logged()[-3000:])
+    raise AssertionError("dagster-webserver found no free port: " + logged()[-3000:])
 
 
 def stop_webserver(process: subprocess.Popen) -> None:
@@ -138,14 +142,12 @@ def expand_all_groups(page: Page) -> Locator:
         page.keyboard.press("Alt+e")  # expand all groups
         try:
             page.wait_for_function(EXPANDED, timeout=10_000)
-            break
         except PlaywrightTimeoutError:
             continue
-    else:
-        raise AssertionError(f"Alt+E did not expand the asset graph's groups: {page.url}")
-    expanded = page.locator("svg").filter(has_text="gl_actuals").last
-    expanded.wait_for()  # drawn (within the page's default wait, UI_WAIT_MS)
-    return expanded
+        expanded = page.locator("svg").filter(has_text="gl_actuals").last
+        expanded.wait_for()  # drawn (within the page's default wait, UI_WAIT_MS)
+        return expanded
+    raise AssertionError(f"Alt+E did not expand the asset graph's groups: {page.url}")
 
 
 def test_asset_graph_shows_each_stage_and_its_checks(webserver: str) -> None:

@@ -78,10 +78,13 @@ class SmtpServer:
         self.mailbox = Mailbox()
         self.controller: Controller | None = None
 
-    def start(self) -> None:
+    def _release_port(self) -> None:
         if self.reserved is not None:
             self.reserved.close()
             self.reserved = None
+
+    def start(self) -> None:
+        self._release_port()
         self.controller = Controller(
             self.mailbox,
             hostname="127.0.0.1",
@@ -94,9 +97,7 @@ class SmtpServer:
         self.controller.start()
 
     def stop(self) -> None:
-        if self.reserved is not None:
-            self.reserved.close()
-            self.reserved = None
+        self._release_port()
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
