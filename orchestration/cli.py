@@ -39,7 +39,12 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--warehouse", type=Path, default=Path("warehouse"), help="warehouse folder (default: ./warehouse)"
     )
-    run.add_argument("--as-of", type=_iso_date, default=None, help="YYYY-MM-DD (default: sample's date, else today)")
+    run.add_argument(
+        "--as-of",
+        type=_iso_date,
+        default=None,
+        help="YYYY-MM-DD (default: the landing folder's AS_OF file, else today)",
+    )
     run.add_argument("--full-refresh", action="store_true", help="rebuild every model from the lake")
     run.add_argument("--config", type=Path, default=None, help="a studio.toml (default: ./studio.toml if present)")
     run.add_argument(
@@ -312,7 +317,7 @@ def report(args: argparse.Namespace) -> int:
         written.append(write_project_cost_report_csv(loaded.project.cost, layout.reports))  # as always
     elif level == "studio" and args.write:
         written.extend(write_reports(layout.published_db, layout.reports))
-    if args.write and (args.format != "text" or level == "department"):
+    if args.write and not (level == "studio" and args.format == "text"):  # the studio's text: write_reports
         suffix = {"text": "txt"}.get(args.format, args.format)
         name = {"studio": "studio_budget_vs_actual", "department": f"department_{key}_budget_vs_actual"}.get(
             level, f"project_{key}_cost_report"

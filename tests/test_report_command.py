@@ -106,6 +106,16 @@ def test_report_command_levels_formats_and_usage_errors(sample_run: CliRun, tmp_
     assert project.returncode == 0, project.stderr
     expected = query(database, "SELECT count(*) FROM marts.rpt_project_cost_report WHERE project_code = 'EP-2601'")
     assert len(list(csv.DictReader(io.StringIO(project.stdout)))) == expected[0][0]
+    # --write at a level other than the studio's writes what was printed, in the format printed
+    written = tmp_path / "warehouse" / "reports" / "project_EP-2601_cost_report.txt"
+    assert not written.exists()
+    text = run_cli("report", "--warehouse", warehouse, "--project", "EP-2601", "--write")
+    assert text.returncode == 0, text.stderr
+    # the same report, laid out for a file rather than this 160-column terminal: the same rows, the same figures
+    def total_row(report: str) -> list[str]:
+        return next(line.split() for line in report.splitlines() if line.strip().startswith("PROJECT TOTAL"))
+
+    assert total_row(written.read_text(encoding="utf-8")) == total_row(text.stdout)
 
 
 def test_console_is_plain_when_not_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
