@@ -116,6 +116,21 @@ def main(argv: list[str] | None = None) -> int:
     return report(args)
 
 
+def new_studio_folder_problem(out: Path) -> str | None:
+    """Why `generate` may not write a whole studio into `out`, or None: it writes into a new or empty folder only,
+    so that it never replaces a landing folder's own files (a studio's ledgers, a file waiting to be loaded)."""
+    if out.exists() and not out.is_dir():
+        return f"--out {out} is a file, not a folder"
+    held = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    if held:
+        shown = ", ".join(held[:3]) + (f" and {len(held) - 3} more" if len(held) > 3 else "")
+        return (
+            f"--out {out} is not empty ({shown}): generate writes a whole studio into a new or empty folder, "
+            "never over files already there; give another folder, or remove this one first"
+        )
+    return None
+
+
 def generate(args: argparse.Namespace) -> int:
     from orchestration.sample.scale import NEXT_DAY_ROWS, generate_next_day, generate_scaled, sample_actual_rows
 
@@ -130,6 +145,10 @@ def generate(args: argparse.Namespace) -> int:
     if args.actual_rows is None:
         terminal_console(stderr=True).print("[red]--actual-rows N is required (unless --next-day)[/red]")
         return EXIT_USAGE
+    refusal = new_studio_folder_problem(args.out)
+    if refusal:
+        terminal_console(stderr=True).print(f"[red]{escape(refusal)}[/red]")
+        return EXIT_USAGE
     counts = generate_scaled(args.out, args.actual_rows, args.format, args.seed)
     actual = sample_actual_rows(counts)
     print(f"wrote {len(counts)} landing files and AS_OF to {args.out}: {actual} actual-cost rows")
@@ -141,7 +160,7 @@ def email(args: argparse.Namespace) -> int:
     from orchestration.lib.config import StudioConfig
     from orchestration.lib.department_email import send_department_reports, week_of
 
-    err = Console(stderr=True)
+    err = terminal_console(stderr=True)
     config_path = args.config if args.config is not None else Path("studio.toml")
     if args.config is not None and not args.config.is_file():
         err.print(f"[red]config file not found: {escape(str(args.config))}[/red]")
@@ -152,7 +171,8 @@ def email(args: argparse.Namespace) -> int:
         err.print(f"[red]{escape(str(error))}[/red]")
         return EXIT_USAGE
     if config.smtp is None:
-        err.print(f"[red]no [smtp] section in {escape(str(config_path))}: nothing to send through[/red]")
+        where = str(config_path) if config_path.is_file() else f"{config_path} (there is none here; or give --config)"
+        err.print(f"[red]no {escape('[smtp]')} section in {escape(where)}: nothing to send through[/red]")
         return EXIT_USAGE
     layout = WarehouseLayout(args.warehouse.resolve())
     if not layout.published_db.exists():
@@ -295,7 +315,7 @@ def report(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     layout = WarehouseLayout(args.warehouse.resolve())
     if not layout.published_db.exists():
-        err.print(f"[red]no published warehouse at {layout.published_db}; run `studio-budget run`[/red]")
+        err.print(f"[red]no published warehouse at {escape(str(layout.published_db))}; run `studio-budget run`[/red]")
         return EXIT_USAGE
     from orchestration.lib.report import atomic_write, report_console, write_reports
     from orchestration.lib.report_project import project_console, write_project_cost_report_csv

@@ -306,12 +306,21 @@ def test_smtp_settings_are_checked_and_never_take_the_password(tmp_path: Path) -
         assert "hunter2" not in str(raised.value)
 
 
-def test_no_smtp_section_sends_nothing_and_says_so(published: WarehouseLayout, tmp_path: Path) -> None:
+def test_no_smtp_section_sends_nothing_and_says_so(
+    published: WarehouseLayout, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from orchestration.cli import EXIT_USAGE, main
 
     config = tmp_path / "studio.toml"
     config.write_text("[departments]\npublish = true\n", encoding="utf-8")
     assert main(["email", "--warehouse", str(published.root), "--config", str(config)]) == EXIT_USAGE
+    assert f"no [smtp] section in {config}: nothing to send through" in capsys.readouterr().err
+    # no settings file at all: the message says there is none where it looked
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["email", "--warehouse", str(published.root)]) == EXIT_USAGE
+    assert "no [smtp] section in studio.toml (there is none here; or give --config)" in capsys.readouterr().err
     assert not ledger_file(published).exists()
     assert os.environ.get(PASSWORD_ENV) is None
 

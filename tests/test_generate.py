@@ -75,6 +75,17 @@ def test_cli_generate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["generate", "--actual-rows", str(SAMPLE_GL_ROWS + 5), "--out", str(tmp_path / "s")]) == 0
     assert (tmp_path / "s" / "gl_actuals_generated.csv").exists()
     assert f"{SAMPLE_GL_ROWS + 5} actual-cost rows" in capsys.readouterr().out
+    # never over a folder's own files: a landing folder with a file waiting to be loaded stays as it was
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    waiting = landing / "gl_actuals_2026_11.csv"
+    waiting.write_text("txn_id,posted_date\n", encoding="utf-8")
+    assert main(["generate", "--actual-rows", "5000", "--out", str(landing)]) == 2
+    assert "is not empty (gl_actuals_2026_11.csv)" in capsys.readouterr().err
+    assert sorted(p.name for p in landing.iterdir()) == [waiting.name]
+    assert waiting.read_text(encoding="utf-8") == "txn_id,posted_date\n"
+    assert main(["generate", "--actual-rows", "5000", "--out", str(waiting)]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
     for bad in (["--actual-rows", "many"], ["--actual-rows", "0"], ["--actual-rows", "5", "--format", "xlsx"]):
         with pytest.raises(SystemExit) as exit_:
             main(["generate", "--out", str(tmp_path / "x"), *bad])

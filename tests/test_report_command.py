@@ -131,6 +131,16 @@ def test_console_is_plain_when_not_a_terminal(monkeypatch: pytest.MonkeyPatch) -
     assert console.file.getvalue() == "done\n"
 
 
+def test_messages_are_never_broken_across_lines_when_piped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Piped, rich would wrap at 80 columns; a path on stderr must stay whole for a log reader to copy or grep."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.setattr("sys.stderr", io.StringIO())
+    path = "/tmp/" + "/".join(f"folder-{i:02d}" for i in range(20)) + "/report.txt"
+    console = terminal_console(stderr=True)
+    console.print(f"         report: {path}")
+    assert console.file.getvalue() == f"         report: {path}\n"
+
+
 def test_report_lists_the_most_pressing_alerts_and_counts_them_all(small_db: Path, tmp_path: Path) -> None:
     """With more open alerts than a report lists, it reads the 15 most pressing and counts every one in SQL; the
     expected list and counts come from every open alert sorted and counted in Python."""

@@ -26,8 +26,13 @@ def is_terminal(stream: TextIO) -> bool:
 
 
 def terminal_console(stderr: bool = False, **options: Any) -> Console:
-    """A console on stdout (or stderr) that is a terminal exactly when that stream is one."""
+    """A console on stdout (or stderr) that is a terminal exactly when that stream is one.
+
+    On stderr (messages: file names, paths, reasons) a line is never broken by the console: piped, rich would wrap
+    at 80 columns and cut a quarantine report's path in two, which a log reader can then neither copy nor grep."""
     stream = sys.stderr if stderr else sys.stdout
+    if stderr:
+        options.setdefault("soft_wrap", True)
     return Console(stderr=stderr, force_terminal=is_terminal(stream), **options)
 
 
