@@ -70,6 +70,22 @@ def test_an_invoice_po_tolerance_that_is_not_a_percentage_is_refused(tmp_path: P
         StudioConfig.load(config)
 
 
+def test_a_misspelt_setting_is_refused_before_a_refresh_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A setting the file misspells would otherwise leave its default in force without a word (exit 2, SPEC §3)."""
+    from orchestration.cli import EXIT_USAGE, main
+
+    config = tmp_path / "studio.toml"
+    config.write_text('base_currenci = "EUR"\nfiscal_year_start_month = 4\n[alerts]\nwebhook = "x"\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"studio\.toml: unknown keys alerts, base_currenci; the settings are"):
+        StudioConfig.load(config)
+    warehouse = tmp_path / "warehouse"
+    code = main(["run", "--landing", str(SAMPLE_LANDING_DIR), "--warehouse", str(warehouse), "--config", str(config)])
+    assert code == EXIT_USAGE and "unknown keys alerts, base_currenci" in capsys.readouterr().err
+    assert not (warehouse / "studio.duckdb").exists()
+
+
 @pytest.mark.parametrize("value", ['"lots"', '"1 GB of RAM"', "1024"])
 def test_a_memory_limit_that_is_not_an_amount_is_refused(tmp_path: Path, value: str) -> None:
     config = tmp_path / "studio.toml"

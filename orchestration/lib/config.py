@@ -232,17 +232,20 @@ class StudioConfig:
         if path is None or not path.exists():
             return cls()
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-        known = {
-            k: data[k]
-            for k in (
-                "base_currency",
-                "fiscal_year_start_month",
-                "invoice_po_tolerance_pct",
-                "alert_webhook_env",
-                "duckdb_memory_limit",
+        settings = (
+            "base_currency",
+            "fiscal_year_start_month",
+            "invoice_po_tolerance_pct",
+            "alert_webhook_env",
+            "duckdb_memory_limit",
+        )
+        unknown = sorted(set(data) - {*settings, "departments", "smtp"})
+        if unknown:  # a misspelt setting would otherwise run silently on its default
+            raise ValueError(
+                f"{path}: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+                f"the settings are {', '.join(settings)} and the sections [departments] and [smtp]"
             )
-            if k in data
-        }
+        known = {k: data[k] for k in settings if k in data}
         config = cls(**known, departments=_departments(path, data), smtp=_smtp(path, data))
         month = config.fiscal_year_start_month
         if isinstance(month, bool) or not isinstance(month, int) or not 1 <= month <= 12:
