@@ -7,6 +7,7 @@ rejected; 1 nothing published (the previous publication is untouched); 2 usage e
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import os
 import sys
@@ -199,14 +200,15 @@ def run(args: argparse.Namespace) -> int:
     as_of = args.as_of or default_as_of(args.landing).isoformat()
     inputs = run_inputs(args.landing, layout, as_of, config_file)
     if not args.full_refresh and is_current(layout, inputs):
-        return nothing_new(layout, as_of, config_file, err)
+        return nothing_new(layout, as_of, config_file, err, args.landing)
     from orchestration.lib.mappings import MappingError, load_mappings
 
     try:
-        load_mappings()  # every mapping checked before anything runs: an error names its file and key
+        mappings = load_mappings()  # every mapping checked before anything runs: an error names its file and key
     except MappingError as error:
         err.print(f"[red]{escape(str(error))}[/red]")
         return EXIT_USAGE
+    warn_unread_landing_files(args.landing, mappings, err)
     from orchestration.lib.config import StudioConfig
     from orchestration.lib.refresh_lock import RefreshRunning, refresh_lock
 
@@ -267,17 +269,29 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_REJECTED if result.rejected else EXIT_OK
 
 
-def nothing_new(layout: WarehouseLayout, as_of: str, config_file: Path | None, err: Console) -> int:
+def warn_unread_landing_files(landing: Path, mappings: dict, err: Console) -> None:
+    """Name the landing folder's files no refresh reads (a misspelt name would otherwise sit there unseen)."""
+    from orchestration.lib.mappings import unread_landing_files, unread_landing_files_message
+
+    unread = unread_landing_files(landing, mappings)
+    if unread:
+        err.print(f"[yellow]NOT READ[/yellow] {escape(unread_landing_files_message(unread, mappings))}")
+
+
+def nothing_new(layout: WarehouseLayout, as_of: str, config_file: Path | None, err: Console, landing: Path) -> int:
     """The published warehouse is the clean publication of these very inputs: say so, print its report and
     retry any alert delivery still pending, without starting Dagster or dbt."""
     from orchestration.lib.config import StudioConfig
+    from orchestration.lib.mappings import MappingError, load_mappings
     from orchestration.lib.notify import deliver_alerts
     from orchestration.lib.report import print_report, read_report, report_console
 
     err.print(
         f"nothing new: no new or changed landing file, the same as-of ({as_of}), config and code as the last "
-        f"publication; {layout.published_db} is current"
+        f"publication; {escape(str(layout.published_db))} is current"
     )
+    with contextlib.suppress(MappingError):  # the run these inputs made read the same mappings
+        warn_unread_landing_files(landing, load_mappings(), err)
     print_report(read_report(layout.published_db), report_console())
     err.print(escape(deliver_alerts(layout, StudioConfig.load(config_file).alert_webhook_env)))
     return EXIT_OK

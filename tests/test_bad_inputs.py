@@ -1119,6 +1119,9 @@ class BadRun:
     exit_code: int
 
 
+UNREAD = ("GL_Actuals_nov.csv", "notes.txt")  # a source's name in capitals; a stray note
+
+
 @pytest.fixture(scope="session")  # one worker runs its group: built once, whatever runs between
 def bad_run(small_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> BadRun:
     """The published small studio, run again with every E2E file delivered at once."""
@@ -1132,6 +1135,8 @@ def bad_run(small_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     for name, (content, _) in E2E_BAD.items():
         (landing / name).write_bytes(content.encode("utf-8"))
     (landing / E2E_RESENT[0]).write_bytes(E2E_RESENT[1].encode("utf-8"))
+    for name in UNREAD:  # named so that nothing reads them: the run says so
+        (landing / name).write_text("txn_id,posted_date\n", encoding="utf-8")
     second = run_cli(*args)
     return BadRun(warehouse, before, " ".join(second.stderr.split()), second.returncode)
 
@@ -1145,10 +1150,12 @@ def test_bad_files_together_are_each_rejected_and_the_marts_stay_as_they_were(ba
         if "[" not in name:  # see the console-markup test below
             assert f"REJECTED {name}:" in bad_run.stderr, name
     assert E2E_RESENT[0] not in bad_run.stderr
+    assert f"NOT READ {', '.join(UNREAD)}: no landing source or mapping takes these names." in bad_run.stderr
     assert {m: query(database, f"SELECT * FROM marts.{m} ORDER BY ALL") for m in COMPARED_MARTS} == bad_run.before
 
     loads = dict(query(database, "SELECT file_name, status FROM audit.loads"))
     assert {name: loads.get(name) for name in E2E_BAD} == dict.fromkeys(E2E_BAD, "rejected")
+    assert not set(UNREAD) & set(loads)
     assert loads[E2E_RESENT[0]] == "accepted"
     for name, (content, rule) in E2E_BAD.items():
         failed_rules = query(

@@ -12,7 +12,15 @@ import pytest
 
 from orchestration.cli import EXIT_USAGE, main
 from orchestration.lib.config import REPO_ROOT, WarehouseLayout
-from orchestration.lib.mappings import MAPPINGS_DIR, MappingError, load_mapping, load_mappings, map_export
+from orchestration.lib.mappings import (
+    MAPPINGS_DIR,
+    MappingError,
+    load_mapping,
+    load_mappings,
+    map_export,
+    unread_landing_files,
+    unread_landing_files_message,
+)
 from tests.conftest import SMALL_AS_OF, SMALL_STUDIO, refresh, rows
 from tests.test_bad_inputs import base_warehouse, deliver, lake_rows, layout  # noqa: F401 - fixtures
 
@@ -49,6 +57,22 @@ def test_shipped_mappings_are_valid_and_cover_the_sample_exports() -> None:
         name = next(n for n in sorted(MAPPINGS, key=len, reverse=True) if path.name.startswith(n))
         _, checks = mapped(path, name)
         assert checks == [], (path.name, [c.message for c in checks])
+
+
+def test_files_no_source_or_mapping_reads_are_named(tmp_path: Path) -> None:
+    """Read: a source's prefix (SPEC §4) or a mapping's name (§4b) and a landing suffix. Not read, by hand: a name in
+    capitals, an unknown prefix, a source's prefix with another suffix; never listed: AS_OF and hidden files."""
+    for name in (
+        "AS_OF", ".DS_Store", "gl_actuals_nov.csv", "budgets_v2.xlsx", "harvest_time_report.csv",
+        "GL_Actuals_nov.csv", "ledger.csv", "timesheets_oct.txt",
+    ):
+        (tmp_path / name).write_text("x\n", encoding="utf-8")
+    (tmp_path / "gl_actuals_folder.csv").mkdir()  # a folder is not a file
+    mappings = load_mappings()
+    assert unread_landing_files(tmp_path, mappings) == ["GL_Actuals_nov.csv", "ledger.csv", "timesheets_oct.txt"]
+    message = unread_landing_files_message(["ledger.csv"], mappings)
+    assert message.startswith("ledger.csv: no landing source or mapping takes this name.")
+    assert "gl_actuals" in message and "harvest_time" in message
 
 
 def test_quickbooks_gl_drops_preamble_balances_and_totals_and_carries_the_account_down() -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.lib.config import REPO_ROOT
-from orchestration.lib.contract import DATE, SOURCES, TIMESTAMP, Source
+from orchestration.lib.contract import DATE, SOURCES, TIMESTAMP, Source, source_for_file
 from orchestration.lib.gate.landed import READABLE, xlsx_as_csv
 from orchestration.lib.gate.results import EXAMPLE_ROWS, CheckResult
 from orchestration.lib.sql import literal, q
@@ -122,6 +122,33 @@ def mapping_for_file(file_name: str, mappings: dict[str, Mapping]) -> Mapping | 
         if file_name.startswith(name):
             return mappings[name]
     return None
+
+
+# files a landing folder may hold besides its landing files: the studio's own date (SPEC §3)
+LANDING_FOLDER_EXTRAS = ("AS_OF",)
+
+
+def unread_landing_files(landing_dir: Path, mappings: dict[str, Mapping]) -> list[str]:
+    """The visible files of a landing folder that no refresh reads: no source's name prefix (SPEC §4) and no
+    mapping's name (§4b) matches theirs (a misspelt or miscapitalised name, a stray note)."""
+    found = []
+    for path in sorted(landing_dir.iterdir()):
+        if not path.is_file() or path.name.startswith(".") or path.name in LANDING_FOLDER_EXTRAS:
+            continue
+        if source_for_file(path.name) is None and mapping_for_file(path.name, mappings) is None:
+            found.append(path.name)
+    return found
+
+
+def unread_landing_files_message(names: list[str], mappings: dict[str, Mapping]) -> str:
+    """What a producer reads about files left unread: which, and what a name must start with."""
+    prefixes = ", ".join(sorted(SOURCES))
+    these = "this name" if len(names) == 1 else "these names"
+    return (
+        f"{', '.join(names)}: no landing source or mapping takes {these}. "
+        f"A landing file's name starts with its source ({prefixes}; lower case) or with a mapping's name "
+        f"({', '.join(sorted(mappings))}), and ends .csv, .parquet or .xlsx"
+    )
 
 
 def load_mapping(path: Path) -> Mapping:
