@@ -240,8 +240,9 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     from orchestration.lib.report import print_report, read_report, report_console
 
+    rows = result.number("lake/", "rows_loaded")
     err.print(
-        f"loaded {result.number('lake/', 'rows_loaded'):,} rows from {result.number('lake/', 'files_accepted')} "
+        f"loaded {rows:,} row{'' if rows == 1 else 's'} from {result.number('lake/', 'files_accepted')} "
         f"new file(s); {result.number('lake/', 'files_skipped')} already loaded; {result.models_built} models built"
     )
     for item in result.rejected:

@@ -84,3 +84,17 @@ def test_ledger_resend_identical_is_a_no_op_and_same_file_is_skipped(
     assert len(accepted_manifests(reference_lake, "gl_actuals")) == 2
     distinct = lake_rows(reference_lake, "gl_actuals", "SELECT DISTINCT txn_id, amount")
     assert distinct == [("G1", Decimal("3500.0000"))]
+    # what a terminal's status line shows of it (SPEC §3, rows loaded): each file as its turn comes, then its fate
+    (landing / "gl_actuals_c.csv").write_text(header + "G2,2025-01-16,P1,5100,Crew Co,crew,10.00,USD,\n" * 2)
+    rows = "".join(f"G{n},2025-01-16,P1,5100,Crew Co,crew,10.00,USD,\n" for n in (3, 4, 5))
+    (landing / "gl_actuals_d.csv").write_text(header + rows)
+    (landing / "gl_actuals_e.csv").write_text(header + "G6,2025-01-16,P1,5100,Crew Co,crew,10.00,USD,\n")
+    heard: list[str] = []
+    ingest_source(SOURCES["gl_actuals"], landing, reference_lake, "t", RUN, progress=heard.append)
+    assert heard == [
+        "checking gl_actuals_a.csv", "gl_actuals_a.csv already loaded",
+        "checking gl_actuals_b.csv", "gl_actuals_b.csv already loaded",
+        "checking gl_actuals_c.csv", "rejected gl_actuals_c.csv",  # G2 twice in one file
+        "checking gl_actuals_d.csv", "loaded gl_actuals_d.csv: 3 rows",
+        "checking gl_actuals_e.csv", "loaded gl_actuals_e.csv: 1 row",
+    ]  # fmt: skip

@@ -54,7 +54,10 @@ def ingest_asset(source: Source) -> AssetsDefinition:
         layout = settings.layout
         config = settings.studio_config
         run = RunContext(config.base_currency, settings.as_of_date, config.invoice_po_tolerance_pct)
-        outcomes = ingest_source(source, settings.landing, layout, context.run.run_id, run)
+        # printed: `studio-budget run` shows the run's output on a terminal's status line (SPEC §3: rows loaded)
+        outcomes = ingest_source(
+            source, settings.landing, layout, context.run.run_id, run, progress=lambda line: print(line, flush=True)
+        )
         register_lake_views(layout, [source])
         for outcome in outcomes:
             if outcome.status == "rejected":

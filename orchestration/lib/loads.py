@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +49,14 @@ class LoadOutcome:
     checks: list[CheckResult] = field(default_factory=list)
     quarantine_report: Path | None = None
     data_docs: Path | None = None  # GX's Data Docs page of its validation (none when the suite did not run)
+
+    def progress_line(self) -> str:
+        """One line on what happened to the file: loaded with its rows, already loaded, or rejected."""
+        if self.status == "accepted":
+            return f"loaded {self.file_name}: {self.rows:,} row{'' if self.rows == 1 else 's'}"
+        if self.status == "skipped":
+            return f"{self.file_name} already loaded"
+        return f"rejected {self.file_name}"
 
     @property
     def reasons(self) -> list[str]:
@@ -92,19 +101,27 @@ def ingest_source(
     run_id: str = "",
     run: RunContext | None = None,
     mappings: dict[str, Mapping] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> list[LoadOutcome]:
     """Load every new landing file of one source; return what happened to each. `mappings` default to the
-    ones in mappings/."""
+    ones in mappings/. `progress` hears of each file as its turn comes and as it ends (a terminal's status line:
+    the gate of a ten-million-row ledger takes a while)."""
     mappings = load_mappings() if mappings is None else mappings
     layout.ensure()
     remove_incomplete_loads(layout, source)
     for leftover in layout.check_dbs.glob(f"{source.name}-*"):  # a killed run's check databases
         leftover.unlink(missing_ok=True)
     known = {m["sha256"]: m for m in accepted_manifests(layout, source.name)}
-    return [
-        ingest_file(p, source, layout, known, run_id, run or RunContext(), _mapping_of(p.name, mappings))
-        for p in landing_files(landing_dir, source, mappings)
-    ]
+    outcomes = []
+    for path in landing_files(landing_dir, source, mappings):
+        if progress:
+            progress(f"checking {path.name}")
+        mapping = _mapping_of(path.name, mappings)
+        outcome = ingest_file(path, source, layout, known, run_id, run or RunContext(), mapping)
+        if progress:
+            progress(outcome.progress_line())
+        outcomes.append(outcome)
+    return outcomes
 
 
 def _mapping_of(file_name: str, mappings: dict[str, Mapping]) -> Mapping | None:
