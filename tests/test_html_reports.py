@@ -29,6 +29,7 @@ def open_page(browser, page_path: Path, screenshot: str):
     """Load a page from file://, refusing (and recording) any request that is not for a local file; return the
     page, the refused requests and the console errors once it has loaded, after saving its screenshot."""
     assert page_path.is_file(), page_path
+    assert "<script" not in page_path.read_text(encoding="utf-8").lower()  # a mail reader runs none: none needed
     context = browser.new_context(viewport={"width": 1200, "height": 900})
     page = context.new_page()
     refused: list[str] = []

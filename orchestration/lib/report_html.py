@@ -76,9 +76,11 @@ def _number(value: Decimal | float | None) -> float | None:
 
 
 def _svg(chart: pygal.graph.graph.Graph) -> Markup:
-    """The chart as inline SVG: no XML declaration, no external script, no generator comments (they carry the
-    date, and a page should change only when its figures do). pygal escapes the labels it draws."""
-    return Markup(re.sub(r"<!--.*?-->", "", chart.render(is_unicode=True), flags=re.S))
+    """The chart as inline SVG: no XML declaration, no generator comments (they carry the date, and a page should
+    change only when its figures do) and no script (pygal writes its tooltips' settings in one, for a script this
+    page does not load). pygal escapes the labels it draws."""
+    svg = chart.render(is_unicode=True)
+    return Markup(re.sub(r"<!--.*?-->|<script\b.*?</script>", "", svg, flags=re.S | re.I))
 
 
 def _chart(kind: Callable[..., pygal.graph.graph.Graph], title: str, **options: object) -> pygal.graph.graph.Graph:
