@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.lib.config import REPO_ROOT
 from orchestration.lib.report import ALERTS_SHOWN, read_report, report_text
 from orchestration.lib.report_render import ReportRequestError, render_report
 from orchestration.lib.terminal import QuietStatus, progress_status, terminal_console
@@ -116,6 +117,34 @@ def test_report_command_levels_formats_and_usage_errors(sample_run: CliRun, tmp_
         return next(line.split() for line in report.splitlines() if line.strip().startswith("PROJECT TOTAL"))
 
     assert total_row(written.read_text(encoding="utf-8")) == total_row(text.stdout)
+
+
+def test_a_department_report_lists_its_own_variances_requiring_commentary(sample_run: CliRun) -> None:
+    """Each department's largest line-item months needing attention this fiscal year, ranked within it, and how
+    many it owes in all: worked out here from mart_line_item_variance, sorted in Python."""
+    import yaml
+
+    top = yaml.safe_load((REPO_ROOT / "dbt_project" / "dbt_project.yml").read_text())["vars"]["report_top_variances"]
+    database = sample_run.warehouse / "studio.duckdb"
+    owed = query(
+        database,
+        "SELECT department_code, period::VARCHAR, project_code, account_code, variance "
+        "FROM marts.mart_line_item_variance WHERE needs_attention AND fiscal_year_start = "
+        "(SELECT max(fiscal_year_start) FROM marts.rpt_studio_budget_vs_actual)",
+    )
+    studio = "SELECT period::VARCHAR, project_code, account_code FROM marts.rpt_variances_requiring_commentary"
+    studio_list = set(query(database, studio))
+    departments = sorted({line[0] for line in owed})
+    unseen_before = []  # departments with none of their lines among the studio's largest
+    for department in departments:
+        own = sorted((line for line in owed if line[0] == department), key=lambda r: (-abs(r[4]), r[1], r[2], r[3]))
+        document = json.loads(render_report(database, "department", department, fmt="json"))
+        listed = [(c["period"], c["project_code"], c["account_code"]) for c in document["commentary"]]
+        assert listed == [line[1:4] for line in own[:top]], department
+        assert document["commentary_total"] == len(own), department
+        if not set(listed) & studio_list:
+            unseen_before.append(department)
+    assert len(departments) > 1 and unseen_before  # the studio's list alone would have shown these departments none
 
 
 def test_console_is_plain_when_not_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:

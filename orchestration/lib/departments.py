@@ -61,6 +61,7 @@ DEPARTMENT_SCOPE: dict[str, str] = {
     "marts.mart_budget_transfers": "transfer",
     "marts.mart_budget_versions_compared": "project",
     "marts.rpt_studio_budget_vs_actual": "department",  # its accounts and subtotal; not the studio total
+    "marts.rpt_department_variances_requiring_commentary": "department",  # ranked within the department
     "marts.rpt_project_cost_report": "project",
     "marts.mart_capacity_weekly": "department",  # the department's people (hours only, no projects)
     "marts.mart_task_flow": "project_and_department",

@@ -86,12 +86,17 @@ def read_report(published_db: Path, department: str | None = None) -> ReportData
             "SELECT max(as_of)::VARCHAR, max(fiscal_year_start)::VARCHAR, max(as_of_month_days_elapsed), "
             "max(as_of_month_days) FROM marts.rpt_studio_budget_vs_actual"
         ).fetchone()
+        # the studio's largest; a department's own largest, ranked within it (not its rows among the studio's)
+        commentary_source = (
+            "department_total AS total_requiring_commentary FROM marts.rpt_department_variances_requiring_commentary "
+            "WHERE department_code = $1 ORDER BY department_rank"
+            if scoped
+            else "total_requiring_commentary FROM marts.rpt_variances_requiring_commentary ORDER BY attention_rank"
+        )
         commentary = _dicts(
             con.execute(
                 "SELECT period::VARCHAR AS period, project_code, account_code, budget, actual, variance, variance_pct, "
-                "total_requiring_commentary FROM marts.rpt_variances_requiring_commentary "
-                + (f"WHERE {projects} " if scoped else "")
-                + "ORDER BY attention_rank",
+                + commentary_source,
                 params,
             )
         )
@@ -320,14 +325,9 @@ def build_tables(data: ReportData) -> list[Table]:
 
 def commentary_title(data: ReportData) -> str:
     shown = len(data.commentary)
-    if data.department is not None:
-        # the report model lists the studio's largest; a department sees its own among them
-        return (
-            f"Variances requiring commentary ({shown} of {data.department}'s material and unfavourable line items"
-            " this fiscal year, from the studio's largest)"
-        )
+    whose = "" if data.department is None else f"{data.department}'s "
     return (
-        f"Variances requiring commentary ({data.commentary_total} material and unfavourable line items"
+        f"Variances requiring commentary ({data.commentary_total} {whose}material and unfavourable line items"
         f" this fiscal year{'' if shown == data.commentary_total else f', largest {shown} shown'})"
     )
 
