@@ -117,23 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     return report(args)
 
 
-def new_studio_folder_problem(out: Path) -> str | None:
-    """Why `generate` may not write a whole studio into `out`, or None: it writes into a new or empty folder only,
-    so that it never replaces a landing folder's own files (a studio's ledgers, a file waiting to be loaded)."""
-    if out.exists() and not out.is_dir():
-        return f"--out {out} is a file, not a folder"
-    held = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
-    if held:
-        shown = ", ".join(held[:3]) + (f" and {len(held) - 3} more" if len(held) > 3 else "")
-        return (
-            f"--out {out} is not empty ({shown}): generate writes a whole studio into a new or empty folder, "
-            "never over files already there; give another folder, or remove this one first"
-        )
-    return None
-
-
 def generate(args: argparse.Namespace) -> int:
     from orchestration.sample.scale import NEXT_DAY_ROWS, generate_next_day, generate_scaled, sample_actual_rows
+    from orchestration.sample.writer import new_studio_folder_problem
 
     if args.next_day:
         try:
@@ -141,7 +127,7 @@ def generate(args: argparse.Namespace) -> int:
         except FileNotFoundError as error:
             terminal_console(stderr=True).print(f"[red]{escape(str(error))}[/red]")
             return EXIT_USAGE
-        print(f"added {rows} ledger rows for {day} to {args.out}; AS_OF is now {day}")
+        print(f"added {rows:,} ledger rows for {day} to {args.out}; AS_OF is now {day}")
         return EXIT_OK
     if args.actual_rows is None:
         terminal_console(stderr=True).print("[red]--actual-rows N is required (unless --next-day)[/red]")
@@ -152,7 +138,7 @@ def generate(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     counts = generate_scaled(args.out, args.actual_rows, args.format, args.seed)
     actual = sample_actual_rows(counts)
-    print(f"wrote {len(counts)} landing files and AS_OF to {args.out}: {actual} actual-cost rows")
+    print(f"wrote {len(counts)} landing files and AS_OF to {args.out}: {actual:,} actual-cost rows")
     return EXIT_OK
 
 
@@ -254,7 +240,7 @@ def run(args: argparse.Namespace) -> int:
         for failure in result.failures:
             err.print(f"[red]FAILED[/red] {escape(failure)}")
         err.print("[red]Nothing was published; the previous published warehouse is untouched.[/red]")
-        err.print(f"dbt output: {layout.internal / 'dbt_output.log'}")
+        err.print(f"dbt output: {escape(str(layout.internal / 'dbt_output.log'))}")
         return EXIT_FAILED
     stale_sites = [key for key in ("docs/dbt_docs", "quality/data_docs") if "error" in result.metadata.get(key, {})]
     for key in stale_sites:
@@ -363,7 +349,7 @@ def report(args: argparse.Namespace) -> int:
             atomic_write(path, render(loaded, args.format))
             written.append(path)
     for path in written:
-        err.print(f"wrote {path}")
+        err.print(f"wrote {escape(str(path))}")
     return EXIT_OK
 
 

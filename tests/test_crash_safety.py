@@ -596,9 +596,10 @@ def test_second_refresh_is_refused_while_one_runs(stage: str, chain: Chain) -> N
 
 
 def test_refused_refresh_leaves_the_running_refresh_log_alone(chain: Chain) -> None:
-    """At "publish" the first refresh's dbt has finished and its output is in the log."""
+    """At "publish" the first refresh has checked its landing files and its dbt has finished: both are in the log."""
     second = chain.kills["publish"].second_refresh
-    assert second.dbt_log_before.startswith(b"Running with dbt=")
+    assert second.dbt_log_before.startswith(b"checking ")  # the first landing file the gate took
+    assert b"\nRunning with dbt=" in second.dbt_log_before
     assert second.dbt_log_after == second.dbt_log_before
 
 

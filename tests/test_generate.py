@@ -74,7 +74,7 @@ def test_parquet_format(tmp_path: Path) -> None:
 def test_cli_generate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["generate", "--actual-rows", str(SAMPLE_GL_ROWS + 5), "--out", str(tmp_path / "s")]) == 0
     assert (tmp_path / "s" / "gl_actuals_generated.csv").exists()
-    assert f"{SAMPLE_GL_ROWS + 5} actual-cost rows" in capsys.readouterr().out
+    assert f"{SAMPLE_GL_ROWS + 5:,} actual-cost rows" in capsys.readouterr().out
     # never over a folder's own files: a landing folder with a file waiting to be loaded stays as it was
     landing = tmp_path / "landing"
     landing.mkdir()
@@ -90,3 +90,14 @@ def test_cli_generate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
         with pytest.raises(SystemExit) as exit_:
             main(["generate", "--out", str(tmp_path / "x"), *bad])
         assert exit_.value.code == 2
+
+
+def test_the_sample_generator_writes_over_no_folder_s_own_files(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """`python -m orchestration.sample OUT_DIR` rewrites the bundled sample in place, never another folder's files."""
+    from orchestration.sample.writer import main as sample_main
+
+    kept = tmp_path / "gl_actuals_x.csv"
+    kept.write_text("keep\n", encoding="utf-8")
+    assert sample_main([str(tmp_path)]) == 2
+    assert "is not empty (gl_actuals_x.csv)" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [kept.name] and kept.read_text(encoding="utf-8") == "keep\n"

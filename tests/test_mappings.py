@@ -64,15 +64,21 @@ def test_files_no_source_or_mapping_reads_are_named(tmp_path: Path) -> None:
     capitals, an unknown prefix, a source's prefix with another suffix; never listed: AS_OF and hidden files."""
     for name in (
         "AS_OF", ".DS_Store", "gl_actuals_nov.csv", "budgets_v2.xlsx", "harvest_time_report.csv",
-        "GL_Actuals_nov.csv", "ledger.csv", "timesheets_oct.txt",
+        "GL_Actuals_nov.csv", "ledger.csv", "timesheets_oct.txt", "gl_actuals_nov.xlsx", "harvest_time_report.parquet",
     ):
         (tmp_path / name).write_text("x\n", encoding="utf-8")
-    (tmp_path / "gl_actuals_folder.csv").mkdir()  # a folder is not a file
+    (tmp_path / "gl_actuals_november").mkdir()  # a folder: a refresh reads the landing folder's own files only
+    (tmp_path / "gl_actuals_november" / "gl_actuals_1.csv").write_text("x\n", encoding="utf-8")
     mappings = load_mappings()
-    assert unread_landing_files(tmp_path, mappings) == ["GL_Actuals_nov.csv", "ledger.csv", "timesheets_oct.txt"]
+    found = unread_landing_files(tmp_path, mappings)
+    # a ledger as a spreadsheet (budgets only may be one); a mapped export as Parquet (exports are CSV or .xlsx)
+    assert found == [
+        "GL_Actuals_nov.csv", "gl_actuals_nov.xlsx", "gl_actuals_november/", "harvest_time_report.parquet",
+        "ledger.csv", "timesheets_oct.txt",
+    ]  # fmt: skip
     message = unread_landing_files_message(["ledger.csv"], mappings)
     assert message.startswith("ledger.csv: no landing source or mapping takes this name.")
-    assert "gl_actuals" in message and "harvest_time" in message
+    assert "gl_actuals" in message and "harvest_time" in message and "(.xlsx too for budgets)" in message
 
 
 def test_quickbooks_gl_drops_preamble_balances_and_totals_and_carries_the_account_down() -> None:

@@ -147,6 +147,24 @@ def test_a_department_report_lists_its_own_variances_requiring_commentary(sample
     assert len(departments) > 1 and unseen_before  # the studio's list alone would have shown these departments none
 
 
+def test_a_run_with_nothing_new_still_names_the_files_it_does_not_read(
+    sample_run: CliRun, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """The nothing-new path (no Dagster, no dbt) says what it says on every run: the files nothing reads."""
+    from orchestration.cli import EXIT_OK, nothing_new
+    from orchestration.lib.config import WarehouseLayout
+
+    copy_warehouse(sample_run.warehouse, tmp_path / "warehouse")  # alert delivery writes the outbox
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "AS_OF").write_text("2026-10-15\n", encoding="utf-8")
+    (landing / "Budgets_2027.csv").write_text("x\n", encoding="utf-8")
+    layout = WarehouseLayout(tmp_path / "warehouse")
+    assert nothing_new(layout, "2026-10-15", None, terminal_console(stderr=True), landing) == EXIT_OK
+    err = capsys.readouterr().err
+    assert "nothing new" in err and "NOT READ Budgets_2027.csv: no landing source or mapping takes this name." in err
+
+
 def test_console_is_plain_when_not_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     """FORCE_COLOR makes rich treat any stream as a terminal; a pipe still gets no spinner and no codes."""
     monkeypatch.setenv("FORCE_COLOR", "1")

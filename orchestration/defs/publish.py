@@ -6,6 +6,7 @@ from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Materiali
 
 from orchestration.defs.resources import StudioSettings
 from orchestration.lib.config import in_process_memory_limit
+from orchestration.lib.mappings import load_mappings, unread_landing_files, unread_landing_files_message
 from orchestration.lib.spark_publish import stage_spark_build
 from orchestration.lib.warehouse import publish
 
@@ -31,8 +32,14 @@ def published_warehouse(marts: Sequence[AssetKey]) -> AssetsDefinition:
             in_process_memory_limit(settings.studio_config.duckdb_memory_limit),
             build_db=built,
         )
+        # a run Dagster starts (schedule, sensor, UI) names them too, where `studio-budget run` prints them
+        mappings = load_mappings()
+        unread = unread_landing_files(settings.landing, mappings) if settings.landing.is_dir() else []
+        if unread:
+            context.log.warning(f"NOT READ {unread_landing_files_message(unread, mappings)}")
         return MaterializeResult(
             metadata={
+                "landing_files_not_read": MetadataValue.json(unread),
                 "publication_id": publication.publication_id,
                 "tables": publication.tables,
                 "loads": publication.loads,

@@ -129,13 +129,16 @@ LANDING_FOLDER_EXTRAS = ("AS_OF",)
 
 
 def unread_landing_files(landing_dir: Path, mappings: dict[str, Mapping]) -> list[str]:
-    """The visible files of a landing folder that no refresh reads: no source's name prefix (SPEC §4) and no
-    mapping's name (§4b) matches theirs (a misspelt or miscapitalised name, a stray note)."""
+    """What a landing folder holds that no refresh reads: visible files no source's name prefix (SPEC §4) and no
+    mapping's name (§4b) matches (a misspelt or miscapitalised name, a stray note), and folders (`name/`: a refresh
+    reads the landing folder's own files only)."""
     found = []
     for path in sorted(landing_dir.iterdir()):
-        if not path.is_file() or path.name.startswith(".") or path.name in LANDING_FOLDER_EXTRAS:
+        if path.name.startswith(".") or path.name in LANDING_FOLDER_EXTRAS:
             continue
-        if source_for_file(path.name) is None and mapping_for_file(path.name, mappings) is None:
+        if path.is_dir():
+            found.append(f"{path.name}/")
+        elif source_for_file(path.name) is None and mapping_for_file(path.name, mappings) is None:
             found.append(path.name)
     return found
 
@@ -144,10 +147,12 @@ def unread_landing_files_message(names: list[str], mappings: dict[str, Mapping])
     """What a producer reads about files left unread: which, and what a name must start with."""
     prefixes = ", ".join(sorted(SOURCES))
     these = "this name" if len(names) == 1 else "these names"
+    xlsx = ", ".join(sorted(name for name, source in SOURCES.items() if source.accepts_xlsx))
     return (
         f"{', '.join(names)}: no landing source or mapping takes {these}. "
-        f"A landing file's name starts with its source ({prefixes}; lower case) or with a mapping's name "
-        f"({', '.join(sorted(mappings))}), and ends .csv, .parquet or .xlsx"
+        f"A landing file's name starts with its source, in lower case ({prefixes}) and ends .csv or .parquet "
+        f"(.xlsx too for {xlsx}); a tool's export read through a mapping starts with the mapping's name "
+        f"({', '.join(sorted(mappings))}) and ends .csv or .xlsx; files in a folder of their own are not read"
     )
 
 

@@ -1,7 +1,8 @@
 """The studio budget-vs-actual report (SPEC §8), read from the published warehouse.
 
 The rows come from the report models `marts.rpt_studio_budget_vs_actual`,
-`marts.rpt_variances_requiring_commentary`, `marts.rpt_budget_transfers` and, for the production section,
+`marts.rpt_variances_requiring_commentary` (a department's: `marts.rpt_department_variances_requiring_commentary`),
+`marts.rpt_budget_transfers` and, for the production section,
 `marts.rpt_production_summary` and `marts.rpt_production_blockers` as they are; this module only lays them out.
 """
 
@@ -54,6 +55,10 @@ def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict]:
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+# a department's own variances requiring commentary, ranked within it (the studio's: rpt_variances_requiring_commentary)
+DEPARTMENT_COMMENTARY = "rpt_department_variances_requiring_commentary"
+
+
 def read_report(published_db: Path, department: str | None = None) -> ReportData:
     """The report's figures from the published warehouse; with `department`, that department's rows only.
 
@@ -88,7 +93,7 @@ def read_report(published_db: Path, department: str | None = None) -> ReportData
         ).fetchone()
         # the studio's largest; a department's own largest, ranked within it (not its rows among the studio's)
         commentary_source = (
-            "department_total AS total_requiring_commentary FROM marts.rpt_department_variances_requiring_commentary "
+            f"department_total AS total_requiring_commentary FROM marts.{DEPARTMENT_COMMENTARY} "
             "WHERE department_code = $1 ORDER BY department_rank"
             if scoped
             else "total_requiring_commentary FROM marts.rpt_variances_requiring_commentary ORDER BY attention_rank"

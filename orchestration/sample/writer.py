@@ -52,6 +52,21 @@ def _clean(out_dir: Path) -> None:
             path.unlink()
 
 
+def new_studio_folder_problem(out: Path) -> str | None:
+    """Why `generate` may not write a whole studio into `out`, or None: it writes into a new or empty folder only,
+    so that it never replaces a landing folder's own files (a studio's ledgers, a file waiting to be loaded)."""
+    if out.exists() and not out.is_dir():
+        return f"--out {out} is a file, not a folder"
+    held = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    if held:
+        shown = ", ".join(held[:3]) + (f" and {len(held) - 3} more" if len(held) > 3 else "")
+        return (
+            f"--out {out} is not empty ({shown}): generate writes a whole studio into a new or empty folder, "
+            "never over files already there; give another folder, or remove this one first"
+        )
+    return None
+
+
 def generate(out_dir: Path, seed: int = 7) -> dict[str, int]:
     """Write the sample studio's landing files to out_dir; returns rows written per file."""
     out_dir = Path(out_dir)
@@ -73,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m orchestration.sample [OUT_DIR]", file=sys.stderr)
         return 2
     out_dir = Path(args[0]) if args else DEFAULT_OUT_DIR
+    refusal = new_studio_folder_problem(out_dir) if args else None  # the bundled sample is rewritten in place
+    if refusal:
+        print(refusal.replace("--out ", "", 1), file=sys.stderr)
+        return 2
     counts = generate(out_dir)
     for file_name, rows in counts.items():
         print(f"{file_name:34} {rows:6d} rows")
