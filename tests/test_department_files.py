@@ -24,7 +24,7 @@ import pytest
 
 from orchestration.lib.config import SAMPLE_LANDING_DIR, WarehouseLayout
 from orchestration.lib.departments import DEPARTMENT_SCOPE, STUDIO_ONLY, publish_departments
-from tests.conftest import CliRun, query
+from tests.conftest import CliRun, copy_warehouse, query
 
 LANDING = SAMPLE_LANDING_DIR
 DEPARTMENTS = [row[0] for row in duckdb.sql(f"SELECT department_code FROM '{LANDING / 'departments.csv'}'").fetchall()]
@@ -380,3 +380,23 @@ def test_the_publish_step_writes_them_only_when_studio_toml_asks(
     assert materialize([department_files], resources={"settings": settings}).success
     written = sorted(p.parent.name for p in layout.departments.glob("*/studio.duckdb"))
     assert written == (sorted(DEPARTMENTS) if enabled else [])
+
+
+def test_a_dagster_run_names_the_landing_files_it_does_not_read(sample_run: CliRun, tmp_path: Path) -> None:
+    """A run Dagster starts prints nothing to a terminal: its publish step warns and records the names instead."""
+    from dagster import materialize
+
+    from orchestration.defs.publish import PUBLISHED, published_warehouse
+    from orchestration.defs.resources import StudioSettings
+
+    copy_warehouse(sample_run.warehouse, tmp_path / "warehouse")
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "notes.txt").write_text("x\n", encoding="utf-8")
+    (landing / "gl_actuals_november").mkdir()
+    settings = StudioSettings.for_run(landing, tmp_path / "warehouse", "2026-10-15", None)
+    result = materialize([published_warehouse([])], resources={"settings": settings})
+    assert result.success
+    [event] = [e for e in result.get_asset_materialization_events() if e.asset_key == PUBLISHED]
+    metadata = event.step_materialization_data.materialization.metadata
+    assert metadata["landing_files_not_read"].data == ["gl_actuals_november/", "notes.txt"]
