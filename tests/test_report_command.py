@@ -142,6 +142,8 @@ def test_a_department_report_lists_its_own_variances_requiring_commentary(sample
         listed = [(c["period"], c["project_code"], c["account_code"]) for c in document["commentary"]]
         assert listed == [line[1:4] for line in own[:top]], department
         assert document["commentary_total"] == len(own), department
+        title = f"({len(own)} material and unfavourable line items of {department} this fiscal year"
+        assert title in " ".join(render_report(database, "department", department).split()), department
         if not set(listed) & studio_list:
             unseen_before.append(department)
     assert len(departments) > 1 and unseen_before  # the studio's list alone would have shown these departments none

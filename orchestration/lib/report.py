@@ -330,9 +330,9 @@ def build_tables(data: ReportData) -> list[Table]:
 
 def commentary_title(data: ReportData) -> str:
     shown = len(data.commentary)
-    whose = "" if data.department is None else f"{data.department}'s "
+    whose = "" if data.department is None else f" of {data.department}"
     return (
-        f"Variances requiring commentary ({data.commentary_total} {whose}material and unfavourable line items"
+        f"Variances requiring commentary ({data.commentary_total} material and unfavourable line items{whose}"
         f" this fiscal year{'' if shown == data.commentary_total else f', largest {shown} shown'})"
     )
 
