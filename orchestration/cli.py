@@ -134,7 +134,7 @@ def generate(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     refusal = new_studio_folder_problem(args.out)
     if refusal:
-        terminal_console(stderr=True).print(f"[red]{escape(refusal)}[/red]")
+        terminal_console(stderr=True).print(f"[red]--out {escape(refusal)}[/red]")
         return EXIT_USAGE
     counts = generate_scaled(args.out, args.actual_rows, args.format, args.seed)
     actual = sample_actual_rows(counts)

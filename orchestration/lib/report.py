@@ -59,6 +59,10 @@ def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict]:
 DEPARTMENT_COMMENTARY = "rpt_department_variances_requiring_commentary"
 
 
+class MissingReportModel(LookupError):
+    """A report model the warehouse lacks: it was published by an earlier version (its next refresh builds it)."""
+
+
 def read_report(published_db: Path, department: str | None = None) -> ReportData:
     """The report's figures from the published warehouse; with `department`, that department's rows only.
 
@@ -91,6 +95,11 @@ def read_report(published_db: Path, department: str | None = None) -> ReportData
             "SELECT max(as_of)::VARCHAR, max(fiscal_year_start)::VARCHAR, max(as_of_month_days_elapsed), "
             "max(as_of_month_days) FROM marts.rpt_studio_budget_vs_actual"
         ).fetchone()
+        if scoped and not _has_table(con, "marts", DEPARTMENT_COMMENTARY):
+            raise MissingReportModel(
+                f"this warehouse has no marts.{DEPARTMENT_COMMENTARY} (published by an earlier version): run "
+                "`studio-budget run` once to publish it again, then ask for a department's report"
+            )
         # the studio's largest; a department's own largest, ranked within it (not its rows among the studio's)
         commentary_source = (
             f"department_total AS total_requiring_commentary FROM marts.{DEPARTMENT_COMMENTARY} "

@@ -21,9 +21,8 @@ import duckdb
 from rich.console import Console
 
 from orchestration.lib.report import (
-    DEPARTMENT_COMMENTARY,
+    MissingReportModel,
     ReportData,
-    _has_table,
     atomic_write,
     department_codes,
     print_report,
@@ -128,14 +127,11 @@ def load_report(
         known = department_codes(published_db)
         if key not in known:
             raise ReportRequestError(f"no department {key!r} in the warehouse; departments: {', '.join(known)}")
-        with duckdb.connect(str(published_db), read_only=True) as con:
-            ranked = _has_table(con, "marts", DEPARTMENT_COMMENTARY)
-        if not ranked:  # a warehouse published by an earlier version: its next refresh builds the model
-            raise ReportRequestError(
-                f"this warehouse has no marts.{DEPARTMENT_COMMENTARY} (published by an earlier version): run "
-                "`studio-budget run` once to publish it again, then ask for a department's report"
-            )
-    return LoadedReport(level, key, month, studio=read_report(published_db, department=key))
+    try:
+        studio = read_report(published_db, department=key)
+    except MissingReportModel as error:
+        raise ReportRequestError(str(error)) from error
+    return LoadedReport(level, key, month, studio=studio)
 
 
 def render(report: LoadedReport, fmt: Format = "text") -> str:

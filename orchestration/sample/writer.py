@@ -56,12 +56,12 @@ def new_studio_folder_problem(out: Path) -> str | None:
     """Why `generate` may not write a whole studio into `out`, or None: it writes into a new or empty folder only,
     so that it never replaces a landing folder's own files (a studio's ledgers, a file waiting to be loaded)."""
     if out.exists() and not out.is_dir():
-        return f"--out {out} is a file, not a folder"
+        return f"{out} is a file, not a folder"
     held = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
     if held:
         shown = ", ".join(held[:3]) + (f" and {len(held) - 3} more" if len(held) > 3 else "")
         return (
-            f"--out {out} is not empty ({shown}): generate writes a whole studio into a new or empty folder, "
+            f"{out} is not empty ({shown}): generate writes a whole studio into a new or empty folder, "
             "never over files already there; give another folder, or remove this one first"
         )
     return None
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = Path(args[0]) if args else DEFAULT_OUT_DIR
     refusal = new_studio_folder_problem(out_dir) if args else None  # the bundled sample is rewritten in place
     if refusal:
-        print(refusal.replace("--out ", "", 1), file=sys.stderr)
+        print(refusal, file=sys.stderr)
         return 2
     counts = generate(out_dir)
     for file_name, rows in counts.items():
