@@ -6,7 +6,18 @@
     ('studio', "cast('studio' as string)", 'cast(null as string)', 'cast(null as string)', 'cast(null as string)'),
 ] %}
 with lines as (
-    select period, fiscal_year_start, project_code, department_code, account_code, budget, actual, ytd_budget, ytd_actual
+    -- what each line adds to its year to date at this row: the rise of its YTD since its previous row of the
+    -- fiscal year (its whole YTD at its first). A line has a row only in the months it has a budget, an actual
+    -- or a commitment, so a scope's YTD is the running sum of these over its months, not the sum of the YTDs of
+    -- the lines that have a row in that month (a line quiet this month still counts in the year to date)
+    select
+        period, fiscal_year_start, project_code, department_code, account_code, budget, actual,
+        ytd_budget - coalesce(lag(ytd_budget) over (
+            partition by project_code, account_code, fiscal_year_start order by period
+        ), 0) as ytd_budget_added,
+        ytd_actual - coalesce(lag(ytd_actual) over (
+            partition by project_code, account_code, fiscal_year_start order by period
+        ), 0) as ytd_actual_added
     from {{ ref('mart_line_item_variance') }}
     where account_type = 'expense'
 ),
@@ -25,13 +36,20 @@ scoped as (
     {% if not loop.first %}union all{% endif %}
     select
         cast('{{ level }}' as string) as level, m.scope_key, m.project_code, m.department_code, m.account_code,
-        m.period, m.fiscal_year_start, m.budget, m.mtd_actual, m.ytd_budget, m.ytd_actual,
+        m.period, m.fiscal_year_start, m.budget, m.mtd_actual,
+        sum(m.ytd_budget_added) over (
+            partition by m.scope_key, m.fiscal_year_start order by m.period rows between unbounded preceding and current row
+        ) as ytd_budget,
+        sum(m.ytd_actual_added) over (
+            partition by m.scope_key, m.fiscal_year_start order by m.period rows between unbounded preceding and current row
+        ) as ytd_actual,
         coalesce(a.annual_budget, 0) as annual_budget
     from (
         select
             {{ scope_key }} as scope_key, {{ project }} as project_code, {{ department }} as department_code,
             {{ account }} as account_code, period, fiscal_year_start,
-            sum(budget) as budget, sum(actual) as mtd_actual, sum(ytd_budget) as ytd_budget, sum(ytd_actual) as ytd_actual
+            sum(budget) as budget, sum(actual) as mtd_actual,
+            sum(ytd_budget_added) as ytd_budget_added, sum(ytd_actual_added) as ytd_actual_added
         from lines
         group by 1, 2, 3, 4, 5, 6
     ) as m
