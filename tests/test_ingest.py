@@ -98,3 +98,52 @@ def test_ledger_resend_identical_is_a_no_op_and_same_file_is_skipped(
         "checking gl_actuals_d.csv", "loaded gl_actuals_d.csv: 3 rows",
         "checking gl_actuals_e.csv", "loaded gl_actuals_e.csv: 1 row",
     ]  # fmt: skip
+
+
+GL_HEADER = "txn_id,posted_date,project_code,account_code,vendor,description,amount,currency,source_ref\n"
+
+
+def test_a_row_with_one_cell_too_many_is_rejected_even_when_that_cell_is_empty(
+    reference_lake: WarehouseLayout, tmp_path: Path
+) -> None:
+    """`1,234.50` written unquoted makes 10 cells under a 9-column header; with the last one (source_ref) empty,
+    DuckDB alone would read amount 1, currency 234.50, source_ref USD."""
+    landing = tmp_path / "gl"
+    landing.mkdir()
+    rows = (
+        "G1,2025-01-15,P1,5100,Crew Co,crew,3500.00,USD,\n"  # 9 cells: fine
+        "G2,2025-01-16,P1,5100,Crew Co,crew,1,234.50,USD,\n"  # 10 cells, the last empty
+        "G3,2025-01-17,P1,5100,Crew Co,crew,7.00,USD,,\n"  # 11 cells, the last two empty
+    )
+    (landing / "gl_actuals_shifted.csv").write_text(GL_HEADER + rows)
+    [outcome] = ingest_source(SOURCES["gl_actuals"], landing, reference_lake, "t", RUN)
+    assert outcome.status == "rejected"
+    [reason] = [r for r in outcome.reasons if "more cells than the header" in r]
+    assert "2 row(s) cannot be read" in reason
+    assert "row 2 has more cells than the header (the last one empty)" in reason
+    assert "row 3 has more cells than the header" in reason and "row 1 " not in reason
+    assert "G2,2025-01-16,P1,5100,Crew Co,crew,1,234.50,USD" in reason
+    assert accepted_manifests(reference_lake, "gl_actuals") == []  # nothing of it loaded
+
+
+def test_a_header_in_another_case_is_read_as_the_contract_column(
+    reference_lake: WarehouseLayout, tmp_path: Path
+) -> None:
+    """An optional column written `Vendor` is vendor, not an unknown column left out (its rows then empty)."""
+    landing = tmp_path / "gl"
+    landing.mkdir()
+    header = "TXN_ID,Posted_Date,project_code,account_code,Vendor,DESCRIPTION,amount,currency,source_ref\n"
+    (landing / "gl_actuals_cased.csv").write_text(header + "G1,2025-01-15,P1,5100,Crew Co,crew day,3500.00,USD,\n")
+    [outcome] = ingest_source(SOURCES["gl_actuals"], landing, reference_lake, "t", RUN)
+    assert outcome.status == "accepted", outcome.reasons
+    found = lake_rows(reference_lake, "gl_actuals", "SELECT txn_id, posted_date, vendor, description, amount")
+    assert found == [("G1", date(2025, 1, 15), "Crew Co", "crew day", Decimal("3500.0000"))]
+    # the same column twice, in two cases: which one is meant cannot be told
+    other = tmp_path / "gl2"
+    other.mkdir()
+    (other / "gl_actuals_twice.csv").write_text(
+        GL_HEADER.replace("vendor,", "vendor,Vendor,") + "G2,2025-01-15,P1,5100,Crew Co,Crew Co,crew,10.00,USD,\n"
+    )
+    [outcome] = ingest_source(SOURCES["gl_actuals"], other, reference_lake, "t", RUN)
+    assert outcome.status == "rejected"
+    assert any("the header has column(s) vendor twice, in another case" in r for r in outcome.reasons)

@@ -169,6 +169,32 @@ def test_malformed_amount_stays_text_and_is_rejected(tmp_path: Path) -> None:
     ]
 
 
+def test_a_row_with_a_cell_beyond_the_header_is_rejected_not_cut_to_the_header(tmp_path: Path) -> None:
+    """`2,500.00` left unquoted by a hand edit: the row has 11 cells under a 10-column header, and cut to the
+    header its Amount would be 2."""
+    text = (
+        QB_PREAMBLE + QB_HEADER + "5100 Crew,,,,,,,,,\n"
+        ',01/15/2025,Bill,,Crew Co,P1,crew,AP,"400.00",\n'  # file row 7: fits
+        ',01/16/2025,Bill,,Crew Co,P1,mics,AP,2,500.00,"2,900.00"\n'  # file row 8: one cell too many
+        ",01/17/2025,Bill,,Crew Co,P1,gaffer,AP,100.00,,,\n"  # row 9: two empty cells beyond: trailing commas
+    )
+    with duckdb.connect() as con:
+        checks = map_export(con, write(tmp_path, "quickbooks_gl_edited.csv", text), MAPPINGS["quickbooks_gl"])
+    assert [c.message for c in checks] == [
+        "every row has the header's columns: 1 row(s) cannot be read, e.g. row 8 has more cells than the header's "
+        "10: is a number written with a comma unquoted?: ',01/16/2025,Bill,,Crew Co,P1,mics,AP,2,500.00,2,900.00'"
+    ]
+
+
+def test_a_memo_on_two_lines_is_read(tmp_path: Path) -> None:
+    """A quoted cell may hold a line break (a memo typed on two lines): the row is one row."""
+    row = ',01/15/2025,Bill,,Crew Co,P1,"Clip licence\r\ntwo lines",AP,"400.00",\n'
+    text = QB_PREAMBLE + QB_HEADER + "5100 Crew,,,,,,,,,\n" + row
+    got, checks = mapped(write(tmp_path, "quickbooks_gl_memo.csv", text), "quickbooks_gl")
+    assert checks == []
+    assert [(r[0], r[6], r[7]) for r in got] == [(7, "Clip licence\r\ntwo lines", "400.00")]
+
+
 def test_crosswalk_miss_is_rejected_naming_the_value_and_the_crosswalk(layout) -> None:  # noqa: F811
     text = (
         "Date,Client,Project,Project Code,Task,Notes,Hours,First Name,Last Name,Cost Rate\n"

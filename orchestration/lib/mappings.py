@@ -358,13 +358,19 @@ def _map_csv(
     needed = _export_columns(mapping, names, file_name, problems)
     if problems:
         return problems
+    beyond = _rows_beyond_header(path, header_index, len(names))
+    if beyond:
+        return [beyond]
     columns = "{" + ", ".join(f"'{literal(n)}': 'VARCHAR'" for n in names) + "}"
     cells = ", ".join(f"NULLIF(TRIM({q(n)}), '') AS {q(n)}" for n in names)
     try:
+        # rows shorter than the header (section headings, totals) are padded; a quoted cell may span lines (a
+        # memo), which DuckDB reads with padding only in one thread: exports are small
         con.execute(
             f"CREATE TABLE export_rows AS SELECT row_number() OVER () + {header_index + 1} AS _row_number, {cells} "
             f"FROM read_csv('{literal(path)}', header = false, skip = {header_index + 1}, columns = {columns}, "
-            "auto_detect = false, delim = ',', quote = '\"', escape = '\"', null_padding = true, strict_mode = false)"
+            "auto_detect = false, delim = ',', quote = '\"', escape = '\"', null_padding = true, strict_mode = false, "
+            "parallel = false)"
         )
     except duckdb.Error as error:
         detail = " ".join(str(error).replace(str(path), file_name).split())[:300]
@@ -385,6 +391,25 @@ def _map_csv(
     results = [r for i, c in enumerate(checks) if (r := _check_result(con, i, c)) is not None]
     con.execute("DROP TABLE mapped")
     return results
+
+
+def _rows_beyond_header(path: Path, header_index: int, width: int) -> CheckResult | None:
+    """Rows with a cell filled beyond the header's last column: a hand-edited amount such as `2,500.00` left
+    unquoted shifts the cells after it, and reading the row to the header's width would keep `2` as the amount.
+    Empty cells beyond it (a tool's trailing commas) are nothing."""
+    found = []
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        for index, row in enumerate(csv.reader(handle)):
+            if index > header_index and len(row) > width and any(cell.strip() for cell in row[width:]):
+                found.append((index + 1, ",".join(row)))
+    if not found:
+        return None
+    problem = f"has more cells than the header's {width}: is a number written with a comma unquoted?"
+    examples = [{"row": row, "column": None, "value": line, "problem": problem} for row, line in found[:EXAMPLE_ROWS]]
+    shown = "; ".join(f"row {e['row']} {problem}: {e['value']!r}" for e in examples[:3])
+    rule = "every row has the header's columns"
+    return CheckResult(rule, False, f"{rule}: {len(found)} row(s) cannot be read, e.g. {shown}", None, True,
+                       len(found), examples)  # fmt: skip
 
 
 def _export_columns(mapping: Mapping, names: list[str], file_name: str, problems: list[CheckResult]) -> dict:

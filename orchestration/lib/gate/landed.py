@@ -38,16 +38,20 @@ def read_landed(con: duckdb.DuckDBPyConnection, path: Path, source: Source) -> C
                 f"FROM read_parquet('{literal(path)}', file_row_number = true)"
             )
         else:
-            unreadable = _read_csv(con, path)
+            unreadable = _read_csv(con, path, source)
             if unreadable:
                 return unreadable
     except duckdb.Error as error:
         detail = " ".join(str(error).replace(str(path), path.name).split())[:300]
         return CheckResult.failure(rule, f"cannot be read as {path.suffix.lstrip('.')}: {detail}")
     names = [r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE landed_raw)").fetchall()]
-    headers = [n for n in names if n != "_row_number"]
+    found = [n for n in names if n != "_row_number"]
+    headers = contract_names(found, source)
+    repeated = sorted({n for n in headers if headers.count(n) > 1})
+    if repeated:
+        return CheckResult.failure(rule, f"the file has column(s) {', '.join(repeated)} twice, in another case")
     # every column as trimmed text, empty cells as NULL; absent optional columns as NULL (one scan of the file)
-    select = [f"NULLIF(TRIM(CAST({q(n)} AS VARCHAR)), '') AS {q(n)}" for n in headers]
+    select = [f"NULLIF(TRIM(CAST({q(n)} AS VARCHAR)), '') AS {q(h)}" for n, h in zip(found, headers, strict=True)]
     select += [
         f"CAST(NULL AS VARCHAR) AS {q(c.name)}" for c in source.columns if not c.required and c.name not in headers
     ]
@@ -57,7 +61,17 @@ def read_landed(con: duckdb.DuckDBPyConnection, path: Path, source: Source) -> C
         detail = " ".join(str(error).replace(str(path), path.name).split())[:300]
         return CheckResult.failure(rule, f"cannot be read as {path.suffix.lstrip('.')}: {detail}")
     con.execute("DROP VIEW landed_raw")
-    return _unreadable_rows(con) if path.suffix.lower() != ".parquet" else None
+    if path.suffix.lower() == ".parquet":
+        return None
+    return _unreadable_rows(con, _rows_beyond_header(con, path, headers))
+
+
+def contract_names(names: list[str], source: Source) -> list[str]:
+    """The file's column names, each written as the contract writes it when they differ only in case
+    (`Hourly_Rate` is hourly_rate): an optional column read under another case would otherwise be left out
+    without a word, and its rows take the default."""
+    contract = {c.name.lower(): c.name for c in source.columns}
+    return [contract.get(n.lower(), n) for n in names]
 
 
 def csv_header(path: Path) -> list[str]:
@@ -78,7 +92,7 @@ CSV_PROBLEMS = {
 }
 
 
-def _read_csv(con: duckdb.DuckDBPyConnection, path: Path) -> CheckResult | None:
+def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source) -> CheckResult | None:
     """A CSV read with the header's own columns: a row that does not fit is named by its row number."""
     rule = READABLE
     try:
@@ -94,6 +108,10 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path) -> CheckResult | None:
     repeated = sorted({n for n in header if header.count(n) > 1 and n})
     if repeated:
         return CheckResult.failure(rule, f"the header repeats column(s) {', '.join(repeated)}")
+    header = contract_names(header, source)
+    repeated = sorted({n for n in header if header.count(n) > 1 and n})
+    if repeated:
+        return CheckResult.failure(rule, f"the header has column(s) {', '.join(repeated)} twice, in another case")
     # an unnamed column (a trailing comma in the header) gets a name, to be reported as unknown
     names = [name or f"unnamed_column_{i + 1}" for i, name in enumerate(header)]
     columns = "{" + ", ".join(f"'{literal(n)}': 'VARCHAR'" for n in names) + "}"
@@ -107,18 +125,49 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path) -> CheckResult | None:
     return None
 
 
-def _unreadable_rows(con: duckdb.DuckDBPyConnection) -> CheckResult | None:
-    """The CSV rows DuckDB could not fit to the header, by row number (row 1 = the line after the header)."""
+BEYOND_HEADER = "__beyond_header"
+
+
+def _rows_beyond_header(con: duckdb.DuckDBPyConnection, path: Path, headers: list[str]) -> tuple[int, list[dict]]:
+    """Rows with one cell more than the header, the last one empty (`…,1,250.00,1.5,` under a header whose last
+    column is empty). DuckDB reads a trailing empty cell as no cell, so such a row would load with its cells
+    shifted: `1,250.00` read as 1 and 250.00 in the next column. A second scan with one more column keeps exactly
+    the rows with more cells than the header (the others do not fit it); those DuckDB rejected already (a last
+    cell not empty) are left to its rejects. Their row numbers are found in `landed` by their cells."""
+    names = [*headers, BEYOND_HEADER]
+    columns = "{" + ", ".join(f"'{literal(n)}': 'VARCHAR'" for n in names) + "}"
+    cells = ", ".join(f"NULLIF(TRIM({q(n)}), '') AS {q(n)}" for n in headers)
+    longer = (
+        f"SELECT {cells} FROM read_csv('{literal(path)}', header = true, columns = {columns}, auto_detect = false, "
+        "delim = ',', quote = '\"', escape = '\"', strict_mode = true, null_padding = false, ignore_errors = true) "
+        f"WHERE {q(BEYOND_HEADER)} IS NULL"
+    )
+    same = " AND ".join(f"l.{q(n)} IS NOT DISTINCT FROM b.{q(n)}" for n in headers)
+    found = con.execute(
+        f"SELECT DISTINCT l._row_number, concat_ws(',', {', '.join(f'l.{q(n)}' for n in headers)}) "
+        f"FROM landed AS l JOIN ({longer}) AS b ON {same} ORDER BY 1"
+    ).fetchall()
+    problem = "has more cells than the header (the last one empty): is a number written with a comma unquoted?"
+    return len(found), [{"row": r, "column": None, "value": v, "problem": problem} for r, v in found[:EXAMPLE_ROWS]]
+
+
+def _unreadable_rows(con: duckdb.DuckDBPyConnection, beyond: tuple[int, list[dict]]) -> CheckResult | None:
+    """The CSV rows DuckDB could not fit to the header and those with a trailing cell beyond it (`beyond`), by
+    row number (row 1 = the line after the header)."""
     try:
-        bad = con.execute("SELECT count(*) FROM csv_rejects").fetchone()[0]
+        rejected = con.execute("SELECT count(*) FROM csv_rejects").fetchone()[0]
     except duckdb.CatalogException:
-        return None
+        rejected = 0
+    bad = rejected + beyond[0]
     if not bad:
         return None
-    rows = con.execute(
-        f"SELECT line - 1, error_type::VARCHAR, csv_line FROM csv_rejects ORDER BY line LIMIT {EXAMPLE_ROWS}"
-    ).fetchall()
+    rows = []
+    if rejected:
+        rows = con.execute(
+            f"SELECT line - 1, error_type::VARCHAR, csv_line FROM csv_rejects ORDER BY line LIMIT {EXAMPLE_ROWS}"
+        ).fetchall()
     examples = [{"row": r[0], "column": None, "value": r[2], "problem": CSV_PROBLEMS.get(r[1], r[1])} for r in rows]
+    examples = sorted(examples + beyond[1], key=lambda e: e["row"])[:EXAMPLE_ROWS]
     shown = "; ".join(f"row {e['row']} {e['problem']}: {e['value']!r}" for e in examples[:3])
     rule = "every row has the header's columns and is UTF-8 text"
     message = f"{rule}: {bad} row(s) cannot be read, e.g. {shown}"
