@@ -6,7 +6,8 @@ with budget_lines as (
     select
         ph.project_code, ph.account_code, ph.period, ph.currency,
         ph.amount,
-        case when b.unit = 'hour' and b.rate > 0 then cast(ph.amount / b.rate as decimal(18, 4)) end as hours
+        -- unrounded: the hours variance of 204 hours against 3,232.36 at 62 an hour is 9,415.64 exactly
+        case when b.unit = 'hour' and b.rate > 0 then cast(ph.amount as decimal(38, 10)) / b.rate end as hours
     from {{ ref('int_budget_lines_phased') }} as ph
     inner join {{ ref('int_budget_versions') }} as v
         on ph.project_code = v.project_code and ph.budget_version = v.budget_version and v.is_current
@@ -18,7 +19,7 @@ budget as (
     select
         bl.project_code, bl.account_code, bl.period,
         sum({{ to_base_currency('bl.amount', 'fx.rate_to_base') }}) as budget,
-        sum(bl.hours) as budget_hours,
+        sum(bl.hours) as budget_hours_exact,
         -- the budget's own currency when it has one
         case when count(distinct bl.currency) = 1 then max(bl.currency) end as budget_currency,
         sum(bl.amount) as budget_own
@@ -26,35 +27,39 @@ budget as (
     left join {{ ref('int_fx_rates') }} as fx on {{ rate_for_month('fx', 'bl.currency', 'bl.period') }}
     group by bl.project_code, bl.account_code, bl.period
 ),
-labour_by_currency as (
+labour_rates as (
+    -- each currency-month's rate looked up once
+    select m.currency, m.period, fx.rate_to_base
+    from (select distinct currency, period from {{ ref('int_labour_costs') }}) as m
+    left join {{ ref('int_fx_rates') }} as fx on {{ rate_for_month('fx', 'm.currency', 'm.period') }}
+),
+labour_entries as (
+    -- each entry in base currency at its month's rate, rounded to the cent as the entry is accrued and posted
+    -- (fct_actual_costs, mart_project_production): a line's labour is the sum of its entries' cents
     select
-        project_code, account_code, period, currency,
-        sum(hours) as hours,
-        sum(overtime_hours) as overtime_hours,
-        sum(case when worker_type = 'freelance' then hours else 0 end) as freelance_hours,
-        sum(straight_cost) as straight_cost,
-        sum(overtime_premium) as overtime_premium,
-        sum(labour_cost) as labour_cost,
-        sum(case when worker_type = 'freelance' then labour_cost else 0 end) as freelance_cost
-    from {{ ref('int_labour_costs') }}
-    group by project_code, account_code, period, currency
+        l.project_code, l.account_code, l.period, l.currency, l.worker_type, l.hours, l.overtime_hours,
+        l.labour_cost,
+        {{ to_base_currency('l.straight_cost', 'r.rate_to_base') }} as straight_base,
+        {{ to_base_currency('l.overtime_premium', 'r.rate_to_base') }} as premium_base,
+        {{ to_base_currency('l.labour_cost', 'r.rate_to_base') }} as labour_base
+    from {{ ref('int_labour_costs') }} as l
+    left join labour_rates as r on r.currency = l.currency and r.period = l.period
 ),
 labour as (
-    -- base currency at the month's rate; the fringe takes what the rounding of the other two parts leaves
+    -- the fringe takes what the rounding of the other two parts leaves
     select
-        l.project_code, l.account_code, l.period,
-        sum(l.hours) as actual_hours,
-        sum(l.overtime_hours) as overtime_hours,
-        sum(l.freelance_hours) as freelance_hours,
-        sum({{ to_base_currency('l.straight_cost', 'fx.rate_to_base') }}) as straight_time_cost,
-        sum({{ to_base_currency('l.overtime_premium', 'fx.rate_to_base') }}) as overtime_premium,
-        sum({{ to_base_currency('l.labour_cost', 'fx.rate_to_base') }}) as labour_actual,
-        sum({{ to_base_currency('l.freelance_cost', 'fx.rate_to_base') }}) as freelance_cost,
-        case when count(distinct l.currency) = 1 then max(l.currency) end as actual_currency,
-        sum(l.labour_cost) as labour_actual_own
-    from labour_by_currency as l
-    left join {{ ref('int_fx_rates') }} as fx on {{ rate_for_month('fx', 'l.currency', 'l.period') }}
-    group by l.project_code, l.account_code, l.period
+        project_code, account_code, period,
+        sum(hours) as actual_hours,
+        sum(overtime_hours) as overtime_hours,
+        sum(case when worker_type = 'freelance' then hours else 0 end) as freelance_hours,
+        sum(straight_base) as straight_time_cost,
+        sum(premium_base) as overtime_premium,
+        sum(labour_base) as labour_actual,
+        sum(case when worker_type = 'freelance' then labour_base else 0 end) as freelance_cost,
+        case when count(distinct currency) = 1 then max(currency) end as actual_currency,
+        sum(labour_cost) as labour_actual_own
+    from labour_entries
+    group by project_code, account_code, period
 ),
 plan_rates as (
     -- the rate finance planned with: the current version's approval month (else the month itself)
@@ -68,8 +73,9 @@ joined as (
         coalesce(b.account_code, l.account_code) as account_code,
         coalesce(b.period, l.period) as period,
         coalesce(b.budget, 0) as budget,
-        b.budget_hours,
-        {{ safe_divide('b.budget', 'b.budget_hours') }} as budget_rate,
+        cast(b.budget_hours_exact as decimal(38, 4)) as budget_hours,
+        b.budget_hours_exact,
+        {{ safe_divide('b.budget', 'b.budget_hours_exact') }} as budget_rate,
         coalesce(l.actual_hours, 0) as actual_hours,
         coalesce(l.overtime_hours, 0) as overtime_hours,
         coalesce(l.straight_time_cost, 0) as straight_time_cost,
@@ -91,9 +97,10 @@ split as (
     select
         j.*,
         -- SPEC §6 hours (volume) variance = (actual hours - budget hours) × budget rate
-        case when j.budget_hours > 0
-            then cast(round(cast((j.actual_hours - j.budget_hours) * j.budget / j.budget_hours as decimal(38, 10)), 2)
-                      as decimal(18, 2)) end as hours_variance,
+        case when j.budget_hours_exact > 0
+            then cast(round(
+                cast(j.actual_hours as decimal(38, 10)) * j.budget / j.budget_hours_exact - j.budget, 2
+            ) as decimal(18, 2)) end as hours_variance,
         plan_fx.rate_to_base as plan_fx_rate,
         period_fx.rate_to_base as period_fx_rate
     from joined as j
@@ -108,7 +115,15 @@ decomposed as (
         labour_actual - straight_time_cost - overtime_premium as fringe_cost,
         labour_actual - budget as labour_variance,
         -- SPEC §6 rate (price) variance = (actual rate - budget rate) × actual hours = straight time - budget - hours
-        case when hours_variance is not null then straight_time_cost - budget - hours_variance end as rate_variance
+        case when hours_variance is not null then straight_time_cost - budget - hours_variance end as rate_variance,
+        -- the line's labour in its budget's currency: its own amount when logged in that currency, else its base
+        -- amount at the month's rate of the budget's currency (logged in another currency, or in several)
+        case
+            when budget_currency is null then null
+            when labour_actual_own is null then 0
+            when actual_currency = budget_currency then labour_actual_own
+            when period_fx_rate > 0 then cast(labour_actual as decimal(38, 10)) / period_fx_rate
+        end as labour_actual_budget_currency
     from split
 )
 select
@@ -138,12 +153,12 @@ select
     d.plan_fx_rate,
     d.period_fx_rate,
     -- for a line in another currency: the variance at the rate finance planned with, and what the rate moved
-    case when d.budget_currency is not null and (d.actual_currency is null or d.actual_currency = d.budget_currency)
-        then {{ to_base_currency('coalesce(d.labour_actual_own, 0) - d.budget_own', 'd.plan_fx_rate') }} end
+    case when d.labour_actual_budget_currency is not null
+        then {{ to_base_currency('d.labour_actual_budget_currency - d.budget_own', 'd.plan_fx_rate') }} end
         as constant_currency_variance,
-    case when d.budget_currency is not null and (d.actual_currency is null or d.actual_currency = d.budget_currency)
+    case when d.labour_actual_budget_currency is not null
         then d.labour_variance
-            - {{ to_base_currency('coalesce(d.labour_actual_own, 0) - d.budget_own', 'd.plan_fx_rate') }} end
+            - {{ to_base_currency('d.labour_actual_budget_currency - d.budget_own', 'd.plan_fx_rate') }} end
         as fx_variance
 from decomposed as d
 left join {{ ref('stg_projects') }} as p on d.project_code = p.project_code
