@@ -426,7 +426,7 @@ REJECTIONS = [
         "gl_actuals",
         "gl_actuals_header_only.csv",
         GL,
-        {"the file has data rows": Bad(None, None)},
+        {"the file has data rows": Bad(None, None, words=("it has none (a header alone, or blank rows only)",))},
         id="header-only",
     ),
     pytest.param(

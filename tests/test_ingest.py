@@ -147,3 +147,55 @@ def test_a_header_in_another_case_is_read_as_the_contract_column(
     [outcome] = ingest_source(SOURCES["gl_actuals"], other, reference_lake, "t", RUN)
     assert outcome.status == "rejected"
     assert any("the header has column(s) vendor twice, in another case" in r for r in outcome.reasons)
+
+
+def test_blank_rows_are_left_out_and_the_rows_after_them_keep_their_numbers(
+    reference_lake: WarehouseLayout, tmp_path: Path
+) -> None:
+    """Empty lines as a spreadsheet saves them (`,,,,,,,,`), between and after the rows: nothing to load."""
+    landing = tmp_path / "gl"
+    landing.mkdir()
+    rows = (
+        "G1,2025-01-15,P1,5100,Crew Co,crew,3500.00,USD,\n"  # row 1
+        ",,,,,,,,\n"  # row 2: blank
+        "G2,2025-01-16,P1,5100,Crew Co,crew,10.00,USD,\n"  # row 3
+        ",,,,,,,,\n,,,,,,,,\n"  # rows 4 and 5: blank
+    )
+    (landing / "gl_actuals_blank_rows.csv").write_text(GL_HEADER + rows)
+    [outcome] = ingest_source(SOURCES["gl_actuals"], landing, reference_lake, "t", RUN)
+    assert outcome.status == "accepted", outcome.reasons
+    assert lake_rows(reference_lake, "gl_actuals", "SELECT txn_id, amount, _row_number") == [
+        ("G1", Decimal("3500.0000"), 1),
+        ("G2", Decimal("10.0000"), 3),
+    ]
+    # a file of blank rows only has no data rows
+    other = tmp_path / "gl2"
+    other.mkdir()
+    (other / "gl_actuals_only_blank.csv").write_text(GL_HEADER + ",,,,,,,,\n")
+    [outcome] = ingest_source(SOURCES["gl_actuals"], other, reference_lake, "t", RUN)
+    assert outcome.status == "rejected"
+
+
+def test_a_file_rejected_again_for_the_same_reasons_is_not_quarantined_twice(
+    reference_lake: WarehouseLayout, tmp_path: Path
+) -> None:
+    """Left in the landing folder, a rejected file is checked at every run: the same rejection keeps its one
+    quarantine folder; once what it lacked has arrived, it loads."""
+    landing = tmp_path / "gl"
+    landing.mkdir()
+    (landing / "gl_actuals_p9.csv").write_text(GL_HEADER + "G1,2025-01-15,P9,5100,Crew Co,crew,10.00,USD,\n")
+    [first] = ingest_source(SOURCES["gl_actuals"], landing, reference_lake, "t", RUN)
+    [second] = ingest_source(SOURCES["gl_actuals"], landing, reference_lake, "t", RUN)
+    assert first.status == second.status == "rejected"
+    assert second.load_id == first.load_id and second.quarantine_report == first.quarantine_report
+    assert second.reasons == first.reasons and any("P9" in r for r in second.reasons)
+    assert [p.name for p in reference_lake.quarantine.iterdir()] == [first.load_id]
+    # P9 arrives: the same file is checked again and loads
+    projects = (SMALL_STUDIO / "projects.csv").read_text(encoding="utf-8").splitlines()
+    p1 = next(line for line in projects if line.startswith("P1,"))
+    reference = tmp_path / "p9"
+    reference.mkdir()
+    (reference / "projects_p9.csv").write_text(projects[0] + "\n" + p1.replace("P1,", "P9,", 1) + "\n")
+    assert [o.status for o in ingest_source(SOURCES["projects"], reference, reference_lake, "t", RUN)] == ["accepted"]
+    [third] = ingest_source(SOURCES["gl_actuals"], landing, reference_lake, "t", RUN)
+    assert third.status == "accepted", third.reasons

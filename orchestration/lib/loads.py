@@ -153,9 +153,17 @@ def ingest_file(
         pause_point("checks")
         validations: list[ExpectationSuiteValidationResult] = []
         outcome.checks = [unreadable] if unreadable else mapped + run_gate(check_db, source, validations)
+        rejected = any(not c.passed and c.blocking for c in outcome.checks)
+        earlier = _same_rejection(layout, path.name, sha, outcome.checks) if rejected else None
+        if earlier is not None:
+            # the file left in the landing folder, checked again and rejected for the same reasons: named again,
+            # not quarantined again (its folder, report and Data Docs page are those of its first rejection)
+            outcome.load_id = earlier.name
+            outcome.quarantine_report = earlier / "report.txt"
+            return outcome
         if validations:
             outcome.data_docs = write_load_page(layout, source.name, path.name, load_id, run_id, validations)
-        if any(not c.passed and c.blocking for c in outcome.checks):
+        if rejected:
             outcome.quarantine_report = _quarantine(path, outcome, layout, run_id)
             return outcome
         with duckdb.connect(str(check_db), read_only=True, config=CHECK_DB_CONFIG) as con:
@@ -209,6 +217,23 @@ def _manifest(source: Source, path: Path, outcome: LoadOutcome, run_id: str, sta
         "run_id": run_id,
         "checks": [c.as_dict() for c in outcome.checks],
     }
+
+
+def _same_rejection(layout: WarehouseLayout, file_name: str, sha: str, checks: list[CheckResult]) -> Path | None:
+    """The quarantine folder of an earlier rejection of this file (its name and content) for the same reasons,
+    if any. A file is checked again at every run (what it refers to may have arrived since), but a file still
+    rejected as before is not kept twice."""
+    failed = [(c.rule, c.message) for c in checks if not c.passed]
+    for manifest in sorted(layout.quarantine.glob(f"*/{LOAD_MANIFEST}")):
+        try:
+            kept = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if kept.get("sha256") != sha or kept.get("file_name") != file_name:
+            continue
+        if [(c.get("rule"), c.get("message")) for c in kept.get("checks", []) if not c.get("passed")] == failed:
+            return manifest.parent
+    return None
 
 
 def _quarantine(path: Path, outcome: LoadOutcome, layout: WarehouseLayout, run_id: str) -> Path:

@@ -249,6 +249,9 @@ def _outcome(config, result: ExpectationValidationResult, example_rows: int) -> 
         mismatched = (body.get("details") or {}).get("mismatched") or {}
         examples = [{"problem": kind, "column": c} for kind, cols in mismatched.items() for c in cols or []]
         count = 0 if success else max(len(examples), 1)
+        if not success and config.type == "expect_table_row_count_to_be_between" and not body.get("observed_value"):
+            message = f"{rule}: it has none (a header alone, or blank rows only)"
+            return ExpectationOutcome(rule, column, blocking, success, 1, [{"data_rows": 0}], message)
         if not success and not examples:
             if "observed_value" in body:
                 examples = [{"observed_value": body["observed_value"]}]

@@ -61,6 +61,10 @@ def read_landed(con: duckdb.DuckDBPyConnection, path: Path, source: Source) -> C
         detail = " ".join(str(error).replace(str(path), path.name).split())[:300]
         return CheckResult.failure(rule, f"cannot be read as {path.suffix.lstrip('.')}: {detail}")
     con.execute("DROP VIEW landed_raw")
+    # a row with no value at all (`,,,,,,,,` where a spreadsheet saved empty lines) holds nothing to load or check:
+    # it is left out; the rows after it keep their numbers
+    if headers:
+        con.execute(f"DELETE FROM landed WHERE {' AND '.join(f'{q(h)} IS NULL' for h in headers)}")
     if path.suffix.lower() == ".parquet":
         return None
     return _unreadable_rows(con, _rows_beyond_header(con, path, headers))
