@@ -49,6 +49,9 @@ def test_budgets_from_a_spreadsheet(reference_lake: WarehouseLayout, tmp_path: P
     sheet.append(["budget_version", "version_status", "project_code", "account_code", "period", "amount", "currency"])
     sheet.append(["V9", "draft", "P1", "5100", "2025-02", 1234.5, "USD"])
     sheet.append(["V9", "draft", "P1", "5200", None, 99, "USD"])
+    # a notes sheet first: the budget is the sheet that has the contract's header
+    notes = book.create_sheet("Notes", 0)
+    notes.append(["Budget prepared by Daniel"])
     book.save(landing / "budgets_draft.xlsx")
     [outcome] = ingest_source(SOURCES["budgets"], landing, reference_lake, "test", RUN)
     assert outcome.status == "accepted", outcome.reasons
@@ -199,3 +202,14 @@ def test_a_file_rejected_again_for_the_same_reasons_is_not_quarantined_twice(
     assert [o.status for o in ingest_source(SOURCES["projects"], reference, reference_lake, "t", RUN)] == ["accepted"]
     [third] = ingest_source(SOURCES["gl_actuals"], landing, reference_lake, "t", RUN)
     assert third.status == "accepted", third.reasons
+
+
+def test_a_refused_file_name_says_what_in_it_is_refused() -> None:
+    from orchestration.lib.loads import SAFE_FILE_NAME, UNSAFE_NAME_MESSAGE, unsafe_name_message
+
+    name = "gl_actuals_oct (1).csv"  # a browser's second download of the same file
+    assert not SAFE_FILE_NAME.match(name)
+    assert unsafe_name_message(name) == f"{UNSAFE_NAME_MESSAGE}: it holds '(' ')'; rename it"
+    assert unsafe_name_message("_gl_actuals.csv") == f"{UNSAFE_NAME_MESSAGE}: it starts with '_'; rename it"
+    assert unsafe_name_message("gl..csv").endswith("it holds '..'; rename it")
+    assert unsafe_name_message("gl_actuals_café.csv").endswith("it holds 'é'; rename it")

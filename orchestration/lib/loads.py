@@ -67,6 +67,19 @@ class LoadOutcome:
         return [c.message for c in self.checks if not c.passed and not c.blocking]
 
 
+def unsafe_name_message(name: str) -> str:
+    """Why a file name is refused, naming what in it is not allowed (`gl_actuals_oct (1).csv`: '(' and ')')."""
+    odd = sorted({c for c in name if not (c.isascii() and (c.isalnum() or c in "._ -"))})
+    found = []
+    if odd:
+        found.append(f"it holds {' '.join(repr(c) for c in odd)}")
+    if ".." in name:
+        found.append("it holds '..'")
+    if name[:1] in (".", "_", "-", " "):
+        found.append(f"it starts with {name[:1]!r}")
+    return f"{UNSAFE_NAME_MESSAGE}: {'; '.join(found)}; rename it" if found else UNSAFE_NAME_MESSAGE
+
+
 def new_load_id(sha256: str) -> str:
     # sortable by load time, unique by content
     return f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{sha256[:12]}"
@@ -143,7 +156,7 @@ def ingest_file(
     load_id = new_load_id(sha)
     outcome = LoadOutcome(path.name, source.name, "rejected", load_id, sha)
     if not SAFE_FILE_NAME.match(path.name) or ".." in path.name:
-        outcome.checks = [CheckResult.failure("the file name is plain", UNSAFE_NAME_MESSAGE)]
+        outcome.checks = [CheckResult.failure("the file name is plain", unsafe_name_message(path.name))]
         outcome.quarantine_report = _quarantine(path, outcome, layout, run_id)
         return outcome
     check_db = layout.check_dbs / f"{source.name}-{load_id}.duckdb"

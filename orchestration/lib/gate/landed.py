@@ -24,7 +24,7 @@ def read_landed(con: duckdb.DuckDBPyConnection, path: Path, source: Source) -> C
     rule = READABLE
     if path.suffix.lower() == ".xlsx":
         try:
-            readable = xlsx_as_csv(path)
+            readable = xlsx_as_csv(path, tuple(c.name for c in source.columns if c.required))
         except Exception as error:  # openpyxl raises many kinds on a damaged workbook
             return CheckResult.failure(rule, f"cannot be read as xlsx: {error}")
         try:
@@ -90,7 +90,7 @@ def csv_header(path: Path) -> list[str]:
 CSV_PROBLEMS = {
     "MISSING COLUMNS": "has fewer cells than the header",
     "TOO MANY COLUMNS": "has more cells than the header",
-    "INVALID ENCODING": "is not UTF-8 text",
+    "INVALID ENCODING": "is not UTF-8 text (save the file as UTF-8 CSV)",
     "UNQUOTED VALUE": "has a quote that is not closed properly",
     "LINE SIZE OVER MAXIMUM": "is too long",
 }
@@ -178,12 +178,20 @@ def _unreadable_rows(con: duckdb.DuckDBPyConnection, beyond: tuple[int, list[dic
     return CheckResult(rule, False, message, None, True, int(bad), examples)
 
 
-def xlsx_as_csv(path: Path) -> Path:
-    """The first sheet of a workbook as a CSV file of text cells (budgets live in spreadsheets)."""
+def xlsx_as_csv(path: Path, header: tuple[str, ...] = ()) -> Path:
+    """A sheet of a workbook as a CSV file of text cells (budgets live in spreadsheets): the first whose first row
+    holds every name of `header` (in any case), so a notes or cover sheet before it is passed over; else the first.
+    """
     import openpyxl
 
     workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     sheet = workbook.worksheets[0]
+    wanted = {name.lower() for name in header}
+    for candidate in workbook.worksheets if wanted else ():
+        first = next(candidate.iter_rows(max_row=1, values_only=True), ())
+        if wanted <= {str(v).strip().lower() for v in first if v is not None}:
+            sheet = candidate
+            break
     out = Path(tempfile.mkdtemp(prefix="studio-xlsx-")) / (path.stem + ".csv")
     with out.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
