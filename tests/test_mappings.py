@@ -209,6 +209,15 @@ def test_crosswalk_miss_is_rejected_naming_the_value_and_the_crosswalk(layout) -
     assert "row 2 Project = 'Spring Spot'" in messages and "crosswalks/projects.csv" in messages
 
 
+def test_a_gate_rejection_of_an_export_names_the_exports_column(layout) -> None:  # noqa: F811
+    """SPEC §4b: a row with no Class fails the gate's `project_code is present`, named as the export's column."""
+    text = QB_PREAMBLE + QB_HEADER + "5100 Crew,,,,,,,,,\n" + ',01/15/2025,Bill,,Crew Co,,crew,AP,"400.00",\n'
+    outcome = deliver(layout, "gl_actuals", "quickbooks_gl_noclass.csv", text)
+    assert outcome.status == "rejected"
+    [reason] = [r for r in outcome.reasons if r.startswith("project_code is present")]
+    assert "row 7 value NULL" in reason and reason.endswith("(the export's column 'Class')")
+
+
 def test_currency_captured_from_a_header_and_a_column_found_by_pattern(tmp_path: Path) -> None:
     folder = tmp_path / "mappings"
     folder.mkdir()

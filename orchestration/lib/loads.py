@@ -29,7 +29,7 @@ from orchestration.lib.gate.data_docs import write_load_page
 from orchestration.lib.gate.landed import READABLE, read_landed
 from orchestration.lib.gate.results import CheckResult, render_quarantine_report
 from orchestration.lib.lake import LOAD_MANIFEST, accepted_manifests, remove_incomplete_loads, write_load
-from orchestration.lib.mappings import Mapping, load_mappings, map_export, mapping_for_file
+from orchestration.lib.mappings import Mapping, export_origin, load_mappings, map_export, mapping_for_file
 
 # a landing file name is a plain name: no path parts, no shell metacharacters
 SAFE_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]*$")
@@ -166,6 +166,11 @@ def ingest_file(
         pause_point("checks")
         validations: list[ExpectationSuiteValidationResult] = []
         outcome.checks = [unreadable] if unreadable else mapped + run_gate(check_db, source, validations)
+        if mapping is not None:
+            for check in outcome.checks[len(mapped):]:
+                origin = export_origin(mapping, check.column) if not check.passed else None
+                if origin:
+                    check.message = f"{check.message} ({origin})"
         rejected = any(not c.passed and c.blocking for c in outcome.checks)
         earlier = _same_rejection(layout, path.name, sha, outcome.checks) if rejected else None
         if earlier is not None:

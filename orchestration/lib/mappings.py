@@ -104,6 +104,25 @@ class Mapping:
         return self.path.parent / CROSSWALKS / f"{name}.csv"
 
 
+def export_origin(mapping: Mapping, column: str | None) -> str | None:
+    """Where a contract column of a mapped load comes from, in the export's own words (SPEC §4b: a rejection names
+    the export's column): `project_code` of a QuickBooks export is its column 'Class'."""
+    rule = next((r for r in mapping.columns if r.target == column), None)
+    if rule is None:
+        return None
+    spec = rule.spec
+    if rule.origin == "column":
+        names = spec["column"] if isinstance(spec["column"], list) else [spec["column"]]
+        return f"the export's column{'s' if len(names) > 1 else ''} {', '.join(repr(n) for n in names)}"
+    if rule.origin == "column_matching":
+        return f"the export's column matching {spec['column_matching']!r}"
+    if rule.origin == "section":
+        return f"the export's section headings (column {mapping.section_column!r})"
+    if rule.origin == "value":
+        return f"the value {spec['value']!r} of mapping {mapping.path.name}"
+    return None
+
+
 # ------------------------------------------------------------------------------------------- reading mappings
 
 
