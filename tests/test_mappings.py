@@ -218,6 +218,16 @@ def test_a_gate_rejection_of_an_export_names_the_exports_column(layout) -> None:
     assert "row 7 value NULL" in reason and reason.endswith("(the export's column 'Class')")
 
 
+def test_an_export_of_a_quiet_week_is_a_load_of_no_rows(layout) -> None:  # noqa: F811
+    """Only a beginning balance and totals: accepted with no rows and a warning (a contract file with no rows is
+    rejected)."""
+    rows = '5100 Crew,,,,,,,,,\n,Beginning Balance,,,,,,,,"1,000.00"\nTotal for 5100 Crew,,,,,,,,$0.00,\n'
+    outcome = deliver(layout, "gl_actuals", "quickbooks_gl_quiet.csv", QB_PREAMBLE + QB_HEADER + rows)
+    assert outcome.status == "accepted", outcome.reasons
+    assert outcome.rows == 0
+    assert outcome.warnings == ["the file has data rows: it has none (a header alone, or blank rows only)"]
+
+
 def test_currency_captured_from_a_header_and_a_column_found_by_pattern(tmp_path: Path) -> None:
     folder = tmp_path / "mappings"
     folder.mkdir()
