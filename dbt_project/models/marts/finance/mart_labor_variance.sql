@@ -159,8 +159,12 @@ select
     case when d.labour_actual_budget_currency is not null
         then d.labour_variance
             - {{ to_base_currency('d.labour_actual_budget_currency - d.budget_own', 'd.plan_fx_rate') }} end
-        as fx_variance
+        as fx_variance,
+    -- the line's whole actual (ledger and accruals): day players paid on invoices are here, not in labour_actual
+    cast(coalesce(li.actual, 0) as decimal(38, 2)) as line_actual
 from decomposed as d
+left join {{ ref('mart_line_item_variance') }} as li
+    on d.project_code = li.project_code and d.account_code = li.account_code and d.period = li.period
 left join {{ ref('stg_projects') }} as p on d.project_code = p.project_code
 left join {{ ref('stg_accounts') }} as a on d.account_code = a.account_code
 where a.category = 'crew' or d.actual_hours > 0 or d.budget_hours > 0
