@@ -186,6 +186,20 @@ def test_a_row_with_a_cell_beyond_the_header_is_rejected_not_cut_to_the_header(t
     ]
 
 
+def test_an_export_that_cannot_be_cut_into_rows_is_rejected_as_unreadable(layout) -> None:  # noqa: F811
+    """Through the gate: the row with a cell beyond the header is named; a quote never closed (the rest of the file
+    one cell of over 128 KiB) is a rejection, not a crash of the run."""
+    shifted = '5100 Crew,,,,,,,,,\n,01/16/2025,Bill,,Crew Co,P1,mics,AP,2,500.00,"2,900.00"\n'
+    outcome = deliver(layout, "gl_actuals", "quickbooks_gl_shifted.csv", QB_PREAMBLE + QB_HEADER + shifted)
+    assert outcome.status == "rejected"
+    assert [r for r in outcome.reasons if "row 7 has more cells than the header's 10" in r]
+    unclosed = ',01/15/2025,Bill,,Crew Co,P1,"memo with an unclosed quote,AP,400.00,\n'
+    rows = "".join(f",01/15/2025,Bill,,Crew Co,P1,crew {n},AP,400.00,\n" for n in range(3000))
+    outcome = deliver(layout, "gl_actuals", "quickbooks_gl_unclosed.csv", QB_PREAMBLE + QB_HEADER + unclosed + rows)
+    assert outcome.status == "rejected"
+    assert [r for r in outcome.reasons if r.startswith("cannot be read as an export")]
+
+
 def test_a_memo_on_two_lines_is_read(tmp_path: Path) -> None:
     """A quoted cell may hold a line break (a memo typed on two lines): the row is one row."""
     row = ',01/15/2025,Bill,,Crew Co,P1,"Clip licence\r\ntwo lines",AP,"400.00",\n'
@@ -225,7 +239,7 @@ def test_an_export_of_a_quiet_week_is_a_load_of_no_rows(layout) -> None:  # noqa
     outcome = deliver(layout, "gl_actuals", "quickbooks_gl_quiet.csv", QB_PREAMBLE + QB_HEADER + rows)
     assert outcome.status == "accepted", outcome.reasons
     assert outcome.rows == 0
-    assert outcome.warnings == ["the file has data rows: it has none (a header alone, or blank rows only)"]
+    assert outcome.warnings == ["the file has data rows: the export has no transactions (a quiet week?): loaded empty"]
 
 
 def test_currency_captured_from_a_header_and_a_column_found_by_pattern(tmp_path: Path) -> None:

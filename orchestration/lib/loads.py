@@ -172,9 +172,11 @@ def ingest_file(
                 origin = export_origin(mapping, check.column) if not check.passed else None
                 if origin:
                     check.message = f"{check.message} ({origin})"
-                if check.rule == DATA_ROWS_RULE and not check.passed:
-                    # a tool's export of a quiet week (a header, balances and totals only) is a load of no rows
+                if check.rule == DATA_ROWS_RULE and not check.passed and source.kind == "actuals":
+                    # a ledger or time tracker's export of a quiet week (a header, balances and totals only) is a
+                    # load of no rows; a budget export with none is still an error
                     check.blocking = False
+                    check.message = f"{DATA_ROWS_RULE}: the export has no transactions (a quiet week?): loaded empty"
         rejected = any(not c.passed and c.blocking for c in outcome.checks)
         earlier = _same_rejection(layout, path.name, sha, outcome.checks) if rejected else None
         if earlier is not None:
@@ -251,9 +253,12 @@ def _same_rejection(layout: WarehouseLayout, file_name: str, sha: str, checks: l
             kept = json.loads(manifest.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if kept.get("sha256") != sha or kept.get("file_name") != file_name:
+        if not isinstance(kept, dict) or kept.get("sha256") != sha or kept.get("file_name") != file_name:
             continue
-        if [(c.get("rule"), c.get("message")) for c in kept.get("checks", []) if not c.get("passed")] == failed:
+        if not (manifest.parent / "report.txt").is_file():  # a run killed while quarantining it: not whole
+            continue
+        kept_checks = [c for c in kept.get("checks") or [] if isinstance(c, dict)]
+        if [(c.get("rule"), c.get("message")) for c in kept_checks if not c.get("passed")] == failed:
             return manifest.parent
     return None
 

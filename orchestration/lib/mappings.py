@@ -358,6 +358,8 @@ def _map_csv(
 ) -> list[CheckResult]:
     try:
         found = _find_header(path, mapping.header_contains)
+    except csv.Error as error:
+        return [CheckResult.failure(READABLE, f"cannot be read as an export: {error}")]
     except UnicodeDecodeError:
         return [CheckResult.failure(READABLE, "the export is not UTF-8 text; export it again as UTF-8 CSV")]
     if found is None:
@@ -417,18 +419,23 @@ def _rows_beyond_header(path: Path, header_index: int, width: int) -> CheckResul
     unquoted shifts the cells after it, and reading the row to the header's width would keep `2` as the amount.
     Empty cells beyond it (a tool's trailing commas) are nothing."""
     found = []
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        for index, row in enumerate(csv.reader(handle)):
-            if index > header_index and len(row) > width and any(cell.strip() for cell in row[width:]):
-                found.append((index + 1, ",".join(row)))
+    reader = None
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            for index, row in enumerate(reader):
+                if index > header_index and len(row) > width and any(cell.strip() for cell in row[width:]):
+                    found.append((index + 1, ",".join(row)))
+    except csv.Error as error:  # a quote never closed, a cell of over 128 KiB: not a file a tool wrote
+        line = reader.line_num if reader is not None else 0
+        return CheckResult.failure(READABLE, f"cannot be read as an export: near line {line}: {error}")
     if not found:
         return None
     problem = f"has more cells than the header's {width}: is a number written with a comma unquoted?"
     examples = [{"row": row, "column": None, "value": line, "problem": problem} for row, line in found[:EXAMPLE_ROWS]]
     shown = "; ".join(f"row {e['row']} {problem}: {e['value']!r}" for e in examples[:3])
-    rule = "every row has the header's columns"
-    return CheckResult(rule, False, f"{rule}: {len(found)} row(s) cannot be read, e.g. {shown}", None, True,
-                       len(found), examples)  # fmt: skip
+    message = f"every row has the header's columns: {len(found)} row(s) cannot be read, e.g. {shown}"
+    return CheckResult(READABLE, False, message, None, True, len(found), examples)
 
 
 def _export_columns(mapping: Mapping, names: list[str], file_name: str, problems: list[CheckResult]) -> dict:

@@ -6,8 +6,8 @@ with budget_lines as (
     select
         ph.project_code, ph.account_code, ph.period, ph.currency,
         ph.amount,
-        -- unrounded: the hours variance of 204 hours against 3,232.36 at 62 an hour is 9,415.64 exactly
-        case when b.unit = 'hour' and b.rate > 0 then cast(ph.amount as decimal(38, 10)) / b.rate end as hours
+        -- unrounded (a double on every engine): 204 hours against 3,232.36 at 62 an hour is 9,415.64 exactly
+        case when b.unit = 'hour' and b.rate > 0 then cast(ph.amount as double) / cast(b.rate as double) end as hours
     from {{ ref('int_budget_lines_phased') }} as ph
     inner join {{ ref('int_budget_versions') }} as v
         on ph.project_code = v.project_code and ph.budget_version = v.budget_version and v.is_current
@@ -56,8 +56,7 @@ labour as (
         sum(premium_base) as overtime_premium,
         sum(labour_base) as labour_actual,
         sum(case when worker_type = 'freelance' then labour_base else 0 end) as freelance_cost,
-        case when count(distinct currency) = 1 then max(currency) end as actual_currency,
-        sum(labour_cost) as labour_actual_own
+        count(*) as entries
     from labour_entries
     group by project_code, account_code, period
 ),
@@ -66,6 +65,30 @@ plan_rates as (
     select v.project_code, v.approved_at
     from {{ ref('int_budget_versions') }} as v
     where v.is_current
+),
+labour_planned as (
+    -- the labour of the budget's currency in that currency, and of any other currency at its own planning rate:
+    -- dollars logged on a pound budget are dollars, whatever the pound did since (null when such a currency has
+    -- no rate in the planning month)
+    select
+        lc.project_code, lc.account_code, lc.period,
+        sum(case when lc.currency = b.budget_currency then lc.labour_own else 0 end) as labour_own_budget_currency,
+        case when count(case when lc.currency <> b.budget_currency then 1 end)
+                = count(case when lc.currency <> b.budget_currency then fx.rate_to_base end)
+            then sum(case when lc.currency <> b.budget_currency
+                then {{ to_base_currency('lc.labour_own', 'fx.rate_to_base') }} else 0 end)
+        end as labour_other_currencies_at_plan_rates
+    from (
+        select project_code, account_code, period, currency, sum(labour_cost) as labour_own
+        from labour_entries
+        group by project_code, account_code, period, currency
+    ) as lc
+    inner join budget as b
+        on lc.project_code = b.project_code and lc.account_code = b.account_code and lc.period = b.period
+    left join plan_rates as pr on lc.project_code = pr.project_code
+    left join {{ ref('int_fx_rates') }} as fx
+        on {{ rate_for_month('fx', 'lc.currency', month_start('coalesce(pr.approved_at, lc.period)')) }}
+    group by lc.project_code, lc.account_code, lc.period
 ),
 joined as (
     select
@@ -85,12 +108,15 @@ joined as (
         coalesce(l.freelance_cost, 0) as freelance_cost,
         b.budget_currency,
         b.budget_own,
-        l.actual_currency,
-        l.labour_actual_own,
+        l.entries as labour_entry_count,
+        lp.labour_own_budget_currency,
+        lp.labour_other_currencies_at_plan_rates,
         pr.approved_at
     from budget as b
     full outer join labour as l
         on b.project_code = l.project_code and b.account_code = l.account_code and b.period = l.period
+    left join labour_planned as lp
+        on l.project_code = lp.project_code and l.account_code = lp.account_code and l.period = lp.period
     left join plan_rates as pr on coalesce(b.project_code, l.project_code) = pr.project_code
 ),
 split as (
@@ -99,7 +125,8 @@ split as (
         -- SPEC §6 hours (volume) variance = (actual hours - budget hours) × budget rate
         case when j.budget_hours_exact > 0
             then cast(round(
-                cast(j.actual_hours as decimal(38, 10)) * j.budget / j.budget_hours_exact - j.budget, 2
+                cast(j.actual_hours as double) * cast(j.budget as double) / j.budget_hours_exact
+                    - cast(j.budget as double), 2
             ) as decimal(18, 2)) end as hours_variance,
         plan_fx.rate_to_base as plan_fx_rate,
         period_fx.rate_to_base as period_fx_rate
@@ -116,14 +143,14 @@ decomposed as (
         labour_actual - budget as labour_variance,
         -- SPEC §6 rate (price) variance = (actual rate - budget rate) × actual hours = straight time - budget - hours
         case when hours_variance is not null then straight_time_cost - budget - hours_variance end as rate_variance,
-        -- the line's labour in its budget's currency: its own amount when logged in that currency, else its base
-        -- amount at the month's rate of the budget's currency (logged in another currency, or in several)
-        case
-            when budget_currency is null then null
-            when labour_actual_own is null then 0
-            when actual_currency = budget_currency then labour_actual_own
-            when period_fx_rate > 0 then cast(labour_actual as decimal(38, 10)) / period_fx_rate
-        end as labour_actual_budget_currency
+        -- the variance at the rates finance planned with: (labour - budget) in the budget's currency at its
+        -- planning rate, plus labour in other currencies at theirs (null for a budget in several currencies, or a
+        -- rate missing)
+        case when budget_currency is not null
+                and (labour_entry_count is null or labour_other_currencies_at_plan_rates is not null)
+            then {{ to_base_currency('coalesce(labour_own_budget_currency, 0) - budget_own', 'plan_fx_rate') }}
+                + coalesce(labour_other_currencies_at_plan_rates, 0)
+        end as variance_at_plan_rates
     from split
 )
 select
@@ -153,13 +180,8 @@ select
     d.plan_fx_rate,
     d.period_fx_rate,
     -- for a line in another currency: the variance at the rate finance planned with, and what the rate moved
-    case when d.labour_actual_budget_currency is not null
-        then {{ to_base_currency('d.labour_actual_budget_currency - d.budget_own', 'd.plan_fx_rate') }} end
-        as constant_currency_variance,
-    case when d.labour_actual_budget_currency is not null
-        then d.labour_variance
-            - {{ to_base_currency('d.labour_actual_budget_currency - d.budget_own', 'd.plan_fx_rate') }} end
-        as fx_variance,
+    cast(d.variance_at_plan_rates as decimal(18, 2)) as constant_currency_variance,
+    d.labour_variance - d.variance_at_plan_rates as fx_variance,
     -- the line's whole actual (ledger and accruals): day players paid on invoices are here, not in labour_actual
     cast(coalesce(li.actual, 0) as decimal(38, 2)) as line_actual
 from decomposed as d
