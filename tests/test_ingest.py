@@ -116,7 +116,7 @@ def test_a_row_with_one_cell_too_many_is_rejected_even_when_that_cell_is_empty(
     rows = (
         "G1,2025-01-15,P1,5100,Crew Co,crew,3500.00,USD,\n"  # 9 cells: fine
         "G2,2025-01-16,P1,5100,Crew Co,crew,1,234.50,USD,\n"  # 10 cells, the last empty
-        "G3,2025-01-17,P1,5100,Crew Co,crew,7.00,USD,,\n"  # 11 cells, the last two empty
+        "G3,2025-01-17,P1,5100,Crew Co,crew,7.00,USD,,\n"  # 10 cells: a comma at the end of the row
     )
     (landing / "gl_actuals_shifted.csv").write_text(GL_HEADER + rows)
     [outcome] = ingest_source(SOURCES["gl_actuals"], landing, reference_lake, "t", RUN)
@@ -213,3 +213,63 @@ def test_a_refused_file_name_says_what_in_it_is_refused() -> None:
     assert unsafe_name_message("_gl_actuals.csv") == f"{UNSAFE_NAME_MESSAGE}: it starts with '_'; rename it"
     assert unsafe_name_message("gl..csv").endswith("it holds '..'; rename it")
     assert unsafe_name_message("gl_actuals_café.csv").endswith("it holds 'é'; rename it")
+
+
+def test_a_parquet_file_with_one_column_in_two_cases_is_rejected(
+    reference_lake: WarehouseLayout, tmp_path: Path
+) -> None:
+    landing = tmp_path / "gl"
+    landing.mkdir()
+    header = GL_HEADER.strip().split(",")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # written by pyarrow: DuckDB itself would rename the second of two names differing in case
+    table = pa.table([pa.array(["x"]) for _ in [*header, "Vendor"]], names=[*header, "Vendor"])
+    pq.write_table(table, landing / "gl_actuals_twice.parquet")
+    assert pq.read_schema(landing / "gl_actuals_twice.parquet").names[-2:] == ["source_ref", "Vendor"]
+    [outcome] = ingest_source(SOURCES["gl_actuals"], landing, reference_lake, "t", RUN)
+    assert outcome.status == "rejected"
+    assert outcome.reasons == ["the file has column(s) vendor twice, in another case"]
+
+
+def test_rows_are_numbered_as_in_the_file_when_another_row_does_not_fit(
+    reference_lake: WarehouseLayout, tmp_path: Path
+) -> None:
+    """A row that does not fit (row 1, a cell too many) is named; the shifted row after it (row 3) is named once the
+    first is mended, with its own number, not one counted among the rows read."""
+    landing = tmp_path / "gl"
+    landing.mkdir()
+    good = "G1,2025-01-15,P1,5100,Crew Co,crew,10.00,USD,\n"
+    shifted = "G2,2025-01-16,P1,5100,Crew Co,crew,1,234.50,USD,\n"
+    too_many = "G0,2025-01-14,P1,5100,x,y,1.00,USD,,X\n"
+    (landing / "gl_actuals_two_faults.csv").write_text(GL_HEADER + too_many + good + shifted)
+    [outcome] = ingest_source(SOURCES["gl_actuals"], landing, reference_lake, "t", RUN)
+    [reason] = outcome.reasons
+    assert "1 row(s) cannot be read" in reason and "row 1 has more cells than the header:" in reason
+    (landing / "gl_actuals_two_faults.csv").unlink()
+    (landing / "gl_actuals_one_fault.csv").write_text(GL_HEADER + good + good.replace("G1", "G3") + shifted)
+    [outcome] = ingest_source(SOURCES["gl_actuals"], landing, reference_lake, "t", RUN)
+    [reason] = outcome.reasons
+    assert "1 row(s) cannot be read" in reason
+    assert "row 3 has more cells than the header (the last one empty)" in reason
+
+
+def test_a_workbook_without_the_budget_sheet_says_which_sheets_it_has(
+    reference_lake: WarehouseLayout, tmp_path: Path
+) -> None:
+    import openpyxl
+
+    landing = tmp_path / "xlsx"
+    landing.mkdir()
+    book = openpyxl.Workbook()
+    book.active.title = "Notes"
+    book.active.append(["Budget prepared by Daniel"])
+    sheet = book.create_sheet("Budget")
+    sheet.append(["budget_versoin", "version_status", "project_code", "account_code", "period", "amount", "currency"])
+    book.save(landing / "budgets_typo.xlsx")
+    [outcome] = ingest_source(SOURCES["budgets"], landing, reference_lake, "test", RUN)
+    assert outcome.status == "rejected"
+    [reason] = outcome.reasons
+    assert reason.startswith("no sheet of the workbook ('Notes', 'Budget') has a first row holding the columns ")
+    assert "budget_version" in reason

@@ -25,6 +25,8 @@ def read_landed(con: duckdb.DuckDBPyConnection, path: Path, source: Source) -> C
     if path.suffix.lower() == ".xlsx":
         try:
             readable = xlsx_as_csv(path, tuple(c.name for c in source.columns if c.required))
+        except NoSheetWithHeader as error:
+            return CheckResult.failure(rule, str(error))
         except Exception as error:  # openpyxl raises many kinds on a damaged workbook
             return CheckResult.failure(rule, f"cannot be read as xlsx: {error}")
         try:
@@ -33,6 +35,9 @@ def read_landed(con: duckdb.DuckDBPyConnection, path: Path, source: Source) -> C
             shutil.rmtree(readable.parent, ignore_errors=True)
     try:
         if path.suffix.lower() == ".parquet":
+            twice = _names_twice(path, source)
+            if twice:
+                return CheckResult.failure(rule, f"the file has column(s) {', '.join(twice)} twice, in another case")
             con.execute(
                 "CREATE VIEW landed_raw AS SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS _row_number "
                 f"FROM read_parquet('{literal(path)}', file_row_number = true)"
@@ -67,7 +72,15 @@ def read_landed(con: duckdb.DuckDBPyConnection, path: Path, source: Source) -> C
         con.execute(f"DELETE FROM landed WHERE {' AND '.join(f'{q(h)} IS NULL' for h in headers)}")
     if path.suffix.lower() == ".parquet":
         return None
-    return _unreadable_rows(con, _rows_beyond_header(con, path, headers))
+    return _unreadable_rows(con, path, headers)
+
+
+def _names_twice(path: Path, source: Source) -> list[str]:
+    """A Parquet file's columns that are one contract column in two cases (DuckDB would rename the second)."""
+    import pyarrow.parquet as pq
+
+    names = contract_names(pq.read_schema(path).names, source)
+    return sorted({n for n in names if names.count(n) > 1})
 
 
 def contract_names(names: list[str], source: Source) -> list[str]:
@@ -151,17 +164,22 @@ def _rows_beyond_header(con: duckdb.DuckDBPyConnection, path: Path, headers: lis
         f"SELECT DISTINCT l._row_number, concat_ws(',', {', '.join(f'l.{q(n)}' for n in headers)}) "
         f"FROM landed AS l JOIN ({longer}) AS b ON {same} ORDER BY 1"
     ).fetchall()
-    problem = "has more cells than the header (the last one empty): is a number written with a comma unquoted?"
+    problem = (
+        "has more cells than the header (the last one empty): a number written with a comma and no quotes, "
+        "or a comma at the end of the row?"
+    )
     return len(found), [{"row": r, "column": None, "value": v, "problem": problem} for r, v in found[:EXAMPLE_ROWS]]
 
 
-def _unreadable_rows(con: duckdb.DuckDBPyConnection, beyond: tuple[int, list[dict]]) -> CheckResult | None:
-    """The CSV rows DuckDB could not fit to the header and those with a trailing cell beyond it (`beyond`), by
-    row number (row 1 = the line after the header)."""
+def _unreadable_rows(con: duckdb.DuckDBPyConnection, path: Path, headers: list[str]) -> CheckResult | None:
+    """The CSV rows DuckDB could not fit to the header, by row number (row 1 = the line after the header); when it
+    fitted every one, those with a trailing empty cell beyond the header (`_rows_beyond_header`, numbered by
+    `landed`, whose numbers are the file's only when no row was left out)."""
     try:
         rejected = con.execute("SELECT count(*) FROM csv_rejects").fetchone()[0]
     except duckdb.CatalogException:
         rejected = 0
+    beyond = _rows_beyond_header(con, path, headers) if not rejected else (0, [])
     bad = rejected + beyond[0]
     if not bad:
         return None
@@ -178,20 +196,30 @@ def _unreadable_rows(con: duckdb.DuckDBPyConnection, beyond: tuple[int, list[dic
     return CheckResult(rule, False, message, None, True, int(bad), examples)
 
 
+class NoSheetWithHeader(ValueError):
+    """A workbook of several sheets, none with the contract's header row."""
+
+
 def xlsx_as_csv(path: Path, header: tuple[str, ...] = ()) -> Path:
-    """A sheet of a workbook as a CSV file of text cells (budgets live in spreadsheets): the first whose first row
-    holds every name of `header` (in any case), so a notes or cover sheet before it is passed over; else the first.
-    """
+    """A sheet of a workbook as a CSV file of text cells (budgets live in spreadsheets): the first visible one whose
+    first row holds every name of `header` (in any case), so a notes or cover sheet before it is passed over. A
+    workbook of one sheet is that sheet (the gate names what its header lacks); of several, none matching, raises
+    NoSheetWithHeader."""
     import openpyxl
 
     workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     sheet = workbook.worksheets[0]
     wanted = {name.lower() for name in header}
-    for candidate in workbook.worksheets if wanted else ():
-        first = next(candidate.iter_rows(max_row=1, values_only=True), ())
-        if wanted <= {str(v).strip().lower() for v in first if v is not None}:
-            sheet = candidate
-            break
+    visible = [s for s in workbook.worksheets if getattr(s, "sheet_state", "visible") == "visible"]
+    matching = [s for s in visible if wanted and wanted <= _first_row_names(s)]
+    if matching:
+        sheet = matching[0]
+    elif wanted and len(workbook.worksheets) > 1:
+        names = ", ".join(repr(s.title) for s in workbook.worksheets)
+        workbook.close()
+        raise NoSheetWithHeader(
+            f"no sheet of the workbook ({names}) has a first row holding the columns {', '.join(header)}"
+        )
     out = Path(tempfile.mkdtemp(prefix="studio-xlsx-")) / (path.stem + ".csv")
     with out.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
@@ -199,6 +227,11 @@ def xlsx_as_csv(path: Path, header: tuple[str, ...] = ()) -> Path:
             writer.writerow(["" if v is None else _cell_text(v) for v in row])
     workbook.close()
     return out
+
+
+def _first_row_names(sheet: object) -> set[str]:
+    first = next(sheet.iter_rows(max_row=1, values_only=True), ())  # type: ignore[attr-defined]
+    return {str(v).strip().lower() for v in first if v is not None}
 
 
 def _cell_text(value: object) -> str:
