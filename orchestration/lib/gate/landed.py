@@ -150,7 +150,10 @@ def _rows_beyond_header(con: duckdb.DuckDBPyConnection, path: Path, headers: lis
     column is empty). DuckDB reads a trailing empty cell as no cell, so such a row would load with its cells
     shifted: `1,250.00` read as 1 and 250.00 in the next column. A second scan with one more column keeps exactly
     the rows with more cells than the header (the others do not fit it); those DuckDB rejected already (a last
-    cell not empty) are left to its rejects. Their row numbers are found in `landed` by their cells."""
+    cell not empty) are left to its rejects. Their row numbers are found in `landed` by their cells.
+
+    A file of two rows or more whose every row ends so is a tool that ends its rows with a comma (and not its
+    header): read as it is. A single row cannot be told from a shifted one: it is named."""
     names = [*headers, BEYOND_HEADER]
     columns = "{" + ", ".join(f"'{literal(n)}': 'VARCHAR'" for n in names) + "}"
     cells = ", ".join(f"NULLIF(TRIM({q(n)}), '') AS {q(n)}" for n in headers)
@@ -160,15 +163,22 @@ def _rows_beyond_header(con: duckdb.DuckDBPyConnection, path: Path, headers: lis
         f"WHERE {q(BEYOND_HEADER)} IS NULL"
     )
     same = " AND ".join(f"l.{q(n)} IS NOT DISTINCT FROM b.{q(n)}" for n in headers)
-    found = con.execute(
-        f"SELECT DISTINCT l._row_number, concat_ws(',', {', '.join(f'l.{q(n)}' for n in headers)}) "
-        f"FROM landed AS l JOIN ({longer}) AS b ON {same} ORDER BY 1"
-    ).fetchall()
+    con.execute(
+        f"CREATE TEMP TABLE beyond_header AS SELECT DISTINCT l._row_number, "
+        f"concat_ws(',', {', '.join(f'l.{q(n)}' for n in headers)}) AS cells "
+        f"FROM landed AS l JOIN ({longer}) AS b ON {same}"
+    )
+    (count,) = con.execute("SELECT count(*) FROM beyond_header").fetchone()
+    (rows,) = con.execute("SELECT count(*) FROM landed").fetchone()
+    found = con.execute(f"SELECT * FROM beyond_header ORDER BY 1 LIMIT {EXAMPLE_ROWS}").fetchall()
+    con.execute("DROP TABLE beyond_header")
+    if count == rows >= 2:
+        return 0, []
     problem = (
         "has more cells than the header (the last one empty): a number written with a comma and no quotes, "
         "or a comma at the end of the row?"
     )
-    return len(found), [{"row": r, "column": None, "value": v, "problem": problem} for r, v in found[:EXAMPLE_ROWS]]
+    return int(count), [{"row": r, "column": None, "value": v, "problem": problem} for r, v in found]
 
 
 def _unreadable_rows(con: duckdb.DuckDBPyConnection, path: Path, headers: list[str]) -> CheckResult | None:
