@@ -79,7 +79,10 @@ def _names_twice(path: Path, source: Source) -> list[str]:
     """A Parquet file's columns that are one contract column in two cases (DuckDB would rename the second)."""
     import pyarrow.parquet as pq
 
-    names = contract_names(pq.read_schema(path).names, source)
+    try:
+        names = contract_names(pq.read_schema(path).names, source)
+    except (OSError, ValueError):  # not Parquet at all: DuckDB's read says why, as for any unreadable file
+        return []
     return sorted({n for n in names if names.count(n) > 1})
 
 
