@@ -925,21 +925,26 @@ def test_awkward_but_valid_file_is_accepted_and_read_back_exactly(
     assert [{k: row[k] for k in want} for row, want in zip(stored, expected, strict=True)] == expected
 
 
-def test_trailing_comma_on_every_data_row_is_accepted_aligned(layout: WarehouseLayout) -> None:
-    """A tool that ends every row (not its header) with a comma: read as written. A single such row cannot be told
-    from one whose cells a comma shifted (`…,1,250.00,1.5,`): it is named."""
+def test_trailing_comma_on_every_data_row_is_named_with_how_to_mark_it(layout: WarehouseLayout) -> None:
+    """A tool that ends every row (not its header) with a comma writes what a number with an unquoted thousands
+    separator writes in every row (`…,8,0,1,250.00,,`): they cannot be told apart, and the second would load
+    shifted, so the file is rejected, saying how to mark the first: end the header with a comma too."""
     p3 = "P3,New Spot,D1,Acme,commercial,bidding,2025-04-01,2025-06-30,5000,USD,\n"
     p4 = "P4,Old Spot,D1,Acme,commercial,bidding,2025-04-01,2025-07-31,7000,USD,\n"
     outcome = deliver(layout, "projects", "projects_p3.csv", PROJECTS + p3 + p4)
+    assert outcome.status == "rejected"
+    [reason] = outcome.reasons
+    assert "2 row(s) cannot be read" in reason and "row 1 has more cells than the header (the last one empty)" in reason
+    assert "end the header with one too" in reason
+    assert "'P3,New Spot,D1,Acme,commercial,bidding,2025-04-01,2025-06-30,5000,USD,'" in reason
+    # marked so, the file is read as written (its unnamed last column a warning)
+    outcome = deliver(layout, "projects", "projects_p3.csv", PROJECTS.replace("\n", ",\n", 1) + p3 + p4)
     assert_accepted(outcome, rows=2)
     found = lake_rows(layout, outcome)
     assert [(r["project_code"], r["end_date"], r["contract_value"], r["currency"]) for r in found] == [
         ("P3", date(2025, 6, 30), Decimal("5000.0000"), "USD"),
         ("P4", date(2025, 7, 31), Decimal("7000.0000"), "USD"),
     ]
-    outcome = deliver(layout, "projects", "projects_p5.csv", PROJECTS + p3.replace("P3", "P5"))
-    assert outcome.status == "rejected"
-    assert any("row 1 has more cells than the header (the last one empty)" in r for r in outcome.reasons)
 
 
 def test_typed_parquet_export_is_accepted(layout: WarehouseLayout, tmp_path: Path) -> None:

@@ -126,6 +126,9 @@ def test_a_row_with_one_cell_too_many_is_rejected_even_when_that_cell_is_empty(
     assert "row 2 has more cells than the header (the last one empty)" in reason
     assert "row 3 has more cells than the header" in reason and "row 1 " not in reason
     assert "G2,2025-01-16,P1,5100,Crew Co,crew,1,234.50,USD" in reason
+    report = outcome.quarantine_report.read_text(encoding="utf-8")
+    assert "row 1 is the line after the header" in report and "None =" not in report
+    assert "      row 2: 'G2,2025-01-16,P1,5100,Crew Co,crew,1,234.50,USD,' (has more cells than the header" in report
     assert accepted_manifests(reference_lake, "gl_actuals") == []  # nothing of it loaded
 
 
@@ -273,3 +276,54 @@ def test_a_workbook_without_the_budget_sheet_says_which_sheets_it_has(
     [reason] = outcome.reasons
     assert reason.startswith("no sheet of the workbook ('Notes', 'Budget') has a first row holding the columns ")
     assert "budget_version" in reason
+    # a template sheet (the header alone) before the budget: the budget is read; two budgets: named
+    book = openpyxl.Workbook()
+    header = ["budget_version", "version_status", "project_code", "account_code", "period", "amount", "currency"]
+    book.active.title = "Template"
+    book.active.append(header)
+    for title, version in (("Budget", "V8"), ("Old budget", "V7")):
+        sheet = book.create_sheet(title)
+        sheet.append(header)
+        sheet.append([version, "draft", "P1", "5100", "2025-02", 10, "USD"])
+    del book["Old budget"]
+    book.save(landing / "budgets_typo.xlsx")
+    [outcome] = ingest_source(SOURCES["budgets"], landing, reference_lake, "test", RUN)
+    assert outcome.status == "accepted", outcome.reasons
+    assert lake_rows(reference_lake, "budgets", "SELECT budget_version") == [("V8",)]
+    sheet = book.create_sheet("Old budget")
+    sheet.append(header)
+    sheet.append(["V7", "draft", "P1", "5100", "2025-02", 10, "USD"])
+    book.save(landing / "budgets_typo.xlsx")
+    [outcome] = ingest_source(SOURCES["budgets"], landing, reference_lake, "test", RUN)
+    [reason] = outcome.reasons
+    assert reason == "sheets 'Budget', 'Old budget' each have the budget's header and rows: keep one budget sheet"
+
+
+def test_a_short_row_is_counted_once_and_a_row_of_commas_alone_is_blank(
+    reference_lake: WarehouseLayout, tmp_path: Path
+) -> None:
+    """DuckDB keeps one reject per missing cell: a row two cells short is one row that cannot be read. A row of
+    commas alone, shorter than the header (`,,,,`), is a blank row, as `,,,,,,,,` is."""
+    landing = tmp_path / "gl"
+    landing.mkdir()
+    good = "G1,2025-01-15,P1,5100,Crew Co,crew,10.00,USD,\n"
+    (landing / "gl_actuals_short.csv").write_text(GL_HEADER + good + "G2,2025-01-16,P1,5100,Crew Co,crew,5.00\n")
+    [outcome] = ingest_source(SOURCES["gl_actuals"], landing, reference_lake, "t", RUN)
+    [reason] = outcome.reasons
+    assert reason.startswith("every row has the header's columns and is UTF-8 text: 1 row(s) cannot be read")
+    assert reason.count("row 2 has fewer cells than the header") == 1
+    (landing / "gl_actuals_short.csv").unlink()
+    (landing / "gl_actuals_commas.csv").write_text(GL_HEADER + good + ",,,,\n" + good.replace("G1", "G3"))
+    [outcome] = ingest_source(SOURCES["gl_actuals"], landing, reference_lake, "t", RUN)
+    assert outcome.status == "accepted", outcome.reasons
+    assert outcome.rows == 2
+
+
+def test_a_file_refused_by_its_name_is_not_quarantined_twice(reference_lake: WarehouseLayout, tmp_path: Path) -> None:
+    landing = tmp_path / "gl"
+    landing.mkdir()
+    (landing / "gl_actuals_oct (1).csv").write_text(GL_HEADER + "G1,2025-01-15,P1,5100,Crew Co,crew,10.00,USD,\n")
+    [first] = ingest_source(SOURCES["gl_actuals"], landing, reference_lake, "t", RUN)
+    [second] = ingest_source(SOURCES["gl_actuals"], landing, reference_lake, "t", RUN)
+    assert first.status == second.status == "rejected" and second.load_id == first.load_id
+    assert [p.name for p in reference_lake.quarantine.iterdir()] == [first.load_id]

@@ -193,6 +193,8 @@ def test_an_export_that_cannot_be_cut_into_rows_is_rejected_as_unreadable(layout
     outcome = deliver(layout, "gl_actuals", "quickbooks_gl_shifted.csv", QB_PREAMBLE + QB_HEADER + shifted)
     assert outcome.status == "rejected"
     assert [r for r in outcome.reasons if "row 7 has more cells than the header's 10" in r]
+    report = outcome.quarantine_report.read_text(encoding="utf-8")
+    assert "Rows are the export's own: row 1 is the file's first line, preamble included." in report
     unclosed = ',01/15/2025,Bill,,Crew Co,P1,"memo with an unclosed quote,AP,400.00,\n'
     rows = "".join(f",01/15/2025,Bill,,Crew Co,P1,crew {n},AP,400.00,\n" for n in range(3000))
     outcome = deliver(layout, "gl_actuals", "quickbooks_gl_unclosed.csv", QB_PREAMBLE + QB_HEADER + unclosed + rows)

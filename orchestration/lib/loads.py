@@ -158,6 +158,10 @@ def ingest_file(
     outcome = LoadOutcome(path.name, source.name, "rejected", load_id, sha)
     if not SAFE_FILE_NAME.match(path.name) or ".." in path.name:
         outcome.checks = [CheckResult.failure("the file name is plain", unsafe_name_message(path.name))]
+        earlier = _same_rejection(layout, path.name, sha, outcome.checks)
+        if earlier is not None:
+            outcome.load_id, outcome.quarantine_report = earlier.name, earlier / "report.txt"
+            return outcome
         outcome.quarantine_report = _quarantine(path, outcome, layout, run_id)
         return outcome
     check_db = layout.check_dbs / f"{source.name}-{load_id}.duckdb"
@@ -188,7 +192,7 @@ def ingest_file(
         if validations:
             outcome.data_docs = write_load_page(layout, source.name, path.name, load_id, run_id, validations)
         if rejected:
-            outcome.quarantine_report = _quarantine(path, outcome, layout, run_id)
+            outcome.quarantine_report = _quarantine(path, outcome, layout, run_id, export=mapping is not None)
             return outcome
         with duckdb.connect(str(check_db), read_only=True, config=CHECK_DB_CONFIG) as con:
             write_load(con, source, load_id, _manifest(source, path, outcome, run_id, "accepted"), layout)
@@ -263,7 +267,9 @@ def _same_rejection(layout: WarehouseLayout, file_name: str, sha: str, checks: l
     return None
 
 
-def _quarantine(path: Path, outcome: LoadOutcome, layout: WarehouseLayout, run_id: str) -> Path:
+def _quarantine(
+    path: Path, outcome: LoadOutcome, layout: WarehouseLayout, run_id: str, export: bool = False
+) -> Path:
     folder = layout.quarantine / f"{outcome.load_id}"
     folder.mkdir(parents=True, exist_ok=True)
     safe_name = path.name if SAFE_FILE_NAME.match(path.name) and ".." not in path.name else "rejected_file"
@@ -272,5 +278,7 @@ def _quarantine(path: Path, outcome: LoadOutcome, layout: WarehouseLayout, run_i
     (folder / LOAD_MANIFEST).write_text(json.dumps(_manifest(source, path, outcome, run_id, "rejected"), indent=2))
     report = folder / "report.txt"
     page = os.path.relpath(outcome.data_docs, folder) if outcome.data_docs else None
-    report.write_text(render_quarantine_report(path.name, outcome.source, outcome.checks, page), encoding="utf-8")
+    report.write_text(
+        render_quarantine_report(path.name, outcome.source, outcome.checks, page, export=export), encoding="utf-8"
+    )
     return report

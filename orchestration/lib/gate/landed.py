@@ -155,8 +155,8 @@ def _rows_beyond_header(con: duckdb.DuckDBPyConnection, path: Path, headers: lis
     the rows with more cells than the header (the others do not fit it); those DuckDB rejected already (a last
     cell not empty) are left to its rejects. Their row numbers are found in `landed` by their cells.
 
-    A file of two rows or more whose every row ends so is a tool that ends its rows with a comma (and not its
-    header): read as it is. A single row cannot be told from a shifted one: it is named."""
+    A tool that ends every row (not its header) with a comma writes the same rows as a shifted number in every
+    row: they cannot be told apart, so both are named; the message says how to mark the first."""
     names = [*headers, BEYOND_HEADER]
     columns = "{" + ", ".join(f"'{literal(n)}': 'VARCHAR'" for n in names) + "}"
     cells = ", ".join(f"NULLIF(TRIM({q(n)}), '') AS {q(n)}" for n in headers)
@@ -168,19 +168,19 @@ def _rows_beyond_header(con: duckdb.DuckDBPyConnection, path: Path, headers: lis
     same = " AND ".join(f"l.{q(n)} IS NOT DISTINCT FROM b.{q(n)}" for n in headers)
     con.execute(
         f"CREATE TEMP TABLE beyond_header AS SELECT DISTINCT l._row_number, "
-        f"concat_ws(',', {', '.join(f'l.{q(n)}' for n in headers)}) AS cells "
+        f"concat_ws(',', {', '.join(f'coalesce(l.{q(n)}, {chr(39)}{chr(39)})' for n in headers)}, '') AS cells "
         f"FROM landed AS l JOIN ({longer}) AS b ON {same}"
     )
     (count,) = con.execute("SELECT count(*) FROM beyond_header").fetchone()
     (rows,) = con.execute("SELECT count(*) FROM landed").fetchone()
     found = con.execute(f"SELECT * FROM beyond_header ORDER BY 1 LIMIT {EXAMPLE_ROWS}").fetchall()
     con.execute("DROP TABLE beyond_header")
-    if count == rows >= 2:
-        return 0, []
     problem = (
         "has more cells than the header (the last one empty): a number written with a comma and no quotes, "
         "or a comma at the end of the row?"
     )
+    if count == rows >= 2:
+        problem += " (every row ends so: if your tool ends its rows with a comma, end the header with one too)"
     return int(count), [{"row": r, "column": None, "value": v, "problem": problem} for r, v in found]
 
 
@@ -188,8 +188,14 @@ def _unreadable_rows(con: duckdb.DuckDBPyConnection, path: Path, headers: list[s
     """The CSV rows DuckDB could not fit to the header, by row number (row 1 = the line after the header); when it
     fitted every one, those with a trailing empty cell beyond the header (`_rows_beyond_header`, numbered by
     `landed`, whose numbers are the file's only when no row was left out)."""
+    # DuckDB keeps one reject per cell a row lacks or has too many: rows are counted once. A row of commas alone
+    # (`,,,,`, shorter than the header) is a blank row, as one of the header's width is (read_landed)
+    rejects = (
+        "SELECT line, min(error_type::VARCHAR) AS error_type, min(csv_line) AS csv_line FROM csv_rejects "
+        "WHERE NOT regexp_matches(coalesce(csv_line, ''), '^[\\s,]*$') GROUP BY line"
+    )
     try:
-        rejected = con.execute("SELECT count(*) FROM csv_rejects").fetchone()[0]
+        rejected = con.execute(f"SELECT count(*) FROM ({rejects})").fetchone()[0]
     except duckdb.CatalogException:
         rejected = 0
     beyond = _rows_beyond_header(con, path, headers) if not rejected else (0, [])
@@ -199,7 +205,7 @@ def _unreadable_rows(con: duckdb.DuckDBPyConnection, path: Path, headers: list[s
     rows = []
     if rejected:
         rows = con.execute(
-            f"SELECT line - 1, error_type::VARCHAR, csv_line FROM csv_rejects ORDER BY line LIMIT {EXAMPLE_ROWS}"
+            f"SELECT line - 1, error_type, csv_line FROM ({rejects}) ORDER BY line LIMIT {EXAMPLE_ROWS}"
         ).fetchall()
     examples = [{"row": r[0], "column": None, "value": r[2], "problem": CSV_PROBLEMS.get(r[1], r[1])} for r in rows]
     examples = sorted(examples + beyond[1], key=lambda e: e["row"])[:EXAMPLE_ROWS]
@@ -214,10 +220,10 @@ class NoSheetWithHeader(ValueError):
 
 
 def xlsx_as_csv(path: Path, header: tuple[str, ...] = ()) -> Path:
-    """A sheet of a workbook as a CSV file of text cells (budgets live in spreadsheets): the first visible one whose
-    first row holds every name of `header` (in any case), so a notes or cover sheet before it is passed over. A
-    workbook of one sheet is that sheet (the gate names what its header lacks); of several, none matching, raises
-    NoSheetWithHeader."""
+    """A sheet of a workbook as a CSV file of text cells (budgets live in spreadsheets): the visible one whose first
+    row holds every name of `header` (in any case) and that has rows below it, so a notes, cover or template sheet
+    is passed over. A workbook of one sheet is that sheet (the gate names what its header lacks); of several, none
+    matching or two with rows, raises NoSheetWithHeader."""
     import openpyxl
 
     workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
@@ -225,8 +231,13 @@ def xlsx_as_csv(path: Path, header: tuple[str, ...] = ()) -> Path:
     wanted = {name.lower() for name in header}
     visible = [s for s in workbook.worksheets if getattr(s, "sheet_state", "visible") == "visible"]
     matching = [s for s in visible if wanted and wanted <= _first_row_names(s)]
+    filled = [s for s in matching if _has_rows_below_header(s)]
+    if len(filled) > 1:  # two budgets, or a budget and its old copy: which one is meant cannot be told
+        names = ", ".join(repr(s.title) for s in filled)
+        workbook.close()
+        raise NoSheetWithHeader(f"sheets {names} each have the budget's header and rows: keep one budget sheet")
     if matching:
-        sheet = matching[0]
+        sheet = (filled or matching)[0]  # a template sheet (the header alone) before the budget is passed over
     elif wanted and len(workbook.worksheets) > 1:
         names = ", ".join(repr(s.title) for s in workbook.worksheets)
         workbook.close()
@@ -240,6 +251,11 @@ def xlsx_as_csv(path: Path, header: tuple[str, ...] = ()) -> Path:
             writer.writerow(["" if v is None else _cell_text(v) for v in row])
     workbook.close()
     return out
+
+
+def _has_rows_below_header(sheet: object) -> bool:
+    rows = sheet.iter_rows(min_row=2, values_only=True)  # type: ignore[attr-defined]
+    return any(any(v is not None and str(v).strip() for v in row) for row in rows)
 
 
 def _first_row_names(sheet: object) -> set[str]:

@@ -47,14 +47,17 @@ class CheckResult:
 
 
 def render_quarantine_report(
-    file_name: str, source: str, checks: list[CheckResult], data_docs: str | None = None
+    file_name: str, source: str, checks: list[CheckResult], data_docs: str | None = None, export: bool = False
 ) -> str:
     """The readable report kept beside a rejected file; `data_docs` is the link (relative to the report) to the
-    Data Docs page of the load's validation."""
+    Data Docs page of the load's validation. An export read through a mapping (`export`) numbers its rows as a
+    spreadsheet opens it."""
     failed = [c for c in checks if not c.passed]
     lines = [
         f"Rejected load: {file_name} (source: {source})",
-        "Rows are counted from the first data row: row 1 is the line after the header.",
+        "Rows are the export's own: row 1 is the file's first line, preamble included."
+        if export
+        else "Rows are counted from the first data row: row 1 is the line after the header.",
         f"Data Docs: {data_docs}"
         if data_docs
         else "Data Docs: none (the suite did not run: the file could not be read or its name is not plain)",
@@ -68,7 +71,9 @@ def render_quarantine_report(
             lines.append(f"    bad rows: {check.bad_rows}")
         for example in check.examples[:EXAMPLE_ROWS]:
             if example.get("row") is not None:
-                lines.append(f"      row {example['row']}: {example['column']} = {example['value']!r}")
+                what = f"{example['column']} = " if example.get("column") else ""
+                problem = f" ({example['problem']})" if example.get("problem") and not example.get("column") else ""
+                lines.append(f"      row {example['row']}: {what}{example['value']!r}{problem}")
         lines.append("")
     lines.append("Nothing from this file reached the warehouse. Fix it and deliver it again.")
     return "\n".join(lines) + "\n"
