@@ -14,7 +14,7 @@ from orchestration.lib.config import WarehouseLayout
 from orchestration.lib.contract import SOURCES
 from orchestration.lib.gate.context import RunContext
 from orchestration.lib.lake import accepted_manifests
-from orchestration.lib.loads import ingest_source
+from orchestration.lib.loads import LoadOutcome, ingest_source
 from tests.conftest import SMALL_STUDIO
 
 RUN = RunContext("USD", date(2025, 3, 15))
@@ -32,6 +32,23 @@ def reference_lake(tmp_path: Path) -> WarehouseLayout:
     for name in REFERENCE_ORDER:
         assert [o.status for o in ingest_source(SOURCES[name], landing, layout, "test", RUN)] == ["accepted"]
     return layout
+
+
+GL_HEADER = "txn_id,posted_date,project_code,account_code,vendor,description,amount,currency,source_ref\n"
+
+
+def ingest_ledger(layout: WarehouseLayout, landing: Path) -> list[LoadOutcome]:
+    return ingest_source(SOURCES["gl_actuals"], landing, layout, "t", RUN)
+
+
+def deliver_ledger(layout: WarehouseLayout, tmp_path: Path, name: str, text: str) -> LoadOutcome:
+    """What became of one ledger file delivered alone (in `tmp_path/gl`, emptied first)."""
+    landing = tmp_path / "gl"
+    shutil.rmtree(landing, ignore_errors=True)
+    landing.mkdir()
+    (landing / name).write_text(text)
+    [outcome] = ingest_ledger(layout, landing)
+    return outcome
 
 
 def lake_rows(layout: WarehouseLayout, source: str, sql: str = "SELECT * EXCLUDE (_load_id)") -> list[tuple]:
@@ -77,7 +94,7 @@ def test_ledger_resend_identical_is_a_no_op_and_same_file_is_skipped(
 ) -> None:
     landing = tmp_path / "gl"
     landing.mkdir()
-    header = "txn_id,posted_date,project_code,account_code,vendor,description,amount,currency,source_ref\n"
+    header = GL_HEADER
     (landing / "gl_actuals_a.csv").write_text(header + "G1,2025-01-15,P1,5100,Crew Co,crew,3500.00,USD,\n")
     assert [o.status for o in ingest_source(SOURCES["gl_actuals"], landing, reference_lake, "t", RUN)] == ["accepted"]
     # the same file again: skipped; the same record in another file (written 3500.0): accepted, no new content
@@ -103,23 +120,17 @@ def test_ledger_resend_identical_is_a_no_op_and_same_file_is_skipped(
     ]  # fmt: skip
 
 
-GL_HEADER = "txn_id,posted_date,project_code,account_code,vendor,description,amount,currency,source_ref\n"
-
-
 def test_a_row_with_one_cell_too_many_is_rejected_even_when_that_cell_is_empty(
     reference_lake: WarehouseLayout, tmp_path: Path
 ) -> None:
     """`1,234.50` written unquoted makes 10 cells under a 9-column header; with the last one (source_ref) empty,
     DuckDB alone would read amount 1, currency 234.50, source_ref USD."""
-    landing = tmp_path / "gl"
-    landing.mkdir()
     rows = (
         "G1,2025-01-15,P1,5100,Crew Co,crew,3500.00,USD,\n"  # 9 cells: fine
         "G2,2025-01-16,P1,5100,Crew Co,crew,1,234.50,USD,\n"  # 10 cells, the last empty
         "G3,2025-01-17,P1,5100,Crew Co,crew,7.00,USD,,\n"  # 10 cells: a comma at the end of the row
     )
-    (landing / "gl_actuals_shifted.csv").write_text(GL_HEADER + rows)
-    [outcome] = ingest_source(SOURCES["gl_actuals"], landing, reference_lake, "t", RUN)
+    outcome = deliver_ledger(reference_lake, tmp_path, "gl_actuals_shifted.csv", GL_HEADER + rows)
     assert outcome.status == "rejected"
     [reason] = [r for r in outcome.reasons if "more cells than the header" in r]
     assert "2 row(s) cannot be read" in reason
@@ -136,21 +147,16 @@ def test_a_header_in_another_case_is_read_as_the_contract_column(
     reference_lake: WarehouseLayout, tmp_path: Path
 ) -> None:
     """An optional column written `Vendor` is vendor, not an unknown column left out (its rows then empty)."""
-    landing = tmp_path / "gl"
-    landing.mkdir()
     header = "TXN_ID,Posted_Date,project_code,account_code,Vendor,DESCRIPTION,amount,currency,source_ref\n"
-    (landing / "gl_actuals_cased.csv").write_text(header + "G1,2025-01-15,P1,5100,Crew Co,crew day,3500.00,USD,\n")
-    [outcome] = ingest_source(SOURCES["gl_actuals"], landing, reference_lake, "t", RUN)
+    row = "G1,2025-01-15,P1,5100,Crew Co,crew day,3500.00,USD,\n"
+    outcome = deliver_ledger(reference_lake, tmp_path, "gl_actuals_cased.csv", header + row)
     assert outcome.status == "accepted", outcome.reasons
     found = lake_rows(reference_lake, "gl_actuals", "SELECT txn_id, posted_date, vendor, description, amount")
     assert found == [("G1", date(2025, 1, 15), "Crew Co", "crew day", Decimal("3500.0000"))]
     # the same column twice, in two cases: which one is meant cannot be told
-    other = tmp_path / "gl2"
-    other.mkdir()
-    (other / "gl_actuals_twice.csv").write_text(
-        GL_HEADER.replace("vendor,", "vendor,Vendor,") + "G2,2025-01-15,P1,5100,Crew Co,Crew Co,crew,10.00,USD,\n"
-    )
-    [outcome] = ingest_source(SOURCES["gl_actuals"], other, reference_lake, "t", RUN)
+    header = GL_HEADER.replace("vendor,", "vendor,Vendor,")
+    row = "G2,2025-01-15,P1,5100,Crew Co,Crew Co,crew,10.00,USD,\n"
+    outcome = deliver_ledger(reference_lake, tmp_path, "gl_actuals_twice.csv", header + row)
     assert outcome.status == "rejected"
     assert any("the header has column(s) vendor twice, in another case" in r for r in outcome.reasons)
 
@@ -159,26 +165,20 @@ def test_blank_rows_are_left_out_and_the_rows_after_them_keep_their_numbers(
     reference_lake: WarehouseLayout, tmp_path: Path
 ) -> None:
     """Empty lines as a spreadsheet saves them (`,,,,,,,,`), between and after the rows: nothing to load."""
-    landing = tmp_path / "gl"
-    landing.mkdir()
     rows = (
         "G1,2025-01-15,P1,5100,Crew Co,crew,3500.00,USD,\n"  # row 1
         ",,,,,,,,\n"  # row 2: blank
         "G2,2025-01-16,P1,5100,Crew Co,crew,10.00,USD,\n"  # row 3
         ",,,,,,,,\n,,,,,,,,\n"  # rows 4 and 5: blank
     )
-    (landing / "gl_actuals_blank_rows.csv").write_text(GL_HEADER + rows)
-    [outcome] = ingest_source(SOURCES["gl_actuals"], landing, reference_lake, "t", RUN)
+    outcome = deliver_ledger(reference_lake, tmp_path, "gl_actuals_blank_rows.csv", GL_HEADER + rows)
     assert outcome.status == "accepted", outcome.reasons
     assert lake_rows(reference_lake, "gl_actuals", "SELECT txn_id, amount, _row_number") == [
         ("G1", Decimal("3500.0000"), 1),
         ("G2", Decimal("10.0000"), 3),
     ]
     # a file of blank rows only has no data rows
-    other = tmp_path / "gl2"
-    other.mkdir()
-    (other / "gl_actuals_only_blank.csv").write_text(GL_HEADER + ",,,,,,,,\n")
-    [outcome] = ingest_source(SOURCES["gl_actuals"], other, reference_lake, "t", RUN)
+    outcome = deliver_ledger(reference_lake, tmp_path, "gl_actuals_only_blank.csv", GL_HEADER + ",,,,,,,,\n")
     assert outcome.status == "rejected"
 
 
@@ -187,11 +187,9 @@ def test_a_file_rejected_again_for_the_same_reasons_is_not_quarantined_twice(
 ) -> None:
     """Left in the landing folder, a rejected file is checked at every run: the same rejection keeps its one
     quarantine folder; once what it lacked has arrived, it loads."""
-    landing = tmp_path / "gl"
-    landing.mkdir()
-    (landing / "gl_actuals_p9.csv").write_text(GL_HEADER + "G1,2025-01-15,P9,5100,Crew Co,crew,10.00,USD,\n")
-    [first] = ingest_source(SOURCES["gl_actuals"], landing, reference_lake, "t", RUN)
-    [second] = ingest_source(SOURCES["gl_actuals"], landing, reference_lake, "t", RUN)
+    row = "G1,2025-01-15,P9,5100,Crew Co,crew,10.00,USD,\n"
+    first = deliver_ledger(reference_lake, tmp_path, "gl_actuals_p9.csv", GL_HEADER + row)
+    [second] = ingest_ledger(reference_lake, tmp_path / "gl")
     assert first.status == second.status == "rejected"
     assert second.load_id == first.load_id and second.quarantine_report == first.quarantine_report
     assert second.reasons == first.reasons and any("P9" in r for r in second.reasons)
@@ -203,7 +201,7 @@ def test_a_file_rejected_again_for_the_same_reasons_is_not_quarantined_twice(
     reference.mkdir()
     (reference / "projects_p9.csv").write_text(projects[0] + "\n" + p1.replace("P1,", "P9,", 1) + "\n")
     assert [o.status for o in ingest_source(SOURCES["projects"], reference, reference_lake, "t", RUN)] == ["accepted"]
-    [third] = ingest_source(SOURCES["gl_actuals"], landing, reference_lake, "t", RUN)
+    [third] = ingest_ledger(reference_lake, tmp_path / "gl")
     assert third.status == "accepted", third.reasons
 
 
@@ -241,18 +239,15 @@ def test_rows_are_numbered_as_in_the_file_when_another_row_does_not_fit(
 ) -> None:
     """A row that does not fit (row 1, a cell too many) is named; the shifted row after it (row 3) is named once the
     first is mended, with its own number, not one counted among the rows read."""
-    landing = tmp_path / "gl"
-    landing.mkdir()
     good = "G1,2025-01-15,P1,5100,Crew Co,crew,10.00,USD,\n"
     shifted = "G2,2025-01-16,P1,5100,Crew Co,crew,1,234.50,USD,\n"
     too_many = "G0,2025-01-14,P1,5100,x,y,1.00,USD,,X\n"
-    (landing / "gl_actuals_two_faults.csv").write_text(GL_HEADER + too_many + good + shifted)
-    [outcome] = ingest_source(SOURCES["gl_actuals"], landing, reference_lake, "t", RUN)
+    faults = GL_HEADER + too_many + good + shifted
+    outcome = deliver_ledger(reference_lake, tmp_path, "gl_actuals_two_faults.csv", faults)
     [reason] = outcome.reasons
     assert "1 row(s) cannot be read" in reason and "row 1 has more cells than the header:" in reason
-    (landing / "gl_actuals_two_faults.csv").unlink()
-    (landing / "gl_actuals_one_fault.csv").write_text(GL_HEADER + good + good.replace("G1", "G3") + shifted)
-    [outcome] = ingest_source(SOURCES["gl_actuals"], landing, reference_lake, "t", RUN)
+    mended = GL_HEADER + good + good.replace("G1", "G3") + shifted
+    outcome = deliver_ledger(reference_lake, tmp_path, "gl_actuals_one_fault.csv", mended)
     [reason] = outcome.reasons
     assert "1 row(s) cannot be read" in reason
     assert "row 3 has more cells than the header (the last one empty)" in reason
@@ -304,26 +299,21 @@ def test_a_short_row_is_counted_once_and_a_row_of_commas_alone_is_blank(
 ) -> None:
     """DuckDB keeps one reject per missing cell: a row two cells short is one row that cannot be read. A row of
     commas alone, shorter than the header (`,,,,`), is a blank row, as `,,,,,,,,` is."""
-    landing = tmp_path / "gl"
-    landing.mkdir()
     good = "G1,2025-01-15,P1,5100,Crew Co,crew,10.00,USD,\n"
-    (landing / "gl_actuals_short.csv").write_text(GL_HEADER + good + "G2,2025-01-16,P1,5100,Crew Co,crew,5.00\n")
-    [outcome] = ingest_source(SOURCES["gl_actuals"], landing, reference_lake, "t", RUN)
+    short = "G2,2025-01-16,P1,5100,Crew Co,crew,5.00\n"
+    outcome = deliver_ledger(reference_lake, tmp_path, "gl_actuals_short.csv", GL_HEADER + good + short)
     [reason] = outcome.reasons
     assert reason.startswith("every row has the header's columns and is UTF-8 text: 1 row(s) cannot be read")
     assert reason.count("row 2 has fewer cells than the header") == 1
-    (landing / "gl_actuals_short.csv").unlink()
-    (landing / "gl_actuals_commas.csv").write_text(GL_HEADER + good + ",,,,\n" + good.replace("G1", "G3"))
-    [outcome] = ingest_source(SOURCES["gl_actuals"], landing, reference_lake, "t", RUN)
+    commas = GL_HEADER + good + ",,,,\n" + good.replace("G1", "G3")
+    outcome = deliver_ledger(reference_lake, tmp_path, "gl_actuals_commas.csv", commas)
     assert outcome.status == "accepted", outcome.reasons
     assert outcome.rows == 2
 
 
 def test_a_file_refused_by_its_name_is_not_quarantined_twice(reference_lake: WarehouseLayout, tmp_path: Path) -> None:
-    landing = tmp_path / "gl"
-    landing.mkdir()
-    (landing / "gl_actuals_oct (1).csv").write_text(GL_HEADER + "G1,2025-01-15,P1,5100,Crew Co,crew,10.00,USD,\n")
-    [first] = ingest_source(SOURCES["gl_actuals"], landing, reference_lake, "t", RUN)
-    [second] = ingest_source(SOURCES["gl_actuals"], landing, reference_lake, "t", RUN)
+    row = "G1,2025-01-15,P1,5100,Crew Co,crew,10.00,USD,\n"
+    first = deliver_ledger(reference_lake, tmp_path, "gl_actuals_oct (1).csv", GL_HEADER + row)
+    [second] = ingest_ledger(reference_lake, tmp_path / "gl")
     assert first.status == second.status == "rejected" and second.load_id == first.load_id
     assert [p.name for p in reference_lake.quarantine.iterdir()] == [first.load_id]

@@ -158,11 +158,8 @@ def ingest_file(
     outcome = LoadOutcome(path.name, source.name, "rejected", load_id, sha)
     if not SAFE_FILE_NAME.match(path.name) or ".." in path.name:
         outcome.checks = [CheckResult.failure("the file name is plain", unsafe_name_message(path.name))]
-        earlier = _same_rejection(layout, path.name, sha, outcome.checks)
-        if earlier is not None:
-            outcome.load_id, outcome.quarantine_report = earlier.name, earlier / "report.txt"
-            return outcome
-        outcome.quarantine_report = _quarantine(path, outcome, layout, run_id)
+        if not _rejected_before(path, outcome, layout):
+            outcome.quarantine_report = _quarantine(path, outcome, layout, run_id)
         return outcome
     check_db = layout.check_dbs / f"{source.name}-{load_id}.duckdb"
     check_db.parent.mkdir(parents=True, exist_ok=True)
@@ -172,7 +169,7 @@ def ingest_file(
         validations: list[ExpectationSuiteValidationResult] = []
         outcome.checks = [unreadable] if unreadable else mapped + run_gate(check_db, source, validations)
         if mapping is not None:
-            for check in outcome.checks[len(mapped):]:
+            for check in outcome.checks[len(mapped) :]:
                 origin = export_origin(mapping, check.column) if not check.passed else None
                 if origin:
                     check.message = f"{check.message} ({origin})"
@@ -182,13 +179,8 @@ def ingest_file(
                     check.blocking = False
                     check.message = f"{DATA_ROWS_RULE}: the export has no transactions (a quiet week?): loaded empty"
         rejected = any(not c.passed and c.blocking for c in outcome.checks)
-        earlier = _same_rejection(layout, path.name, sha, outcome.checks) if rejected else None
-        if earlier is not None:
-            # the file left in the landing folder, checked again and rejected for the same reasons: named again,
-            # not quarantined again (its folder, report and Data Docs page are those of its first rejection)
-            outcome.load_id = earlier.name
-            outcome.quarantine_report = earlier / "report.txt"
-            return outcome
+        if rejected and _rejected_before(path, outcome, layout):
+            return outcome  # its Data Docs page too is its first rejection's
         if validations:
             outcome.data_docs = write_load_page(layout, source.name, path.name, load_id, run_id, validations)
         if rejected:
@@ -247,29 +239,29 @@ def _manifest(source: Source, path: Path, outcome: LoadOutcome, run_id: str, sta
     }
 
 
-def _same_rejection(layout: WarehouseLayout, file_name: str, sha: str, checks: list[CheckResult]) -> Path | None:
-    """The quarantine folder of an earlier rejection of this file (its name and content) for the same reasons,
-    if any. A file is checked again at every run (what it refers to may have arrived since), but a file still
-    rejected as before is not kept twice."""
-    failed = [(c.rule, c.message) for c in checks if not c.passed]
+def _rejected_before(path: Path, outcome: LoadOutcome, layout: WarehouseLayout) -> bool:
+    """Whether this file (its name and content) was quarantined before for the same reasons; if so, the outcome
+    takes that rejection's load id and report. A file is checked again at every run (what it refers to may have
+    arrived since), but a file still rejected as before is not kept twice."""
+    failed = [(c.rule, c.message) for c in outcome.checks if not c.passed]
     for manifest in sorted(layout.quarantine.glob(f"*/{LOAD_MANIFEST}")):
         try:
             kept = json.loads(manifest.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if not isinstance(kept, dict) or kept.get("sha256") != sha or kept.get("file_name") != file_name:
+        if not isinstance(kept, dict) or kept.get("sha256") != outcome.sha256 or kept.get("file_name") != path.name:
             continue
-        if not (manifest.parent / "report.txt").is_file():  # a run killed while quarantining it: not whole
+        report = manifest.parent / "report.txt"
+        if not report.is_file():  # a run killed while quarantining it: not whole
             continue
         kept_checks = [c for c in kept.get("checks") or [] if isinstance(c, dict)]
         if [(c.get("rule"), c.get("message")) for c in kept_checks if not c.get("passed")] == failed:
-            return manifest.parent
-    return None
+            outcome.load_id, outcome.quarantine_report = manifest.parent.name, report
+            return True
+    return False
 
 
-def _quarantine(
-    path: Path, outcome: LoadOutcome, layout: WarehouseLayout, run_id: str, export: bool = False
-) -> Path:
+def _quarantine(path: Path, outcome: LoadOutcome, layout: WarehouseLayout, run_id: str, export: bool = False) -> Path:
     folder = layout.quarantine / f"{outcome.load_id}"
     folder.mkdir(parents=True, exist_ok=True)
     safe_name = path.name if SAFE_FILE_NAME.match(path.name) and ".." not in path.name else "rejected_file"

@@ -51,10 +51,7 @@ def read_landed(con: duckdb.DuckDBPyConnection, path: Path, source: Source) -> C
         return CheckResult.failure(rule, f"cannot be read as {path.suffix.lstrip('.')}: {detail}")
     names = [r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE landed_raw)").fetchall()]
     found = [n for n in names if n != "_row_number"]
-    headers = contract_names(found, source)
-    repeated = sorted({n for n in headers if headers.count(n) > 1})
-    if repeated:
-        return CheckResult.failure(rule, f"the file has column(s) {', '.join(repeated)} twice, in another case")
+    headers = contract_names(found, source)  # a CSV's already are (_read_csv); a Parquet file's are checked first
     # every column as trimmed text, empty cells as NULL; absent optional columns as NULL (one scan of the file)
     select = [f"NULLIF(TRIM(CAST({q(n)} AS VARCHAR)), '') AS {q(h)}" for n, h in zip(found, headers, strict=True)]
     select += [
@@ -83,7 +80,11 @@ def _names_twice(path: Path, source: Source) -> list[str]:
         names = contract_names(pq.read_schema(path).names, source)
     except (OSError, ValueError):  # not Parquet at all: DuckDB's read says why, as for any unreadable file
         return []
-    return sorted({n for n in names if names.count(n) > 1})
+    return _repeated(names)
+
+
+def _repeated(names: list[str]) -> list[str]:
+    return sorted({n for n in names if n and names.count(n) > 1})
 
 
 def contract_names(names: list[str], source: Source) -> list[str]:
@@ -125,11 +126,11 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source) -> Che
         return CheckResult.failure(
             rule, f"the header is one column {header[0]!r}: columns are separated by {separator!r}, not commas"
         )
-    repeated = sorted({n for n in header if header.count(n) > 1 and n})
+    repeated = _repeated(header)
     if repeated:
         return CheckResult.failure(rule, f"the header repeats column(s) {', '.join(repeated)}")
     header = contract_names(header, source)
-    repeated = sorted({n for n in header if header.count(n) > 1 and n})
+    repeated = _repeated(header)
     if repeated:
         return CheckResult.failure(rule, f"the header has column(s) {', '.join(repeated)} twice, in another case")
     # an unnamed column (a trailing comma in the header) gets a name, to be reported as unknown
@@ -166,22 +167,22 @@ def _rows_beyond_header(con: duckdb.DuckDBPyConnection, path: Path, headers: lis
         f"WHERE {q(BEYOND_HEADER)} IS NULL"
     )
     same = " AND ".join(f"l.{q(n)} IS NOT DISTINCT FROM b.{q(n)}" for n in headers)
-    con.execute(
-        f"CREATE TEMP TABLE beyond_header AS SELECT DISTINCT l._row_number, "
-        f"concat_ws(',', {', '.join(f'coalesce(l.{q(n)}, {chr(39)}{chr(39)})' for n in headers)}, '') AS cells "
-        f"FROM landed AS l JOIN ({longer}) AS b ON {same}"
-    )
-    (count,) = con.execute("SELECT count(*) FROM beyond_header").fetchone()
-    (rows,) = con.execute("SELECT count(*) FROM landed").fetchone()
-    found = con.execute(f"SELECT * FROM beyond_header ORDER BY 1 LIMIT {EXAMPLE_ROWS}").fetchall()
-    con.execute("DROP TABLE beyond_header")
+    shown = ", ".join(f"coalesce(l.{q(n)}, '')" for n in headers)
+    # the row as the file has it, its empty cells and the one beyond the header included; how many there are and
+    # how many rows the file has, beside the first ones
+    found = con.execute(
+        f"SELECT _row_number, cells, count(*) OVER (), (SELECT count(*) FROM landed) FROM ("
+        f"SELECT DISTINCT l._row_number, concat_ws(',', {shown}, '') AS cells "
+        f"FROM landed AS l JOIN ({longer}) AS b ON {same}) ORDER BY 1 LIMIT {EXAMPLE_ROWS}"
+    ).fetchall()
+    count, rows = (found[0][2], found[0][3]) if found else (0, 0)
     problem = (
         "has more cells than the header (the last one empty): a number written with a comma and no quotes, "
         "or a comma at the end of the row?"
     )
     if count == rows >= 2:
         problem += " (every row ends so: if your tool ends its rows with a comma, end the header with one too)"
-    return int(count), [{"row": r, "column": None, "value": v, "problem": problem} for r, v in found]
+    return int(count), [{"row": r, "column": None, "value": v, "problem": problem} for r, v, _, _ in found]
 
 
 def _unreadable_rows(con: duckdb.DuckDBPyConnection, path: Path, headers: list[str]) -> CheckResult | None:
