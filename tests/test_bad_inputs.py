@@ -1115,6 +1115,20 @@ E2E_BAD = {
         gl("G200,2025-03-02,P1,5100,Crew Co,ok,100.00,USD,", "G201,2025-03-03,P1"),
         ROWS_READABLE,
     ),
+    # `1,234.50` unquoted, the last cell empty: DuckDB alone would read amount 1, currency 234.50
+    "gl_actuals_shifted.csv": (gl("G300,2025-03-02,P1,5100,Crew Co,x,1,234.50,USD,"), ROWS_READABLE),
+    "gl_actuals_vendor_twice.csv": (
+        GL.replace("vendor,", "vendor,Vendor,") + "G301,2025-03-02,P1,5100,Crew Co,Crew Co,x,1.00,USD,\n",
+        READABLE,
+    ),
+    # a QuickBooks export with `2,500.00` unquoted: cut to the header, its Amount would be 2
+    "quickbooks_gl_shifted.csv": (
+        'Small Studio Ltd\nGeneral Ledger\n"March, 2025"\n\n'
+        ",Date,Transaction Type,Num,Name,Class,Memo/Description,Split,Amount,Balance\n"
+        "5100 Crew,,,,,,,,,\n"
+        ',03/02/2025,Bill,,Crew Co,P1,mics,AP,2,500.00,"2,900.00"\n',
+        READABLE,
+    ),
 }
 # the ledger's G1 again, identical, in another file: accepted and a no-op
 E2E_RESENT = ("gl_actuals_resent.csv", gl("G1,2025-01-15,P1,5100,Crew Co,January crew,3500.00,USD,"))
@@ -1205,6 +1219,10 @@ def test_a_rejection_on_stderr_names_the_row_column_and_value(bad_run: BadRun) -
     ]
     assert "row 2: amount = '$1,234'" in report.read_text(encoding="utf-8")
     assert "gl_actuals_ragged.csv" in bad_run.stderr and "row 2 has fewer cells than the header" in bad_run.stderr
+    assert "REJECTED gl_actuals_shifted.csv:" in bad_run.stderr
+    assert "row 1 has more cells than the header (the last one empty)" in bad_run.stderr
+    assert "the header has column(s) vendor twice, in another case" in bad_run.stderr
+    assert "row 7 has more cells than the header's 10" in bad_run.stderr
     # the audit keeps the rejected load (SPEC §5); nothing of it is among the loads making up the publication
     database = bad_run.warehouse / "studio.duckdb"
     march = "file_name = 'gl_actuals_march.csv'"
