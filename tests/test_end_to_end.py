@@ -10,12 +10,23 @@ import pytest
 
 from orchestration.lib.config import DBT_PROJECT_DIR
 from orchestration.lib.contract import SOURCES
+from orchestration.lib.warehouse import PARTITIONED_EXPORTS
 from tests.conftest import CliRun, copy_warehouse, query, rows, run_cli
 
 pytestmark = pytest.mark.slow
 
 # every model of dbt_project/models/marts/ (finance, production, …) is a published mart
 MARTS = tuple(sorted(p.stem for p in (DBT_PROJECT_DIR / "models" / "marts").rglob("*.sql")))
+
+
+def _export_files(warehouse: Path) -> dict[str, int]:
+    """Every export file of the marts (the cost fact's by period) by its path in `exports`: its inode."""
+    exports = warehouse / "exports"
+    found = {}
+    for path in exports.glob("*.parquet"):
+        for file in path.iterdir() if path.is_dir() else [path]:
+            found[str(file.relative_to(exports))] = file.stat().st_ino
+    return found
 
 
 def mart_snapshot(database: Path) -> dict[str, list[tuple]]:
@@ -28,7 +39,13 @@ def test_sample_run_publishes_every_mart(sample_run: CliRun) -> None:
     for mart in MARTS:
         rows = query(database, f"SELECT count(*) FROM marts.{mart}")[0][0]
         assert rows > 0, mart
-        assert (sample_run.warehouse / "exports" / f"{mart}.parquet").is_file()
+        # one file per mart; the cost fact a folder of one file per period, each holding that period's rows
+        export = sample_run.warehouse / "exports" / f"{mart}.parquet"
+        if mart in PARTITIONED_EXPORTS:
+            by_period = query(database, f"SELECT DISTINCT {PARTITIONED_EXPORTS[mart]}::VARCHAR FROM marts.{mart}")
+            assert sorted(p.name for p in export.iterdir()) == sorted(f"{period}.parquet" for (period,) in by_period)
+        else:
+            assert export.is_file(), mart
         exported = query(
             database, f"SELECT count(*) FROM read_parquet('{sample_run.warehouse}/exports/{mart}.parquet')"
         )
@@ -176,7 +193,7 @@ def test_second_run_loads_nothing_and_changes_no_figure(sample_run: CliRun, tmp_
     assert first and int(first[1]) == len(delivered.splitlines()) > 0
     episodes = "SELECT alert_key, episode, first_raised_at FROM audit.alert_history ORDER BY 1, 2"
     raised = query(database, episodes)
-    exported = {p.name: p.stat().st_ino for p in (warehouse / "exports").glob("*.parquet")}
+    exported = _export_files(warehouse)
     # --full-refresh: the same inputs would otherwise end at "nothing new" without publishing (below)
     again = run_cli("run", "--warehouse", str(warehouse), "--full-refresh")
     assert again.returncode == 0, again.stderr
@@ -189,8 +206,8 @@ def test_second_run_loads_nothing_and_changes_no_figure(sample_run: CliRun, tmp_
     publications = query(database, "SELECT count(*) FROM audit.publications")[0][0]
     assert publications == 2
     # no mart changed, so no export was written again: each new file is the previous one (the same inode)
-    assert {p.name: p.stat().st_ino for p in (warehouse / "exports").glob("*.parquet")} == exported
-    assert len(exported) == len(MARTS)
+    assert _export_files(warehouse) == exported
+    assert {name.split("/")[0] for name in exported} == {f"{mart}.parquet" for mart in MARTS}
     # the same alerts hold: none raised again, none announced again (SPEC §7)
     assert "0 new alert(s) delivered" in again.stderr
     assert outbox.read_text(encoding="utf-8") == delivered

@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pandas as pd
+import polars as pl
 
 from orchestration.lib.config import WarehouseLayout
 from orchestration.lib.warehouse import publish
@@ -101,3 +103,61 @@ def test_an_export_is_written_again_exactly_when_its_mart_changed(tmp_path: Path
     with duckdb.connect(str(layout.published_db), read_only=True) as con:
         fingerprints = dict(con.execute("SELECT table_name, fingerprint FROM audit.mart_fingerprints").fetchall())
     assert fingerprints["facts"].startswith("n BIGINT, amount DECIMAL(18,2) | 503 | ")
+
+
+def test_a_partitioned_export_writes_only_the_periods_whose_rows_changed(tmp_path: Path) -> None:
+    """A mart exported by period is a folder of one file per period (and one for rows without a period) that
+    DuckDB, pandas and polars read by the mart's path; a publication writes again only the files of the periods
+    whose rows changed, and keeps the others."""
+    build = tmp_path / "build.duckdb"
+    with duckdb.connect(str(build)) as con:
+        con.execute("CREATE SCHEMA marts")
+        # 12 rows: i % 4 = 0, 1, 2 → January, February, March 2025 (3 rows each), 3 → no period
+        con.execute(
+            "CREATE TABLE marts.ledger AS SELECT i AS n, CASE WHEN i % 4 < 3 THEN make_date(2025, i % 4 + 1, 1) "
+            "END AS period, CAST(i AS DECIMAL(18, 2)) AS amount FROM range(12) AS r(i)"
+        )
+        con.execute("CREATE TABLE marts.totals AS SELECT 66 AS n")
+    layout = WarehouseLayout(tmp_path / "warehouse")
+    folder = layout.root / "exports" / "ledger.parquet"
+
+    def publish_after(change: str | None) -> tuple[int, int, set[str]]:
+        if change:
+            with duckdb.connect(str(build)) as con:
+                con.execute(change)
+        inodes = {p.name: p.stat().st_ino for p in folder.glob("*.parquet")} if folder.exists() else {}
+        done = publish(layout, "run", "2025-03-15", build_db=build, partitioned={"ledger": "period"})
+        with duckdb.connect(str(build), read_only=True) as con:
+            for one, other in (
+                ("marts.ledger", f"read_parquet('{folder}')"),
+                (f"read_parquet('{folder}')", "marts.ledger"),
+            ):
+                assert con.execute(f"SELECT count(*) FROM (FROM {one} EXCEPT ALL FROM {other})").fetchone() == (0,)
+        rewritten = {p.name for p in folder.glob("*.parquet") if p.stat().st_ino != inodes.get(p.name)}
+        return done.exports_written, done.exports_reused, rewritten
+
+    files = {"2025-01-01.parquet", "2025-02-01.parquet", "2025-03-01.parquet", "null.parquet"}
+    assert publish_after(None) == (5, 0, files)  # 4 files of the ledger and the totals
+    assert {p.name for p in folder.iterdir()} == files
+    with duckdb.connect() as con:
+        by_period = con.execute(f"SELECT period, count(*) FROM read_parquet('{folder}') GROUP BY 1 ORDER BY 1")
+        assert [count for _, count in by_period.fetchall()] == [3, 3, 3, 3]
+    assert pd.read_parquet(folder).shape == (12, 3) and pl.read_parquet(folder).shape == (12, 3)
+    assert publish_after(None) == (0, 5, set())  # nothing changed: every file kept
+    # a row added in March, an amount changed in January: those two files written, February's and null's kept
+    change = (
+        "INSERT INTO marts.ledger VALUES (12, DATE '2025-03-01', 12); UPDATE marts.ledger SET amount = 0 WHERE n = 4"
+    )
+    assert publish_after(change) == (2, 3, {"2025-01-01.parquet", "2025-03-01.parquet"})
+    with duckdb.connect(str(layout.published_db), read_only=True) as con:
+        recorded = con.execute(
+            "SELECT export_file, fingerprint FROM audit.mart_fingerprints WHERE table_name = 'ledger' ORDER BY 1"
+        ).fetchall()
+    assert [name for name, _ in recorded] == sorted(f"ledger.parquet/{name}" for name in files)
+    assert recorded[2][1].startswith("n BIGINT, period DATE, amount DECIMAL(18,2) | 4 | ")  # March: 3 rows + 1
+    # every row gone: one file without rows keeps the columns for readers
+    assert publish_after("DELETE FROM marts.ledger") == (1, 1, {"empty.parquet"})
+    assert {p.name for p in folder.iterdir()} == {"empty.parquet"}
+    with duckdb.connect() as con:
+        described = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{folder}')").fetchall()
+        assert [column[0] for column in described] == ["n", "period", "amount"]

@@ -3,7 +3,9 @@
 The marts, reference seeds and the audit trail are written from the build database into a new
 file beside the published one, which then replaces it with one rename. Readers holding the old
 file keep reading it; a crash at any moment leaves the last good publication in place.
-Parquet exports go to a new folder that the `exports` link is switched to, also by a rename.
+Parquet exports go to a new folder that the `exports` link is switched to, also by a rename. A mart that grows with
+history (`PARTITIONED_EXPORTS`) is exported as a folder of one file per period, so that a day's publication writes
+only the periods whose rows changed.
 
 The new file starts as a file copy of the build database (not a query: the bytes as dbt wrote them), from which
 everything but the published schemas is dropped. The build file holds nothing else of the build: the staging and
@@ -14,10 +16,13 @@ stay in the file (its blocks are only marked free).
 from __future__ import annotations
 
 import os
+import re
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 
 import duckdb
 
@@ -25,9 +30,17 @@ from orchestration.lib.alerts import carry_alert_history
 from orchestration.lib.config import StudioConfig, WarehouseLayout, in_process_memory_limit
 from orchestration.lib.faults import pause_point
 from orchestration.lib.lake import LOAD_COLUMNS, empty_select, json_columns
-from orchestration.lib.sql import literal
+from orchestration.lib.sql import literal, q
 
 PUBLISHED_SCHEMAS = ("marts", "reference")
+
+# Marts exported as a folder of one Parquet file per value of a column (`exports/<mart>.parquet/<value>.parquet`, as
+# Spark writes a table) rather than as one file: facts that grow with history, of which a day's loads change a few
+# periods. DuckDB, pandas, polars and Spark read the folder by the same path as a file. A publication writes the
+# files of the periods whose rows changed and keeps the others (a 10M-row fact of 22 periods: about 6 s written
+# whole against about 2 s for the three periods a day's delivery changes, measured).
+PARTITIONED_EXPORTS: Mapping[str, str] = MappingProxyType({"fct_actual_costs": "period"})
+EMPTY_PART = "empty"  # the one file of a partitioned mart without rows: its columns, for readers
 
 
 @dataclass(frozen=True)
@@ -36,8 +49,8 @@ class Publication:
     published_at: str
     tables: int
     loads: int
-    exports_written: int = 0
-    exports_reused: int = 0  # marts unchanged since the previous publication: their Parquet file is kept
+    exports_written: int = 0  # Parquet files written: a mart's, or a period's of a partitioned mart
+    exports_reused: int = 0  # files whose rows are unchanged since the previous publication: kept (a hard link)
 
 
 def publish(
@@ -46,8 +59,10 @@ def publish(
     as_of: str,
     memory_limit: str = in_process_memory_limit(StudioConfig.duckdb_memory_limit),
     build_db: Path | None = None,
+    partitioned: Mapping[str, str] = PARTITIONED_EXPORTS,
 ) -> Publication:
-    """Publish the marts and reference tables of `build_db` (default: DuckDB's build database)."""
+    """Publish the marts and reference tables of `build_db` (default: DuckDB's build database); the marts of
+    `partitioned` are exported as a folder of one file per value of the column it names."""
     layout.ensure()
     now = datetime.now(UTC)
     publication_id = f"{now:%Y%m%dT%H%M%S%f}"
@@ -61,7 +76,7 @@ def publish(
     with duckdb.connect(str(draft_file), config={"memory_limit": memory_limit}) as con:
         tables = _keep_published_schemas(con)
         marts = [table for schema, table in tables if schema == "marts"]
-        exports = _write_exports(con, layout, marts, export_dir)
+        exports = _write_exports(con, layout, marts, export_dir, partitioned)
         loads = _write_audit(con, layout, publication_id, now, run_id, as_of, len(tables))
         # alert state is carried from the publication this one replaces (SPEC §7: a rerun raises nothing new)
         carry_alert_history(con, layout.published_db if layout.published_db.exists() else None, publication_id, now)
@@ -119,12 +134,18 @@ NOT_HASHED = "not hashed"
 
 
 def _fingerprints(
-    con: duckdb.DuckDBPyConnection, database: str, marts: list[str], previous: dict[str, str]
+    con: duckdb.DuckDBPyConnection,
+    database: str,
+    marts: list[str],
+    previous: dict[str, str],
+    partitioned: Mapping[str, str],
 ) -> dict[str, str]:
-    """Each mart's content as one value: its columns (names, types), row count and the sum of its rows' hashes.
-    The sum is not taken when the previous publication's fingerprint of the mart has other columns or another
-    row count: the mart has changed whatever its rows hold (a fact that grows every day: 0.9 s saved at 10M
-    rows). A fingerprint without a sum equals no other: the next publication writes that mart's export again."""
+    """Each export file's content as one value, by its path in the export folder: the mart's columns (names,
+    types), row count and the sum of its rows' hashes; for a partitioned mart, one per value of its column
+    (`_part_fingerprints`). The sum is not taken when the previous publication's fingerprint of an unpartitioned
+    mart has other columns or another row count: the mart has changed whatever its rows hold (a fact that grows
+    every day: 0.9 s saved at 10M rows). A fingerprint without a sum equals no other: the next publication writes
+    that file again."""
     found = {}
     for table in marts:
         columns = con.execute(
@@ -132,22 +153,56 @@ def _fingerprints(
             "WHERE database_name = ? AND schema_name = 'marts' AND table_name = ?",
             [database, table],
         ).fetchone()[0]
+        if table in partitioned:
+            found |= _part_fingerprints(con, table, partitioned[table], columns)
+            continue
         (rows,) = con.execute(f'SELECT count(*) FROM marts."{table}"').fetchone()
         counted = f"{columns} | {rows} | "
-        if table not in previous or previous[table].startswith(counted):
+        key = f"{table}.parquet"
+        if key not in previous or previous[key].startswith(counted):
             (hashes,) = con.execute(f'SELECT sum(hash(t)) FROM marts."{table}" AS t').fetchone()
-            found[table] = f"{counted}{hashes}"
+            found[key] = f"{counted}{hashes}"
         else:
-            found[table] = f"{counted}{NOT_HASHED}"
+            found[key] = f"{counted}{NOT_HASHED}"
+    return found
+
+
+def _mart_of(export_file: str) -> str:
+    """The mart an export file holds: `fct_actual_costs.parquet/2026-10-01.parquet` → `fct_actual_costs`."""
+    return export_file.split("/")[0].removesuffix(".parquet")
+
+
+def _part_value(column: str) -> str:
+    """The SQL text of a row's part of a partitioned mart: its column's value as text ('null' for none)."""
+    return f"coalesce(CAST({q(column)} AS VARCHAR), 'null')"
+
+
+def _part_fingerprints(con: duckdb.DuckDBPyConnection, table: str, column: str, columns: str) -> dict[str, str]:
+    """The fingerprints of a partitioned mart's files, one per value of its column (one scan of the mart)."""
+    parts = con.execute(
+        f"SELECT {_part_value(column)} AS part, count(*), sum(hash(t)) FROM marts.{q(table)} AS t GROUP BY ALL"
+    ).fetchall()
+    if not parts:
+        return {f"{table}.parquet/{EMPTY_PART}.parquet": f"{columns} | 0 | "}
+    found = {}
+    for part, rows, hashes in parts:
+        if not re.fullmatch(r"[0-9A-Za-z_.-]+", part):
+            raise ValueError(f"{table}.{column} = {part!r} cannot name an export file")
+        found[f"{table}.parquet/{part}.parquet"] = f"{columns} | {rows} | {hashes}"
     return found
 
 
 def _write_exports(
-    con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, marts: list[str], export_dir: Path
+    con: duckdb.DuckDBPyConnection,
+    layout: WarehouseLayout,
+    marts: list[str],
+    export_dir: Path,
+    partitioned: Mapping[str, str],
 ) -> dict[str, int]:
-    """Every mart as Parquet in the new export folder. A mart whose content is that of the previous publication
-    keeps its file (a hard link to it, not a rewrite); the others are written. The fingerprints go to
-    audit.mart_fingerprints for the next publication to compare with."""
+    """Every mart as Parquet in the new export folder: one file, or for a partitioned mart one file per value of
+    its column. A file whose rows are those of the previous publication is kept (a hard link to it, not a
+    rewrite); the others are written. The fingerprints go to audit.mart_fingerprints for the next publication to
+    compare with."""
     database = con.execute("SELECT current_database()").fetchone()[0]
     previous: dict[str, str] = {}
     earlier_dir = None
@@ -157,36 +212,53 @@ def _write_exports(
             "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'previous' AND schema_name = 'audit' "
             "AND table_name = 'mart_fingerprints'"
         ).fetchone()[0]:
+            # by export file; a publication before partitioned exports had one file per mart, named after it
+            has_files = con.execute(
+                "SELECT count(*) FROM duckdb_columns() WHERE database_name = 'previous' AND schema_name = 'audit' "
+                "AND table_name = 'mart_fingerprints' AND column_name = 'export_file'"
+            ).fetchone()[0]
+            export_file = "export_file" if has_files else "table_name || '.parquet'"
             previous = dict(
-                con.execute("SELECT table_name, fingerprint FROM previous.audit.mart_fingerprints").fetchall()
+                con.execute(f"SELECT {export_file}, fingerprint FROM previous.audit.mart_fingerprints").fetchall()
             )
             # that publication's own export folder, not whatever `exports` points at: a run killed between the
             # rename of studio.duckdb and the switch of the link left the link on an older generation
             (last,) = con.execute("SELECT max(publication_id) FROM previous.audit.publications").fetchone()
             earlier_dir = layout.internal / "exports" / last if last else None
         con.execute("DETACH previous")
-    current = _fingerprints(con, database, marts, previous)
+    current = _fingerprints(con, database, marts, previous, partitioned)
     written = reused = 0
     # a table's rows have no order: the file is written by every thread at once (4.6 s instead of 5.7 s for a
     # 10M-row fact, measured)
     con.execute("SET preserve_insertion_order = false")
-    for table in marts:
-        target = export_dir / f"{table}.parquet"
-        earlier = earlier_dir / target.name if earlier_dir is not None else None
+    for name, fingerprint in current.items():
+        target = export_dir / name
+        target.parent.mkdir(exist_ok=True)
+        earlier = earlier_dir / name if earlier_dir is not None else None
         # a fingerprint not hashed differs from the previous one by construction (_fingerprints)
-        if previous.get(table) == current[table] and earlier is not None and earlier.is_file():
+        if previous.get(name) == fingerprint and earlier is not None and earlier.is_file():
             try:
                 os.link(earlier, target)
                 reused += 1
                 continue
             except OSError:
                 pass  # another file system: write it
-        con.execute(f"COPY marts.\"{table}\" TO '{literal(target)}' (FORMAT parquet)")
+        table = _mart_of(name)
+        rows = f"marts.{q(table)}"
+        if table in partitioned:
+            part = target.stem
+            rows = f"(FROM {rows} WHERE {_part_value(partitioned[table])} = '{literal(part)}')"
+            if part == EMPTY_PART:
+                rows = f"(FROM marts.{q(table)} LIMIT 0)"
+        con.execute(f"COPY {rows} TO '{literal(target)}' (FORMAT parquet)")
         written += 1
     con.execute("RESET preserve_insertion_order")
     con.execute("CREATE SCHEMA IF NOT EXISTS audit")
-    con.execute("CREATE TABLE audit.mart_fingerprints (table_name VARCHAR, fingerprint VARCHAR)")
-    con.executemany("INSERT INTO audit.mart_fingerprints VALUES (?, ?)", list(current.items()))
+    con.execute("CREATE TABLE audit.mart_fingerprints (table_name VARCHAR, export_file VARCHAR, fingerprint VARCHAR)")
+    con.executemany(
+        "INSERT INTO audit.mart_fingerprints VALUES (?, ?, ?)",
+        [(_mart_of(name), name, fingerprint) for name, fingerprint in current.items()],
+    )
     return {"written": written, "reused": reused}
 
 
