@@ -42,7 +42,8 @@ def test_sample_run_publishes_every_mart(sample_run: CliRun) -> None:
         # one file per mart; the cost fact a folder of one file per period, each holding that period's rows
         export = sample_run.warehouse / "exports" / f"{mart}.parquet"
         if mart in PARTITIONED_EXPORTS:
-            by_period = query(database, f"SELECT DISTINCT {PARTITIONED_EXPORTS[mart]}::VARCHAR FROM marts.{mart}")
+            column = PARTITIONED_EXPORTS[mart]
+            by_period = query(database, f"SELECT DISTINCT coalesce({column}::VARCHAR, 'null') FROM marts.{mart}")
             assert sorted(p.name for p in export.iterdir()) == sorted(f"{period}.parquet" for (period,) in by_period)
         else:
             assert export.is_file(), mart

@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import polars as pl
+import pytest
 
 from orchestration.lib.config import WarehouseLayout
 from orchestration.lib.warehouse import publish
@@ -161,3 +162,19 @@ def test_a_partitioned_export_writes_only_the_periods_whose_rows_changed(tmp_pat
     with duckdb.connect() as con:
         described = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{folder}')").fetchall()
         assert [column[0] for column in described] == ["n", "period", "amount"]
+
+
+def test_a_mart_is_exported_by_period_only_by_a_date_column(tmp_path: Path) -> None:
+    """A text column could name a file `null`, `empty` or a hidden one: publishing refuses it, before anything
+    readers see is replaced."""
+    build = tmp_path / "build.duckdb"
+    with duckdb.connect(str(build)) as con:
+        con.execute("CREATE SCHEMA marts")
+        con.execute("CREATE TABLE marts.ledger AS SELECT * FROM (VALUES ('empty', 1), ('_x', 2)) AS t(kind, n)")
+    layout = WarehouseLayout(tmp_path / "warehouse")
+    first = publish(layout, "run", "2025-03-15", build_db=build)
+    with pytest.raises(ValueError, match=r"marts\.ledger is exported by kind, which must be a DATE column"):
+        publish(layout, "run", "2025-03-16", build_db=build, partitioned={"ledger": "kind"})
+    with duckdb.connect(str(layout.published_db), read_only=True) as con:
+        assert con.execute("SELECT max(publication_id) FROM audit.publications").fetchone() == (first.publication_id,)
+    assert (layout.root / "exports" / "ledger.parquet").is_file()

@@ -34,11 +34,12 @@ from orchestration.lib.sql import literal, q
 
 PUBLISHED_SCHEMAS = ("marts", "reference")
 
-# Marts exported as a folder of one Parquet file per value of a column (`exports/<mart>.parquet/<value>.parquet`, as
-# Spark writes a table) rather than as one file: facts that grow with history, of which a day's loads change a few
-# periods. DuckDB, pandas, polars and Spark read the folder by the same path as a file. A publication writes the
-# files of the periods whose rows changed and keeps the others (a 10M-row fact of 22 periods: about 6 s written
-# whole against about 2 s for the three periods a day's delivery changes, measured).
+# Marts exported as a folder of one Parquet file per value of a DATE column
+# (`exports/<mart>.parquet/2026-10-01.parquet`, as Spark writes a table) rather than as one file: facts that grow
+# with history, of which a day's loads change a few periods. DuckDB (1.4 and later), pandas, polars and Spark read
+# the folder by the same path as a file. A publication writes the files of the periods whose rows changed and keeps
+# the others (a 10M-row fact of 22 periods: about 6 s written whole; a day's delivery changed two periods, 1.5M
+# rows, about 1.3 s, measured).
 PARTITIONED_EXPORTS: Mapping[str, str] = MappingProxyType({"fct_actual_costs": "period"})
 EMPTY_PART = "empty"  # the one file of a partitioned mart without rows: its columns, for readers
 
@@ -143,9 +144,8 @@ def _fingerprints(
     """Each export file's content as one value, by its path in the export folder: the mart's columns (names,
     types), row count and the sum of its rows' hashes; for a partitioned mart, one per value of its column
     (`_part_fingerprints`). The sum is not taken when the previous publication's fingerprint of an unpartitioned
-    mart has other columns or another row count: the mart has changed whatever its rows hold (a fact that grows
-    every day: 0.9 s saved at 10M rows). A fingerprint without a sum equals no other: the next publication writes
-    that file again."""
+    mart has other columns or another row count: the mart has changed whatever its rows hold. A fingerprint
+    without a sum equals no other: the next publication writes that file again."""
     found = {}
     for table in marts:
         columns = con.execute(
@@ -177,24 +177,28 @@ def _part_value(column: str) -> str:
     return f"coalesce(CAST({q(column)} AS VARCHAR), 'null')"
 
 
-def _part_filter(con: duckdb.DuckDBPyConnection, table: str, column: str, part: str) -> str:
-    """The SQL condition of a partitioned mart's rows in one part: its column compared in its own type, so that
+def _part_filter(column: str, part: str) -> str:
+    """The SQL condition of a partitioned mart's rows in one part: its column compared as a DATE, so that
     DuckDB skips the row groups outside it (10M rows: a period's rows counted in 0.007 s, against 0.14 s with every
     row cast to text)."""
     if part == EMPTY_PART:
         return "false"
     if part == "null":
         return f"{q(column)} IS NULL"
+    return f"{q(column)} = DATE '{literal(part)}'"
+
+
+def _part_fingerprints(con: duckdb.DuckDBPyConnection, table: str, column: str, columns: str) -> dict[str, str]:
+    """The fingerprints of a partitioned mart's files, one per value of its DATE column (one scan of the mart).
+    Only a DATE names files safely: its text is `YYYY-MM-DD`, never `null` or `empty` (the names of the files of
+    rows without one and of a mart without rows), never a name Spark or pyarrow would take for a hidden file."""
     (kind,) = con.execute(
         "SELECT data_type FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'marts' "
         "AND table_name = ? AND column_name = ?",
         [table, column],
-    ).fetchone()
-    return f"{q(column)} = CAST('{literal(part)}' AS {kind})"
-
-
-def _part_fingerprints(con: duckdb.DuckDBPyConnection, table: str, column: str, columns: str) -> dict[str, str]:
-    """The fingerprints of a partitioned mart's files, one per value of its column (one scan of the mart)."""
+    ).fetchone() or (None,)
+    if kind != "DATE":
+        raise ValueError(f"marts.{table} is exported by {column}, which must be a DATE column (found: {kind})")
     parts = con.execute(
         f"SELECT {_part_value(column)} AS part, count(*), sum(hash(t)) FROM marts.{q(table)} AS t GROUP BY ALL"
     ).fetchall()
@@ -202,7 +206,7 @@ def _part_fingerprints(con: duckdb.DuckDBPyConnection, table: str, column: str, 
         return {f"{table}.parquet/{EMPTY_PART}.parquet": f"{columns} | 0 | "}
     found = {}
     for part, rows, hashes in parts:
-        if not re.fullmatch(r"[0-9A-Za-z_.-]+", part):
+        if part != "null" and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", part):
             raise ValueError(f"{table}.{column} = {part!r} cannot name an export file")
         found[f"{table}.parquet/{part}.parquet"] = f"{columns} | {rows} | {hashes}"
     return found
@@ -262,7 +266,7 @@ def _write_exports(
         table = _mart_of(name)
         rows = f"marts.{q(table)}"
         if table in partitioned:
-            rows = f"(FROM {rows} WHERE {_part_filter(con, table, partitioned[table], target.stem)})"
+            rows = f"(FROM {rows} WHERE {_part_filter(partitioned[table], target.stem)})"
         con.execute(f"COPY {rows} TO '{literal(target)}' (FORMAT parquet)")
         written += 1
     con.execute("RESET preserve_insertion_order")
