@@ -3,6 +3,7 @@ runs it: read-only, and returns rows with the columns the README names."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -43,3 +44,19 @@ def test_example_query_returns_rows(sample_run: CliRun, name: str) -> None:
         found = cursor.fetchall()
     assert set(COLUMNS[name]) <= set(names), names
     assert found, f"{name} returned no rows"
+
+
+def test_the_variance_query_reads_the_month_of_the_current_publication(sample_run: CliRun, tmp_path: Path) -> None:
+    """After a refresh at an earlier as-of date than a publication before it (`run --as-of` a month back), query 3
+    shows the as-of month of the publication readers have, not the latest as-of any publication had."""
+    published = tmp_path / "studio.duckdb"
+    shutil.copyfile(sample_run.warehouse / "studio.duckdb", published)
+    query = (QUERIES / "3_variance_by_line_item.sql").read_text(encoding="utf-8")
+    with duckdb.connect(str(published)) as con:
+        expected = con.execute(query).fetchall()
+        # an earlier publication, made at an as-of date 40 days later than the current one's
+        con.execute(
+            "INSERT INTO audit.publications SELECT 'earlier', published_at - INTERVAL 1 DAY, run_id, "
+            "as_of + INTERVAL 40 DAY, tables, loads FROM audit.publications ORDER BY published_at DESC LIMIT 1"
+        )
+        assert expected and con.execute(query).fetchall() == expected

@@ -11,5 +11,5 @@ SELECT
     ytd_direction,
     ytd_needs_attention
 FROM marts.mart_line_item_variance
-WHERE period = (SELECT date_trunc('month', max(as_of)) FROM audit.publications)
+WHERE period = (SELECT date_trunc('month', as_of) FROM audit.publications ORDER BY published_at DESC LIMIT 1)
 ORDER BY ytd_favorable_variance, project_code, account_code
