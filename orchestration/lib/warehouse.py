@@ -148,13 +148,15 @@ def _fingerprints(
     without a sum equals no other: the next publication writes that file again."""
     found = {}
     for table in marts:
-        columns = con.execute(
-            "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index) FROM duckdb_columns() "
+        # its columns, and the type of the column a partitioned mart is exported by
+        columns, kind = con.execute(
+            "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index), "
+            "max(data_type) FILTER (WHERE column_name = ?) FROM duckdb_columns() "
             "WHERE database_name = ? AND schema_name = 'marts' AND table_name = ?",
-            [database, table],
-        ).fetchone()[0]
+            [partitioned.get(table), database, table],
+        ).fetchone()
         if table in partitioned:
-            found |= _part_fingerprints(con, table, partitioned[table], columns)
+            found |= _part_fingerprints(con, table, partitioned[table], kind, columns)
             continue
         (rows,) = con.execute(f'SELECT count(*) FROM marts."{table}"').fetchone()
         counted = f"{columns} | {rows} | "
@@ -188,15 +190,12 @@ def _part_filter(column: str, part: str) -> str:
     return f"{q(column)} = DATE '{literal(part)}'"
 
 
-def _part_fingerprints(con: duckdb.DuckDBPyConnection, table: str, column: str, columns: str) -> dict[str, str]:
+def _part_fingerprints(
+    con: duckdb.DuckDBPyConnection, table: str, column: str, kind: str | None, columns: str
+) -> dict[str, str]:
     """The fingerprints of a partitioned mart's files, one per value of its DATE column (one scan of the mart).
     Only a DATE names files safely: its text is `YYYY-MM-DD`, never `null` or `empty` (the names of the files of
     rows without one and of a mart without rows), never a name Spark or pyarrow would take for a hidden file."""
-    (kind,) = con.execute(
-        "SELECT data_type FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'marts' "
-        "AND table_name = ? AND column_name = ?",
-        [table, column],
-    ).fetchone() or (None,)
     if kind != "DATE":
         raise ValueError(f"marts.{table} is exported by {column}, which must be a DATE column (found: {kind})")
     parts = con.execute(
