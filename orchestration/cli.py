@@ -220,7 +220,9 @@ def run(args: argparse.Namespace) -> int:
                 ) as status,
                 (layout.internal / "dbt_output.log").open("w", encoding="utf-8") as dbt_log,
             ):
-                result = refresh(settings, ProgressLog(dbt_log, status), locked=True, full_refresh=args.full_refresh)
+                result = refresh(
+                    settings, ProgressLog(dbt_log, status), locked=True, full_refresh=args.full_refresh, inputs=inputs
+                )
     except RefreshRunning as error:
         err.print(f"[red]{escape(str(error))}; nothing was done[/red]")
         return EXIT_FAILED
@@ -231,6 +233,8 @@ def run(args: argparse.Namespace) -> int:
         f"loaded {rows:,} row{'' if rows == 1 else 's'} from {result.number('lake/', 'files_accepted')} "
         f"new file(s); {result.number('lake/', 'files_skipped')} already loaded; {result.models_built} models built"
     )
+    kept = "" if result.scope.everything else "; the other models' tables are kept, their inputs unchanged"
+    err.print(f"refreshed {escape(result.scope.describe())}{kept}")
     for item in result.rejected:
         err.print(f"[yellow]REJECTED[/yellow] {escape(item['file'])}: {escape('; '.join(item['reasons']))}")
         err.print(f"         report: {escape(item['report'])}")

@@ -6,14 +6,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from dagster import DagsterInstance, materialize
+from dagster import AssetKey, AssetSelection, DagsterInstance, materialize
 
 from orchestration.definitions import studio_assets, studio_resources
 from orchestration.defs.resources import StudioSettings
 from orchestration.defs.transform import DBT_OP
 from orchestration.lib.config import WarehouseLayout
-from orchestration.lib.dbt import prepare_manifest
+from orchestration.lib.dbt import (
+    REFERENCE_SOURCES_OF_POSTINGS,
+    StudioDbtTranslator,
+    dbt_project,
+    prepare_manifest,
+    read_incremental_state,
+)
+from orchestration.lib.freshness import RunInputs, run_inputs
+from orchestration.lib.loads import source_for_landing_file
+from orchestration.lib.mappings import load_mappings
 from orchestration.lib.refresh_lock import refresh_lock
+from orchestration.lib.scope import RefreshScope, models_reading, read_manifest, refresh_scope
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
@@ -30,6 +40,7 @@ class RefreshResult:
     rejected: list[dict] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     metadata: dict[str, dict] = field(default_factory=dict)
+    scope: RefreshScope = field(default_factory=lambda: RefreshScope("not planned"))
 
     def number(self, asset_prefix: str, key: str) -> int:
         """Sum of one numeric metadata entry over the assets whose key starts with the prefix."""
@@ -58,15 +69,51 @@ def write_step_seconds(layout: WarehouseLayout, instance: DagsterInstance, run_i
     (layout.internal / STEP_SECONDS).write_text(json.dumps(steps, indent=1, sort_keys=True), encoding="utf-8")
 
 
+def plan_refresh(settings: StudioSettings, full_refresh: bool = False, inputs: RunInputs | None = None) -> RefreshScope:
+    """What this run materializes (`lib/scope.py`): every asset, or what the new landing files and as-of reach."""
+    layout = settings.layout
+    config_file = Path(settings.config_file) if settings.config_file else None
+    inputs = inputs or run_inputs(settings.landing, layout, settings.as_of, config_file)
+    mappings = load_mappings()
+
+    def source_of(file_name: str) -> str | None:
+        source = source_for_landing_file(file_name, mappings)
+        return source.name if source else None
+
+    build_state = read_incremental_state(layout, settings.engine)
+    return refresh_scope(
+        layout, inputs, source_of, build_state, REFERENCE_SOURCES_OF_POSTINGS, full_refresh, settings.engine
+    )
+
+
+def scope_selection(scope: RefreshScope) -> AssetSelection | None:
+    """The assets a scope materializes: the new files' ingest assets and the models that read them, the load ledger
+    or the as-of date, and everything downstream of those (None: every asset)."""
+    if scope.everything:
+        return None
+    translator = StudioDbtTranslator()
+    models = models_reading(read_manifest(dbt_project.manifest_path), scope.sources, scope.as_of_moved)
+    keys = [AssetKey(["lake", source]) for source in scope.sources]
+    keys += [translator.get_asset_key(node) for node in models]
+    return AssetSelection.assets(*keys).downstream()
+
+
 def refresh(
-    settings: StudioSettings, output: TextIO | None = None, locked: bool = False, full_refresh: bool = False
+    settings: StudioSettings,
+    output: TextIO | None = None,
+    locked: bool = False,
+    full_refresh: bool = False,
+    inputs: RunInputs | None = None,
 ) -> RefreshResult:
     """Run ingest → checks → dbt build → publish → report; dbt's output goes to `output` and the run log.
+    A run materializes what its scope names (`plan_refresh`); `inputs` are the run's inputs when the caller has
+    them already.
 
     Takes the warehouse's refresh lock unless the caller holds it already (`locked`)."""
     prepare_manifest()
     layout = settings.layout
     layout.ensure()
+    scope = plan_refresh(settings, full_refresh, inputs)
     log_path = layout.internal / "last_run.log"
     with (
         contextlib.nullcontext() if locked else refresh_lock(layout),
@@ -80,6 +127,7 @@ def refresh(
             run_config=run_config(full_refresh),
             raise_on_error=False,
             instance=instance,
+            selection=scope_selection(scope),
         )
         write_step_seconds(layout, instance, result.run_id)
     metadata = {
@@ -95,4 +143,4 @@ def refresh(
     for failure in result.get_step_failure_events():
         error = failure.event_specific_data.error
         failures.append(f"{failure.step_key}: {error.message.strip() if error else 'unknown error'}")
-    return RefreshResult(result.success, log_path, rejected, failures, metadata)
+    return RefreshResult(result.success, log_path, rejected, failures, metadata, scope)

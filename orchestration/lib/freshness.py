@@ -84,7 +84,7 @@ def run_inputs(landing_dir: Path, layout: WarehouseLayout, as_of: str, config_fi
 
 def record_clean_publication(layout: WarehouseLayout, inputs: RunInputs) -> None:
     """After a refresh that accepted every load and published: what that publication was made of."""
-    _write_json(layout.internal / STATE_FILE, {**asdict(inputs), "published_db_mtime_ns": _mtime(layout)})
+    _write_json(layout.internal / STATE_FILE, {**asdict(inputs), "published_db_mtime_ns": published_mtime(layout)})
 
 
 def forget_clean_publication(layout: WarehouseLayout) -> None:
@@ -104,10 +104,10 @@ def is_current(layout: WarehouseLayout, inputs: RunInputs) -> bool:
         tuple(tuple(item) for item in state.get("landing", [])),
     )
     # a publication made since (by the Dagster UI or another tool) is not the one recorded
-    return recorded == inputs and state.get("published_db_mtime_ns") == _mtime(layout)
+    return recorded == inputs and state.get("published_db_mtime_ns") == published_mtime(layout)
 
 
-def _mtime(layout: WarehouseLayout) -> int | None:
+def published_mtime(layout: WarehouseLayout) -> int | None:
     return layout.published_db.stat().st_mtime_ns if layout.published_db.exists() else None
 
 
