@@ -251,7 +251,9 @@ def run(args: argparse.Namespace) -> int:
         error = str(getattr(result.metadata[key]["error"], "value", result.metadata[key]["error"]))
         err.print(f"[yellow]{key} not refreshed[/yellow] (its previous pages stay): {escape(error)}")
     if not result.rejected and not stale_sites:  # a run with a stale site is not one to stand on: the next runs
-        record_clean_publication(layout, inputs)
+        from orchestration.refresh import current_base
+
+        record_clean_publication(layout, inputs, current_base(settings))
     print_report(read_report(layout.published_db), report_console())
     from orchestration.lib.notify import deliver_alerts
 

@@ -16,21 +16,25 @@ from orchestration.lib.dbt import (
     REFERENCE_SOURCES_OF_POSTINGS,
     StudioDbtTranslator,
     dbt_project,
+    incremental_inputs,
+    incremental_rebuild_reasons,
     prepare_manifest,
     read_incremental_state,
 )
 from orchestration.lib.freshness import RunInputs, run_inputs
+from orchestration.lib.lake import accepted_manifests
 from orchestration.lib.loads import source_for_landing_file
 from orchestration.lib.mappings import load_mappings
 from orchestration.lib.refresh_lock import refresh_lock
-from orchestration.lib.scope import RefreshScope, models_reading, read_manifest, refresh_scope
+from orchestration.lib.scope import RefreshScope, models_reading, publication_base, read_manifest, refresh_scope
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
 
-def run_config(full_refresh: bool = False) -> dict:
-    """A refresh's run config: quiet console logs, and whether dbt rebuilds from the lake."""
-    return {**QUIET_LOGS, "ops": {DBT_OP: {"config": {"full_refresh": full_refresh}}}}
+def run_config(full_refresh: bool = False, scoped: bool = False) -> dict:
+    """A refresh's run config: quiet console logs, whether dbt rebuilds from the lake, and whether the run builds
+    only the models its scope names (`plan_refresh`)."""
+    return {**QUIET_LOGS, "ops": {DBT_OP: {"config": {"full_refresh": full_refresh, "scoped": scoped}}}}
 
 
 @dataclass
@@ -69,6 +73,13 @@ def write_step_seconds(layout: WarehouseLayout, instance: DagsterInstance, run_i
     (layout.internal / STEP_SECONDS).write_text(json.dumps(steps, indent=1, sort_keys=True), encoding="utf-8")
 
 
+def current_base(settings: StudioSettings) -> dict:
+    """The warehouse as a publication now would be made from (`scope.publication_base`)."""
+    layout = settings.layout
+    loads = [(m["source"], m["load_id"]) for m in accepted_manifests(layout)]
+    return publication_base(settings.engine, read_incremental_state(layout, settings.engine), loads)
+
+
 def plan_refresh(settings: StudioSettings, full_refresh: bool = False, inputs: RunInputs | None = None) -> RefreshScope:
     """What this run materializes (`lib/scope.py`): every asset, or what the new landing files and as-of reach."""
     layout = settings.layout
@@ -80,10 +91,11 @@ def plan_refresh(settings: StudioSettings, full_refresh: bool = False, inputs: R
         source = source_for_landing_file(file_name, mappings)
         return source.name if source else None
 
-    build_state = read_incremental_state(layout, settings.engine)
-    return refresh_scope(
-        layout, inputs, source_of, build_state, REFERENCE_SOURCES_OF_POSTINGS, full_refresh, settings.engine
-    )
+    base = current_base(settings)
+    reasons = []
+    if settings.engine == "duckdb" and base["build_state"] is not None:
+        reasons = incremental_rebuild_reasons(base["build_state"], incremental_inputs(layout, settings.dbt_vars()))
+    return refresh_scope(layout, inputs, source_of, base, REFERENCE_SOURCES_OF_POSTINGS, reasons, full_refresh)
 
 
 def scope_selection(scope: RefreshScope) -> AssetSelection | None:
@@ -113,18 +125,18 @@ def refresh(
     prepare_manifest()
     layout = settings.layout
     layout.ensure()
-    scope = plan_refresh(settings, full_refresh, inputs)
     log_path = layout.internal / "last_run.log"
     with (
         contextlib.nullcontext() if locked else refresh_lock(layout),
         log_path.open("w", encoding="utf-8") as log,
         contextlib.redirect_stdout(output or log),
     ):
+        scope = plan_refresh(settings, full_refresh, inputs)  # under the lock: no other run changes it meanwhile
         instance = DagsterInstance.ephemeral()
         result = materialize(
             studio_assets(),
             resources=studio_resources(settings),
-            run_config=run_config(full_refresh),
+            run_config=run_config(full_refresh, scoped=not scope.everything),
             raise_on_error=False,
             instance=instance,
             selection=scope_selection(scope),

@@ -48,7 +48,8 @@ def test_incremental_refreshes_equal_a_full_refresh_mart_by_mart(sample_run: Cli
         else:  # the day reaches the ledger's models and the as-of date's; the budgets' staging is kept as built
             assert "refreshed what new files of gl_actuals and the new as-of date reach" in done.stderr
             assert "model work.staging.stg_gl_actuals" in dbt_output
-            assert "stg_budgets" not in dbt_output and "int_fx_rates" not in dbt_output
+            assert "model work.staging.stg_budgets" not in dbt_output
+            assert "model work.intermediate.int_fx_rates" not in dbt_output
         # the models ran on the day's as-of date (which dbt's parse never reads: below)
         database = incremental / "studio.duckdb"
         assert query(database, "SELECT DISTINCT as_of FROM marts.rpt_studio_budget_vs_actual") == [(day,)]

@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 from functools import cache
 
-from dagster import AssetExecutionContext, AssetsDefinition, Config
+from dagster import AssetExecutionContext, AssetsDefinition, Config, Failure
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.defs.resources import StudioSettings
@@ -26,9 +26,12 @@ DBT_OP = "studio_dbt_models"
 
 
 class DbtBuildConfig(Config):
-    """Run config of the dbt step: `full_refresh` rebuilds the build database from the lake."""
+    """Run config of the dbt step: `full_refresh` rebuilds the build database from the lake; `scoped`: the run
+    builds only the models its scope names (`orchestration/lib/scope.py`), which the refresh planned on the
+    ground that the incremental models need no rebuild."""
 
     full_refresh: bool = False
+    scoped: bool = False
 
 
 @cache
@@ -54,6 +57,14 @@ def dbt_models() -> AssetsDefinition:
         reasons = incremental_rebuild_reasons(previous, inputs)
         if settings.engine != "spark" and not built_before:
             reasons.append("no build database")
+        if reasons and config.scoped and not config.full_refresh:
+            # the plan found no reason to rebuild (plan_refresh): a rebuild of the scope's models alone would leave
+            # the others' rows made otherwise. Nothing is built; the next run's plan finds the reason and builds all
+            raise Failure(
+                "this run was to build only what its new files reach, but the incremental models must be rebuilt "
+                f"from the lake ({'; '.join(reasons)}); nothing was built or published: run again, and every model "
+                "is built"
+            )
         if reasons and not config.full_refresh:
             context.log.info(f"incremental models rebuilt from the lake: {'; '.join(reasons)}")
         full = config.full_refresh or bool(reasons)

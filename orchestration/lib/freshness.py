@@ -12,8 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from orchestration.lib.config import REPO_ROOT, WarehouseLayout
 
@@ -82,9 +84,11 @@ def run_inputs(landing_dir: Path, layout: WarehouseLayout, as_of: str, config_fi
     return RunInputs(as_of, config, code_fingerprint(), landing_fingerprint(landing_dir, layout))
 
 
-def record_clean_publication(layout: WarehouseLayout, inputs: RunInputs) -> None:
-    """After a refresh that accepted every load and published: what that publication was made of."""
-    _write_json(layout.internal / STATE_FILE, {**asdict(inputs), "published_db_mtime_ns": published_mtime(layout)})
+def record_clean_publication(layout: WarehouseLayout, inputs: RunInputs, base: Mapping[str, Any] | None = None) -> None:
+    """After a refresh that accepted every load and published: what that publication was made of (its inputs, and
+    the build and loads it was made from: `scope.publication_base`)."""
+    state = {**asdict(inputs), "published_db_mtime_ns": published_mtime(layout), "base": base}
+    _write_json(layout.internal / STATE_FILE, state)
 
 
 def forget_clean_publication(layout: WarehouseLayout) -> None:

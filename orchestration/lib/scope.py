@@ -6,7 +6,8 @@ as-of date: rebuilt, their tables come out the same, and their dbt tests pass ag
 published warehouse is the clean publication of the last run (`freshness.py`) and the build database holds
 that run's passed build, a run materializes only:
 
-- the ingest assets of the sources that have new or changed landing files;
+- the ingest assets of the sources that have new or changed landing files, and of the sources with loads in the
+  lake that the publication does not hold (accepted by a run that then failed, or by a Dagster UI run);
 - the dbt models that read those sources, the load ledger (which every new load changes) or the as-of date
   (`macros/as_of.sql`), when it moved;
 - everything downstream of those in the asset graph: the models built on them, with their dbt tests, the
@@ -19,9 +20,13 @@ Everything is materialized (as before this scope existed) when any of these hold
 - no clean publication recorded, or the published warehouse is not it (a run since failed before publishing, had
   a rejected file, or another tool published);
 - another config or another version of the code;
-- the last dbt build did not pass, a build or work database is missing, or the build database holds a build of
-  another as-of date than the published warehouse (a later build passed, but its publication failed);
-- an earlier as-of date than the published warehouse's;
+- the last clean publication was not made from this build database (the Spark engine's, or one recorded before
+  the scope was), the last dbt build did not pass, a build or work database is missing, or the build database
+  holds another build than the one published (the dbt step's record of it differs: a later build passed but was
+  not published, a Dagster UI run built some models);
+- the dbt step would rebuild the incremental models from the lake (another dbt version, settings or reference
+  loads: `incremental_rebuild_reasons`), or an earlier as-of date than the published warehouse's;
+- a load the published warehouse holds is gone from the lake;
 - a new file of a source whose rows every posted cost line carries (projects, accounts, fx rates: the
   incremental models rebuild from the lake, `REFERENCE_SOURCES_OF_POSTINGS`);
 - nothing the scope can name changed (only files no refresh reads).
@@ -65,17 +70,26 @@ class RefreshScope:
         return f"what {' and '.join(reached)} reach"
 
 
+def publication_base(engine: str, build_state: Mapping[str, Any] | None, lake_loads: Iterable[tuple[str, str]]) -> dict:
+    """What a publication was made from besides its inputs, kept with the record of a clean one
+    (`freshness.record_clean_publication`): the engine, the dbt step's record of the build it copied
+    (`read_incremental_state`) and the lake's accepted loads as (source, load id)."""
+    return {"engine": engine, "build_state": build_state, "lake_loads": sorted([s, load] for s, load in lake_loads)}
+
+
 def refresh_scope(
     layout: WarehouseLayout,
     inputs: RunInputs,
     source_of: Callable[[str], str | None],
-    build_state: Mapping[str, Any] | None,
+    base: Mapping[str, Any],
     reference_sources: Iterable[str],
+    rebuild_reasons: Iterable[str] = (),
     full_refresh: bool = False,
-    engine: str = "duckdb",
 ) -> RefreshScope:
     """The scope of a run with these inputs. `source_of` names a landing file's source (None: no refresh reads
-    it); `build_state`: the dbt step's record of the build the build database holds (`read_incremental_state`)."""
+    it); `base`: the warehouse as it is now (`publication_base`); `rebuild_reasons`: why the dbt step would rebuild
+    the incremental models from the lake (`incremental_rebuild_reasons`)."""
+    engine, build_state = base["engine"], base["build_state"]
     if full_refresh:
         return RefreshScope("--full-refresh")
     if engine != "duckdb":
@@ -88,24 +102,34 @@ def refresh_scope(
         return RefreshScope("the published warehouse is not the last clean publication")
     if (state.get("config_sha256"), state.get("code_sha256")) != (inputs.config_sha256, inputs.code_sha256):
         return RefreshScope("another config or another version of the code")
-    recorded_as_of = str(state.get("as_of", ""))
+    recorded = state.get("base") or {}
+    if recorded.get("engine") != engine:
+        return RefreshScope("the last clean publication was not built by this engine's build database")
     if build_state is None or "attempted_as_of" in build_state:
         return RefreshScope("the last dbt build did not pass")
     if not (layout.build_db.exists() and layout.work_db.exists()):
         return RefreshScope("no build or work database")
-    if str(build_state.get("as_of")) != recorded_as_of:
+    if recorded.get("build_state") != build_state:
         return RefreshScope("the build database holds another build than the published warehouse")
+    if reasons := list(rebuild_reasons):
+        return RefreshScope(f"the incremental models rebuild from the lake: {'; '.join(reasons)}")
+    recorded_as_of = str(state.get("as_of", ""))
     if inputs.as_of < recorded_as_of:
         return RefreshScope(f"an earlier as-of date than the last publication's ({recorded_as_of})")
+    published_loads = {tuple(load) for load in recorded.get("lake_loads", [])}
+    lake_loads = {tuple(load) for load in base["lake_loads"]}
+    if published_loads - lake_loads:
+        return RefreshScope("loads the published warehouse holds are gone from the lake")
     before = {tuple(item) for item in state.get("landing", [])}
     changed = [name for name, sha in inputs.landing if (name, sha) not in before]
-    sources = sorted({source for name in changed if (source := source_of(name)) is not None})
-    if reference := sorted(set(sources) & set(reference_sources)):
+    sources = {source for name in changed if (source := source_of(name)) is not None}
+    sources |= {source for source, _ in lake_loads - published_loads}  # loaded since, never published
+    if reference := sorted(sources & set(reference_sources)):
         return RefreshScope(f"new files of {', '.join(reference)}, which every cost line carries")
     as_of_moved = inputs.as_of != recorded_as_of
     if not sources and not as_of_moved:
         return RefreshScope("no new file of a source and the same as-of date")
-    return RefreshScope(None, tuple(sources), as_of_moved)
+    return RefreshScope(None, tuple(sorted(sources)), as_of_moved)
 
 
 def _macro_readers_of_as_of(macros: Mapping[str, Any]) -> set[str]:
