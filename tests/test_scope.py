@@ -184,11 +184,16 @@ def test_the_models_that_read_the_as_of_date_or_a_source_by_their_sql_text() -> 
     assert models_reading(manifest, set(), False) == []
 
 
-def test_a_scope_selects_the_new_files_assets_what_reads_them_and_everything_downstream() -> None:
+def test_a_scope_selects_the_new_files_assets_what_reads_them_and_everything_downstream(tmp_path: Path) -> None:
     """The scope's asset selection resolved against the pipeline's asset graph (every asset and check)."""
+    from orchestration.definitions import studio_resources
+    from orchestration.defs.resources import StudioSettings
+    from orchestration.lib.config import SAMPLE_LANDING_DIR
+
     prepare_manifest()
     assets = studio_assets()
-    graph = Definitions(assets=assets).resolve_asset_graph()
+    settings = StudioSettings.for_run(SAMPLE_LANDING_DIR, tmp_path / "warehouse", "2026-10-15")
+    graph = Definitions(assets=assets, resources=studio_resources(settings)).resolve_asset_graph()
     everything = {key for a in assets for key in a.keys}
     day = scope_selection(RefreshScope(None, ("gl_actuals",), True))
     assert day is not None and scope_selection(RefreshScope("--full-refresh")) is None
