@@ -17,10 +17,14 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pytest
 from filelock import FileLock
+
+if TYPE_CHECKING:
+    from orchestration.lib.config import WarehouseLayout
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SMALL_STUDIO = FIXTURES / "small_studio"
@@ -73,6 +77,20 @@ def compiled_test(warehouse: Path, prefix: str) -> str:
     found = sorted(compiled.rglob(f"{prefix}*.sql"))
     assert len(found) == 1, found
     return found[0].read_text(encoding="utf-8")
+
+
+def two_file_studio(tmp_path: Path) -> tuple[Path, WarehouseLayout]:
+    """A landing folder of two small files (projects, one ledger file) and a warehouse with a published file."""
+    from orchestration.lib.config import WarehouseLayout
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "projects.csv").write_text("project_code\nP1\n", encoding="utf-8")
+    (landing / "gl_actuals_1.csv").write_text("txn_id\nT1\n", encoding="utf-8")
+    layout = WarehouseLayout(tmp_path / "warehouse")
+    layout.ensure()
+    layout.published_db.write_bytes(b"published")
+    return landing, layout
 
 
 def copy_warehouse(source: Path, destination: Path) -> None:

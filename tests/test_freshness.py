@@ -7,7 +7,6 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from orchestration.lib.config import WarehouseLayout
 from orchestration.lib.freshness import (
     HASH_CACHE_FILE,
     is_current,
@@ -15,21 +14,11 @@ from orchestration.lib.freshness import (
     record_clean_publication,
     run_inputs,
 )
-
-
-def _studio(tmp_path: Path) -> tuple[Path, WarehouseLayout]:
-    landing = tmp_path / "landing"
-    landing.mkdir()
-    (landing / "projects.csv").write_text("project_code\nP1\n", encoding="utf-8")
-    (landing / "gl_actuals_1.csv").write_text("txn_id\nT1\n", encoding="utf-8")
-    layout = WarehouseLayout(tmp_path / "warehouse")
-    layout.ensure()
-    layout.published_db.write_bytes(b"published")
-    return landing, layout
+from tests.conftest import two_file_studio
 
 
 def test_the_same_inputs_are_current_and_any_change_is_not(tmp_path: Path) -> None:
-    landing, layout = _studio(tmp_path)
+    landing, layout = two_file_studio(tmp_path)
     inputs = run_inputs(landing, layout, "2026-10-15", None)
     assert not is_current(layout, inputs)  # nothing recorded yet
     record_clean_publication(layout, inputs)
@@ -48,7 +37,7 @@ def test_the_same_inputs_are_current_and_any_change_is_not(tmp_path: Path) -> No
 
 
 def test_a_publication_made_since_is_not_the_recorded_one(tmp_path: Path) -> None:
-    landing, layout = _studio(tmp_path)
+    landing, layout = two_file_studio(tmp_path)
     inputs = run_inputs(landing, layout, "2026-10-15", None)
     record_clean_publication(layout, inputs)
     stat = layout.published_db.stat()
@@ -57,7 +46,7 @@ def test_a_publication_made_since_is_not_the_recorded_one(tmp_path: Path) -> Non
 
 
 def test_a_file_is_hashed_again_only_when_its_size_or_time_changes(tmp_path: Path) -> None:
-    landing, layout = _studio(tmp_path)
+    landing, layout = two_file_studio(tmp_path)
     first = dict(landing_fingerprint(landing, layout))
     cache = (layout.internal / HASH_CACHE_FILE).read_text(encoding="utf-8")
     # the cache answers for an unchanged file: a planted sha256 proves it was not read again

@@ -16,6 +16,7 @@ from orchestration.lib.dbt import prepare_manifest
 from orchestration.lib.freshness import RunInputs, record_clean_publication, run_inputs
 from orchestration.lib.scope import RefreshScope, models_reading, publication_base, read_manifest, refresh_scope
 from orchestration.refresh import scope_selection
+from tests.conftest import two_file_studio
 
 REFERENCE = ("projects", "accounts", "fx_rates")
 PASSED = {"as_of": "2026-10-15", "latest_load": "L2"}
@@ -29,13 +30,8 @@ def _source_of(file_name: str) -> str | None:
 
 def _published(tmp_path: Path) -> tuple[Path, WarehouseLayout, RunInputs]:
     """A warehouse whose clean publication is of two landing files at 2026-10-15, its build and work files there."""
-    landing = tmp_path / "landing"
-    landing.mkdir()
-    (landing / "projects.csv").write_text("project_code\nP1\n", encoding="utf-8")
-    (landing / "gl_actuals_1.csv").write_text("txn_id\nT1\n", encoding="utf-8")
-    layout = WarehouseLayout(tmp_path / "warehouse")
-    layout.ensure()
-    for database in (layout.published_db, layout.build_db, layout.work_db):
+    landing, layout = two_file_studio(tmp_path)
+    for database in (layout.build_db, layout.work_db):
         database.write_bytes(b"tables")
     inputs = run_inputs(landing, layout, "2026-10-15", None)
     record_clean_publication(layout, inputs, BASE)

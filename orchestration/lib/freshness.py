@@ -95,11 +95,18 @@ def forget_clean_publication(layout: WarehouseLayout) -> None:
     (layout.internal / STATE_FILE).unlink(missing_ok=True)
 
 
+def read_clean_publication(layout: WarehouseLayout) -> dict[str, Any] | None:
+    """The record of the last clean publication (`record_clean_publication`), None without one."""
+    try:
+        return json.loads((layout.internal / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 def is_current(layout: WarehouseLayout, inputs: RunInputs) -> bool:
     """True when the published warehouse is the clean publication of exactly these inputs."""
-    try:
-        state = json.loads((layout.internal / STATE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    state = read_clean_publication(layout)
+    if state is None:
         return False
     recorded = RunInputs(
         state.get("as_of", ""),

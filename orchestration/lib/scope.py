@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestration.lib.config import WarehouseLayout
-from orchestration.lib.freshness import STATE_FILE, RunInputs, published_mtime
+from orchestration.lib.freshness import RunInputs, published_mtime, read_clean_publication
 
 AS_OF_MACRO = "macro.studio_budget.as_of_date"
 LOAD_LEDGER = "load_ledger"
@@ -94,9 +94,8 @@ def refresh_scope(
         return RefreshScope("--full-refresh")
     if engine != "duckdb":
         return RefreshScope(f"the {engine} engine builds every model")
-    try:
-        state = json.loads((layout.internal / STATE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    state = read_clean_publication(layout)
+    if state is None:
         return RefreshScope("no clean publication to build on")
     if state.get("published_db_mtime_ns") != published_mtime(layout):
         return RefreshScope("the published warehouse is not the last clean publication")
