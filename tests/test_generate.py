@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import shutil
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from orchestration.cli import main
@@ -15,6 +18,7 @@ from orchestration.lib.gate.context import RunContext, referenced_sources
 from orchestration.lib.loads import ingest_source
 from orchestration.sample.money import AS_OF
 from orchestration.sample.scale import generate_scaled, sample_actual_rows
+from orchestration.sample.writer import generate
 
 SAMPLE_GL_ROWS = 650 + 1384  # gl_actuals_2025.parquet + gl_actuals_2026.csv of the sample at its seed, 7
 
@@ -101,3 +105,80 @@ def test_the_sample_generator_writes_over_no_folder_s_own_files(tmp_path: Path, 
     assert sample_main([str(tmp_path)]) == 2
     assert "is not empty (gl_actuals_x.csv)" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == [kept.name] and kept.read_text(encoding="utf-8") == "keep\n"
+
+
+PLAN_MONEY = {  # the plan's columns that grow with the ledger, by landing file prefix (README "generate")
+    "budgets_": ("amount", "quantity"),
+    "budget_transfers": ("amount",),
+    "change_orders": ("revenue_amount", "budget_amount"),
+    "estimates_to_complete": ("etc_amount",),
+    "projects": ("contract_value",),
+}
+
+
+def _csv_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _ledger_total(folder: Path) -> Decimal:
+    total = sum((Decimal(row["amount"]) for row in _csv_rows(folder / "gl_actuals_2026.csv")), Decimal(0))
+    table = pq.read_table(folder / "gl_actuals_2025.parquet", columns=["amount"])
+    return total + sum((Decimal(value) for value in table.column("amount").to_pylist()), Decimal(0))
+
+
+def test_the_plan_grows_with_the_ledger_and_the_lines_take_their_budget_s_share(studio: Path, tmp_path: Path) -> None:
+    """The generated studio's plan is the sample's times the ledger's growth, rounded to a whole number (here 2),
+    every other file the sample's own; its generated rows post to budgeted expense lines only, within the project's
+    days, each line's share of them its budget's share of the days to AS_OF; and the scaled plan passes the gate."""
+    sample = tmp_path / "sample"
+    generate(sample, 7)
+    ledger = _ledger_total(sample)
+    factor = round((ledger + 2000 * Decimal("2500.005")) / ledger)  # 2,000 generated amounts of 2,500.005 each
+    assert factor == 2
+    for path in sorted(sample.iterdir()):
+        grown = [columns for prefix, columns in PLAN_MONEY.items() if path.name.startswith(prefix)]
+        if not grown:
+            assert (studio / path.name).read_bytes() == path.read_bytes(), path.name
+            continue
+        expected = _csv_rows(path)
+        for row in expected:
+            for column in grown[0]:
+                row[column] = str(Decimal(row[column]) * factor) if row[column] else ""
+        assert _csv_rows(studio / path.name) == expected, path.name
+
+    projects = {row["project_code"]: row for row in _csv_rows(studio / "projects.csv")}
+    budgets: dict[tuple[str, str], Decimal] = {}
+    for path in studio.glob("budgets_*.csv"):
+        for row in _csv_rows(path):
+            key = (row["project_code"], row["account_code"])
+            budgets[key] = budgets.get(key, Decimal(0)) + Decimal(row["amount"])
+    expense = {row["account_code"] for row in _csv_rows(studio / "accounts.csv") if row["account_type"] == "expense"}
+    weights = {}
+    for (project, account), budget in budgets.items():
+        start, end = (date.fromisoformat(projects[project][k]) for k in ("start_date", "end_date"))
+        if projects[project]["status"] != "bidding" and start <= AS_OF and budget > 0 and account in expense:
+            elapsed = (min(end, AS_OF) - start).days + 1
+            weights[(project, account)] = float(budget) * elapsed / ((end - start).days + 1)
+    rows = _csv_rows(studio / "gl_actuals_generated.csv")
+    counts: dict[tuple[str, str], int] = {}
+    for row in rows:
+        key = (row["project_code"], row["account_code"])
+        assert key in weights, f"{key} has no budget to date"
+        project = projects[row["project_code"]]
+        assert project["start_date"] <= row["posted_date"] <= min(project["end_date"], AS_OF.isoformat()), row
+        counts[key] = counts.get(key, 0) + 1
+    total = sum(weights.values())
+    for key, weight in weights.items():
+        expected_rows = len(rows) * weight / total
+        spread = 5 * (expected_rows * (1 - weight / total)) ** 0.5 + 1  # five standard deviations, and a slot
+        assert abs(counts.get(key, 0) - expected_rows) <= spread, (key, counts.get(key, 0), expected_rows)
+
+    order: list[str] = []
+    for name in ("budgets", "budget_transfers", "change_orders", "estimates_to_complete"):
+        _load_order(name, order)
+    layout = WarehouseLayout(tmp_path / "warehouse")
+    run = RunContext(base_currency="USD", as_of=AS_OF)
+    for name in order:
+        for outcome in ingest_source(SOURCES[name], studio, layout, "test", run):
+            assert outcome.status == "accepted", (outcome.file_name, outcome.reasons)

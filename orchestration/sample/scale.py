@@ -10,17 +10,29 @@ What the generated rows respect, so the quality gate accepts them: project codes
 project's dates and not after `AS_OF`; a plain decimal amount (0.01 to 5,000.00, positive) in the project's
 currency, which fx_rates covers; txn_ids `GEN-<row number>`, which the sample's `GL-` ids never clash with;
 an empty source_ref (a direct ledger posting, not a timesheet, rental or invoice).
+
+So that a larger studio is still one whose plan fits its spending (`plan_scale`):
+- the generated rows post to the budgeted lines (project and account) only, each line drawn in proportion to its
+  budget;
+- the plan grows with the ledger: every budget amount and quantity, transfer, change order, estimate to complete
+  and contract value is multiplied by one whole number, the ledger's total over the sample ledger's total. Without
+  this, 10M ledger rows met the sample's budgets at 270 times their size, and one transaction in a hundred passed
+  for a spike (20% of its line's monthly budget): 105,783 alerts.
+The operational sources (timesheets, rentals, purchase orders, invoices) keep the sample's size.
 """
 
 from __future__ import annotations
 
+import csv
 import os
 import tempfile
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 
+from orchestration.lib.contract import SOURCES, source_for_file
 from orchestration.lib.sql import literal
 from orchestration.sample.money import AS_OF
 from orchestration.sample.writer import generate
@@ -41,41 +53,137 @@ def sample_actual_rows(counts: dict[str, int]) -> int:
     return sum(rows for name, rows in counts.items() if name.startswith("gl_actuals"))
 
 
-def _generated_rows_sql(out_dir: Path, extra: int, seed: int) -> str:
-    def csv(name: str) -> str:
+# a generated amount is 1 to 500,000 cents, each as likely: 2,500.005 on average
+MEAN_GENERATED_AMOUNT = Decimal("2500.005")
+LINE_SLOTS = 10_000  # a line's share of the generated rows is its budget's share, to one part in this many
+# the plan's columns that grow with the ledger (`plan_scale`), by source
+PLAN_COLUMNS = {
+    "budgets": ("amount", "quantity"),  # amount = quantity × rate stays true: rates are kept
+    "budget_transfers": ("amount",),
+    "change_orders": ("revenue_amount", "budget_amount"),
+    "estimates_to_complete": ("etc_amount",),
+    "projects": ("contract_value",),
+}
+
+
+def plan_scale(sample_ledger_total: Decimal, extra: int) -> int:
+    """The whole number the sample's plan is multiplied by when `extra` generated rows join its ledger: the
+    ledger's expected total over the sample ledger's total (amounts in their own currencies), at least 1."""
+    if extra <= 0 or sample_ledger_total <= 0:
+        return 1
+    expected = sample_ledger_total + extra * MEAN_GENERATED_AMOUNT
+    return max(1, int((expected / sample_ledger_total).to_integral_value()))
+
+
+def scale_plan(out_dir: Path, factor: int) -> list[str]:
+    """Multiply the plan's amounts and quantities (`PLAN_COLUMNS`) in the studio's CSV landing files by `factor`,
+    in place, keeping each value's decimal places; returns the files rewritten."""
+    if factor == 1:
+        return []
+    rewritten = []
+    for path in sorted(out_dir.iterdir()):
+        source = source_for_file(path.name)
+        if source is None or source.name not in PLAN_COLUMNS:
+            continue
+        if path.suffix != ".csv":
+            raise ValueError(f"{path.name}: the plan is scaled in CSV files only")
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        for row in rows:
+            for column in PLAN_COLUMNS[source.name]:
+                if row[column]:
+                    row[column] = str(Decimal(row[column]) * factor)
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(SOURCES[source.name].column_names)
+            writer.writerows([row[name] for name in SOURCES[source.name].column_names] for row in rows)
+        rewritten.append(path.name)
+    return rewritten
+
+
+def _ledger_total(out_dir: Path) -> Decimal:
+    """The sum of the studio's ledger amounts, each in its own currency."""
+    con = duckdb.connect()
+    try:
+        (total,) = con.execute(
+            f"SELECT sum(CAST(amount AS DECIMAL(18, 2))) FROM ({_landing_relation(out_dir, 'gl_actuals*')})"
+        ).fetchone()
+    finally:
+        con.close()
+    return Decimal(total or 0)
+
+
+def _budgeted_lines_sql(out_dir: Path, projects: str, through: str | None) -> str:
+    """SQL of the CTEs `lines` (the budgeted project/account lines of the projects selected by `projects`, an SQL
+    condition on projects.csv's columns as text, with the project's currency and dates) and `slots` (LINE_SLOTS
+    slot numbers shared among the lines, each at least one): a row drawn with
+    `hash(..., 'line') % (SELECT count(*) FROM slots)` joins its line by slot.
+
+    A line's share is its budget's part that falls on the days rows are drawn for, the budget taken as spread
+    evenly over the project's days: the days from its start through `through` (SQL of a date), or with `through`
+    None one day (the budget per day)."""
+
+    def csv_relation(name: str) -> str:
         return f"read_csv('{literal(out_dir / name)}', header = true, all_varchar = true)"
 
-    as_of = f"DATE '{AS_OF.isoformat()}'"
+    days = "1" if through is None else f"(least(end_day, {through}) - start_day + 1)"
     return f"""
-        WITH fx AS (SELECT DISTINCT currency FROM {csv("fx_rates.csv")}),
-        projects AS (
-            SELECT row_number() OVER (ORDER BY project_code) - 1 AS i, project_code, currency,
-                   CAST(start_date AS DATE) AS first_day, LEAST(CAST(end_date AS DATE), {as_of}) AS last_day
-            FROM {csv("projects.csv")}
-            WHERE status <> 'bidding' AND CAST(start_date AS DATE) <= {as_of} AND currency IN (SELECT currency FROM fx)
+        fx AS (SELECT DISTINCT currency FROM {csv_relation("fx_rates.csv")}),
+        budgeted AS (
+            SELECT project_code, account_code, sum(CAST(amount AS DECIMAL(18, 2))) AS budget
+            FROM ({_landing_relation(out_dir, "budgets_*")})
+            GROUP BY project_code, account_code
         ),
-        accounts AS (
-            SELECT row_number() OVER (ORDER BY account_code) - 1 AS i, account_code
-            FROM {csv("accounts.csv")} WHERE account_type = 'expense'
+        lines AS (
+            SELECT p.project_code, p.currency, a.account_code, b.budget,
+                   CAST(p.start_date AS DATE) AS start_day, CAST(p.end_date AS DATE) AS end_day
+            FROM {csv_relation("projects.csv")} AS p
+            JOIN budgeted AS b ON b.project_code = p.project_code
+            JOIN {csv_relation("accounts.csv")} AS a ON a.account_code = b.account_code
+            WHERE a.account_type = 'expense' AND b.budget > 0 AND p.currency IN (SELECT currency FROM fx)
+              AND ({projects})
         ),
+        weights AS (
+            SELECT *, CAST(budget AS DOUBLE) * {days} / (end_day - start_day + 1) AS weight
+            FROM lines
+            WHERE end_day >= start_day
+        ),
+        shares AS (
+            SELECT *, greatest(1, CAST(round(weight * {LINE_SLOTS:d} / sum(weight) OVER ()) AS BIGINT)) AS slot_count
+            FROM weights
+            WHERE weight > 0
+        ),
+        slots AS (
+            SELECT row_number() OVER (ORDER BY project_code, account_code, n) - 1 AS slot, project_code, account_code
+            FROM (SELECT project_code, account_code, unnest(range(slot_count)) AS n FROM shares)
+        )"""
+
+
+def _generated_rows_sql(out_dir: Path, extra: int, seed: int) -> str:
+    as_of = f"DATE '{AS_OF.isoformat()}'"
+    eligible = f"p.status <> 'bidding' AND CAST(p.start_date AS DATE) <= {as_of}"
+    return f"""
+        WITH {_budgeted_lines_sql(out_dir, eligible, as_of)},
         draws AS (
             SELECT range AS n,
-                   hash(range, {seed:d}, 'project') % (SELECT count(*) FROM projects) AS project_i,
-                   hash(range, {seed:d}, 'account') % (SELECT count(*) FROM accounts) AS account_i,
+                   hash(range, {seed:d}, 'line') % (SELECT count(*) FROM slots) AS slot,
                    hash(range, {seed:d}, 'day') AS day_h,
                    hash(range, {seed:d}, 'amount') % 500000 + 1 AS cents,
                    hash(range, {seed:d}, 'vendor') % 40 AS vendor_i
             FROM range({extra:d})
         )
         SELECT 'GEN-' || lpad(CAST(d.n AS VARCHAR), 10, '0') AS txn_id,
-               p.first_day + CAST(d.day_h % CAST(p.last_day - p.first_day + 1 AS UBIGINT) AS INTEGER) AS posted_date,
-               p.project_code, a.account_code,
+               l.start_day + CAST(d.day_h % CAST(LEAST(l.end_day, {as_of}) - l.start_day + 1 AS UBIGINT) AS INTEGER)
+                   AS posted_date,
+               l.project_code, l.account_code,
                'Generated Vendor ' || lpad(CAST(d.vendor_i AS VARCHAR), 2, '0') AS vendor,
                'Generated cost line ' || CAST(d.n AS VARCHAR) AS description,
                CAST(CAST(d.cents AS DECIMAL(18, 0)) / 100 AS DECIMAL(18, 2)) AS amount,
-               p.currency,
+               l.currency,
                CAST(NULL AS VARCHAR) AS source_ref
-        FROM draws d JOIN projects p ON p.i = d.project_i JOIN accounts a ON a.i = d.account_i
+        FROM draws d
+        JOIN slots s ON s.slot = d.slot
+        JOIN lines l ON l.project_code = s.project_code AND l.account_code = s.account_code
         ORDER BY d.n
     """
 
@@ -91,6 +199,7 @@ def generate_scaled(out_dir: Path, actual_rows: int, fmt: str = "csv", seed: int
     target.unlink(missing_ok=True)
     if extra == 0:
         return counts
+    scale_plan(out_dir, plan_scale(_ledger_total(out_dir), extra))
     options = "FORMAT parquet" if fmt == "parquet" else "FORMAT csv, HEADER true"
     con = _generator_connection()
     try:
@@ -124,30 +233,18 @@ def _next_day_rows_sql(out_dir: Path, day: date, rows: int, seed: int) -> str:
     """One day's ledger delivery: `rows` new postings dated `day`, a reversal of one earlier posting, and one
     late posting for a period weeks back. Every value is a hash of (row, seed, day), as in the scaled ledger."""
 
-    def csv(name: str) -> str:
-        return f"read_csv('{literal(out_dir / name)}', header = true, all_varchar = true)"
-
     new_day = f"DATE '{day.isoformat()}'"
     late_day = f"DATE '{(day - timedelta(days=LATE_POSTING_DAYS)).isoformat()}'"
     day_seed = f"{seed:d}, '{day.isoformat()}'"
     ledger = _landing_relation(out_dir, "gl_actuals*")
+    running = (
+        f"p.status <> 'bidding' AND CAST(p.start_date AS DATE) <= {late_day} AND CAST(p.end_date AS DATE) >= {new_day}"
+    )
     return f"""
-        WITH fx AS (SELECT DISTINCT currency FROM {csv("fx_rates.csv")}),
-        projects AS (
-            SELECT row_number() OVER (ORDER BY project_code) - 1 AS i, project_code, currency,
-                   CAST(start_date AS DATE) AS first_day, CAST(end_date AS DATE) AS last_day
-            FROM {csv("projects.csv")}
-            WHERE status <> 'bidding' AND CAST(start_date AS DATE) <= {late_day}
-              AND CAST(end_date AS DATE) >= {new_day} AND currency IN (SELECT currency FROM fx)
-        ),
-        accounts AS (
-            SELECT row_number() OVER (ORDER BY account_code) - 1 AS i, account_code
-            FROM {csv("accounts.csv")} WHERE account_type = 'expense'
-        ),
+        WITH {_budgeted_lines_sql(out_dir, running, None)},
         draws AS (
             SELECT range AS n,
-                   hash(range, {day_seed}, 'project') % (SELECT count(*) FROM projects) AS project_i,
-                   hash(range, {day_seed}, 'account') % (SELECT count(*) FROM accounts) AS account_i,
+                   hash(range, {day_seed}, 'line') % (SELECT count(*) FROM slots) AS slot,
                    hash(range, {day_seed}, 'amount') % 500000 + 1 AS cents,
                    hash(range, {day_seed}, 'vendor') % 40 AS vendor_i
             FROM range({rows + 1:d})  -- the last draw is the late posting
@@ -164,14 +261,16 @@ def _next_day_rows_sql(out_dir: Path, day: date, rows: int, seed: int) -> str:
         )
         SELECT 'GEN-' || strftime({new_day}, '%Y%m%d') || '-' || lpad(CAST(d.n AS VARCHAR), 7, '0') AS txn_id,
                CASE WHEN d.n = {rows:d} THEN {late_day} ELSE {new_day} END AS posted_date,
-               p.project_code, a.account_code,
+               l.project_code, l.account_code,
                'Generated Vendor ' || lpad(CAST(d.vendor_i AS VARCHAR), 2, '0') AS vendor,
                CASE WHEN d.n = {rows:d} THEN 'Late posting for ' || strftime({late_day}, '%Y-%m')
                     ELSE 'Generated cost line ' || CAST(d.n AS VARCHAR) END AS description,
                CAST(CAST(d.cents AS DECIMAL(18, 0)) / 100 AS DECIMAL(18, 2)) AS amount,
-               p.currency,
+               l.currency,
                CAST(NULL AS VARCHAR) AS source_ref
-        FROM draws d JOIN projects p ON p.i = d.project_i JOIN accounts a ON a.i = d.account_i
+        FROM draws d
+        JOIN slots s ON s.slot = d.slot
+        JOIN lines l ON l.project_code = s.project_code AND l.account_code = s.account_code
         UNION ALL
         SELECT 'REV-' || txn_id, {new_day}, project_code, account_code, vendor, 'Reversal of ' || txn_id,
                -amount, currency, CAST(NULL AS VARCHAR)
