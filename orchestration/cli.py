@@ -246,13 +246,13 @@ def run(args: argparse.Namespace) -> int:
         err.print("[red]Nothing was published; the previous published warehouse is untouched.[/red]")
         err.print(f"dbt output: {escape(str(layout.internal / 'dbt_output.log'))}")
         return EXIT_FAILED
-    stale_sites = [key for key in ("docs/dbt_docs", "quality/data_docs") if "error" in result.metadata.get(key, {})]
-    for key in stale_sites:
+    from orchestration.refresh import current_base, stale_sites
+
+    stale = stale_sites(result.metadata)
+    for key in stale:
         error = str(getattr(result.metadata[key]["error"], "value", result.metadata[key]["error"]))
         err.print(f"[yellow]{key} not refreshed[/yellow] (its previous pages stay): {escape(error)}")
-    if not result.rejected and not stale_sites:  # a run with a stale site is not one to stand on: the next runs
-        from orchestration.refresh import current_base
-
+    if not result.rejected and not stale:  # a run with a stale site is not one to stand on: the next runs
         record_clean_publication(layout, inputs, current_base(settings))
     print_report(read_report(layout.published_db), report_console())
     from orchestration.lib.notify import deliver_alerts

@@ -4,56 +4,17 @@ It only assembles `defs/<domain>/`; `dagster dev` loads `defs` lazily, and `stud
 materializes the same `studio_assets()` in-process. Nothing here runs at import.
 """
 
-from functools import cache
+from dagster import AssetSelection, Definitions, define_asset_job, definitions
 
-from dagster import (
-    AssetsDefinition,
-    AssetSelection,
-    Definitions,
-    define_asset_job,
-    definitions,
-    in_process_executor,
-)
-
+from orchestration.defs.assets import studio_assets, studio_resources
 from orchestration.defs.automation import ScheduleSettings, daily_schedule, landing_sensor
-from orchestration.defs.departments import department_email_job, department_email_schedule, department_files
-from orchestration.defs.docs import data_docs, dbt_docs
-from orchestration.defs.ingest import ingest_assets
+from orchestration.defs.departments import department_email_job, department_email_schedule
+from orchestration.defs.guard import REFRESH_JOB, guarded_executor
 from orchestration.defs.notify import alert_delivery
-from orchestration.defs.publish import published_warehouse
-from orchestration.defs.reports import reforecast_draft, studio_report
 from orchestration.defs.resources import StudioSettings
-from orchestration.defs.transform import dbt_models
-from orchestration.lib.config import DBT_PROJECT_DIR
-from orchestration.lib.dbt import StudioDbtCliResource, dbt_executable, prepare_manifest
+from orchestration.lib.dbt import prepare_manifest
 
-REFRESH_JOB = "studio_refresh"
-
-
-@cache
-def studio_assets() -> tuple[AssetsDefinition, ...]:
-    """Every asset of a refresh (the dbt manifest must be prepared first: `prepare_manifest()`)."""
-    models = dbt_models()
-    marts = [key for key in models.keys if key.path[0] == "marts"]
-    return (
-        *ingest_assets(),
-        data_docs,
-        models,
-        published_warehouse(marts),
-        department_files,
-        dbt_docs,
-        studio_report,
-        reforecast_draft,
-    )
-
-
-def studio_resources(settings: StudioSettings) -> dict[str, object]:
-    return {
-        "settings": settings,
-        "dbt": StudioDbtCliResource(
-            project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable()
-        ),
-    }
+__all__ = ["REFRESH_JOB", "defs", "studio_assets", "studio_definitions", "studio_resources"]
 
 
 def studio_definitions(settings: StudioSettings, schedule: ScheduleSettings | None = None) -> Definitions:
@@ -71,8 +32,9 @@ def studio_definitions(settings: StudioSettings, schedule: ScheduleSettings | No
         ],
         sensors=[alert_delivery, landing_sensor(REFRESH_JOB)],
         resources=studio_resources(settings),
-        # one writer at a time on a DuckDB file: steps run one after another
-        executor=in_process_executor,
+        # one writer at a time on a DuckDB file: steps run one after another, each refresh holding the warehouse's
+        # refresh lock and publishing what its plan needs (defs/guard.py)
+        executor=guarded_executor(settings),
     )
 
 

@@ -3,6 +3,11 @@
 Both are stopped until turned on (Dagster's default): in `dagster dev`, on the Automation page, or with
 `dagster schedule start` / `dagster sensor start` (see the README). The schedule's cron and timezone come from
 STUDIO_SCHEDULE_CRON and STUDIO_SCHEDULE_TIMEZONE, like the other STUDIO_* settings.
+
+Both plan the refresh as `studio-budget run` does (`planned_refresh`): nothing is requested when nothing is new
+(the published warehouse is the clean publication of these very inputs) or while another refresh runs, and a
+request names the assets its new files and as-of date reach, or every asset. The run checks that plan again
+under the refresh lock before its first step (`defs/guard.py`).
 """
 
 from __future__ import annotations
@@ -18,15 +23,20 @@ from dagster import (
     RunRequest,
     RunsFilter,
     ScheduleDefinition,
+    ScheduleEvaluationContext,
     SensorDefinition,
     SensorEvaluationContext,
     SkipReason,
+    schedule,
     sensor,
 )
 
+from orchestration.defs.plan import plan_refresh, resolved_selection, run_config
 from orchestration.defs.resources import StudioSettings
+from orchestration.lib.freshness import is_current, run_inputs
 from orchestration.lib.loads import source_for_landing_file
 from orchestration.lib.mappings import load_mappings
+from orchestration.lib.refresh_lock import RefreshRunning, refresh_lock
 
 DAILY_SCHEDULE = "daily_refresh"
 LANDING_SENSOR = "landing_files"
@@ -58,15 +68,51 @@ class ScheduleSettings:
         )
 
 
-def daily_schedule(job_name: str, settings: ScheduleSettings) -> ScheduleDefinition:
-    return ScheduleDefinition(
+def daily_schedule(job_name: str, timing: ScheduleSettings) -> ScheduleDefinition:
+    @schedule(
         name=DAILY_SCHEDULE,
         job_name=job_name,
-        cron_schedule=settings.cron,
-        execution_timezone=settings.timezone,
-        description=f"Refresh the warehouse at `{settings.cron}` ({settings.timezone}): STUDIO_SCHEDULE_CRON, "
-        "STUDIO_SCHEDULE_TIMEZONE.",
+        cron_schedule=timing.cron,
+        execution_timezone=timing.timezone,
+        description=f"Refresh the warehouse at `{timing.cron}` ({timing.timezone}): STUDIO_SCHEDULE_CRON, "
+        "STUDIO_SCHEDULE_TIMEZONE. Skipped when nothing is new or another refresh runs.",
     )
+    def _daily(context: ScheduleEvaluationContext, settings: StudioSettings) -> RunRequest | SkipReason:
+        request, _ = planned_refresh(settings, None, {"studio/trigger": "schedule"})
+        return request
+
+    return _daily
+
+
+def planned_refresh(
+    settings: StudioSettings, run_key: str | None, tags: dict[str, str]
+) -> tuple[RunRequest | SkipReason, bool]:
+    """A refresh planned now, as `studio-budget run` plans one (`defs/plan.py`), or why none is needed;
+    and whether to ask again soon (True while another refresh holds the warehouse)."""
+    settings = settings.as_of_now()
+    layout = settings.layout
+    if layout.internal.is_dir():
+        try:
+            with refresh_lock(layout):
+                pass
+        except RefreshRunning as error:
+            return SkipReason(f"{error}: the refresh is planned once it has ended"), True
+    config_file = Path(settings.config_file) if settings.config_file else None
+    inputs = run_inputs(settings.landing, layout, settings.as_of, config_file)
+    if is_current(layout, inputs):
+        return SkipReason(
+            f"nothing new: no new or changed landing file, the same as-of ({settings.as_of}), config and code as the "
+            f"last publication; {layout.published_db} is current"
+        ), False
+    scope = plan_refresh(settings, inputs=inputs)
+    keys = resolved_selection(scope, settings)
+    request = RunRequest(
+        run_key=run_key,
+        asset_selection=None if keys is None else sorted(keys, key=lambda key: key.to_user_string()),
+        run_config=run_config(scoped=keys is not None),
+        tags={**tags, "studio/scope": scope.describe()[:200]},
+    )
+    return request, False
 
 
 def landing_snapshot(landing: Path) -> dict[str, list[int]]:
@@ -101,10 +147,13 @@ def landing_sensor(job_name: str) -> SensorDefinition:
             # the cursor stays: the files are picked up once that refresh has ended
             return SkipReason(f"{len(arrived)} new or changed file(s) wait for the running refresh to end")
         state = json.dumps(current, sort_keys=True)
-        context.update_cursor(state)
-        return RunRequest(
-            run_key=hashlib.sha256(state.encode("utf-8")).hexdigest()[:32],
-            tags={"studio/landing_files": ", ".join(arrived)[:200]},
+        request, again = planned_refresh(
+            settings,
+            hashlib.sha256(state.encode("utf-8")).hexdigest()[:32],
+            {"studio/trigger": "sensor", "studio/landing_files": ", ".join(arrived)[:200]},
         )
+        if not again:  # files seen while another refresh runs are planned once it has ended
+            context.update_cursor(state)
+        return request
 
     return _landing_files

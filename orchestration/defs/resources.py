@@ -22,6 +22,9 @@ class StudioSettings(ConfigurableResource):
     as_of: str  # YYYY-MM-DD
     config_file: str = ""
     engine: str = "duckdb"
+    # False: `as_of` is the default (the landing folder's AS_OF, else today) as it was when these settings were made;
+    # `as_of_now` resolves it again
+    as_of_given: bool = True
 
     @classmethod
     def for_run(
@@ -51,13 +54,32 @@ class StudioSettings(ConfigurableResource):
         """Settings for `dagster dev`: STUDIO_LANDING, STUDIO_WAREHOUSE, STUDIO_AS_OF, STUDIO_CONFIG, STUDIO_ENGINE."""
         environ = dict(os.environ if environ is None else environ)
         config = environ.get("STUDIO_CONFIG")
-        return cls.for_run(
+        settings = cls.for_run(
             Path(environ.get("STUDIO_LANDING", str(SAMPLE_LANDING_DIR))),
             Path(environ.get("STUDIO_WAREHOUSE", "warehouse")),
             environ.get("STUDIO_AS_OF") or None,
             Path(config) if config else None,
             environ.get("STUDIO_ENGINE") or "duckdb",
         )
+        return settings if environ.get("STUDIO_AS_OF") else settings.with_as_of(settings.as_of, given=False)
+
+    def with_as_of(self, as_of: str, given: bool = True) -> StudioSettings:
+        return StudioSettings(
+            landing_dir=self.landing_dir,
+            warehouse_dir=self.warehouse_dir,
+            as_of=as_of,
+            config_file=self.config_file,
+            engine=self.engine,
+            as_of_given=given,
+        )
+
+    def as_of_now(self) -> StudioSettings:
+        """The settings a run started now has. `dagster dev` loads the definitions once for the schedules and sensors
+        but again for each run: a default as-of (the landing's AS_OF, else today) is resolved again here, so that a
+        refresh is planned for the date its run will have."""
+        if self.as_of_given:
+            return self
+        return self.with_as_of(default_as_of(self.landing).isoformat(), given=False)
 
     @property
     def landing(self) -> Path:
