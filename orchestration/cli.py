@@ -179,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
     if args.config is not None and not args.config.is_file():
         err.print(f"[red]config file not found: {escape(str(args.config))}[/red]")
         return EXIT_USAGE
-    from orchestration.lib.freshness import is_current, record_clean_publication, run_inputs
+    from orchestration.lib.freshness import is_current, run_inputs
 
     layout = WarehouseLayout(args.warehouse.resolve())
     config_file = args.config or (Path("studio.toml") if Path("studio.toml").is_file() else None)
@@ -246,14 +246,12 @@ def run(args: argparse.Namespace) -> int:
         err.print("[red]Nothing was published; the previous published warehouse is untouched.[/red]")
         err.print(f"dbt output: {escape(str(layout.internal / 'dbt_output.log'))}")
         return EXIT_FAILED
-    from orchestration.refresh import current_base, stale_sites
+    from orchestration.refresh import record_if_clean, stale_sites
 
-    stale = stale_sites(result.metadata)
-    for key in stale:
+    for key in stale_sites(result.metadata):
         error = str(getattr(result.metadata[key]["error"], "value", result.metadata[key]["error"]))
         err.print(f"[yellow]{key} not refreshed[/yellow] (its previous pages stay): {escape(error)}")
-    if not result.rejected and not stale:  # a run with a stale site is not one to stand on: the next runs
-        record_clean_publication(layout, inputs, current_base(settings))
+    record_if_clean(settings, inputs, result.metadata)  # the same as a run Dagster starts (defs/guard.py)
     print_report(read_report(layout.published_db), report_console())
     from orchestration.lib.notify import deliver_alerts
 

@@ -12,6 +12,7 @@ from orchestration.defs.assets import studio_assets, studio_resources
 from orchestration.defs.plan import (
     current_base,
     plan_refresh,
+    record_if_clean,
     rejections,
     resolved_selection,
     run_config,
@@ -30,6 +31,7 @@ __all__ = [
     "RefreshResult",
     "current_base",
     "plan_refresh",
+    "record_if_clean",
     "refresh",
     "rejections",
     "resolved_selection",

@@ -31,9 +31,9 @@ from dagster import (
     sensor,
 )
 
-from orchestration.defs.plan import plan_refresh, resolved_selection, run_config
+from orchestration.defs.plan import plan_refresh, resolved_selection, run_config, settings_inputs
 from orchestration.defs.resources import StudioSettings
-from orchestration.lib.freshness import is_current, run_inputs
+from orchestration.lib.freshness import is_current
 from orchestration.lib.loads import source_for_landing_file
 from orchestration.lib.mappings import load_mappings
 from orchestration.lib.refresh_lock import RefreshRunning, refresh_lock
@@ -97,8 +97,7 @@ def planned_refresh(
                 pass
         except RefreshRunning as error:
             return SkipReason(f"{error}: the refresh is planned once it has ended"), True
-    config_file = Path(settings.config_file) if settings.config_file else None
-    inputs = run_inputs(settings.landing, layout, settings.as_of, config_file)
+    inputs = settings_inputs(settings)
     if is_current(layout, inputs):
         return SkipReason(
             f"nothing new: no new or changed landing file, the same as-of ({settings.as_of}), config and code as the "

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dagster import (
@@ -36,11 +35,11 @@ from dagster import (
 )
 from dagster._core.definitions.executor_definition import IN_PROC_CONFIG
 
-from orchestration.defs.plan import current_base, plan_refresh, rejections, resolved_selection, stale_sites
+from orchestration.defs.plan import plan_refresh, record_if_clean, resolved_selection, settings_inputs
 from orchestration.defs.publish import PUBLISHED
 from orchestration.defs.resources import StudioSettings
 from orchestration.defs.transform import DBT_OP
-from orchestration.lib.freshness import RunInputs, record_clean_publication, run_inputs
+from orchestration.lib.freshness import RunInputs
 from orchestration.lib.refresh_lock import refresh_lock
 
 if TYPE_CHECKING:
@@ -67,8 +66,7 @@ def check_plan(settings: StudioSettings, selected: set[AssetKey] | None, full_re
     """Under the refresh lock, before a publishing run's first step: the run's selection (None: every asset)
     covers what a run planned now materializes. Returns the run's inputs (`freshness.RunInputs`), recorded after a
     clean publication."""
-    config_file = Path(settings.config_file) if settings.config_file else None
-    inputs = run_inputs(settings.landing, settings.layout, settings.as_of, config_file)
+    inputs = settings_inputs(settings)
     if selected is None:
         return inputs
     scope = plan_refresh(settings, full_refresh, inputs)
@@ -81,15 +79,6 @@ def check_plan(settings: StudioSettings, selected: set[AssetKey] | None, full_re
             f"({scope.describe()}); nothing was done, and the next refresh plans again"
         )
     return inputs
-
-
-def record_if_clean(settings: StudioSettings, inputs: RunInputs, metadata: dict[str, dict]) -> bool:
-    """After a run that published without a failed step: record the clean publication when every load was
-    accepted and both sites were rebuilt (as `studio-budget run` does). Returns whether it recorded."""
-    if rejections(metadata) or stale_sites(metadata):
-        return False
-    record_clean_publication(settings.layout, inputs, current_base(settings))
-    return True
 
 
 class GuardedExecutor(Executor):

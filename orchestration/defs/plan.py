@@ -21,7 +21,7 @@ from orchestration.lib.dbt import (
     prepare_manifest,
     read_incremental_state,
 )
-from orchestration.lib.freshness import RunInputs, run_inputs
+from orchestration.lib.freshness import RunInputs, record_clean_publication, run_inputs
 from orchestration.lib.lake import accepted_manifests
 from orchestration.lib.loads import source_for_landing_file
 from orchestration.lib.mappings import load_mappings
@@ -43,11 +43,16 @@ def current_base(settings: StudioSettings) -> dict:
     return publication_base(settings.engine, read_incremental_state(layout, settings.engine), loads)
 
 
+def settings_inputs(settings: StudioSettings) -> RunInputs:
+    """The inputs of a run with these settings (`freshness.run_inputs`)."""
+    config_file = Path(settings.config_file) if settings.config_file else None
+    return run_inputs(settings.landing, settings.layout, settings.as_of, config_file)
+
+
 def plan_refresh(settings: StudioSettings, full_refresh: bool = False, inputs: RunInputs | None = None) -> RefreshScope:
     """What this run materializes (`lib/scope.py`): every asset, or what the new landing files and as-of reach."""
     layout = settings.layout
-    config_file = Path(settings.config_file) if settings.config_file else None
-    inputs = inputs or run_inputs(settings.landing, layout, settings.as_of, config_file)
+    inputs = inputs or settings_inputs(settings)
     mappings = load_mappings()
 
     def source_of(file_name: str) -> str | None:
@@ -108,3 +113,13 @@ def rejections(metadata: dict[str, dict]) -> list[dict]:
 def stale_sites(metadata: dict[str, dict]) -> list[str]:
     """The documentation sites a run could not rebuild (their previous pages stay)."""
     return [key for key in SITES if "error" in metadata.get(key, {})]
+
+
+def record_if_clean(settings: StudioSettings, inputs: RunInputs, metadata: dict[str, dict]) -> bool:
+    """After a run that published without a failed step (`metadata`: its materializations', by asset key): record
+    the clean publication (`freshness.record_clean_publication`) when every load was accepted and both sites were
+    rebuilt; a run with a stale site is not one to stand on. Returns whether it recorded."""
+    if rejections(metadata) or stale_sites(metadata):
+        return False
+    record_clean_publication(settings.layout, inputs, current_base(settings))
+    return True

@@ -101,15 +101,11 @@ def scale_plan(out_dir: Path, factor: int) -> list[str]:
     return rewritten
 
 
-def _ledger_total(out_dir: Path) -> Decimal:
+def _ledger_total(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Decimal:
     """The sum of the studio's ledger amounts, each in its own currency."""
-    con = duckdb.connect()
-    try:
-        (total,) = con.execute(
-            f"SELECT sum(CAST(amount AS DECIMAL(18, 2))) FROM ({_landing_relation(out_dir, 'gl_actuals*')})"
-        ).fetchone()
-    finally:
-        con.close()
+    (total,) = con.execute(
+        f"SELECT sum(CAST(amount AS DECIMAL(18, 2))) FROM ({_landing_relation(out_dir, 'gl_actuals*')})"
+    ).fetchone()
     return Decimal(total or 0)
 
 
@@ -199,10 +195,10 @@ def generate_scaled(out_dir: Path, actual_rows: int, fmt: str = "csv", seed: int
     target.unlink(missing_ok=True)
     if extra == 0:
         return counts
-    scale_plan(out_dir, plan_scale(_ledger_total(out_dir), extra))
     options = "FORMAT parquet" if fmt == "parquet" else "FORMAT csv, HEADER true"
     con = _generator_connection()
     try:
+        scale_plan(out_dir, plan_scale(_ledger_total(con, out_dir), extra))
         con.execute("SET threads TO 1")  # one writer thread: the same bytes every time
         con.execute(f"COPY ({_generated_rows_sql(out_dir, extra, seed)}) TO '{literal(target)}' ({options})")
     finally:
