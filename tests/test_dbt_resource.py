@@ -76,8 +76,17 @@ def test_the_projects_parse_is_made_again_when_made_with_other_arguments(
     assert len(parses) == 1
     stamp = tmp_path / "target" / ".parse_args"
     stamp.write_text(stamp.read_text(encoding="utf-8").replace('"local"', '"spark"'), encoding="utf-8")
-    dbt_module.prepare_manifest(project)  # made with another target (a hand-run dbt, say): again
+    dbt_module.prepare_manifest(project)  # made with another target: again
     assert len(parses) == 2
+    dbt_module.prepare_manifest(project)
+    assert len(parses) == 2
+    # a dbt run by hand in the project writes its own parse there, and leaves the stamp as it was: again
+    earlier = manifest.stat().st_mtime - 5  # the stamp older than the manifest
+    os.utime(stamp, (earlier, earlier))
+    dbt_module.prepare_manifest(project)
+    assert len(parses) == 3
+    dbt_module.prepare_manifest(project)  # the stamp written after it: not again
+    assert len(parses) == 3
 
 
 def test_dbt_writes_no_debug_log_file_unless_asked() -> None:

@@ -68,6 +68,16 @@ class StudioDbtCliResource(DbtCliResource):
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
+def parsed_since(target: Path, stamp: Path) -> bool:
+    """True when a dbt command wrote its parse into `target` after the stamp of the pipeline's parse was written
+    (a dbt run by hand in the project, with other vars or another target): the stamp no longer describes it."""
+    if not stamp.is_file():
+        return True
+    stamped = stamp.stat().st_mtime
+    written = [target / name for name in ("manifest.json", "partial_parse.msgpack")]
+    return any(p.is_file() and p.stat().st_mtime > stamped for p in written)
+
+
 def prepare_manifest(project: DbtProject = dbt_project) -> Path:
     """The project's manifest, parsed first when missing, older than a file of the project (a fresh clone has none)
     or parsed with other arguments, as dagster-dbt's `DbtProject.prepare_if_dev` would under `dagster dev`, but cheap
@@ -78,7 +88,8 @@ def prepare_manifest(project: DbtProject = dbt_project) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     # as a refresh of a studio with the default settings parses (vars and target): a new warehouse's first refresh
     # starts from this parse (dagster-dbt copies it to the warehouse's target folder). A parse made otherwise (an
-    # older checkout, a dbt run by hand in the project) is parsed again, or every new warehouse would parse in full.
+    # older checkout, a dbt run by hand in the project) is parsed again, or every new warehouse would parse in full
+    # (and, measured, every refresh of one: each run's build and docs parsed the whole project again).
     args = ["parse", "--quiet", "--target", DBT_TARGETS["duckdb"]]
     args += ["--vars", dbt_command_vars(default_pipeline_vars())]
     stamp = target / ".parse_args"
@@ -86,7 +97,11 @@ def prepare_manifest(project: DbtProject = dbt_project) -> Path:
     with (target / ".parse.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         stamped = stamp.read_text(encoding="utf-8") if stamp.is_file() else None
-        if stamped != made_with or manifest_is_stale(Path(project.project_dir), project.manifest_path):
+        if (
+            stamped != made_with
+            or parsed_since(target, stamp)
+            or manifest_is_stale(Path(project.project_dir), project.manifest_path)
+        ):
             stamp.unlink(missing_ok=True)
             dbt = StudioDbtCliResource(project_dir=project, dbt_executable=str(Path(sys.executable).with_name("dbt")))
             dbt.cli(args, target_path=project.target_path).wait()
