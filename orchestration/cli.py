@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import logging
 import os
 import sys
 from datetime import date
@@ -358,13 +359,16 @@ def report(args: argparse.Namespace) -> int:
 
 
 def entry_point() -> None:
-    """The `studio-budget` command. Once its output is flushed, the interpreter's teardown writes to
-    /dev/null: the duckdb binding reports reference leaks there that GX's SQLAlchemy engines cause."""
+    """The `studio-budget` command. It ends once its output is flushed, without the interpreter's teardown: the
+    teardown frees every object the run's libraries left (Dagster's definitions, dbt's manifest, Great
+    Expectations, whose SQLAlchemy engines also make the duckdb binding report reference leaks), which took about
+    2 s of a 22 s day's refresh (measured). Nothing of the command's is left to it: its files are written through
+    `with` blocks, its DuckDB connections closed, its Dagster instance disposed (refresh.refresh)."""
     code = main()
     sys.stdout.flush()
     sys.stderr.flush()
-    os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
-    sys.exit(code)
+    logging.shutdown()
+    os._exit(code)
 
 
 if __name__ == "__main__":

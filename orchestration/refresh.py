@@ -97,9 +97,11 @@ def refresh(
         contextlib.nullcontext() if locked else refresh_lock(layout),
         log_path.open("w", encoding="utf-8") as log,
         contextlib.redirect_stdout(output or log),
+        # disposed on leaving: its temporary artifact folder is removed here, not left to the interpreter's
+        # teardown, which `studio-budget` skips (cli.entry_point)
+        DagsterInstance.ephemeral() as instance,
     ):
         scope = plan_refresh(settings, full_refresh, inputs)  # under the lock: no other run changes it meanwhile
-        instance = DagsterInstance.ephemeral()
         result = materialize(
             studio_assets(),
             resources=studio_resources(settings),
