@@ -150,6 +150,7 @@ class CliRun:
     exit_code: int
     stdout: str
     stderr: str
+    temp_left: tuple[str, ...] = ()  # what the run left in its temporary folder (TMPDIR)
 
 
 def run_cli(
@@ -172,9 +173,13 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> CliR
 
     def build(folder: Path) -> None:
         # piped, with FORCE_COLOR set as CI services set it: the output must still carry no control sequence
-        done = run_cli("run", "--warehouse", str(folder / "warehouse"), env={"FORCE_COLOR": "1"})
+        temp = folder / "tmp"
+        temp.mkdir()
+        done = run_cli("run", "--warehouse", str(folder / "warehouse"), env={"FORCE_COLOR": "1", "TMPDIR": str(temp)})
+        left = sorted(p.name for p in temp.iterdir())
         (folder / "run.json").write_text(
-            json.dumps({"exit_code": done.returncode, "stdout": done.stdout, "stderr": done.stderr}), encoding="utf-8"
+            json.dumps({"exit_code": done.returncode, "stdout": done.stdout, "stderr": done.stderr, "temp_left": left}),
+            encoding="utf-8",
         )
 
     folder = build_once(shared_root(tmp_path_factory, worker_id), "sample", build)
@@ -186,6 +191,7 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> CliR
         done["exit_code"],
         done["stdout"],
         done["stderr"],
+        tuple(done["temp_left"]),
     )
 
 

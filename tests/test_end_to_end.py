@@ -160,6 +160,13 @@ def test_piped_run_output_carries_no_control_sequences(sample_run: CliRun) -> No
         assert not set(output) & set("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏")
 
 
+def test_a_run_leaves_nothing_in_the_temporary_folder(sample_run: CliRun) -> None:
+    # the command ends without the interpreter's teardown (cli.entry_point): what would have removed a temporary
+    # folder then (Dagster's artifact storage among them) must have run before
+    assert sample_run.exit_code == 0
+    assert sample_run.temp_left == ()
+
+
 def test_printed_commentary_list_is_the_report_model(sample_run: CliRun) -> None:
     database = sample_run.warehouse / "studio.duckdb"
     expected = rows(
