@@ -196,7 +196,8 @@ def run(args: argparse.Namespace) -> int:
         err.print(f"[red]{escape(str(error))}[/red]")
         return EXIT_USAGE
     warn_unread_landing_files(args.landing, mappings, err)
-    from orchestration.lib.config import StudioConfig
+    from orchestration.dbt_child import warm_dbt
+    from orchestration.lib.config import DBT_PROJECT_DIR, StudioConfig
     from orchestration.lib.refresh_lock import RefreshRunning, refresh_lock
 
     try:
@@ -208,9 +209,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         # the lock before the log is opened (a refused run leaves the running one's log alone) and before Dagster
         # and dbt are imported (a refused run ends at once)
-        with refresh_lock(layout):
+        with refresh_lock(layout), warm_dbt(DBT_PROJECT_DIR):
             # imported here: Dagster and dbt take seconds to import, a usage error or a run with nothing new should
-            # not wait for them
+            # not wait for them; meanwhile the run's dbt is imported in a process of its own (dbt_child.warm_dbt)
             from orchestration.defs.resources import StudioSettings
             from orchestration.refresh import refresh
 
