@@ -6,10 +6,13 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import re
 import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import dagster_dbt
 import pytest
 from dagster_dbt import DbtCliResource
 
@@ -93,3 +96,32 @@ def test_dbt_writes_no_debug_log_file_unless_asked() -> None:
     assert child_environment({"PATH": "/usr/bin"}) == {"DBT_LOG_LEVEL_FILE": "none"}
     assert child_environment({"DBT_LOG_LEVEL_FILE": "debug"}) == {"DBT_LOG_LEVEL_FILE": "debug"}
     assert child_environment({"DBT_LOG_LEVEL_FILE": ""}) == {"DBT_LOG_LEVEL_FILE": "none"}  # dbt: unset, so debug
+
+
+def test_the_refresh_imports_dagster_dbt_without_dbt_core_and_the_names_it_uses_are_dbt_cores() -> None:
+    # orchestration/defs/__init__.py: dagster-dbt imported as where dbt-core is absent defines these names itself
+    script = (
+        "import json, sys\n"
+        "import orchestration.refresh, orchestration.definitions\n"
+        "from dagster_dbt import compat\n"
+        "enums = (compat.NodeStatus, compat.TestStatus, compat.NodeType)\n"
+        "names = {e.__name__: {m.name: m.value for m in e} for e in enums}\n"
+        "core = sorted(m for m in sys.modules if m == 'dbt' or m.startswith(('dbt.', 'dbt_common', 'dbt_adapters')))\n"
+        "print(json.dumps({'version': str(compat.DBT_PYTHON_VERSION), 'core': core, 'names': names,\n"
+        "                  'refable': sorted(compat.REFABLE_NODE_TYPES)}))\n"
+    )  # fmt: skip
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    assert seen["version"] == "None"  # dagster-dbt took dbt-core to be absent
+    assert seen["core"] == []  # and nothing imported it
+    from dbt.contracts.results import NodeStatus, TestStatus
+    from dbt.node_types import REFABLE_NODE_TYPES, NodeType
+
+    # every name of these that dagster-dbt uses, read from its source, is dbt-core's, with dbt-core's value
+    source = "\n".join(p.read_text(encoding="utf-8") for p in Path(dagster_dbt.__file__).parent.rglob("*.py"))
+    used = set(re.findall(r"\b(NodeStatus|TestStatus|NodeType)\.([A-Z]\w*)", source))
+    assert ("NodeStatus", "Success") in used and ("NodeType", "Test") in used
+    core = {"NodeStatus": NodeStatus, "TestStatus": TestStatus, "NodeType": NodeType}
+    for enum, name in used:
+        assert seen["names"][enum][name] == getattr(core[enum], name).value, (enum, name)
+    assert seen["refable"] == sorted(str(t) for t in REFABLE_NODE_TYPES)
