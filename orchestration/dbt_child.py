@@ -51,6 +51,7 @@ PR_SET_PDEATHSIG = 1
 WARM_ENV = "STUDIO_DBT_WARM"  # "<abstract socket name> <token>" of the waiting dbt process, while a refresh runs
 SPARK_TARGET = "spark"  # orchestration.lib.spark.DBT_TARGETS (not imported: it imports DuckDB)
 MESSAGE_LIMIT = 1 << 20  # the command's arguments and environment, one message
+REQUEST_SECONDS = 5  # what a connection has to send its request in, once accepted
 
 
 def child_environment(environ: Mapping[str, str]) -> dict[str, str]:
@@ -194,7 +195,10 @@ def serve() -> NoReturn:
     os.environ.clear()
     os.environ.update(request["env"])
     os.environ.pop(WARM_ENV, None)
-    connection.sendall(struct.pack("i", os.getpid()))
+    try:
+        connection.sendall(struct.pack("i", os.getpid()))
+    except OSError:  # the command is gone already (interrupted while it waited): nothing to run
+        os._exit(1)
     reported = threading.Event()
     threading.Thread(target=end_with_command, args=(connection, reported), daemon=True).start()
 
@@ -207,17 +211,26 @@ def serve() -> NoReturn:
 
 
 def accepted_request(connection: socket.socket, token: str) -> tuple[dict | None, list[int]]:
-    """The command sent on `connection` and its three standard streams; None for one not from this run."""
+    """The command sent on `connection` and its three standard streams; None for one not from this run: another
+    user's (refused before anything is read), one without the run's token, or one that sends nothing whole within
+    REQUEST_SECONDS (a connection that says nothing cannot keep the run's command waiting)."""
     uid = struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[1]
+    if uid != os.getuid():
+        return None, []
+    connection.settimeout(REQUEST_SECONDS)
+    fds: list[int] = []
     try:
-        message, fds, _, _ = socket.recv_fds(connection, MESSAGE_LIMIT, 3)
+        message, fds, flags, _ = socket.recv_fds(connection, MESSAGE_LIMIT, 3, socket.MSG_CMSG_CLOEXEC)
         request = json.loads(message)
+        if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC) or len(fds) != 3 or not isinstance(request, dict):
+            raise ValueError("not a whole request")
+        if not secrets.compare_digest(str(request.get("token")), token):
+            raise ValueError("not this run's")
     except (OSError, ValueError):
-        return None, []
-    if uid != os.getuid() or len(fds) != 3 or not secrets.compare_digest(str(request.get("token")), token):
         for fd in fds:
-            os.close(fd)
+            os.close(fd)  # a stream kept open here would keep its reader waiting for the end of it
         return None, []
+    connection.settimeout(None)
     return request, fds
 
 

@@ -75,7 +75,7 @@ def request(name: str, token: str, args: list[str]) -> socket.socket:
     return connection
 
 
-def test_a_command_without_the_runs_token_is_refused(tmp_path: Path) -> None:
+def test_a_command_without_the_runs_token_is_refused() -> None:
     with warm_dbt(DBT_PROJECT_DIR) as waiting:
         assert waiting is not None
         name, token = os.environ[WARM_ENV].split()
@@ -87,6 +87,21 @@ def test_a_command_without_the_runs_token_is_refused(tmp_path: Path) -> None:
         served = dbt("--version")
         assert served.returncode == 0 and "installed:" in served.stdout
         assert waiting.wait(timeout=60) == 0
+
+
+def test_a_connection_that_sends_nothing_does_not_keep_the_runs_command_waiting() -> None:
+    with warm_dbt(DBT_PROJECT_DIR) as waiting:
+        assert waiting is not None
+        name, _ = os.environ[WARM_ENV].split()
+        wait_until_listening(name)
+        silent = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        silent.connect("\0" + name)  # first in the queue, and says nothing
+        try:
+            served = dbt("--version")  # dbt() gives up after 120 s: a waiting process stuck on `silent` fails it
+        finally:
+            silent.close()
+        assert served.returncode == 0 and "installed:" in served.stdout
+        assert waiting.wait(timeout=60) == 0  # the waiting process served it (not a dbt started for it)
 
 
 def test_the_waiting_dbt_dies_with_the_command_it_serves(tmp_path: Path) -> None:
