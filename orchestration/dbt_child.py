@@ -141,8 +141,7 @@ def run_by_waiting_dbt(args: list[str]) -> int | None:
         socket.send_fds(connection, [json.dumps(request).encode()], [0, 1, 2])
         served = connection.recv(16)  # the serving process's pid; nothing when it refused the request
     except OSError:
-        connection.close()
-        return None
+        served = b""
     if len(served) != 4:
         connection.close()
         return None
@@ -156,11 +155,7 @@ def run_by_waiting_dbt(args: list[str]) -> int | None:
         signal.signal(signum, pass_on)
     status = b""
     with contextlib.suppress(OSError):
-        while len(status) < 4:
-            part = connection.recv(4 - len(status))
-            if not part:
-                break
-            status += part
+        status = connection.recv(16)  # one message, whole (SOCK_SEQPACKET); nothing when the process died first
     connection.close()
     if len(status) != 4:
         print("dbt ended without an exit status", file=sys.stderr)
