@@ -14,7 +14,7 @@ import duckdb
 import msgpack
 import pytest
 
-from orchestration.lib.dbt import AS_OF_ENV
+from orchestration.lib.dbt import AS_OF_ENV, INCREMENTAL_THREADS
 from orchestration.sample.scale import generate_next_day
 from tests.conftest import CliRun, compiled_test, copy_warehouse, query, run_cli
 
@@ -42,10 +42,13 @@ def test_incremental_refreshes_equal_a_full_refresh_mart_by_mart(sample_run: Cli
         assert done.returncode == 0, done.stderr
         assert f"loaded {written:,} rows from 1 new file(s)" in done.stderr
         dbt_output = (incremental / "_internal" / "dbt_output.log").read_text(encoding="utf-8")
+        # the fact built onto its table: two nodes at once (INCREMENTAL_THREADS), the marts the same (below)
+        assert f"Concurrency: {INCREMENTAL_THREADS} threads (target='local')" in dbt_output
         if number == 0:  # the old layout had no work database: nothing to keep, every model is built
             assert "refreshed every model (no build or work database)" in done.stderr
             assert "model work.staging.stg_budgets" in dbt_output
-        else:  # the day reaches the ledger's models and the as-of date's; the budgets' staging is kept as built
+        else:
+            # the day reaches the ledger's models and the as-of date's; the budgets' staging is kept as built
             assert "refreshed what new files of gl_actuals and the new as-of date reach" in done.stderr
             assert "model work.staging.stg_gl_actuals" in dbt_output
             assert "model work.staging.stg_budgets" not in dbt_output
@@ -90,6 +93,8 @@ def test_incremental_refreshes_equal_a_full_refresh_mart_by_mart(sample_run: Cli
     copy_warehouse(incremental, full)
     rebuilt = run_cli("run", "--landing", str(landing), "--warehouse", str(full), "--full-refresh")
     assert rebuilt.returncode == 0, rebuilt.stderr
+    # every model from the lake: one node at a time, as the profile says
+    assert "Concurrency: 1 threads (target='local')" in (full / "_internal" / "dbt_output.log").read_text("utf-8")
     assert "loaded 0 rows from 0 new file(s)" in rebuilt.stderr
     incremental_marts, full_marts = _marts(database), _marts(full / "studio.duckdb")
     assert incremental_marts.keys() == full_marts.keys() and len(full_marts) > 20

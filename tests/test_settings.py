@@ -40,6 +40,9 @@ def test_studio_toml_reaches_dbt_build(tmp_path: Path) -> None:
         "build_db": "build.duckdb",
         "work_db": "work.duckdb",
     }
+    assert "--threads" not in args  # the profile's
+    threaded = dbt_build_args(settings.dbt_vars(), threads=2)
+    assert threaded[threaded.index("--threads") + 1] == "2" and "--full-refresh" not in threaded
 
 
 def test_defaults_are_explicit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

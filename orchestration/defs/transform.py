@@ -8,6 +8,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.defs.resources import StudioSettings
 from orchestration.lib.dbt import (
+    INCREMENTAL_THREADS,
     StudioDbtTranslator,
     dbt_build_args,
     dbt_environment,
@@ -81,7 +82,8 @@ def dbt_models() -> AssetsDefinition:
             prepare_build_database(layout, None if full else previous)
         pause_point("dbt")
         record_build_attempt(layout, previous, inputs, full, settings.engine)
-        args = dbt_build_args(dbt_vars, full, DBT_TARGETS[settings.engine])
+        threads = INCREMENTAL_THREADS if settings.engine != "spark" and not full else None
+        args = dbt_build_args(dbt_vars, full, DBT_TARGETS[settings.engine], threads)
         with dbt_environment(dbt_vars, layout.internal):  # dbt starts here: it takes a copy of the environment
             invocation = dbt.cli(args, context=context, target_path=layout.dbt_target)
         yield from invocation.stream()
