@@ -470,6 +470,7 @@ def render(results: list[dict], huge: dict | None, info: dict) -> str:
         "# Refresh benchmark",
         "",
         f"`python benchmarks/refresh.py --rows {' '.join(str(r['rows']) for r in results)}"
+        + f" --days {len(results[0]['next_day_walls'])}"
         + (f" --huge {huge['rows']}" if huge else "")
         + "`, one run. Machine: "
         + f"{info['cores']} cores, {info['ram_gib']} GiB RAM; Python {info['python']}, DuckDB {info['duckdb']}, "

@@ -26,6 +26,7 @@ def test_refresh_benchmark_runs_every_step_on_a_tiny_studio(tmp_path: Path) -> N
     )
     assert done.returncode == 0, done.stderr[-3000:]
     text = out.read_text(encoding="utf-8")
+    assert "`python benchmarks/refresh.py --rows 2500 --days 1`, one run." in text  # how to run it again
     row = next(line for line in text.splitlines() if line.startswith("| 2,500 |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert len(cells) == 10 and all(re.search(r"\d", c) for c in cells)
