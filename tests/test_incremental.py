@@ -42,12 +42,14 @@ def test_incremental_refreshes_equal_a_full_refresh_mart_by_mart(sample_run: Cli
         assert done.returncode == 0, done.stderr
         assert f"loaded {written:,} rows from 1 new file(s)" in done.stderr
         dbt_output = (incremental / "_internal" / "dbt_output.log").read_text(encoding="utf-8")
-        # the fact built onto its table: two nodes at once (INCREMENTAL_THREADS), the marts the same (below)
-        assert f"Concurrency: {INCREMENTAL_THREADS} threads (target='local')" in dbt_output
         if number == 0:  # the old layout had no work database: nothing to keep, every model is built
             assert "refreshed every model (no build or work database)" in done.stderr
             assert "model work.staging.stg_budgets" in dbt_output
+            # every model, some from the lake: one node at a time, as the profile says
+            assert "Concurrency: 1 threads (target='local')" in dbt_output
         else:
+            # a scoped day: two nodes at once (INCREMENTAL_THREADS), the marts the same as a rebuild's (below)
+            assert f"Concurrency: {INCREMENTAL_THREADS} threads (target='local')" in dbt_output
             # the day reaches the ledger's models and the as-of date's; the budgets' staging is kept as built
             assert "refreshed what new files of gl_actuals and the new as-of date reach" in done.stderr
             assert "model work.staging.stg_gl_actuals" in dbt_output
