@@ -82,9 +82,10 @@ def dbt_models() -> AssetsDefinition:
             prepare_build_database(layout, None if full else previous)
         pause_point("dbt")
         record_build_attempt(layout, previous, inputs, full, settings.engine)
-        # a day the plan scoped (new ledger lines onto the tables there): two dbt nodes at once; any other build
-        # (every model, a rebuild from the lake, a Dagster UI selection) the profile's one
-        threads = INCREMENTAL_THREADS if settings.engine != "spark" and config.scoped and not full else None
+        # a day the plan scoped (new ledger lines onto the tables there; never on Spark, whose plan builds every
+        # model): two dbt nodes at once; any other build (every model, a rebuild, a Dagster UI selection) the
+        # profile's
+        threads = INCREMENTAL_THREADS if config.scoped and not full else None
         args = dbt_build_args(dbt_vars, full, DBT_TARGETS[settings.engine], threads)
         with dbt_environment(dbt_vars, layout.internal):  # dbt starts here: it takes a copy of the environment
             invocation = dbt.cli(args, context=context, target_path=layout.dbt_target)
