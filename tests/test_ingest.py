@@ -182,6 +182,37 @@ def test_blank_rows_are_left_out_and_the_rows_after_them_keep_their_numbers(
     assert outcome.status == "rejected"
 
 
+def test_rows_after_an_empty_line_keep_the_files_numbers(reference_lake: WarehouseLayout, tmp_path: Path) -> None:
+    """A line with nothing on it (a hand edit, some tools' section breaks) is a row of the file as a spreadsheet
+    opens it, though the CSV reader passes over it: the rows after it keep the file's numbers, in the lake and in
+    a rejection. Numbers worked out by hand from the file below (row 1 = the line after the header)."""
+    rows = (
+        "G1,2025-01-15,P1,5100,Crew Co,crew,3500.00,USD,\n"  # row 1
+        "\n"  # row 2: nothing
+        "G2,2025-01-16,P1,5100,Crew Co,crew,10.00,USD,\n"  # row 3
+        "\n\n"  # rows 4 and 5: nothing
+        'G3,2025-01-17,P1,5100,Crew Co,"two\nlines",20.00,USD,\n'  # row 6, one row over two lines
+        ",,\n"  # row 7: blank, shorter than the header
+        "G4,2025-01-18,P1,5100,Crew Co,crew,30.00,USD,\n"  # row 8
+        "\n\n"  # after the last row: renumbers nothing
+    )
+    outcome = deliver_ledger(reference_lake, tmp_path, "gl_actuals_empty_lines.csv", GL_HEADER + rows)
+    assert outcome.status == "accepted", outcome.reasons
+    assert lake_rows(reference_lake, "gl_actuals", "SELECT txn_id, _row_number") == [
+        ("G1", 1),
+        ("G2", 3),
+        ("G3", 6),
+        ("G4", 8),
+    ]
+    # a rejection names the row a producer finds in the file: G4's amount is not a number
+    outcome = deliver_ledger(
+        reference_lake, tmp_path, "gl_actuals_empty_lines_bad.csv", GL_HEADER + rows.replace("30.00", "thirty")
+    )
+    assert outcome.status == "rejected"
+    named = {e["row"] for c in outcome.checks if not c.passed for e in c.examples}
+    assert named == {8}, outcome.reasons
+
+
 def test_a_file_rejected_again_for_the_same_reasons_is_not_quarantined_twice(
     reference_lake: WarehouseLayout, tmp_path: Path
 ) -> None:

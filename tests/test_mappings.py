@@ -169,6 +169,24 @@ def test_malformed_amount_stays_text_and_is_rejected(tmp_path: Path) -> None:
     ]
 
 
+def test_rows_after_an_empty_line_keep_the_exports_numbers(tmp_path: Path) -> None:
+    """A line with nothing on it is a row of the export as a spreadsheet opens it, though the CSV reader passes
+    over it; a quoted memo over two lines is one row. Numbers worked out by hand from the file below."""
+    text = (
+        QB_PREAMBLE + QB_HEADER + "5100 Crew,,,,,,,,,\n"  # rows 1-4 preamble, 5 header, 6 heading
+        ',01/15/2025,Bill,,Crew Co,P1,crew,AP,"400.00",\n'  # row 7
+        "\n"  # row 8: nothing
+        ',01/16/2025,Bill,,Crew Co,P1,"two\nlines",AP,50.00,\n'  # row 9
+        "\n\n"  # rows 10 and 11: nothing
+        ',01/17/2025,Bill,,Crew Co,P1,x,AP,"4,25.00",\n'  # row 12
+    )
+    got, checks = mapped(write(tmp_path, "quickbooks_gl_gaps.csv", text), "quickbooks_gl")
+    assert [r[0] for r in got] == [7, 9, 12]
+    assert [c.message for c in checks] == [
+        "Amount is a number as the mapping states it: 1 row(s) do not, e.g. row 12 Amount = '4,25.00'"
+    ]
+
+
 def test_a_row_with_a_cell_beyond_the_header_is_rejected_not_cut_to_the_header(tmp_path: Path) -> None:
     """`2,500.00` left unquoted by a hand edit: the row has 11 cells under a 10-column header, and cut to the
     header its Amount would be 2."""

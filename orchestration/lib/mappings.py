@@ -25,7 +25,7 @@ import duckdb
 
 from orchestration.lib.config import REPO_ROOT
 from orchestration.lib.contract import DATE, SOURCES, TIMESTAMP, Source, source_for_file
-from orchestration.lib.gate.landed import READABLE, xlsx_as_csv
+from orchestration.lib.gate.landed import READABLE, has_empty_line, renumber, rows_passed_over, xlsx_as_csv
 from orchestration.lib.gate.results import EXAMPLE_ROWS, CheckResult
 from orchestration.lib.sql import literal, q
 
@@ -396,6 +396,8 @@ def _map_csv(
     except duckdb.Error as error:
         detail = " ".join(str(error).replace(str(path), file_name).split())[:300]
         return [CheckResult.failure(READABLE, f"cannot be read as an export: {detail}")]
+    if has_empty_line(path):  # DuckDB passes over a line with nothing on it: the rows after it keep the file's numbers
+        renumber(con, "export_rows", rows_passed_over(path, header_index + 1, bool), header_index + 1)
     con.execute(_kept_sql(mapping, names))
     relation = "export_kept"
     if mapping.unpivot:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import shutil
 import tempfile
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -63,6 +64,8 @@ def read_landed(con: duckdb.DuckDBPyConnection, path: Path, source: Source) -> C
         detail = " ".join(str(error).replace(str(path), path.name).split())[:300]
         return CheckResult.failure(rule, f"cannot be read as {path.suffix.lstrip('.')}: {detail}")
     con.execute("DROP VIEW landed_raw")
+    if path.suffix.lower() != ".parquet":
+        _number_as_the_file(con, path, len(found))
     # a row with no value at all (`,,,,,,,,` where a spreadsheet saved empty lines) holds nothing to load or check:
     # it is left out; the rows after it keep their numbers
     if headers:
@@ -144,6 +147,69 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source) -> Che
         "rejects_table = 'csv_rejects', rejects_scan = 'csv_scans')"
     )
     return None
+
+
+def _number_as_the_file(con: duckdb.DuckDBPyConnection, path: Path, width: int) -> None:
+    """Give `landed`'s rows the numbers they have in the file when the reader passed over lines of it: a line
+    with nothing on it at all, or a blank one shorter than the header (`,,`), which DuckDB skips or rejects
+    without a row of `landed`. Row n is then the file's n-th row after the header, as a spreadsheet opens it."""
+    try:
+        blank = con.execute(
+            "SELECT count(*) FROM csv_rejects WHERE regexp_matches(coalesce(csv_line, ''), '^[\\s,]*$')"
+        ).fetchone()[0]
+    except duckdb.CatalogException:  # nothing was rejected
+        blank = 0
+    if not blank and not has_empty_line(path):
+        return
+
+    def read(cells: list[str]) -> bool:  # DuckDB reads a last empty cell beyond the header as no cell
+        return len(cells) == width or (len(cells) == width + 1 and cells[-1] == "")
+
+    renumber(con, "landed", rows_passed_over(path, 1, read))
+
+
+def has_empty_line(path: Path) -> bool:
+    """Whether a line with nothing on it comes before the file's last row (a byte search, not a read as rows)."""
+    import mmap
+
+    with path.open("rb") as handle:
+        if handle.seek(0, 2) == 0:
+            return False
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            end = len(data)
+            while end and data[end - 1 : end] in (b"\n", b"\r", b" ", b"\t"):
+                end -= 1  # empty lines after the last row renumber nothing
+            return any(data.find(empty, 0, end) >= 0 for empty in (b"\n\n", b"\n\r\n", b"\r\r"))
+
+
+def rows_passed_over(path: Path, after: int, read: Callable[[list[str]], bool]) -> list[int]:
+    """For each row of the file after its first `after` that the reader passed over (`read(cells)` is false; a
+    line with nothing on it is no cells), how many rows it read before it. Python's csv reader splits the rows
+    as DuckDB's does: a quoted cell may span lines."""
+    passed: list[int] = []
+    count = 0
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+        for index, cells in enumerate(csv.reader(handle)):
+            if index < after:
+                continue
+            if read(cells):
+                count += 1
+            else:
+                passed.append(count)
+    return passed
+
+
+def renumber(con: duckdb.DuckDBPyConnection, table: str, passed: list[int], first: int = 0) -> None:
+    """Move `table`'s `_row_number` (numbered from `first` + 1 in the order read) past the rows passed over."""
+    if not passed:
+        return
+    con.execute("CREATE TEMP TABLE passed_over (rows_before BIGINT)")
+    con.executemany("INSERT INTO passed_over VALUES (?)", [(n,) for n in passed])
+    con.execute(
+        f"UPDATE {q(table)} SET _row_number = _row_number + (SELECT count(*) FROM passed_over AS p "
+        f"WHERE p.rows_before < {q(table)}._row_number - {int(first)})"
+    )
+    con.execute("DROP TABLE passed_over")
 
 
 BEYOND_HEADER = "__beyond_header"
