@@ -12,6 +12,8 @@ import pytest
 
 from orchestration.cli import EXIT_USAGE, main
 from orchestration.lib.config import REPO_ROOT, WarehouseLayout
+from orchestration.lib.contract import SOURCES
+from orchestration.lib.loads import ingest_source
 from orchestration.lib.mappings import (
     MAPPINGS_DIR,
     MappingError,
@@ -22,7 +24,7 @@ from orchestration.lib.mappings import (
     unread_landing_files_message,
 )
 from tests.conftest import SMALL_AS_OF, SMALL_STUDIO, refresh, rows
-from tests.test_bad_inputs import base_warehouse, deliver, lake_rows, layout  # noqa: F401 - fixtures
+from tests.test_bad_inputs import RUN, base_warehouse, deliver, lake_rows, layout  # noqa: F401 - fixtures
 
 EXPORTS = REPO_ROOT / "tests" / "fixtures" / "exports"
 SAMPLE_EXPORTS = REPO_ROOT / "seeds" / "sample_exports"
@@ -243,6 +245,52 @@ def test_crosswalk_miss_is_rejected_naming_the_value_and_the_crosswalk(layout) -
     assert "row 2 Project = 'Spring Spot'" in messages and "crosswalks/projects.csv" in messages
 
 
+def test_a_harvest_rate_in_another_currency_than_the_persons_is_rejected(layout, tmp_path: Path) -> None:  # noqa: F811
+    """Harvest states each row's currency (the account's); the contract reads a timesheet's rate in the person's
+    (people.currency): Ann Editor (U1) costs in USD, Bob Grip (U2) in GBP. Rows 3 and 5 state another currency
+    than their person's, and only those are named."""
+    mappings_dir = tmp_path / "mappings"
+    shutil.copytree(MAPPINGS_DIR, mappings_dir)
+    with (mappings_dir / "crosswalks" / "people.csv").open("a") as handle:
+        handle.write("Ann Editor,U1\nBob Grip,U2\n")
+    with (mappings_dir / "crosswalks" / "projects.csv").open("a") as handle:
+        handle.write("Spring Spot,P1\n")
+    mappings = load_mappings(mappings_dir)
+    header = "Date,Client,Project,Project Code,Task,Notes,Hours,First Name,Last Name,Cost Rate,Currency\n"
+    rows = [
+        "2025-01-15,Acme,Spring Spot,P1,Edit,,2.0,Ann,Editor,50.00,US Dollar - USD\n",  # row 2
+        "2025-01-15,Acme,Spring Spot,P1,Grip,,3.0,Bob,Grip,40.00,US Dollar - USD\n",  # row 3: Bob costs in GBP
+        "2025-01-16,Acme,Spring Spot,P1,Grip,,1.5,Bob,Grip,40.00,British Pound - GBP\n",  # row 4
+        "2025-01-16,Acme,Spring Spot,P1,Edit,,1.0,Ann,Editor,45.00,Euro - EUR\n",  # row 5: Ann costs in USD
+    ]
+
+    def deliver_export(name: str, text: str):
+        landing = tmp_path / "landing"
+        shutil.rmtree(landing, ignore_errors=True)
+        landing.mkdir()
+        (landing / name).write_text(text, encoding="utf-8")
+        [outcome] = ingest_source(SOURCES["timesheets"], landing, layout, "test", RUN, mappings=mappings)
+        return outcome
+
+    outcome = deliver_export("harvest_time_jan.csv", header + "".join(rows))
+    assert outcome.status == "rejected"
+    [check] = [c for c in outcome.checks if not c.passed]
+    assert check.rule == "Currency is the person's currency (people.currency), the one the rate is read in"
+    assert check.bad_rows == 2 and [(e["row"], e["value"]) for e in check.examples] == [
+        (3, "US Dollar - USD"),
+        (5, "Euro - EUR"),
+    ]
+    assert "row 3 Currency = 'US Dollar - USD' (U2 costs in GBP)" in check.message
+    # the rows in their person's currency load, their rates as written
+    outcome = deliver_export("harvest_time_jan_ok.csv", header + rows[0] + rows[2])
+    assert outcome.status == "accepted", outcome.reasons
+    with duckdb.connect() as con:
+        loaded = con.execute(
+            f"SELECT person_id, hourly_rate FROM read_parquet('{layout.lake}/timesheets/*/data.parquet') ORDER BY 1"
+        ).fetchall()
+    assert [(p, float(r)) for p, r in loaded] == [("U1", 50.0), ("U2", 40.0)]
+
+
 def test_a_gate_rejection_of_an_export_names_the_exports_column(layout) -> None:  # noqa: F811
     """SPEC §4b: a row with no Class fails the gate's `project_code is present`, named as the export's column."""
     text = QB_PREAMBLE + QB_HEADER + "5100 Crew,,,,,,,,,\n" + ',01/15/2025,Bill,,Crew Co,,crew,AP,"400.00",\n'
@@ -321,6 +369,8 @@ def test_overlapping_year_to_date_re_export_loads_nothing_twice(layout) -> None:
     ("edit", "words"),
     [
         (("[columns]", "[colums]"), "unknown key 'colums'"),
+        (("[columns]", '[rate_currency]\ncolumn = "Currency"\n[columns]'),
+         "[rate_currency]: only for a target that reads a rate in the person's currency (timesheets)"),
         (('amount = { column = "Amount", number = true }', 'amount = { colum = "Amount", number = true }'),
          "[columns] amount: unknown key 'colum'"),
         (('amount = { column = "Amount", number = true }', ""), "required column(s) of gl_actuals not mapped: amount"),

@@ -30,7 +30,14 @@ from orchestration.lib.gate.landed import READABLE, read_landed
 from orchestration.lib.gate.results import CheckResult, render_quarantine_report
 from orchestration.lib.gate.rules import DATA_ROWS_RULE
 from orchestration.lib.lake import LOAD_MANIFEST, accepted_manifests, remove_incomplete_loads, write_load
-from orchestration.lib.mappings import Mapping, export_origin, load_mappings, map_export, mapping_for_file
+from orchestration.lib.mappings import (
+    Mapping,
+    export_origin,
+    load_mappings,
+    map_export,
+    mapping_for_file,
+    rate_currency_check,
+)
 
 # a landing file name is a plain name: no path parts, no shell metacharacters
 SAFE_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]*$")
@@ -218,6 +225,8 @@ def _read_with_context(
             if unreadable is None:
                 outcome.rows = int(con.execute("SELECT count(*) FROM landed").fetchone()[0])
                 prepare_context(con, layout, source, run)
+                if mapping is not None and (stated := rate_currency_check(con, mapping)) is not None:
+                    mapped.append(stated)
             return unreadable, mapped
     except (duckdb.Error, OSError, ValueError) as error:  # one bad file never crashes the run
         detail = " ".join(str(error).split())[:400]

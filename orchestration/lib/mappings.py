@@ -34,7 +34,7 @@ CROSSWALKS = "crosswalks"
 EXPORT_SUFFIXES = (".csv", ".xlsx")
 HEADER_SEARCH_ROWS = 200
 
-TOP_KEYS = {"target", "description", "header", "section", "rows", "number", "unpivot", "columns"}
+TOP_KEYS = {"target", "description", "header", "section", "rows", "number", "unpivot", "columns", "rate_currency"}
 SECTION_KEYS = {"column", "pattern"}
 HEADER_KEYS = {"contains"}
 ROWS_KEYS = {"drop"}
@@ -42,6 +42,9 @@ DROP_KEYS = {"column", "pattern"}
 NUMBER_KEYS = {"thousands_separator", "decimal_separator", "currency_symbols", "negatives"}
 NEGATIVES = ("minus", "parentheses", "trailing_minus")
 UNPIVOT_KEYS = {"columns"}
+RATE_CURRENCY_KEYS = {"column", "pattern"}
+# the targets whose contract states a rate with no currency of its own: it is the person's (`people.currency`)
+RATE_IN_PERSON_CURRENCY = ("timesheets",)
 # a column's origin (exactly one) and what is done to it
 ORIGINS = ("column", "column_matching", "value", "section", "file_name", "header_of", "unpivoted", "debit", "stable_id")
 COLUMN_KEYS = {*ORIGINS, "pattern", "date", "number", "duration", "crosswalk", "credit", "credit_positive_when_account"}
@@ -99,6 +102,8 @@ class Mapping:
     drop: tuple[tuple[str, str], ...] = ()
     unpivot: str | None = None
     crosswalks: dict[str, dict[str, str]] = field(default_factory=dict)
+    # the export's column stating each row's currency (and the capture of its code): it must be the person's
+    rate_currency: tuple[str, str | None] | None = None
 
     def crosswalk_path(self, name: str) -> Path:
         return self.path.parent / CROSSWALKS / f"{name}.csv"
@@ -215,6 +220,7 @@ def load_mapping(path: Path) -> Mapping:
     unpivot = data.get("unpivot", {})
     _only(unpivot, UNPIVOT_KEYS, f"{where} [unpivot]")
     unpivot_pattern = _need(unpivot, "columns", str, f"{where} [unpivot]") if unpivot else None
+    rate_currency = _rate_currency(data, target, where)
     columns = _need(data, "columns", dict, where)
     rules = []
     for target_column, spec in columns.items():
@@ -253,11 +259,26 @@ def load_mapping(path: Path) -> Mapping:
         section.get("pattern"),
         tuple(drop),
         unpivot_pattern,
+        rate_currency=rate_currency,
     )
     for rule in rules:
         if "crosswalk" in rule.spec:
             mapping.crosswalks[rule.spec["crosswalk"]] = _crosswalk(mapping, rule)
     return mapping
+
+
+def _rate_currency(data: dict, target: Source, where: str) -> tuple[str, str | None] | None:
+    spec = data.get("rate_currency")
+    if spec is None:
+        return None
+    at = f"{where} [rate_currency]"
+    _only(spec, RATE_CURRENCY_KEYS, at)
+    if target.name not in RATE_IN_PERSON_CURRENCY:
+        raise MappingError(f"{at}: only for a target that reads a rate in the person's currency (timesheets)")
+    pattern = spec.get("pattern")
+    if pattern is not None:
+        _pattern(pattern, f"{at} key 'pattern'")
+    return _need(spec, "column", str, at), pattern
 
 
 def _only(table: dict, allowed: set[str], where: str) -> None:
@@ -411,6 +432,16 @@ def _map_csv(
     shown = ", ".join(f"{c.bad} AS _bad_{i}, {c.value} AS _value_{i}" for i, c in enumerate(checks))
     con.execute(f"CREATE TABLE mapped AS SELECT _row_number, {select}{', ' if shown else ''}{shown} FROM {relation}")
     con.execute(_stable_ids_sql(mapping))
+    if mapping.rate_currency is not None and mapping.rate_currency[0] in names:
+        column, pattern = mapping.rate_currency
+        text = f"NULLIF(TRIM({q(column)}), '')"
+        if pattern is not None:
+            captured = f"regexp_extract({text}, '{literal(pattern)}', 1)"
+            text = f"CASE WHEN regexp_matches({text}, '{literal(pattern)}') THEN {captured} ELSE {text} END"
+        con.execute(
+            f"CREATE TABLE {STATED_CURRENCY} AS SELECT _row_number, {q(column)} AS cell, {text} AS currency "
+            f"FROM {relation}"
+        )
     results = [r for i, c in enumerate(checks) if (r := _check_result(con, i, c)) is not None]
     con.execute("DROP TABLE mapped")
     return results
@@ -652,6 +683,41 @@ def _stable_ids_sql(mapping: Mapping) -> str:
 
 def _targets(mapping: Mapping) -> str:
     return ", ".join(q(c.name) for c in mapping.target.columns)
+
+
+STATED_CURRENCY = "export_rate_currency"
+
+
+def rate_currency_check(con: duckdb.DuckDBPyConnection, mapping: Mapping) -> CheckResult | None:
+    """Rows whose stated currency is not their person's: the contract reads a timesheet's rate in the person's
+    currency (`people.currency`), so a rate in another would be costed wrong by the exchange rate. Read once the
+    load's context holds the people (`ref_people`); a row stating no currency, or of a person not in the
+    reference data (the gate names those), is not checked."""
+    if mapping.rate_currency is None:
+        return None
+    if not con.execute(f"SELECT count(*) FROM duckdb_tables() WHERE table_name = '{STATED_CURRENCY}'").fetchone()[0]:
+        return None  # the export has no such column: it states no currency
+    column = mapping.rate_currency[0]
+    found = con.execute(
+        f"SELECT s._row_number, s.cell, l.person_id, p.currency, count(*) OVER () FROM {STATED_CURRENCY} AS s "
+        "JOIN landed AS l USING (_row_number) JOIN ref_people AS p ON p.person_id = l.person_id "
+        f"WHERE s.currency IS NOT NULL AND s.currency <> p.currency ORDER BY 1 LIMIT {EXAMPLE_ROWS}"
+    ).fetchall()
+    if not found:
+        return None
+    rule = f"{column} is the person's currency (people.currency), the one the rate is read in"
+    problem = "is not the person's currency"
+    examples = [
+        {"row": r, "column": column, "value": v, "problem": f"{problem} ({person}: {own})"}
+        for r, v, person, own, _ in found
+    ]
+    shown = "; ".join(f"row {r} {column} = {v!r} ({person} costs in {own})" for r, v, person, own, _ in found[:3])
+    advice = (
+        "convert those rates to the person's currency in the tool before exporting, "
+        "or correct the person's currency in people.csv"
+    )
+    message = f"{rule}: {found[0][4]} row(s) do not, e.g. {shown}; {advice}"
+    return CheckResult(rule, False, message, column, True, int(found[0][4]), examples)
 
 
 def _check_result(con: duckdb.DuckDBPyConnection, index: int, check: _Check) -> CheckResult | None:
