@@ -213,6 +213,27 @@ def test_rows_after_an_empty_line_keep_the_files_numbers(reference_lake: Warehou
     assert named == {8}, outcome.reasons
 
 
+@pytest.mark.parametrize(
+    ("content", "found"),
+    [
+        (b"h\na\n\nb\n", True),
+        (b"h\na\nb\n\n\n", False),  # empty lines after the last row only
+        (b"h\r\na\r\n\r\nb\r\n", True),  # a spreadsheet's CRLF line ends
+        (b"h\r\na\r\nb\r\n\r\n", False),
+        (b"h\ra\r\rb\r", True),  # CR alone
+        (b"", False),
+    ],
+)
+def test_an_empty_line_before_the_last_row_is_found_whatever_ends_the_lines(
+    tmp_path: Path, content: bytes, found: bool
+) -> None:
+    from orchestration.lib.gate.landed import has_empty_line
+
+    path = tmp_path / "file.csv"
+    path.write_bytes(content)
+    assert has_empty_line(path) is found
+
+
 def test_a_file_rejected_again_for_the_same_reasons_is_not_quarantined_twice(
     reference_lake: WarehouseLayout, tmp_path: Path
 ) -> None:

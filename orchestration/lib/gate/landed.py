@@ -169,17 +169,25 @@ def _number_as_the_file(con: duckdb.DuckDBPyConnection, path: Path, width: int) 
 
 
 def has_empty_line(path: Path) -> bool:
-    """Whether a line with nothing on it comes before the file's last row (a byte search, not a read as rows)."""
+    """Whether a line with nothing on it comes before the file's last row: one byte search for two line ends in
+    a row, as the file's first line ends (not a read as rows)."""
     import mmap
 
     with path.open("rb") as handle:
         if handle.seek(0, 2) == 0:
             return False
         with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            first = data.find(b"\n")
+            if first < 0:
+                empty = b"\r\r"  # lines ended by CR alone (or one line)
+            elif first > 0 and data[first - 1] == ord("\r"):
+                empty = b"\n\r\n"
+            else:
+                empty = b"\n\n"
             end = len(data)
             while end and data[end - 1 : end] in (b"\n", b"\r", b" ", b"\t"):
                 end -= 1  # empty lines after the last row renumber nothing
-            return any(data.find(empty, 0, end) >= 0 for empty in (b"\n\n", b"\n\r\n", b"\r\r"))
+            return data.find(empty, 0, end) >= 0
 
 
 def rows_passed_over(path: Path, after: int, read: Callable[[list[str]], bool]) -> list[int]:
