@@ -74,15 +74,26 @@ def test_the_draft_passes_the_gate_and_approved_becomes_each_lines_current_budge
     assert draft.name == "budgets_reforecast_draft_2025-03-15.csv"
     with draft.open(encoding="utf-8", newline="") as handle:
         drafted = list(csv.DictReader(handle))
-    # the expected figures by a second route: the published cost report's lines of active projects
-    expected = {
-        (r["project_code"], r["account_code"]): r["actual"] + r["committed"] + r["etc"]
+    # the expected figures by a second route: the published cost report's lines of active projects, and their
+    # current revenue budget as it stands (a new version replaces the whole budget: revenue must not fall to 0)
+    report = rows(layout.published_db, "SELECT * FROM marts.mart_line_item_cost_report WHERE project_status = 'active'")
+    expected = {(r["project_code"], r["account_code"]): r["actual"] + r["committed"] + r["etc"] for r in report}
+    revenue = {
+        (r["project_code"], r["account_code"]): r["budget"]
         for r in rows(
             layout.published_db,
-            "SELECT * FROM marts.mart_line_item_cost_report WHERE project_status = 'active'",
+            "SELECT project_code, account_code, sum(amount_base) AS budget FROM marts.fct_budget_lines "
+            "WHERE is_current AND account_type = 'revenue' GROUP BY ALL",
         )
+        if r["project_code"] in {line["project_code"] for line in report}
     }
-    assert expected and {(r["project_code"], r["account_code"]): Decimal(r["amount"]) for r in drafted} == expected
+    assert revenue and not set(revenue) & set(expected)
+    expected |= revenue
+    totals: dict[tuple[str, str], Decimal] = {}
+    for r in drafted:
+        key = (r["project_code"], r["account_code"])
+        totals[key] = totals.get(key, Decimal(0)) + Decimal(r["amount"])
+    assert expected and totals == expected
     assert {r["version_status"] for r in drafted} == {"draft"}
 
     run = RunContext("USD", AS_OF)

@@ -25,6 +25,17 @@
      or abs({{ actual }} - {{ budget }}) > {{ thresholds }}.amount_threshold)
 {%- endmacro %}
 
+{# a material variance's metric and threshold: the percentage when it crosses the percentage threshold, else
+    the amount (a line with no budget has no percentage) against the amount threshold -#}
+{% macro material_metric(pct, amount, mt, prefix='') -%}
+    case when coalesce(abs({{ pct }}) > {{ mt }}.pct_threshold, false) then '{{ prefix }}variance_pct'
+        else '{{ prefix }}variance' end as metric_name,
+    cast(case when coalesce(abs({{ pct }}) > {{ mt }}.pct_threshold, false) then {{ pct }} else {{ amount }} end
+        as double) as metric_value,
+    cast(case when coalesce(abs({{ pct }}) > {{ mt }}.pct_threshold, false) then {{ mt }}.pct_threshold
+        else {{ mt }}.amount_threshold end as double) as threshold_value
+{%- endmacro %}
+
 {# YTD sums within the fiscal year, over a monthly series partitioned by `partition_by` #}
 {% macro ytd_sum(amount, partition_by) -%}
     sum({{ amount }}) over (

@@ -4,7 +4,11 @@ written as a `budgets` landing file that finance reviews, edits and drops back i
 The draft's amount is the cost report's EFC: actual + committed + etc, i.e. the actual to date plus everything
 still to come (open commitments are part of what remains to be spent). It is one unphased line per project ×
 account in base currency, version `<current version>-RF<yyyymmdd>`, status `draft`; approving it is changing its
-status to `approved` (and giving `approved_at`)."""
+status to `approved` (and giving `approved_at`).
+
+A new version replaces the project's whole budget, so the draft carries the current version's revenue lines as
+they are (the cost report is of costs): a line phased by month keeps its months, a line phased over the
+project's dates stays one unphased line; in base currency."""
 
 from __future__ import annotations
 
@@ -45,6 +49,7 @@ class ForecastLine:
     actual: Decimal
     committed: Decimal
     etc: Decimal
+    period: str = ""  # a revenue line's month (YYYY-MM) as budgeted; else unphased
 
 
 def reforecast_version(current_version: str | None, as_of: date) -> str:
@@ -56,7 +61,7 @@ def reforecast_version(current_version: str | None, as_of: date) -> str:
 def reforecast_rows(lines: Iterable[ForecastLine], as_of: date, base_currency: str) -> list[dict[str, str]]:
     """The draft's landing rows, ordered by project and account: amount = actual + committed + etc, to the cent."""
     rows = []
-    for line in sorted(lines, key=lambda x: (x.project_code, x.account_code)):
+    for line in sorted(lines, key=lambda x: (x.project_code, x.account_code, x.period)):
         amount = (line.actual + line.committed + line.etc).quantize(CENT, rounding=ROUND_HALF_UP)
         rows.append(
             {
@@ -64,7 +69,7 @@ def reforecast_rows(lines: Iterable[ForecastLine], as_of: date, base_currency: s
                 "version_status": "draft",
                 "project_code": line.project_code,
                 "account_code": line.account_code,
-                "period": "",
+                "period": line.period,
                 "amount": f"{amount:.2f}",
                 "currency": base_currency,
                 "quantity": "",
@@ -83,14 +88,28 @@ LEFT JOIN (SELECT DISTINCT project_code, budget_version FROM marts.fct_budget_li
     ON r.project_code = v.project_code
 WHERE r.project_status = 'active'
 """
+# the current version's revenue lines of the same projects: by month where budgeted by month, one line where
+# phased over the project's dates (is_prorated)
+READ_REVENUE = """
+SELECT b.project_code, b.account_code, b.budget_version,
+    CASE WHEN b.is_prorated THEN '' ELSE strftime(b.period, '%Y-%m') END AS period, sum(b.amount_base) AS amount
+FROM marts.fct_budget_lines AS b
+WHERE b.is_current AND b.account_type = 'revenue'
+    AND b.project_code IN (SELECT project_code FROM marts.mart_line_item_cost_report WHERE project_status = 'active')
+GROUP BY ALL
+"""
 
 
 def read_forecast_lines(published_db: Path) -> list[ForecastLine]:
     with duckdb.connect(str(published_db), read_only=True) as con:
         found = con.execute(READ_LINES).fetchall()
+        revenue = con.execute(READ_REVENUE).fetchall()
     return [
         ForecastLine(project, account, version, Decimal(actual), Decimal(committed), Decimal(etc))
         for project, account, version, actual, committed, etc in found
+    ] + [
+        ForecastLine(project, account, version, Decimal(amount), Decimal(0), Decimal(0), period)
+        for project, account, version, period, amount in revenue
     ]
 
 

@@ -14,6 +14,20 @@ with thr as (
 month_rr as (
     select * from {{ ref('mart_run_rate') }} where period = {{ as_of_period() }}
 ),
+year_rr as (
+    -- each scope's latest month of the as-of's fiscal year up to the as-of: a scope has a row only in the months
+    -- it has a budget, an actual or a commitment, and one quiet in the as-of month holds at its last row the
+    -- year to date, the phased budget and the projection it holds at the as-of (its months since add nothing)
+    select *
+    from (
+        select
+            r.*,
+            row_number() over (partition by r.level, r.scope_key order by r.period desc) as latest
+        from {{ ref('mart_run_rate') }} as r
+        where r.period <= {{ as_of_period() }} and r.fiscal_year_start = {{ fiscal_year_start(as_of_period()) }}
+    ) as y
+    where y.latest = 1
+),
 project_life as (
     select
         project_code, department_code, final_budget, actual, schedule_elapsed_pct,
@@ -34,7 +48,7 @@ measures as (
         -- the year elapsed as its budget is phased: a budget planned for the autumn is not underspent in the spring
         case when annual_budget > 0 then ytd_theoretical_budget * 100 / cast(annual_budget as double) end,
         projected_full_year
-    from month_rr
+    from year_rr
     union all
     select
         'project_lifetime', 'project', project_code, project_code, department_code, cast(null as string),
@@ -84,19 +98,29 @@ spikes as (
     -- SPEC §7 transaction_spike: one transaction of the as-of month > 20% of its line's monthly budget
     select
         'transaction_spike' as alert_type, 'month' as scope, 'line_item' as level,
-        c.project_code || '/' || c.account_code || '/' || c.cost_id as scope_key,
+        -- the record the cost comes from: an accrued invoice, timesheet entry or rental keeps its key once the
+        -- ledger posts it (the posting names it in source_ref), so the alert is not raised a second time
+        c.project_code || '/' || c.account_code || '/' || c.record as scope_key,
         c.project_code, li.department_code, c.account_code, c.period,
         cast(li.budget as double) as budget, cast(c.amount_base as double) as actual,
         cast(null as double) as elapsed_pct, cast(null as double) as projected,
         'transaction_pct_of_month_budget' as metric_name,
         cast(c.amount_base as double) * 100 / cast(li.budget as double) as metric_value,
         cast(t.spike_pct as double) as threshold_value
-    from {{ ref('fct_actual_costs') }} as c
+    from (
+        -- one transaction: a record's amounts of the month together (a rental accrues day by day; a partial
+        -- posting and the part still accrued are one invoice)
+        select
+            project_code, account_code, period, coalesce(source_ref, source_id) as record,
+            sum(amount_base) as amount_base
+        from {{ ref('fct_actual_costs') }}
+        where period = {{ as_of_period() }} and account_type = 'expense'
+        group by 1, 2, 3, 4
+    ) as c
     inner join {{ ref('mart_line_item_variance') }} as li
         on li.project_code = c.project_code and li.account_code = c.account_code and li.period = c.period
     cross join thr as t
-    where c.period = {{ as_of_period() }} and c.account_type = 'expense' and li.budget > 0
-        and c.amount_base * 100 > li.budget * t.spike_pct
+    where li.budget > 0 and c.amount_base * 100 > li.budget * t.spike_pct
 ),
 material as (
     -- SPEC §7 material_variance: a line item crosses its materiality threshold unfavourably
@@ -105,23 +129,25 @@ material as (
         project_code || '/' || account_code as scope_key, project_code, department_code, account_code, period,
         cast(budget as double) as budget, cast(actual as double) as actual,
         cast(null as double) as elapsed_pct, cast(null as double) as projected,
-        'variance_pct' as metric_name, cast(variance_pct as double) as metric_value,
-        cast(null as double) as threshold_value
+        {{ material_metric('variance_pct', 'actual - budget', 'mt') }}
     from {{ ref('mart_line_item_variance') }}
+    cross join (select * from {{ ref('materiality_thresholds') }} where level = 'line_item') as mt
     where period = {{ as_of_period() }} and account_type = 'expense' and needs_attention
     union all
     select
         'material_variance', 'fiscal_year', 'line_item', project_code || '/' || account_code, project_code,
         department_code, account_code, fiscal_year_start, cast(ytd_budget as double), cast(ytd_actual as double),
-        null, null, 'ytd_variance_pct', cast(ytd_variance_pct as double), null
+        null, null, {{ material_metric('ytd_variance_pct', 'ytd_actual - ytd_budget', 'mt', prefix='ytd_') }}
     from {{ ref('mart_line_item_variance') }}
+    cross join (select * from {{ ref('materiality_thresholds') }} where level = 'line_item') as mt
     where period = {{ as_of_period() }} and account_type = 'expense' and ytd_needs_attention
     union all
     select
         'material_variance', 'project_lifetime', 'line_item', cr.project_code || '/' || cr.account_code,
         cr.project_code, cr.department_code, cr.account_code, cast(null as date), cast(cr.final_budget as double),
-        cast(cr.actual as double), null, null, 'variance_pct',
-        cast({{ safe_divide('(cr.actual - cr.final_budget) * 100', 'abs(cr.final_budget)') }} as double), null
+        cast(cr.actual as double), null, null,
+        {{ material_metric(safe_divide('(cr.actual - cr.final_budget) * 100', 'abs(cr.final_budget)'),
+            'cr.actual - cr.final_budget', 'mt') }}
     from {{ ref('mart_line_item_cost_report') }} as cr
     cross join (select * from {{ ref('materiality_thresholds') }} where level = 'line_item') as mt
     where cr.actual > cr.final_budget and {{ is_material('cr.final_budget', 'cr.actual', 'mt') }}
