@@ -222,9 +222,12 @@ def run(args: argparse.Namespace) -> int:
                 ) as status,
                 (layout.internal / "dbt_output.log").open("w", encoding="utf-8") as dbt_log,
             ):
+                before = file_identity(layout.published_db)
                 result = refresh(
                     settings, ProgressLog(dbt_log, status), locked=True, full_refresh=args.full_refresh, inputs=inputs
                 )
+                # a new published file is in place (one rename): a step after publishing may still have failed
+                published = file_identity(layout.published_db) not in (None, before)
     except RefreshRunning as error:
         err.print(f"[red]{escape(str(error))}; nothing was done[/red]")
         return EXIT_FAILED
@@ -242,9 +245,9 @@ def run(args: argparse.Namespace) -> int:
         err.print(f"         report: {escape(item['report'])}")
         if item.get("data_docs"):
             err.print(f"         data docs: {escape(item['data_docs'])}")
-    if not result.success:
-        for failure in result.failures:
-            err.print(f"[red]FAILED[/red] {escape(failure)}")
+    for failure in result.failures:
+        err.print(f"[red]FAILED[/red] {escape(failure)}")
+    if not result.success and not published:
         err.print("[red]Nothing was published; the previous published warehouse is untouched.[/red]")
         err.print(f"dbt output: {escape(str(layout.internal / 'dbt_output.log'))}")
         return EXIT_FAILED
@@ -253,13 +256,28 @@ def run(args: argparse.Namespace) -> int:
     for key in stale_sites(result.metadata):
         error = str(getattr(result.metadata[key]["error"], "value", result.metadata[key]["error"]))
         err.print(f"[yellow]{key} not refreshed[/yellow] (its previous pages stay): {escape(error)}")
-    record_if_clean(settings, inputs, result.metadata)  # the same as a run Dagster starts (defs/guard.py)
+    if result.success:
+        record_if_clean(settings, inputs, result.metadata)  # the same as a run Dagster starts (defs/guard.py)
+    else:  # published, then a step after it failed: not a publication to stand on, the next run does it again
+        err.print(
+            f"[yellow]Published {escape(str(layout.published_db))}; the step(s) above failed after it and left "
+            "their outputs as the last run did. The next run does them again.[/yellow]"
+        )
     print_report(read_report(layout.published_db), report_console())
     from orchestration.lib.notify import deliver_alerts
 
     # the same code as the alert_delivery sensor
     err.print(escape(deliver_alerts(layout, settings.studio_config.alert_webhook_env)))
     return EXIT_REJECTED if result.rejected else EXIT_OK
+
+
+def file_identity(path: Path) -> tuple[int, int, int] | None:
+    """What tells one file at a path from the next put there by a rename (its inode, change time and size)."""
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        return None
+    return found.st_ino, found.st_mtime_ns, found.st_size
 
 
 def warn_unread_landing_files(landing: Path, mappings: dict, err: Console) -> None:

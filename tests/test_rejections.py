@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,28 @@ def test_a_failing_build_publishes_nothing_and_exits_1(landing_and_warehouse) ->
     assert "Nothing was published" in done.stderr
     assert mart_snapshot(warehouse / "studio.duckdb") == before
     assert query(warehouse / "studio.duckdb", "SELECT count(*) FROM audit.publications")[0][0] == publications
+
+
+def test_a_step_failing_after_the_publish_is_not_reported_as_nothing_published(landing_and_warehouse) -> None:
+    """The report step cannot write its text file (a folder stands where it goes): the warehouse was published
+    before it, so the run says so and exits 0 (SPEC: 1 is for nothing published), naming the failed step; the
+    publication is not recorded as clean, so the next run does the failed step again."""
+    landing, warehouse = landing_and_warehouse
+    publications = query(warehouse / "studio.duckdb", "SELECT count(*) FROM audit.publications")[0][0]
+    clean_file = warehouse / "_internal" / "last_clean_publication.json"
+    clean = clean_file.read_bytes() if clean_file.exists() else None
+    (warehouse / "reports" / "studio_budget_vs_actual.txt").unlink()
+    (warehouse / "reports" / "studio_budget_vs_actual.txt").mkdir()
+    (landing / "gl_actuals_more.csv").write_text(
+        "txn_id,posted_date,project_code,account_code,vendor,description,amount,currency,source_ref\n"
+        "G300,2025-03-02,P1,5100,Crew Co,more crew,100.00,USD,\n",
+        encoding="utf-8",
+    )
+    done = run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse), "--as-of", SMALL_AS_OF)
+    assert done.returncode == 0, done.stderr
+    assert "FAILED reports__studio_budget_vs_actual" in done.stderr
+    assert "Nothing was published" not in done.stderr and "Published " in done.stderr
+    assert query(warehouse / "studio.duckdb", "SELECT count(*) FROM audit.publications")[0][0] == publications + 1
+    added = query(warehouse / "studio.duckdb", "SELECT amount FROM marts.fct_actual_costs WHERE source_id = 'G300'")
+    assert added == [(Decimal("100.00"),)]
+    assert (clean_file.read_bytes() if clean_file.exists() else None) == clean  # not recorded as clean

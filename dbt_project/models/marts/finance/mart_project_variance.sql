@@ -97,6 +97,8 @@ select
     {{ variance_columns('m.budget', 'm.actual', "'expense'", 'thr') }},
     -- share of the schedule elapsed and of the whole current budget spent
     {{ safe_divide('m.days_elapsed * 100', 'm.project_days') }} as schedule_elapsed_pct,
+    -- SPEC §6 theoretical budget to date over the project's days
+    {{ safe_divide('cast(m.final_budget as double) * m.days_elapsed', 'm.project_days') }} as theoretical_budget_to_date,
     {{ safe_divide('m.actual * 100', 'm.total_budget') }} as burn_pct,
     m.revenue_actual - m.actual as margin_to_date,
     {{ safe_divide('(m.revenue_actual - m.actual) * 100', 'm.revenue_actual') }} as margin_to_date_pct,
