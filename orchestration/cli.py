@@ -226,8 +226,8 @@ def run(args: argparse.Namespace) -> int:
                 result = refresh(
                     settings, ProgressLog(dbt_log, status), locked=True, full_refresh=args.full_refresh, inputs=inputs
                 )
-                # a new published file is in place (one rename): a step after publishing may still have failed
-                published = file_identity(layout.published_db) not in (None, before)
+                # another published file is in place (one rename), whether or not the publish step ended
+                replaced = file_identity(layout.published_db) not in (None, before)
     except RefreshRunning as error:
         err.print(f"[red]{escape(str(error))}; nothing was done[/red]")
         return EXIT_FAILED
@@ -247,6 +247,16 @@ def run(args: argparse.Namespace) -> int:
             err.print(f"         data docs: {escape(item['data_docs'])}")
     for failure in result.failures:
         err.print(f"[red]FAILED[/red] {escape(failure)}")
+    from orchestration.defs.publish import PUBLISHED
+
+    # the publish step ended: the file and its exports are the new publication (other steps may have failed)
+    published = PUBLISHED.to_user_string() in result.metadata
+    if not result.success and not published and replaced:  # the file renamed in, the exports not switched after it
+        err.print(
+            f"[red]{escape(str(layout.published_db))} was replaced but its Parquet exports were not switched "
+            "(exports/ is still the previous publication's); run again to publish whole.[/red]"
+        )
+        return EXIT_FAILED
     if not result.success and not published:
         err.print("[red]Nothing was published; the previous published warehouse is untouched.[/red]")
         err.print(f"dbt output: {escape(str(layout.internal / 'dbt_output.log'))}")
@@ -258,10 +268,10 @@ def run(args: argparse.Namespace) -> int:
         err.print(f"[yellow]{key} not refreshed[/yellow] (its previous pages stay): {escape(error)}")
     if result.success:
         record_if_clean(settings, inputs, result.metadata)  # the same as a run Dagster starts (defs/guard.py)
-    else:  # published, then a step after it failed: not a publication to stand on, the next run does it again
+    else:  # published, and a step failed: not a publication to stand on, the next run does it again
         err.print(
-            f"[yellow]Published {escape(str(layout.published_db))}; the step(s) above failed after it and left "
-            "their outputs as the last run did. The next run does them again.[/yellow]"
+            f"[yellow]Published {escape(str(layout.published_db))}; the step(s) above failed and left their "
+            "outputs as the last run did. The next run does them again.[/yellow]"
         )
     print_report(read_report(layout.published_db), report_console())
     from orchestration.lib.notify import deliver_alerts

@@ -220,6 +220,7 @@ def test_rows_after_an_empty_line_keep_the_files_numbers(reference_lake: Warehou
         (b"h\na\nb\n\n\n", False),  # empty lines after the last row only
         (b"h\r\na\r\n\r\nb\r\n", True),  # a spreadsheet's CRLF line ends
         (b"h\r\na\r\nb\r\n\r\n", False),
+        (b"h\na\r\n\r\nb\r\n", True),  # LF and CRLF mixed by a hand edit
         (b"h\ra\r\rb\r", True),  # CR alone
         (b"", False),
     ],

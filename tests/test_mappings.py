@@ -289,6 +289,19 @@ def test_a_harvest_rate_in_another_currency_than_the_persons_is_rejected(layout,
             f"SELECT person_id, hourly_rate FROM read_parquet('{layout.lake}/timesheets/*/data.parquet') ORDER BY 1"
         ).fetchall()
     assert [(p, float(r)) for p, r in loaded] == [("U1", 50.0), ("U2", 40.0)]
+    # Bob's currency corrected to USD in people.csv: his latest record is the one read, so his USD row loads and
+    # only Ann's EUR row (row 3 of this file) is named
+    people = tmp_path / "people_landing"
+    people.mkdir()
+    (people / "people_fix.csv").write_text(
+        "person_id,person_name,department_code,worker_type,weekly_capacity_hours,hourly_rate,currency\n"
+        "U2,Bob Grip,D2,freelance,40,40.00,USD\n",
+        encoding="utf-8",
+    )
+    [fixed] = ingest_source(SOURCES["people"], people, layout, "test", RUN)
+    assert fixed.status == "accepted", fixed.reasons
+    outcome = deliver_export("harvest_time_feb.csv", header + rows[1] + rows[3])
+    assert [(e["row"], e["value"]) for c in outcome.checks if not c.passed for e in c.examples] == [(3, "Euro - EUR")]
 
 
 def test_a_gate_rejection_of_an_export_names_the_exports_column(layout) -> None:  # noqa: F811

@@ -94,6 +94,10 @@ def test_the_draft_passes_the_gate_and_approved_becomes_each_lines_current_budge
         key = (r["project_code"], r["account_code"])
         totals[key] = totals.get(key, Decimal(0)) + Decimal(r["amount"])
     assert expected and totals == expected
+    # P1's revenue, budgeted in February (budgets_v2.csv: 4000, 2025-02, 20,000.00), keeps its month
+    assert [(r["project_code"], r["period"], r["amount"]) for r in drafted if r["account_code"] == "4000"] == [
+        ("P1", "2025-02", "20000.00")
+    ]
     assert {r["version_status"] for r in drafted} == {"draft"}
 
     run = RunContext("USD", AS_OF)

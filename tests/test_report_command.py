@@ -220,9 +220,19 @@ def test_report_lists_the_most_pressing_alerts_and_counts_them_all(small_db: Pat
         f"Open alerts ({len(every)}: {by_severity['critical']} critical, {by_severity['warning']} warning, "
         f"{by_severity['info']} info; {ALERTS_SHOWN} shown)"
     )
-    # the small studio's 20 open alerts (P2 over its budget and P1 under it, each at line, project and department
-    # level, month, fiscal year and lifetime; and three lines quiet in March judged on their fiscal year: P1/5200
-    # (2,600 of 2,000) and P2/5200 (83,200 of 78,000) over the year's budget and projected over it, P1/5900 700
-    # without a budget: 5) and the 30 added
-    assert len(every) == 20 + 30 and title in report_text(data)
+    # the small studio's 22 open alerts (P2 over its budget and P1 under it, each at line, project and department
+    # level, month, fiscal year and lifetime: 15; and three lines quiet in March judged on their fiscal year:
+    # P1/5200 (2,600 of 2,000, 30% > 10%) and P2/5200 (83,200 of 78,000, 5,200 > 5,000) over the year's budget,
+    # projected over it and materially so, P1/5900 700 without a budget (not material): 7) and the 30 added
+    assert len(every) == 22 + 30 and title in report_text(data)
     assert title.replace("Open alerts", "") in render_report(database, fmt="html")
+
+
+def test_an_alerts_metric_reads_as_an_amount_or_a_percentage() -> None:
+    """A material variance judged by its amount threshold shows the amount, not a percentage of it."""
+    from orchestration.lib.report import alert_metric
+
+    assert alert_metric({"metric_name": "variance", "metric_value": 6000.0}) == "6,000"
+    assert alert_metric({"metric_name": "ytd_variance", "metric_value": 5200.0}) == "5,200"
+    assert alert_metric({"metric_name": "utilization_pct", "metric_value": 130.0}) == "130.0%"
+    assert alert_metric({"metric_name": "utilization_pct", "metric_value": None}) == "no budget"

@@ -700,7 +700,10 @@ def rate_currency_check(con: duckdb.DuckDBPyConnection, mapping: Mapping) -> Che
     column = mapping.rate_currency[0]
     found = con.execute(
         f"SELECT s._row_number, s.cell, l.person_id, p.currency, count(*) OVER () FROM {STATED_CURRENCY} AS s "
-        "JOIN landed AS l USING (_row_number) JOIN ref_people AS p ON p.person_id = l.person_id "
+        "JOIN landed AS l USING (_row_number) JOIN (SELECT person_id, currency FROM ref_people "
+        # a person's latest record, as stg_people keeps it: a currency corrected in people.csv is the one read
+        "QUALIFY row_number() OVER (PARTITION BY person_id ORDER BY _load_id DESC, _row_number DESC) = 1) AS p "
+        "ON p.person_id = l.person_id "
         f"WHERE s.currency IS NOT NULL AND s.currency <> p.currency ORDER BY 1 LIMIT {EXAMPLE_ROWS}"
     ).fetchall()
     if not found:

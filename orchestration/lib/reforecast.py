@@ -88,14 +88,18 @@ LEFT JOIN (SELECT DISTINCT project_code, budget_version FROM marts.fct_budget_li
     ON r.project_code = v.project_code
 WHERE r.project_status = 'active'
 """
-# the current version's revenue lines of the same projects: by month where budgeted by month, one line where
-# phased over the project's dates (is_prorated)
+# the current version's revenue lines of the same projects: by month, or one unphased line for an account whose
+# every month is phased over the project's dates (is_prorated), which a load phases again the same way
 READ_REVENUE = """
 SELECT b.project_code, b.account_code, b.budget_version,
-    CASE WHEN b.is_prorated THEN '' ELSE strftime(b.period, '%Y-%m') END AS period, sum(b.amount_base) AS amount
-FROM marts.fct_budget_lines AS b
-WHERE b.is_current AND b.account_type = 'revenue'
-    AND b.project_code IN (SELECT project_code FROM marts.mart_line_item_cost_report WHERE project_status = 'active')
+    CASE WHEN b.every_month_prorated THEN '' ELSE strftime(b.period, '%Y-%m') END AS period,
+    sum(b.amount_base) AS amount
+FROM (
+    SELECT *, bool_and(is_prorated) OVER (PARTITION BY project_code, account_code) AS every_month_prorated
+    FROM marts.fct_budget_lines
+    WHERE is_current AND account_type = 'revenue'
+        AND project_code IN (SELECT project_code FROM marts.mart_line_item_cost_report WHERE project_status = 'active')
+) AS b
 GROUP BY ALL
 """
 

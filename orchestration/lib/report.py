@@ -228,13 +228,23 @@ def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     )
 
 
-
 def _money(value: Decimal | float | None) -> str:
     return "" if value is None else f"{value:,.0f}"
 
 
 def _pct(value: float | None) -> str:
     return "" if value is None else f"{value:.1f}%"
+
+
+# metrics that are amounts, not percentages (a material variance judged by its amount threshold)
+AMOUNT_METRICS = ("variance", "ytd_variance")
+
+
+def alert_metric(alert: dict) -> str:
+    """An alert's metric as a producer reads it: an amount (`6,000`), a percentage (`130.0%`), or `no budget`."""
+    if alert.get("metric_name") in AMOUNT_METRICS and alert["metric_value"] is not None:
+        return _money(alert["metric_value"])
+    return _pct(alert["metric_value"]) or "no budget"
 
 
 def _direction(row: dict) -> str:
@@ -507,7 +517,7 @@ def _alerts_table(data: ReportData) -> Table:
             alert["alert_type"],
             alert["scope"],
             _label(alert["scope_key"]),
-            _pct(alert["metric_value"]) or "no budget",
+            alert_metric(alert),
             alert["notify_role"],
             alert["raised"],
         )

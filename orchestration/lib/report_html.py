@@ -20,6 +20,7 @@ from orchestration.lib.report import (
     ATTENTION,
     STUDIO_TOTAL_LABEL,
     ReportData,
+    alert_metric,
     blockers_title,
     commentary_title,
     department_label,
@@ -63,7 +64,7 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(money=money, pct=pct, direction=direction)
+    env.filters.update(money=money, pct=pct, direction=direction, alert_metric=alert_metric)
     env.globals.update(ATTENTION=ATTENTION)
     return env
 

@@ -169,25 +169,20 @@ def _number_as_the_file(con: duckdb.DuckDBPyConnection, path: Path, width: int) 
 
 
 def has_empty_line(path: Path) -> bool:
-    """Whether a line with nothing on it comes before the file's last row: one byte search for two line ends in
-    a row, as the file's first line ends (not a read as rows)."""
+    """Whether a line with nothing on it comes before the file's last row: a byte search for two line ends in a
+    row (not a read as rows)."""
     import mmap
 
     with path.open("rb") as handle:
         if handle.seek(0, 2) == 0:
             return False
         with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            first = data.find(b"\n")
-            if first < 0:
-                empty = b"\r\r"  # lines ended by CR alone (or one line)
-            elif first > 0 and data[first - 1] == ord("\r"):
-                empty = b"\n\r\n"
-            else:
-                empty = b"\n\n"
+            # LF and CRLF both (a hand edit may mix them); CR alone when no line ends with LF
+            empties = (b"\n\n", b"\n\r\n") if data.find(b"\n") >= 0 else (b"\r\r",)
             end = len(data)
             while end and data[end - 1 : end] in (b"\n", b"\r", b" ", b"\t"):
                 end -= 1  # empty lines after the last row renumber nothing
-            return data.find(empty, 0, end) >= 0
+            return any(data.find(empty, 0, end) >= 0 for empty in empties)
 
 
 def rows_passed_over(path: Path, after: int, read: Callable[[list[str]], bool]) -> list[int]:
@@ -211,11 +206,19 @@ def renumber(con: duckdb.DuckDBPyConnection, table: str, passed: list[int], firs
     """Move `table`'s `_row_number` (numbered from `first` + 1 in the order read) past the rows passed over."""
     if not passed:
         return
-    con.execute("CREATE TEMP TABLE passed_over (rows_before BIGINT)")
-    con.executemany("INSERT INTO passed_over VALUES (?)", [(n,) for n in passed])
+    # for each count of rows read, how many lines were passed over by then (`passed` is in file order); a row
+    # moves by the count at the last one before it: one as-of join, not a count per row and line
+    before: dict[int, int] = {}
+    for total, read in enumerate(passed, start=1):
+        before[read] = total
     con.execute(
-        f"UPDATE {q(table)} SET _row_number = _row_number + (SELECT count(*) FROM passed_over AS p "
-        f"WHERE p.rows_before < {q(table)}._row_number - {int(first)})"
+        "CREATE TEMP TABLE passed_over AS SELECT unnest(?::BIGINT[]) AS rows_before, unnest(?::BIGINT[]) AS lines",
+        [list(before), list(before.values())],
+    )
+    con.execute(
+        f"UPDATE {q(table)} SET _row_number = {q(table)}._row_number + m.lines FROM ("
+        f"SELECT t._row_number, p.lines FROM {q(table)} AS t ASOF JOIN passed_over AS p "
+        f"ON t._row_number - {int(first)} > p.rows_before) AS m WHERE {q(table)}._row_number = m._row_number"
     )
     con.execute("DROP TABLE passed_over")
 

@@ -99,7 +99,8 @@ spikes as (
     select
         'transaction_spike' as alert_type, 'month' as scope, 'line_item' as level,
         -- the record the cost comes from: an accrued invoice, timesheet entry or rental keeps its key once the
-        -- ledger posts it (the posting names it in source_ref), so the alert is not raised a second time
+        -- ledger posts it (the posting names it in source_ref), so the alert is not raised a second time; a
+        -- ledger line that pays no such record is `gl:<txn_id>`
         c.project_code || '/' || c.account_code || '/' || c.record as scope_key,
         c.project_code, li.department_code, c.account_code, c.period,
         cast(li.budget as double) as budget, cast(c.amount_base as double) as actual,
@@ -111,7 +112,12 @@ spikes as (
         -- one transaction: a record's amounts of the month together (a rental accrues day by day; a partial
         -- posting and the part still accrued are one invoice)
         select
-            project_code, account_code, period, coalesce(source_ref, source_id) as record,
+            project_code, account_code, period,
+            case
+                when source_ref is not null then source_ref
+                when source = 'gl' then 'gl:' || source_id
+                else source_id
+            end as record,
             sum(amount_base) as amount_base
         from {{ ref('fct_actual_costs') }}
         where period = {{ as_of_period() }} and account_type = 'expense'
@@ -138,9 +144,17 @@ material as (
         'material_variance', 'fiscal_year', 'line_item', project_code || '/' || account_code, project_code,
         department_code, account_code, fiscal_year_start, cast(ytd_budget as double), cast(ytd_actual as double),
         null, null, {{ material_metric('ytd_variance_pct', 'ytd_actual - ytd_budget', 'mt', prefix='ytd_') }}
-    from {{ ref('mart_line_item_variance') }}
+    from (
+        -- each line's latest month of the as-of's fiscal year up to the as-of (a line quiet this month holds its
+        -- year to date there), as the fiscal-year rules above read theirs
+        select
+            li.*,
+            row_number() over (partition by li.project_code, li.account_code order by li.period desc) as latest
+        from {{ ref('mart_line_item_variance') }} as li
+        where li.period <= {{ as_of_period() }} and li.fiscal_year_start = {{ fiscal_year_start(as_of_period()) }}
+    ) as year_li
     cross join (select * from {{ ref('materiality_thresholds') }} where level = 'line_item') as mt
-    where period = {{ as_of_period() }} and account_type = 'expense' and ytd_needs_attention
+    where latest = 1 and account_type = 'expense' and ytd_needs_attention
     union all
     select
         'material_variance', 'project_lifetime', 'line_item', cr.project_code || '/' || cr.account_code,
