@@ -24,6 +24,15 @@ def landing_and_warehouse(small_warehouse: Path, tmp_path: Path) -> tuple[Path, 
     return landing, warehouse
 
 
+def deliver_more_crew(landing: Path) -> None:
+    """One new ledger line for the run to load: G300, 100.00 on P1/5100 in March."""
+    (landing / "gl_actuals_more.csv").write_text(
+        "txn_id,posted_date,project_code,account_code,vendor,description,amount,currency,source_ref\n"
+        "G300,2025-03-02,P1,5100,Crew Co,more crew,100.00,USD,\n",
+        encoding="utf-8",
+    )
+
+
 def test_a_failing_build_publishes_nothing_and_exits_1(landing_and_warehouse) -> None:
     """The build database cannot be opened (a folder stands where the file was): the refresh fails, the old
     publication stays. (A currency with no rate, the failure this once used, is now stopped at the gate.)"""
@@ -33,11 +42,7 @@ def test_a_failing_build_publishes_nothing_and_exits_1(landing_and_warehouse) ->
     build = warehouse / "_internal" / "build.duckdb"
     build.unlink()
     build.mkdir()
-    (landing / "gl_actuals_more.csv").write_text(
-        "txn_id,posted_date,project_code,account_code,vendor,description,amount,currency,source_ref\n"
-        "G300,2025-03-02,P1,5100,Crew Co,more crew,100.00,USD,\n",
-        encoding="utf-8",
-    )
+    deliver_more_crew(landing)
     done = run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse), "--as-of", SMALL_AS_OF)
     assert done.returncode == 1, done.stderr
     assert "Nothing was published" in done.stderr
@@ -55,11 +60,7 @@ def test_a_step_failing_after_the_publish_is_not_reported_as_nothing_published(l
     clean = clean_file.read_bytes() if clean_file.exists() else None
     (warehouse / "reports" / "studio_budget_vs_actual.txt").unlink()
     (warehouse / "reports" / "studio_budget_vs_actual.txt").mkdir()
-    (landing / "gl_actuals_more.csv").write_text(
-        "txn_id,posted_date,project_code,account_code,vendor,description,amount,currency,source_ref\n"
-        "G300,2025-03-02,P1,5100,Crew Co,more crew,100.00,USD,\n",
-        encoding="utf-8",
-    )
+    deliver_more_crew(landing)
     done = run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse), "--as-of", SMALL_AS_OF)
     assert done.returncode == 0, done.stderr
     assert "FAILED reports__studio_budget_vs_actual" in done.stderr

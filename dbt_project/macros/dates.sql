@@ -11,6 +11,19 @@
 {%- endmacro %}
 
 {# first day of the fiscal year a month belongs to; fiscal years start on var fiscal_year_start_month #}
+{# each `partition_by` key's latest row of the as-of's fiscal year up to the as-of month, from a monthly relation with
+   `period` and `fiscal_year_start`: a key quiet in the as-of month holds there what it holds at the as-of #}
+{% macro latest_of_fiscal_year(relation, partition_by) -%}
+    select * from (
+        select
+            r.*,
+            row_number() over (partition by {{ partition_by }} order by r.period desc) as latest_of_year
+        from {{ relation }} as r
+        where r.period <= {{ as_of_period() }} and r.fiscal_year_start = {{ fiscal_year_start(as_of_period()) }}
+    ) as ranked
+    where latest_of_year = 1
+{%- endmacro %}
+
 {% macro fiscal_year_start(period) -%}
     {%- set start_month = var('fiscal_year_start_month') | int -%}
     cast({{ dbt.dateadd('month', '-1 * ((extract(month from ' ~ period ~ ') - ' ~ start_month ~ ' + 12) % 12)', period) }} as date)

@@ -436,8 +436,7 @@ def _map_csv(
         column, pattern = mapping.rate_currency
         text = f"NULLIF(TRIM({q(column)}), '')"
         if pattern is not None:
-            captured = f"regexp_extract({text}, '{literal(pattern)}', 1)"
-            text = f"CASE WHEN regexp_matches({text}, '{literal(pattern)}') THEN {captured} ELSE {text} END"
+            text = _captured(text, pattern)
         con.execute(
             f"CREATE TABLE {STATED_CURRENCY} AS SELECT _row_number, {q(column)} AS cell, {text} AS currency "
             f"FROM {relation}"
@@ -581,9 +580,7 @@ def _column_sql(mapping: Mapping, resolved: dict, workbook: bool) -> tuple[dict[
             expressions[rule.target] = _debit_credit_sql(mapping, rule, expressions, checks)
             continue
         if "pattern" in spec:
-            pattern = literal(spec["pattern"])
-            captured = f"regexp_extract({text}, '{pattern}', 1)"
-            text = f"CASE WHEN regexp_matches({text}, '{pattern}') THEN {captured} ELSE {text} END"
+            text = _captured(text, spec["pattern"])
         if "crosswalk" in spec:
             name = spec["crosswalk"]
             lookup = _lookup_sql(mapping.crosswalks[name], text)
@@ -626,6 +623,12 @@ def _column_sql(mapping: Mapping, resolved: dict, workbook: bool) -> tuple[dict[
             )
         expressions[rule.target] = text
     return expressions, checks
+
+
+def _captured(text: str, pattern: str) -> str:
+    """The pattern's first capture group from a matching value; a value that does not match, as it is."""
+    captured = f"regexp_extract({text}, '{literal(pattern)}', 1)"
+    return f"CASE WHEN regexp_matches({text}, '{literal(pattern)}') THEN {captured} ELSE {text} END"
 
 
 def _lookup_sql(crosswalk: dict[str, str], text: str) -> str:

@@ -149,14 +149,16 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source) -> Che
     return None
 
 
+# a row DuckDB rejected that holds nothing but spaces and commas (`,,` shorter than the header): a blank row
+BLANK_REJECT = "regexp_matches(coalesce(csv_line, ''), '^[\\s,]*$')"
+
+
 def _number_as_the_file(con: duckdb.DuckDBPyConnection, path: Path, width: int) -> None:
     """Give `landed`'s rows the numbers they have in the file when the reader passed over lines of it: a line
     with nothing on it at all, or a blank one shorter than the header (`,,`), which DuckDB skips or rejects
     without a row of `landed`. Row n is then the file's n-th row after the header, as a spreadsheet opens it."""
     try:
-        blank = con.execute(
-            "SELECT count(*) FROM csv_rejects WHERE regexp_matches(coalesce(csv_line, ''), '^[\\s,]*$')"
-        ).fetchone()[0]
+        blank = con.execute(f"SELECT count(*) FROM csv_rejects WHERE {BLANK_REJECT}").fetchone()[0]
     except duckdb.CatalogException:  # nothing was rejected
         blank = 0
     if not blank and not has_empty_line(path):
@@ -270,7 +272,7 @@ def _unreadable_rows(con: duckdb.DuckDBPyConnection, path: Path, headers: list[s
     # (`,,,,`, shorter than the header) is a blank row, as one of the header's width is (read_landed)
     rejects = (
         "SELECT line, min(error_type::VARCHAR) AS error_type, min(csv_line) AS csv_line FROM csv_rejects "
-        "WHERE NOT regexp_matches(coalesce(csv_line, ''), '^[\\s,]*$') GROUP BY line"
+        f"WHERE NOT {BLANK_REJECT} GROUP BY line"
     )
     try:
         rejected = con.execute(f"SELECT count(*) FROM ({rejects})").fetchone()[0]

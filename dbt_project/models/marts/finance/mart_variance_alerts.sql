@@ -18,15 +18,7 @@ year_rr as (
     -- each scope's latest month of the as-of's fiscal year up to the as-of: a scope has a row only in the months
     -- it has a budget, an actual or a commitment, and one quiet in the as-of month holds at its last row the
     -- year to date, the phased budget and the projection it holds at the as-of (its months since add nothing)
-    select *
-    from (
-        select
-            r.*,
-            row_number() over (partition by r.level, r.scope_key order by r.period desc) as latest
-        from {{ ref('mart_run_rate') }} as r
-        where r.period <= {{ as_of_period() }} and r.fiscal_year_start = {{ fiscal_year_start(as_of_period()) }}
-    ) as y
-    where y.latest = 1
+    {{ latest_of_fiscal_year(ref('mart_run_rate'), 'r.level, r.scope_key') }}
 ),
 project_life as (
     select
@@ -144,17 +136,11 @@ material as (
         'material_variance', 'fiscal_year', 'line_item', project_code || '/' || account_code, project_code,
         department_code, account_code, fiscal_year_start, cast(ytd_budget as double), cast(ytd_actual as double),
         null, null, {{ material_metric('ytd_variance_pct', 'ytd_actual - ytd_budget', 'mt', prefix='ytd_') }}
-    from (
-        -- each line's latest month of the as-of's fiscal year up to the as-of (a line quiet this month holds its
-        -- year to date there), as the fiscal-year rules above read theirs
-        select
-            li.*,
-            row_number() over (partition by li.project_code, li.account_code order by li.period desc) as latest
-        from {{ ref('mart_line_item_variance') }} as li
-        where li.period <= {{ as_of_period() }} and li.fiscal_year_start = {{ fiscal_year_start(as_of_period()) }}
-    ) as year_li
+    -- each line's latest month of the fiscal year (a line quiet this month holds its year to date there), as the
+    -- fiscal-year rules above read theirs
+    from ({{ latest_of_fiscal_year(ref('mart_line_item_variance'), 'r.project_code, r.account_code') }}) as year_li
     cross join (select * from {{ ref('materiality_thresholds') }} where level = 'line_item') as mt
-    where latest = 1 and account_type = 'expense' and ytd_needs_attention
+    where account_type = 'expense' and ytd_needs_attention
     union all
     select
         'material_variance', 'project_lifetime', 'line_item', cr.project_code || '/' || cr.account_code,
