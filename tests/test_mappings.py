@@ -281,6 +281,11 @@ def test_a_harvest_rate_in_another_currency_than_the_persons_is_rejected(layout,
         (5, "Euro - EUR"),
     ]
     assert "row 3 Currency = 'US Dollar - USD' (U2 costs in GBP)" in check.message
+    # kept whole in quarantine beside a report naming the rows, and nothing of it in the lake
+    kept = outcome.quarantine_report.parent
+    assert (kept / "harvest_time_jan.csv").read_text(encoding="utf-8") == header + "".join(rows)
+    assert "row 5 Currency = 'Euro - EUR' (U1 costs in USD)" in outcome.quarantine_report.read_text(encoding="utf-8")
+    assert not list((layout.lake / "timesheets").glob("*/data.parquet"))
     # the rows in their person's currency load, their rates as written
     outcome = deliver_export("harvest_time_jan_ok.csv", header + rows[0] + rows[2])
     assert outcome.status == "accepted", outcome.reasons

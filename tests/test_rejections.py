@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -69,3 +70,38 @@ def test_a_step_failing_after_the_publish_is_not_reported_as_nothing_published(l
     added = query(warehouse / "studio.duckdb", "SELECT amount FROM marts.fct_actual_costs WHERE source_id = 'G300'")
     assert added == [(Decimal("100.00"),)]
     assert (clean_file.read_bytes() if clean_file.exists() else None) == clean  # not recorded as clean
+
+
+def test_a_publish_failing_between_the_file_and_its_exports_exits_1_and_the_next_run_mends_it(
+    landing_and_warehouse,
+) -> None:
+    """The publish step fails after studio.duckdb was renamed in and before `exports` was switched (a fault
+    injected at that point, orchestration/lib/faults.py): the run says the file was replaced and the exports
+    were not, exits 1, and records no clean publication; the next run publishes whole, exports included."""
+    landing, warehouse = landing_and_warehouse
+    published = warehouse / "studio.duckdb"
+    publications = query(published, "SELECT count(*) FROM audit.publications")[0][0]
+    exports_before = os.readlink(warehouse / "exports")
+    clean_file = warehouse / "_internal" / "last_clean_publication.json"
+    clean = clean_file.read_bytes() if clean_file.exists() else None
+    deliver_more_crew(landing)
+    args = ("run", "--landing", str(landing), "--warehouse", str(warehouse), "--as-of", SMALL_AS_OF)
+    done = run_cli(*args, env={"STUDIO_FAIL_AT": "exports"})
+    assert done.returncode == 1, done.stderr
+    assert "was replaced but its Parquet exports were not switched" in " ".join(done.stderr.split())
+    assert "Nothing was published" not in done.stderr
+    assert query(published, "SELECT count(*) FROM audit.publications")[0][0] == publications + 1
+    assert os.readlink(warehouse / "exports") == exports_before  # readers of exports/ still see one publication
+    assert (clean_file.read_bytes() if clean_file.exists() else None) == clean
+
+    again = run_cli(*args)
+    assert again.returncode == 0, again.stderr
+    latest = query(published, "SELECT publication_id FROM audit.publications ORDER BY published_at DESC LIMIT 1")
+    assert Path(os.readlink(warehouse / "exports")).name == latest[0][0]
+    exported = query(
+        published,
+        f"SELECT amount FROM read_parquet('{warehouse / 'exports'}/fct_actual_costs.parquet/*.parquet', "
+        "hive_partitioning = false) WHERE source_id = 'G300'",
+    )
+    assert exported == [(Decimal("100.00"),)]
+    assert clean_file.exists() and clean_file.read_bytes() != clean
