@@ -362,6 +362,77 @@ def test_files_are_replaced_whole_and_old_generations_cleaned(sample_run: CliRun
     assert not list((layout.internal / "departments" / "AUDIO").glob("publishing-*"))
 
 
+def test_a_day_rewrites_only_the_cost_periods_it_changed_and_ends_as_a_whole_rewrite(
+    sample_run: CliRun, tmp_path: Path
+) -> None:
+    """Department files are carried from the last ones: a day that changed one period of PROD's costs, removed
+    OPS's January 2025 and added a month of AUDIO's writes those parts and keeps every other period's file (a hard
+    link); every table and export then equals what files written from scratch hold."""
+    daily = WarehouseLayout(tmp_path / "daily")
+    daily.root.mkdir()
+    shutil.copy2(sample_run.warehouse / "studio.duckdb", daily.published_db)
+    publish_departments(daily)
+    touched = {"PROD": {"2025-03-01"}, "OPS": {"2025-01-01"}, "AUDIO": {"2026-11-01"}}
+    with duckdb.connect(str(daily.published_db)) as con:  # the next publication, as a day's run leaves it
+        changed = con.execute(
+            "UPDATE marts.fct_actual_costs SET amount_base = amount_base + 1 WHERE cost_id IN (SELECT cost_id "
+            "FROM marts.fct_actual_costs WHERE department_code = 'PROD' AND period = '2025-03-01' LIMIT 3)"
+        ).fetchone()[0]
+        removed = con.execute(
+            "DELETE FROM marts.fct_actual_costs WHERE department_code = 'OPS' AND period = '2025-01-01'"
+        ).fetchone()[0]
+        con.execute(
+            "INSERT INTO marts.fct_actual_costs SELECT * REPLACE (DATE '2026-11-01' AS period) "
+            "FROM marts.fct_actual_costs WHERE department_code = 'AUDIO' LIMIT 2"
+        )
+        parts = con.execute(
+            "SELECT department_code, list(DISTINCT CAST(period AS VARCHAR)) FROM marts.fct_actual_costs GROUP BY 1"
+        ).fetchall()
+    assert changed == 3 and removed > 0
+    written, refused = publish_departments(daily)
+    assert refused == [] and len(written) == len(DEPARTMENTS)
+    scratch = WarehouseLayout(tmp_path / "scratch")
+    scratch.root.mkdir()
+    shutil.copy2(daily.published_db, scratch.published_db)
+    publish_departments(scratch)
+
+    con = duckdb.connect()
+    for department, periods in parts:
+        exports = daily.departments / department / "exports" / "fct_actual_costs.parquet"
+        kept = {f.stem for f in exports.iterdir() if f.stat().st_nlink > 1}
+        assert kept == set(periods) - touched.get(department, set()), department
+        assert "2025-01-01" not in {f.stem for f in exports.iterdir()} or department != "OPS"
+        ours, theirs = (layout.departments / department for layout in (daily, scratch))
+        assert [p.relative_to(ours) for p in files_in(ours)] == [p.relative_to(theirs) for p in files_in(theirs)]
+        for path in files_in(ours / "exports"):
+            same = path.relative_to(ours)
+            mine, other = f"read_parquet('{path}')", f"read_parquet('{theirs / same}')"
+            assert con.execute(f"FROM {mine} EXCEPT ALL FROM {other}").fetchall() == [], same
+            assert con.execute(f"FROM {other} EXCEPT ALL FROM {mine}").fetchall() == [], same
+        con.execute(f"ATTACH '{ours / 'studio.duckdb'}' AS ours (READ_ONLY)")
+        con.execute(f"ATTACH '{theirs / 'studio.duckdb'}' AS theirs (READ_ONLY)")
+        listed = "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? ORDER BY 1, 2"
+        tables = con.execute(listed, ["ours"]).fetchall()
+        assert tables == con.execute(listed, ["theirs"]).fetchall()
+        for schema, table in tables:
+            if (schema, table) == ("audit", "department_publication"):
+                continue  # when it was written
+            drop = " EXCLUDE (generation)" if table == "department_fingerprints" else ""
+            mine, other = (f"SELECT *{drop} FROM {db}.{schema}.{table}" for db in ("ours", "theirs"))
+            assert con.execute(f"{mine} EXCEPT ALL {other}").fetchall() == [], (department, table)
+            assert con.execute(f"{other} EXCEPT ALL {mine}").fetchall() == [], (department, table)
+        con.execute("DETACH ours")
+        con.execute("DETACH theirs")
+    # a file without fingerprints (as written before they were kept) is not carried: every period written again
+    prod = daily.departments / "PROD"
+    with duckdb.connect(str(prod / "studio.duckdb")) as db:
+        db.execute("DROP TABLE audit.department_fingerprints")
+    publish_departments(daily)
+    assert [f.stat().st_nlink for f in (prod / "exports" / "fct_actual_costs.parquet").iterdir()] == [1] * len(
+        dict(parts)["PROD"]
+    )
+
+
 @pytest.mark.parametrize("enabled", [False, True])
 def test_the_publish_step_writes_them_only_when_studio_toml_asks(
     sample_run: CliRun, tmp_path: Path, enabled: bool

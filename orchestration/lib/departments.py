@@ -4,12 +4,14 @@ DuckDB has no row-level security, so a department's BI connection points at a fi
 publication, for every department (when `[departments] publish` is on):
 
     departments/<CODE>/studio.duckdb     the department's rows of every table it may see (replaced by one rename)
-    departments/<CODE>/exports/          each of its marts as Parquet (a link switched by one rename)
+    departments/<CODE>/exports/          each of its marts as Parquet, the cost fact one file per period (a link
+                                         switched by one rename)
     departments/<CODE>/reports/          its report: <CODE>_budget_vs_actual.txt, .csv and .html (a link, likewise)
 
 A department owns its projects (projects.department_code). Which rows of a table are the department's is
 declared once, below, for every published table; a table not declared there is left out (a new mart is
 studio-only until someone decides otherwise, and a test names it). Everything is SQL on the published file.
+A publication rewrites what changed since the department's last files (`publish_department`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ import duckdb
 
 from orchestration.lib.config import WarehouseLayout
 from orchestration.lib.report_render import load_report, render
-from orchestration.lib.sql import literal
+from orchestration.lib.sql import literal, q
+from orchestration.lib.warehouse import PARTITIONED_EXPORTS, part_filter, part_fingerprints
 
 # The department's projects, in the database the rows are read from (`source`).
 _PROJECTS = "(SELECT project_code FROM source.marts.mart_project_variance WHERE department_code = $department)"
@@ -94,6 +97,7 @@ STUDIO_ONLY: dict[str, str] = {
 }
 
 SAFE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+GENERATION = re.compile(r"\d{8}T\d{12}")  # a generation's folder name: when it was written, to the microsecond
 
 
 @dataclass(frozen=True)
@@ -153,7 +157,13 @@ def publish_departments(layout: WarehouseLayout) -> tuple[list[DepartmentFiles],
 def publish_department(
     layout: WarehouseLayout, department_code: str, publication_id: str, published_at: object, as_of: object
 ) -> DepartmentFiles:
-    """One department's studio.duckdb, exports and report, each written aside and switched in by a rename."""
+    """One department's studio.duckdb, exports and report, each written aside and switched in by a rename.
+
+    The new file starts as a copy of the department's current one, and a table is written again only where its
+    rows changed: the small tables whole, a partitioned mart (`PARTITIONED_EXPORTS`: the cost records, which grow
+    with history) by the periods whose rows changed, compared by fingerprint (count and sum of row hashes, as the
+    studio's exports are). Its exports are likewise one file per period, an unchanged period's file kept (a hard
+    link to the previous generation's). A file of another layout, or without fingerprints, is written whole."""
     folder = department_folder(layout, department_code)
     folder.mkdir(parents=True, exist_ok=True)
     generations = layout.internal / "departments" / department_code
@@ -162,29 +172,48 @@ def publish_department(
     (generation / "exports").mkdir(parents=True)
     (generation / "reports").mkdir()
     draft = generations / f"publishing-{generation.name}.duckdb"
+    current = folder / "studio.duckdb"
+    if _carries_on(current, layout.published_db):
+        shutil.copyfile(current, draft)  # a reader of the current file keeps it: the draft replaces it by rename
     tables = rows = 0
     with duckdb.connect(str(draft)) as con:
+        con.execute("SET enable_progress_bar = false")  # a long statement draws no bar on the run's output
         con.execute(f"ATTACH '{literal(layout.published_db)}' AS source (READ_ONLY)")
+        previous, earlier = _previous_fingerprints(con)
+        # the export folder written with the copied file (not whatever `exports` points at: a run killed between
+        # the file's rename and the link's switch left the link on the generation before)
+        earlier_exports = generations / earlier / "exports" if earlier else None
+        fingerprints: dict[str, str] = {}
         published = con.execute(
             "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'source' ORDER BY 1, 2"
         ).fetchall()
+        kept = {("audit", "department_publication"), ("audit", "department_fingerprints")}
         for schema, table in published:
             rule = DEPARTMENT_SCOPE.get(f"{schema}.{table}")
             if rule is None:
                 continue  # studio-only, or not classified yet: left out
+            kept.add((schema, table))
+            relation = f"(SELECT * FROM source.{schema}.{q(table)} WHERE {_rule_for(rule, department_code)})"
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-            con.execute(
-                f'CREATE TABLE {schema}."{table}" AS SELECT * FROM source.{schema}."{table}" WHERE {ROW_RULES[rule]}',
-                {"department": department_code} if "$department" in ROW_RULES[rule] else {},
-            )
-            rows += con.execute(f'SELECT count(*) FROM {schema}."{table}"').fetchone()[0]
+            if schema == "marts" and table in PARTITIONED_EXPORTS:
+                fingerprints |= _refresh_partitioned(
+                    con, table, relation, previous, generation / "exports", earlier_exports
+                )
+            else:
+                con.execute(f"CREATE OR REPLACE TABLE {schema}.{q(table)} AS {relation}")
+                if schema == "marts":
+                    target = generation / "exports" / f"{table}.parquet"
+                    con.execute(f"COPY {schema}.{q(table)} TO '{literal(target)}' (FORMAT parquet)")
+            rows += con.execute(f"SELECT count(*) FROM {schema}.{q(table)}").fetchone()[0]
             tables += 1
-            if schema == "marts":
-                target = generation / "exports" / f"{table}.parquet"
-                con.execute(f"COPY {schema}.\"{table}\" TO '{literal(target)}' (FORMAT parquet)")
+        for schema, table in con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database()"
+        ).fetchall():
+            if (schema, table) not in kept:  # no longer published, or no longer the department's
+                con.execute(f"DROP TABLE {schema}.{q(table)}")
         con.execute("CREATE SCHEMA IF NOT EXISTS audit")
         con.execute(
-            "CREATE TABLE audit.department_publication AS SELECT $department AS department_code, "
+            "CREATE OR REPLACE TABLE audit.department_publication AS SELECT $department AS department_code, "
             "$publication_id AS publication_id, CAST($published_at AS TIMESTAMPTZ) AS published_at, "
             "CAST($as_of AS DATE) AS as_of, CAST($written_at AS TIMESTAMPTZ) AS written_at",
             {
@@ -195,13 +224,117 @@ def publish_department(
                 "written_at": written_at,
             },
         )
+        con.execute(
+            "CREATE OR REPLACE TABLE audit.department_fingerprints "
+            "(generation VARCHAR, export_file VARCHAR, fingerprint VARCHAR)"
+        )
+        con.executemany(
+            "INSERT INTO audit.department_fingerprints VALUES (?, ?, ?)",
+            [(generation.name, name, value) for name, value in sorted(fingerprints.items())],
+        )
         con.execute("DETACH source")
         con.execute("CHECKPOINT")
     write_department_report(layout.published_db, department_code, generation / "reports")
-    os.replace(draft, folder / "studio.duckdb")  # the one step a department's reader sees
-    previous = {_switch_link(folder / name, generation / name) for name in ("exports", "reports")}
-    _clean_generations(folder, generations, keep={generation.name, *previous})
-    return DepartmentFiles(department_code, folder / "studio.duckdb", tables, rows)
+    os.replace(draft, current)  # the one step a department's reader sees
+    previous_generations = {_switch_link(folder / name, generation / name) for name in ("exports", "reports")}
+    _clean_generations(folder, generations, keep={generation.name, *previous_generations})
+    return DepartmentFiles(department_code, current, tables, rows)
+
+
+def _carries_on(current: Path, published_db: Path) -> bool:
+    """Whether the department's current file can start the new one: it has fingerprints, and its partitioned
+    marts have the published columns. Otherwise the new file is written whole from an empty one (a table
+    replaced in a copy would leave its old rows' blocks in the file, as free space that never shrinks it)."""
+    if not current.is_file():
+        return False
+    with duckdb.connect(str(current), read_only=True) as con:
+        con.execute(f"ATTACH '{literal(published_db)}' AS source (READ_ONLY)")
+        if not _previous_fingerprints(con)[0]:
+            return False
+        columns = (
+            "SELECT table_name, string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index) "
+            "FROM duckdb_columns() WHERE database_name = ? AND schema_name = 'marts' AND table_name IN ? GROUP BY ALL"
+        )
+        partitioned = list(PARTITIONED_EXPORTS)
+        here = dict(
+            con.execute(columns, [con.execute("SELECT current_database()").fetchone()[0], partitioned]).fetchall()
+        )
+        return here == dict(con.execute(columns, ["source", partitioned]).fetchall())
+
+
+def _rule_for(rule: str, department_code: str) -> str:
+    """The rule's SQL condition for one department (its code is a SAFE_CODE, quoted as a literal)."""
+    return ROW_RULES[rule].replace("$department", f"'{literal(department_code)}'")
+
+
+def _previous_fingerprints(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, str], str | None]:
+    """The export files' fingerprints of the department's file the draft was copied from, and the generation
+    whose export folder holds those files (none: a new file, or one written before fingerprints)."""
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'audit' "
+        "AND table_name = 'department_fingerprints'"
+    ).fetchone()[0]
+    if not found:
+        return {}, None
+    rows = con.execute("SELECT generation, export_file, fingerprint FROM audit.department_fingerprints").fetchall()
+    generation = rows[0][0] if rows and GENERATION.fullmatch(str(rows[0][0])) else None
+    return ({name: value for _, name, value in rows} if generation else {}), generation
+
+
+def _refresh_partitioned(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    relation: str,
+    previous: dict[str, str],
+    export_dir: Path,
+    earlier_exports: Path | None,
+) -> dict[str, str]:
+    """The department's rows of a partitioned mart, in the draft and as one export file per part: the parts whose
+    fingerprint changed are deleted and inserted again (the table written whole when it is new in the draft or
+    its columns changed) and written as files; the others are kept, their files hard links to the last
+    generation's. Returns the parts' fingerprints."""
+    column = PARTITIONED_EXPORTS[table]
+    columns, kind = con.execute(
+        "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index), "
+        "max(data_type) FILTER (WHERE column_name = ?) FROM duckdb_columns() "
+        "WHERE database_name = 'source' AND schema_name = 'marts' AND table_name = ?",
+        [column, table],
+    ).fetchone()
+    current = part_fingerprints(con, relation, table, column, kind, columns)
+    before = {name: value for name, value in previous.items() if name.startswith(f"{table}.parquet/")}
+    in_draft = con.execute(
+        "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index) FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND schema_name = 'marts' AND table_name = ?",
+        [table],
+    ).fetchone()[0]
+    if in_draft != columns or not before:
+        con.execute(f"CREATE OR REPLACE TABLE marts.{q(table)} AS {relation}")
+        changed = set(current)
+    else:
+        changed = {name for name, value in current.items() if before.get(name) != value}
+        stale = [Path(name).stem for name in changed | (set(before) - set(current))]
+        if stale:
+            where = " OR ".join(part_filter(column, part) for part in stale)
+            con.execute(f"DELETE FROM marts.{q(table)} WHERE {where}")
+            fresh = [Path(name).stem for name in changed]
+            if fresh:
+                where = " OR ".join(part_filter(column, part) for part in fresh)
+                con.execute(f"INSERT INTO marts.{q(table)} SELECT * FROM {relation} WHERE {where}")
+    con.execute("SET preserve_insertion_order = false")
+    for name in current:
+        target = export_dir / name
+        target.parent.mkdir(exist_ok=True)
+        earlier = earlier_exports / name if earlier_exports is not None else None
+        if name not in changed and earlier is not None and earlier.is_file():
+            try:
+                os.link(earlier, target)
+                continue
+            except OSError:
+                pass  # another file system: write it
+        rows = f"(FROM marts.{q(table)} WHERE {part_filter(column, Path(name).stem)})"
+        con.execute(f"COPY {rows} TO '{literal(target)}' (FORMAT parquet)")
+    con.execute("RESET preserve_insertion_order")
+    return current
 
 
 def _switch_link(link: Path, target: Path) -> str | None:

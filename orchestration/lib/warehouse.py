@@ -143,7 +143,7 @@ def _fingerprints(
 ) -> dict[str, str]:
     """Each export file's content as one value, by its path in the export folder: the mart's columns (names,
     types), row count and the sum of its rows' hashes; for a partitioned mart, one per value of its column
-    (`_part_fingerprints`). The sum is not taken when the previous publication's fingerprint of an unpartitioned
+    (`part_fingerprints`). The sum is not taken when the previous publication's fingerprint of an unpartitioned
     mart has other columns or another row count: the mart has changed whatever its rows hold. A fingerprint
     without a sum equals no other: the next publication writes that file again."""
     found = {}
@@ -156,7 +156,7 @@ def _fingerprints(
             [partitioned.get(table), database, table],
         ).fetchone()
         if table in partitioned:
-            found |= _part_fingerprints(con, table, partitioned[table], kind, columns)
+            found |= part_fingerprints(con, f"marts.{q(table)}", table, partitioned[table], kind, columns)
             continue
         (rows,) = con.execute(f'SELECT count(*) FROM marts."{table}"').fetchone()
         counted = f"{columns} | {rows} | "
@@ -179,7 +179,7 @@ def _part_value(column: str) -> str:
     return f"coalesce(CAST({q(column)} AS VARCHAR), 'null')"
 
 
-def _part_filter(column: str, part: str) -> str:
+def part_filter(column: str, part: str) -> str:
     """The SQL condition of a partitioned mart's rows in one part: its column compared as a DATE, so that
     DuckDB skips the row groups outside it (10M rows: a period's rows counted in 0.007 s, against 0.14 s with every
     row cast to text)."""
@@ -190,16 +190,17 @@ def _part_filter(column: str, part: str) -> str:
     return f"{q(column)} = DATE '{literal(part)}'"
 
 
-def _part_fingerprints(
-    con: duckdb.DuckDBPyConnection, table: str, column: str, kind: str | None, columns: str
+def part_fingerprints(
+    con: duckdb.DuckDBPyConnection, relation: str, table: str, column: str, kind: str | None, columns: str
 ) -> dict[str, str]:
-    """The fingerprints of a partitioned mart's files, one per value of its DATE column (one scan of the mart).
-    Only a DATE names files safely: its text is `YYYY-MM-DD`, never `null` or `empty` (the names of the files of
-    rows without one and of a mart without rows), never a name Spark or pyarrow would take for a hidden file."""
+    """The fingerprints of a partitioned mart's files, one per value of its DATE column (one scan of `relation`,
+    the mart's rows: the table, or a department's rows of it). Only a DATE names files safely: its text is
+    `YYYY-MM-DD`, never `null` or `empty` (the names of the files of rows without one and of a mart without
+    rows), never a name Spark or pyarrow would take for a hidden file."""
     if kind != "DATE":
         raise ValueError(f"marts.{table} is exported by {column}, which must be a DATE column (found: {kind})")
     parts = con.execute(
-        f"SELECT {_part_value(column)} AS part, count(*), sum(hash(t)) FROM marts.{q(table)} AS t GROUP BY ALL"
+        f"SELECT {_part_value(column)} AS part, count(*), sum(hash(t)) FROM {relation} AS t GROUP BY ALL"
     ).fetchall()
     if not parts:
         return {f"{table}.parquet/{EMPTY_PART}.parquet": f"{columns} | 0 | "}
@@ -265,7 +266,7 @@ def _write_exports(
         table = _mart_of(name)
         rows = f"marts.{q(table)}"
         if table in partitioned:
-            rows = f"(FROM {rows} WHERE {_part_filter(partitioned[table], target.stem)})"
+            rows = f"(FROM {rows} WHERE {part_filter(partitioned[table], target.stem)})"
         con.execute(f"COPY {rows} TO '{literal(target)}' (FORMAT parquet)")
         written += 1
     con.execute("RESET preserve_insertion_order")
