@@ -362,12 +362,49 @@ def test_files_are_replaced_whole_and_old_generations_cleaned(sample_run: CliRun
     assert not list((layout.internal / "departments" / "AUDIO").glob("publishing-*"))
 
 
+def assert_same_files(ours: Path, theirs: Path) -> None:
+    """Two department folders hold the same: the same files, each Parquet file's rows (as multisets), the same
+    schemas, tables and columns in studio.duckdb, and each table's rows, but when they were written."""
+    assert [p.relative_to(ours) for p in files_in(ours)] == [p.relative_to(theirs) for p in files_in(theirs)]
+    con = duckdb.connect()
+    for path in files_in(ours / "exports"):
+        same = path.relative_to(ours)
+        mine, other = f"read_parquet('{path}')", f"read_parquet('{theirs / same}')"
+        assert con.execute(f"FROM {mine} EXCEPT ALL FROM {other}").fetchall() == [], same
+        assert con.execute(f"FROM {other} EXCEPT ALL FROM {mine}").fetchall() == [], same
+    con.execute(f"ATTACH '{ours / 'studio.duckdb'}' AS ours (READ_ONLY)")
+    con.execute(f"ATTACH '{theirs / 'studio.duckdb'}' AS theirs (READ_ONLY)")
+    catalog = (
+        "SELECT schema_name, table_name, list(column_name || ' ' || data_type ORDER BY column_index) "
+        "FROM duckdb_columns() WHERE database_name = ? GROUP BY ALL ORDER BY ALL"
+    )
+    tables = con.execute(catalog, ["ours"]).fetchall()
+    assert tables == con.execute(catalog, ["theirs"]).fetchall()
+    schemas = "SELECT list(schema_name ORDER BY schema_name) FROM duckdb_schemas() WHERE database_name = ?"
+    assert con.execute(schemas, ["ours"]).fetchall() == con.execute(schemas, ["theirs"]).fetchall()
+    for schema, table, _ in tables:
+        if (schema, table) == ("audit", "department_publication"):
+            continue  # when it was written
+        drop = " EXCLUDE (generation)" if table == "department_fingerprints" else ""
+        mine, other = (f"SELECT *{drop} FROM {db}.{schema}.{table}" for db in ("ours", "theirs"))
+        assert con.execute(f"{mine} EXCEPT ALL {other}").fetchall() == [], (ours.name, table)
+        assert con.execute(f"{other} EXCEPT ALL {mine}").fetchall() == [], (ours.name, table)
+
+
+def linked_periods(folder: Path) -> set[str]:
+    """The periods of a department's cost export kept from the last generation (a hard link), not written."""
+    exports = folder / "exports" / "fct_actual_costs.parquet"
+    return {f.stem for f in exports.iterdir() if f.stat().st_nlink > 1}
+
+
 def test_a_day_rewrites_only_the_cost_periods_it_changed_and_ends_as_a_whole_rewrite(
     sample_run: CliRun, tmp_path: Path
 ) -> None:
     """Department files are carried from the last ones: a day that changed one period of PROD's costs, removed
-    OPS's January 2025 and added a month of AUDIO's writes those parts and keeps every other period's file (a hard
-    link); every table and export then equals what files written from scratch hold."""
+    OPS's January 2025, added a month of AUDIO's and changed PHOTO's budget lines writes those and keeps every
+    other period's file (a hard link); every department's table and export then equals what files written from
+    scratch hold. A department's own file changed by someone (rows edited, a view added, fingerprints dropped, the
+    file overwritten) is put right by the next publication, never trusted, never refused."""
     daily = WarehouseLayout(tmp_path / "daily")
     daily.root.mkdir()
     shutil.copy2(sample_run.warehouse / "studio.duckdb", daily.published_db)
@@ -385,9 +422,15 @@ def test_a_day_rewrites_only_the_cost_periods_it_changed_and_ends_as_a_whole_rew
             "INSERT INTO marts.fct_actual_costs SELECT * REPLACE (DATE '2026-11-01' AS period) "
             "FROM marts.fct_actual_costs WHERE department_code = 'AUDIO' LIMIT 2"
         )
-        parts = con.execute(
-            "SELECT department_code, list(DISTINCT CAST(period AS VARCHAR)) FROM marts.fct_actual_costs GROUP BY 1"
-        ).fetchall()
+        # and a small table of one department's: PHOTO's budget lines
+        assert con.execute(
+            "UPDATE marts.fct_budget_lines SET amount_base = amount_base + 1 WHERE department_code = 'PHOTO'"
+        ).fetchone()[0]
+        parts = dict(
+            con.execute(
+                "SELECT department_code, list(DISTINCT CAST(period AS VARCHAR)) FROM marts.fct_actual_costs GROUP BY 1"
+            ).fetchall()
+        )
     assert changed == 3 and removed > 0
     written, refused = publish_departments(daily)
     assert refused == [] and len(written) == len(DEPARTMENTS)
@@ -395,42 +438,32 @@ def test_a_day_rewrites_only_the_cost_periods_it_changed_and_ends_as_a_whole_rew
     scratch.root.mkdir()
     shutil.copy2(daily.published_db, scratch.published_db)
     publish_departments(scratch)
+    for department in DEPARTMENTS:  # POST, without costs, too
+        folder = daily.departments / department
+        kept = set(parts.get(department, ["empty"])) - touched.get(department, set())  # POST: its empty file
+        assert linked_periods(folder) == kept, department
+        assert_same_files(folder, scratch.departments / department)
+    assert "2025-01-01" not in {
+        f.stem for f in (daily.departments / "OPS" / "exports" / "fct_actual_costs.parquet").iterdir()
+    }
 
-    con = duckdb.connect()
-    for department, periods in parts:
-        exports = daily.departments / department / "exports" / "fct_actual_costs.parquet"
-        kept = {f.stem for f in exports.iterdir() if f.stat().st_nlink > 1}
-        assert kept == set(periods) - touched.get(department, set()), department
-        assert "2025-01-01" not in {f.stem for f in exports.iterdir()} or department != "OPS"
-        ours, theirs = (layout.departments / department for layout in (daily, scratch))
-        assert [p.relative_to(ours) for p in files_in(ours)] == [p.relative_to(theirs) for p in files_in(theirs)]
-        for path in files_in(ours / "exports"):
-            same = path.relative_to(ours)
-            mine, other = f"read_parquet('{path}')", f"read_parquet('{theirs / same}')"
-            assert con.execute(f"FROM {mine} EXCEPT ALL FROM {other}").fetchall() == [], same
-            assert con.execute(f"FROM {other} EXCEPT ALL FROM {mine}").fetchall() == [], same
-        con.execute(f"ATTACH '{ours / 'studio.duckdb'}' AS ours (READ_ONLY)")
-        con.execute(f"ATTACH '{theirs / 'studio.duckdb'}' AS theirs (READ_ONLY)")
-        listed = "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? ORDER BY 1, 2"
-        tables = con.execute(listed, ["ours"]).fetchall()
-        assert tables == con.execute(listed, ["theirs"]).fetchall()
-        for schema, table in tables:
-            if (schema, table) == ("audit", "department_publication"):
-                continue  # when it was written
-            drop = " EXCLUDE (generation)" if table == "department_fingerprints" else ""
-            mine, other = (f"SELECT *{drop} FROM {db}.{schema}.{table}" for db in ("ours", "theirs"))
-            assert con.execute(f"{mine} EXCEPT ALL {other}").fetchall() == [], (department, table)
-            assert con.execute(f"{other} EXCEPT ALL {mine}").fetchall() == [], (department, table)
-        con.execute("DETACH ours")
-        con.execute("DETACH theirs")
-    # a file without fingerprints (as written before they were kept) is not carried: every period written again
-    prod = daily.departments / "PROD"
-    with duckdb.connect(str(prod / "studio.duckdb")) as db:
+    # each department's own file, changed by someone who can write to its folder
+    with duckdb.connect(str(daily.departments / "OPS" / "studio.duckdb")) as db:
+        assert db.execute("UPDATE marts.fct_actual_costs SET amount_base = 0 WHERE period = '2025-03-01'").fetchone()[0]
+    with duckdb.connect(str(daily.departments / "PHOTO" / "studio.duckdb")) as db:
+        db.execute("CREATE VIEW marts.mine AS SELECT 1 AS x")
+    with duckdb.connect(str(daily.departments / "PROD" / "studio.duckdb")) as db:
         db.execute("DROP TABLE audit.department_fingerprints")
-    publish_departments(daily)
-    assert [f.stat().st_nlink for f in (prod / "exports" / "fct_actual_costs.parquet").iterdir()] == [1] * len(
-        dict(parts)["PROD"]
-    )
+    (daily.departments / "AUDIO" / "studio.duckdb").write_bytes(b"not a database")
+    written, refused = publish_departments(daily)
+    assert refused == [] and len(written) == len(DEPARTMENTS)
+    for department in DEPARTMENTS:
+        folder = daily.departments / department
+        assert_same_files(folder, scratch.departments / department)
+        # carried: OPS (its edited period written again) and POST; the others written whole
+        carried = {"OPS": {"2025-03-01"}, "POST": set()}
+        expected = set(parts.get(department, ["empty"])) - carried[department] if department in carried else set()
+        assert linked_periods(folder) == expected, department
 
 
 @pytest.mark.parametrize("enabled", [False, True])

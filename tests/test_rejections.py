@@ -51,33 +51,17 @@ def test_a_failing_build_publishes_nothing_and_exits_1(landing_and_warehouse) ->
     assert query(warehouse / "studio.duckdb", "SELECT count(*) FROM audit.publications")[0][0] == publications
 
 
-def test_a_step_failing_after_the_publish_is_not_reported_as_nothing_published(landing_and_warehouse) -> None:
-    """The report step cannot write its text file (a folder stands where it goes): the warehouse was published
-    before it, so the run says so and exits 0 (SPEC: 1 is for nothing published), naming the failed step; the
-    publication is not recorded as clean, so the next run does the failed step again."""
-    landing, warehouse = landing_and_warehouse
-    publications = query(warehouse / "studio.duckdb", "SELECT count(*) FROM audit.publications")[0][0]
-    clean_file = warehouse / "_internal" / "last_clean_publication.json"
-    clean = clean_file.read_bytes() if clean_file.exists() else None
-    (warehouse / "reports" / "studio_budget_vs_actual.txt").unlink()
-    (warehouse / "reports" / "studio_budget_vs_actual.txt").mkdir()
-    deliver_more_crew(landing)
-    done = run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse), "--as-of", SMALL_AS_OF)
-    assert done.returncode == 0, done.stderr
-    assert "FAILED reports__studio_budget_vs_actual" in done.stderr
-    assert "Nothing was published" not in done.stderr and "Published " in done.stderr
-    assert query(warehouse / "studio.duckdb", "SELECT count(*) FROM audit.publications")[0][0] == publications + 1
-    added = query(warehouse / "studio.duckdb", "SELECT amount FROM marts.fct_actual_costs WHERE source_id = 'G300'")
-    assert added == [(Decimal("100.00"),)]
-    assert (clean_file.read_bytes() if clean_file.exists() else None) == clean  # not recorded as clean
-
-
-def test_a_publish_failing_between_the_file_and_its_exports_exits_1_and_the_next_run_mends_it(
+def test_steps_failing_after_the_file_is_published_are_told_apart_from_nothing_published(
     landing_and_warehouse,
 ) -> None:
-    """The publish step fails after studio.duckdb was renamed in and before `exports` was switched (a fault
-    injected at that point, orchestration/lib/faults.py): the run says the file was replaced and the exports
-    were not, exits 1, and records no clean publication; the next run publishes whole, exports included."""
+    """Two runs, each failing after studio.duckdb was renamed in.
+
+    First, the publish step itself fails before `exports` is switched (a fault injected at that point,
+    orchestration/lib/faults.py): the run says the file was replaced and the exports were not, and exits 1.
+    Then the report step cannot write its text file (a folder stands where it goes): the warehouse was published
+    whole before it, exports switched to it, so the run says so and exits 0 (SPEC: 1 is for nothing published),
+    naming the failed step. Neither is recorded as a clean publication, so the next run does the failed step
+    again."""
     landing, warehouse = landing_and_warehouse
     published = warehouse / "studio.duckdb"
     publications = query(published, "SELECT count(*) FROM audit.publications")[0][0]
@@ -94,14 +78,20 @@ def test_a_publish_failing_between_the_file_and_its_exports_exits_1_and_the_next
     assert os.readlink(warehouse / "exports") == exports_before  # readers of exports/ still see one publication
     assert (clean_file.read_bytes() if clean_file.exists() else None) == clean
 
+    (warehouse / "reports" / "studio_budget_vs_actual.txt").unlink()
+    (warehouse / "reports" / "studio_budget_vs_actual.txt").mkdir()
     again = run_cli(*args)
     assert again.returncode == 0, again.stderr
+    assert "FAILED reports__studio_budget_vs_actual" in again.stderr
+    assert "Nothing was published" not in again.stderr and "Published " in again.stderr
+    assert query(published, "SELECT count(*) FROM audit.publications")[0][0] == publications + 2
     latest = query(published, "SELECT publication_id FROM audit.publications ORDER BY published_at DESC LIMIT 1")
     assert Path(os.readlink(warehouse / "exports")).name == latest[0][0]
+    added = query(published, "SELECT amount FROM marts.fct_actual_costs WHERE source_id = 'G300'")
     exported = query(
         published,
         f"SELECT amount FROM read_parquet('{warehouse / 'exports'}/fct_actual_costs.parquet/*.parquet', "
         "hive_partitioning = false) WHERE source_id = 'G300'",
     )
-    assert exported == [(Decimal("100.00"),)]
-    assert clean_file.exists() and clean_file.read_bytes() != clean
+    assert added == exported == [(Decimal("100.00"),)]
+    assert (clean_file.read_bytes() if clean_file.exists() else None) == clean  # not recorded as clean

@@ -159,22 +159,53 @@ def publish_department(
 ) -> DepartmentFiles:
     """One department's studio.duckdb, exports and report, each written aside and switched in by a rename.
 
-    The new file starts as a copy of the department's current one, and a table is written again only where its
-    rows changed: the small tables whole, a partitioned mart (`PARTITIONED_EXPORTS`: the cost records, which grow
-    with history) by the periods whose rows changed, compared by fingerprint (count and sum of row hashes, as the
-    studio's exports are). Its exports are likewise one file per period, an unchanged period's file kept (a hard
-    link to the previous generation's). A file of another layout, or without fingerprints, is written whole."""
+    The new file starts as a copy of the department's current one when that holds nothing but what this writes
+    (`_carries_on`), and a table is written again only where its rows differ from the published ones, compared by
+    fingerprint (count and sum of row hashes, as the studio's exports are) of both sides: a small table whole, a
+    partitioned mart (`PARTITIONED_EXPORTS`: the cost records, which grow with history) by the periods that
+    differ. Its exports are likewise one file per period, a period's file unchanged since the last generation
+    kept (a hard link). A file that cannot start it, or a carried write that fails, is written whole instead."""
     folder = department_folder(layout, department_code)
     folder.mkdir(parents=True, exist_ok=True)
     generations = layout.internal / "departments" / department_code
     written_at = datetime.now(UTC)
     generation = generations / f"{written_at:%Y%m%dT%H%M%S%f}"  # its own folder, even for the same publication
-    (generation / "exports").mkdir(parents=True)
-    (generation / "reports").mkdir()
     draft = generations / f"publishing-{generation.name}.duckdb"
     current = folder / "studio.duckdb"
-    if _carries_on(current, layout.published_db):
-        shutil.copyfile(current, draft)  # a reader of the current file keeps it: the draft replaces it by rename
+    carried = _carries_on(current, layout.published_db)
+    identity = {
+        "department": department_code,
+        "publication_id": publication_id,
+        "published_at": published_at,
+        "as_of": as_of,
+        "written_at": written_at,
+    }
+    try:
+        tables, rows = _write_draft(layout, identity, generation, draft, current if carried else None)
+    except duckdb.Error:
+        if not carried:
+            raise
+        tables, rows = _write_draft(layout, identity, generation, draft, None)  # whole, from an empty file
+    write_department_report(layout.published_db, department_code, generation / "reports")
+    os.replace(draft, current)  # the one step a department's reader sees
+    previous_generations = {_switch_link(folder / name, generation / name) for name in ("exports", "reports")}
+    _clean_generations(folder, generations, keep={generation.name, *previous_generations})
+    return DepartmentFiles(department_code, current, tables, rows)
+
+
+def _write_draft(
+    layout: WarehouseLayout, identity: dict[str, object], generation: Path, draft: Path, carried: Path | None
+) -> tuple[int, int]:
+    """The department's new file at `draft` (from a copy of `carried`, or empty) and its exports in the
+    generation's folder; returns the number of tables and of rows."""
+    for leftover in (draft, draft.with_name(f"{draft.name}.wal")):
+        leftover.unlink(missing_ok=True)
+    shutil.rmtree(generation, ignore_errors=True)
+    (generation / "exports").mkdir(parents=True)
+    (generation / "reports").mkdir()
+    if carried is not None:
+        shutil.copyfile(carried, draft)  # a reader of the current file keeps it: the draft replaces it by rename
+    department_code = str(identity["department"])
     tables = rows = 0
     with duckdb.connect(str(draft)) as con:
         con.execute("SET enable_progress_bar = false")  # a long statement draws no bar on the run's output
@@ -182,7 +213,7 @@ def publish_department(
         previous, earlier = _previous_fingerprints(con)
         # the export folder written with the copied file (not whatever `exports` points at: a run killed between
         # the file's rename and the link's switch left the link on the generation before)
-        earlier_exports = generations / earlier / "exports" if earlier else None
+        earlier_exports = generation.parent / earlier / "exports" if earlier else None
         fingerprints: dict[str, str] = {}
         published = con.execute(
             "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'source' ORDER BY 1, 2"
@@ -193,36 +224,40 @@ def publish_department(
             if rule is None:
                 continue  # studio-only, or not classified yet: left out
             kept.add((schema, table))
-            relation = f"(SELECT * FROM source.{schema}.{q(table)} WHERE {_rule_for(rule, department_code)})"
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            name = f"{q(schema)}.{q(table)}"
+            relation = f"(SELECT * FROM source.{name} WHERE {_rule_for(rule, department_code)})"
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {q(schema)}")
             if schema == "marts" and table in PARTITIONED_EXPORTS:
                 fingerprints |= _refresh_partitioned(
                     con, table, relation, previous, generation / "exports", earlier_exports
                 )
             else:
-                con.execute(f"CREATE OR REPLACE TABLE {schema}.{q(table)} AS {relation}")
+                if _fingerprint(con, relation, schema, table, "source") != _fingerprint(
+                    con, name, schema, table, "current"
+                ):
+                    con.execute(f"CREATE OR REPLACE TABLE {name} AS {relation}")
                 if schema == "marts":
                     target = generation / "exports" / f"{table}.parquet"
-                    con.execute(f"COPY {schema}.{q(table)} TO '{literal(target)}' (FORMAT parquet)")
-            rows += con.execute(f"SELECT count(*) FROM {schema}.{q(table)}").fetchone()[0]
+                    con.execute(f"COPY {name} TO '{literal(target)}' (FORMAT parquet)")
+            rows += con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
             tables += 1
         for schema, table in con.execute(
             "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database()"
         ).fetchall():
             if (schema, table) not in kept:  # no longer published, or no longer the department's
-                con.execute(f"DROP TABLE {schema}.{q(table)}")
+                con.execute(f"DROP TABLE {q(schema)}.{q(table)}")
+        for (schema,) in con.execute(
+            "SELECT schema_name FROM duckdb_schemas() s WHERE database_name = current_database() AND NOT internal "
+            "AND schema_name <> 'main' AND NOT EXISTS (SELECT 1 FROM duckdb_tables() t "
+            "WHERE t.database_name = s.database_name AND t.schema_name = s.schema_name)"
+        ).fetchall():
+            con.execute(f"DROP SCHEMA {q(schema)}")
         con.execute("CREATE SCHEMA IF NOT EXISTS audit")
         con.execute(
             "CREATE OR REPLACE TABLE audit.department_publication AS SELECT $department AS department_code, "
             "$publication_id AS publication_id, CAST($published_at AS TIMESTAMPTZ) AS published_at, "
             "CAST($as_of AS DATE) AS as_of, CAST($written_at AS TIMESTAMPTZ) AS written_at",
-            {
-                "department": department_code,
-                "publication_id": publication_id,
-                "published_at": published_at,
-                "as_of": as_of,
-                "written_at": written_at,
-            },
+            identity,
         )
         con.execute(
             "CREATE OR REPLACE TABLE audit.department_fingerprints "
@@ -234,32 +269,71 @@ def publish_department(
         )
         con.execute("DETACH source")
         con.execute("CHECKPOINT")
-    write_department_report(layout.published_db, department_code, generation / "reports")
-    os.replace(draft, current)  # the one step a department's reader sees
-    previous_generations = {_switch_link(folder / name, generation / name) for name in ("exports", "reports")}
-    _clean_generations(folder, generations, keep={generation.name, *previous_generations})
-    return DepartmentFiles(department_code, current, tables, rows)
+    return tables, rows
+
+
+def _columns_sql(database: str) -> str:
+    """Each table's columns (names and types, in order) of `database`, by schema and table."""
+    return (
+        "SELECT schema_name, table_name, string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index) "
+        f"FROM duckdb_columns() WHERE database_name = {database} GROUP BY ALL"
+    )
+
+
+def _fingerprint(con: duckdb.DuckDBPyConnection, relation: str, schema: str, table: str, database: str) -> object:
+    """A table's (or a department's rows of it) columns, row count and hash sum; None for a table the draft
+    lacks (`database` 'current': the draft's; 'source': the published file's)."""
+    where = "'source'" if database == "source" else "current_database()"
+    columns = con.execute(
+        f"SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index) FROM duckdb_columns() "
+        f"WHERE database_name = {where} AND schema_name = ? AND table_name = ?",
+        [schema, table],
+    ).fetchone()[0]
+    if columns is None:
+        return None
+    return (columns, *con.execute(f"SELECT count(*), sum(hash(t)) FROM {relation} AS t").fetchone())
+
+
+# What a department's file holds besides its tables: nothing. A file holding anything else (a view, a macro, a
+# schema or table this does not write) is not carried on: its replacement is written whole.
+_OTHER_OBJECTS = (
+    "SELECT count(*) FROM duckdb_views() WHERE database_name = current_database() AND NOT internal",
+    "SELECT count(*) FROM duckdb_functions() WHERE database_name = current_database() AND NOT internal",
+    "SELECT count(*) FROM duckdb_sequences() WHERE database_name = current_database()",
+    "SELECT count(*) FROM duckdb_indexes() WHERE database_name = current_database()",
+    "SELECT count(*) FROM duckdb_types() WHERE database_name = current_database() AND NOT internal",
+    "SELECT count(*) FROM duckdb_schemas() WHERE database_name = current_database() AND NOT internal "
+    "AND schema_name NOT IN ('main', 'marts', 'reference', 'audit')",
+)
 
 
 def _carries_on(current: Path, published_db: Path) -> bool:
-    """Whether the department's current file can start the new one: it has fingerprints, and its partitioned
-    marts have the published columns. Otherwise the new file is written whole from an empty one (a table
-    replaced in a copy would leave its old rows' blocks in the file, as free space that never shrinks it)."""
+    """Whether the department's current file can start the new one: it opens, holds only tables this writes (and
+    its fingerprints), and its partitioned marts have the published columns. Otherwise the new file is written
+    whole from an empty one: a partitioned mart replaced whole in a copy would leave its old rows' blocks in the
+    file as free space (a copy never shrinks)."""
     if not current.is_file():
         return False
-    with duckdb.connect(str(current), read_only=True) as con:
-        con.execute(f"ATTACH '{literal(published_db)}' AS source (READ_ONLY)")
-        if not _previous_fingerprints(con)[0]:
-            return False
-        columns = (
-            "SELECT table_name, string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index) "
-            "FROM duckdb_columns() WHERE database_name = ? AND schema_name = 'marts' AND table_name IN ? GROUP BY ALL"
-        )
-        partitioned = list(PARTITIONED_EXPORTS)
-        here = dict(
-            con.execute(columns, [con.execute("SELECT current_database()").fetchone()[0], partitioned]).fetchall()
-        )
-        return here == dict(con.execute(columns, ["source", partitioned]).fetchall())
+    try:
+        with duckdb.connect(str(current), read_only=True) as con:
+            con.execute(f"ATTACH '{literal(published_db)}' AS source (READ_ONLY)")
+            if not _previous_fingerprints(con)[0]:
+                return False
+            if any(con.execute(sql).fetchone()[0] for sql in _OTHER_OBJECTS):
+                return False
+            here = {
+                (schema, table): columns
+                for schema, table, columns in con.execute(_columns_sql("current_database()")).fetchall()
+            }
+            allowed = set(DEPARTMENT_SCOPE) | {"audit.department_publication", "audit.department_fingerprints"}
+            if any(f"{schema}.{table}" not in allowed for schema, table in here):
+                return False
+            published = {
+                (schema, table): columns for schema, table, columns in con.execute(_columns_sql("'source'")).fetchall()
+            }
+            return all(here.get(("marts", t)) == published.get(("marts", t)) for t in PARTITIONED_EXPORTS)
+    except duckdb.Error:  # not a DuckDB file, cut short, or held by a writer: written whole
+        return False
 
 
 def _rule_for(rule: str, department_code: str) -> str:
@@ -268,8 +342,9 @@ def _rule_for(rule: str, department_code: str) -> str:
 
 
 def _previous_fingerprints(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, str], str | None]:
-    """The export files' fingerprints of the department's file the draft was copied from, and the generation
-    whose export folder holds those files (none: a new file, or one written before fingerprints)."""
+    """The cost fact's export files' fingerprints as the department's last file recorded them, and the generation
+    whose export folder holds those files (none: a new file, or one written before fingerprints). They only
+    name the files that may be linked again; what the file's rows are is computed from the rows."""
     found = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'audit' "
         "AND table_name = 'department_fingerprints'"
@@ -278,7 +353,7 @@ def _previous_fingerprints(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, st
         return {}, None
     rows = con.execute("SELECT generation, export_file, fingerprint FROM audit.department_fingerprints").fetchall()
     generation = rows[0][0] if rows and GENERATION.fullmatch(str(rows[0][0])) else None
-    return ({name: value for _, name, value in rows} if generation else {}), generation
+    return ({str(name): str(value) for _, name, value in rows} if generation else {}), generation
 
 
 def _refresh_partitioned(
@@ -289,10 +364,12 @@ def _refresh_partitioned(
     export_dir: Path,
     earlier_exports: Path | None,
 ) -> dict[str, str]:
-    """The department's rows of a partitioned mart, in the draft and as one export file per part: the parts whose
-    fingerprint changed are deleted and inserted again (the table written whole when it is new in the draft or
-    its columns changed) and written as files; the others are kept, their files hard links to the last
-    generation's. Returns the parts' fingerprints."""
+    """The department's rows of a partitioned mart, in the draft and as one export file per part. The parts are
+    fingerprinted on both sides (the published rows, the draft's rows): a part that differs is deleted and
+    inserted again, a part no longer published deleted (the table written whole when the draft lacks it or its
+    columns differ, or when the draft is new). A part's file is a hard link to the last generation's when the
+    part is unchanged and that file was written from the same rows; else it is written. Returns the parts'
+    fingerprints."""
     column = PARTITIONED_EXPORTS[table]
     columns, kind = con.execute(
         "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index), "
@@ -301,16 +378,16 @@ def _refresh_partitioned(
         [column, table],
     ).fetchone()
     current = part_fingerprints(con, relation, table, column, kind, columns)
-    before = {name: value for name, value in previous.items() if name.startswith(f"{table}.parquet/")}
     in_draft = con.execute(
         "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index) FROM duckdb_columns() "
         "WHERE database_name = current_database() AND schema_name = 'marts' AND table_name = ?",
         [table],
     ).fetchone()[0]
-    if in_draft != columns or not before:
+    if in_draft != columns or not previous:
         con.execute(f"CREATE OR REPLACE TABLE marts.{q(table)} AS {relation}")
         changed = set(current)
     else:
+        before = part_fingerprints(con, f"marts.{q(table)}", table, column, kind, columns)
         changed = {name for name, value in current.items() if before.get(name) != value}
         stale = [Path(name).stem for name in changed | (set(before) - set(current))]
         if stale:
@@ -321,11 +398,11 @@ def _refresh_partitioned(
                 where = " OR ".join(part_filter(column, part) for part in fresh)
                 con.execute(f"INSERT INTO marts.{q(table)} SELECT * FROM {relation} WHERE {where}")
     con.execute("SET preserve_insertion_order = false")
-    for name in current:
+    for name, value in current.items():
         target = export_dir / name
         target.parent.mkdir(exist_ok=True)
         earlier = earlier_exports / name if earlier_exports is not None else None
-        if name not in changed and earlier is not None and earlier.is_file():
+        if name not in changed and previous.get(name) == value and earlier is not None and earlier.is_file():
             try:
                 os.link(earlier, target)
                 continue
