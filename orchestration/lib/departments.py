@@ -383,8 +383,11 @@ def _refresh_partitioned(
         "WHERE database_name = current_database() AND schema_name = 'marts' AND table_name = ?",
         [table],
     ).fetchone()[0]
+    # rows stored by part: a part's rows then fill row groups of their own, which a later DELETE of the part empties
+    # (dropped at the checkpoint) instead of leaving deleted rows in every row group of the table, each group
+    # rewritten by the checkpoint (a day's two periods of 8.7M rows: 17.7 s and the file 328 MB -> 569 MB)
     if in_draft != columns or not previous:
-        con.execute(f"CREATE OR REPLACE TABLE marts.{q(table)} AS {relation}")
+        con.execute(f"CREATE OR REPLACE TABLE marts.{q(table)} AS SELECT * FROM {relation} ORDER BY {q(column)}")
         changed = set(current)
     else:
         before = part_fingerprints(con, f"marts.{q(table)}", table, column, kind, columns)
@@ -396,7 +399,7 @@ def _refresh_partitioned(
             fresh = [Path(name).stem for name in changed]
             if fresh:
                 where = " OR ".join(part_filter(column, part) for part in fresh)
-                con.execute(f"INSERT INTO marts.{q(table)} SELECT * FROM {relation} WHERE {where}")
+                con.execute(f"INSERT INTO marts.{q(table)} SELECT * FROM {relation} WHERE {where} ORDER BY {q(column)}")
     con.execute("SET preserve_insertion_order = false")
     for name, value in current.items():
         target = export_dir / name
