@@ -350,22 +350,29 @@ def test_files_are_replaced_whole_and_old_generations_cleaned(sample_run: CliRun
     publish_departments(layout)
     folder = layout.departments / "AUDIO"
     first = (folder / "exports").readlink()
-    # what a run killed in the middle leaves: a draft and a link made but not yet renamed into place
-    (layout.internal / "departments" / "AUDIO" / "publishing-killed.duckdb").write_bytes(b"half")
+    # what a run killed in the middle leaves: a draft, a link made and a file copied but not yet renamed into place
+    private = layout.internal / "departments" / "AUDIO"
+    (private / "publishing-killed.duckdb").write_bytes(b"half")
     (folder / ".exports-killed").symlink_to("nowhere")
+    (folder / ".studio.duckdb-killed").write_bytes(b"half")
     for _ in range(2):
         publish_departments(layout)
-    generations = sorted(p.name for p in (layout.internal / "departments" / "AUDIO").iterdir())
+    generations = sorted(p.name for p in (folder / ".generations").iterdir())
     assert len(generations) == 2 and first.parent.name not in generations
-    assert (folder / "exports").readlink().parent.name == generations[-1]
-    assert not list(folder.glob(".*")) and not list(folder.parent.glob("*.duckdb*"))
-    assert not list((layout.internal / "departments" / "AUDIO").glob("publishing-*"))
+    assert (folder / "exports").readlink() == Path(".generations", generations[-1], "exports")
+    assert [p.name for p in folder.glob(".*")] == [".generations"] and not list(folder.parent.glob("*.duckdb*"))
+    assert [p.name for p in private.iterdir()] == ["carried.duckdb"]  # the pipeline's copy of the last file
 
 
 def assert_same_files(ours: Path, theirs: Path) -> None:
-    """Two department folders hold the same: the same files, each Parquet file's rows (as multisets), the same
-    schemas, tables and columns in studio.duckdb, and each table's rows, but when they were written."""
-    assert [p.relative_to(ours) for p in files_in(ours)] == [p.relative_to(theirs) for p in files_in(theirs)]
+    """Two department folders hold the same: the same files (through the links; the generations they point to
+    are named by when they were written), each Parquet file's rows (as multisets), the same schemas, tables and
+    columns in studio.duckdb, and each table's rows, but when and where they were written."""
+
+    def seen(folder: Path) -> list[Path]:
+        return [p.relative_to(folder) for p in files_in(folder) if p.relative_to(folder).parts[0] != ".generations"]
+
+    assert seen(ours) == seen(theirs)
     con = duckdb.connect()
     for path in files_in(ours / "exports"):
         same = path.relative_to(ours)
@@ -385,7 +392,7 @@ def assert_same_files(ours: Path, theirs: Path) -> None:
     for schema, table, _ in tables:
         if (schema, table) == ("audit", "department_publication"):
             continue  # when it was written
-        drop = " EXCLUDE (generation)" if table == "department_fingerprints" else ""
+        drop = " EXCLUDE (generation, file_stat)" if table == "department_fingerprints" else ""
         mine, other = (f"SELECT *{drop} FROM {db}.{schema}.{table}" for db in ("ours", "theirs"))
         assert con.execute(f"{mine} EXCEPT ALL {other}").fetchall() == [], (ours.name, table)
         assert con.execute(f"{other} EXCEPT ALL {mine}").fetchall() == [], (ours.name, table)
@@ -403,8 +410,9 @@ def test_a_day_rewrites_only_the_cost_periods_it_changed_and_ends_as_a_whole_rew
     """Department files are carried from the last ones: a day that changed one period of PROD's costs, removed
     OPS's January 2025, added a month of AUDIO's and changed PHOTO's budget lines writes those and keeps every
     other period's file (a hard link); every department's table and export then equals what files written from
-    scratch hold. A department's own file changed by someone (rows edited, a view added, fingerprints dropped, the
-    file overwritten) is put right by the next publication, never trusted, never refused."""
+    scratch hold. A department's folder changed by someone (rows edited, a view added, the file overwritten, a log
+    left beside it, an export file touched) is put right by the next publication and never read back; the
+    pipeline's own copy, damaged, gives files written whole, never a refusal."""
     daily = WarehouseLayout(tmp_path / "daily")
     daily.root.mkdir()
     shutil.copy2(sample_run.warehouse / "studio.duckdb", daily.published_db)
@@ -447,23 +455,32 @@ def test_a_day_rewrites_only_the_cost_periods_it_changed_and_ends_as_a_whole_rew
         f.stem for f in (daily.departments / "OPS" / "exports" / "fct_actual_costs.parquet").iterdir()
     }
 
-    # each department's own file, changed by someone who can write to its folder
+    # each department's folder, changed by someone who can write to it: the next publication puts it right and
+    # carries on from the pipeline's own copy; an export file changed in place is written again
     with duckdb.connect(str(daily.departments / "OPS" / "studio.duckdb")) as db:
         assert db.execute("UPDATE marts.fct_actual_costs SET amount_base = 0 WHERE period = '2025-03-01'").fetchone()[0]
-    with duckdb.connect(str(daily.departments / "PHOTO" / "studio.duckdb")) as db:
         db.execute("CREATE VIEW marts.mine AS SELECT 1 AS x")
-    with duckdb.connect(str(daily.departments / "PROD" / "studio.duckdb")) as db:
-        db.execute("DROP TABLE audit.department_fingerprints")
     (daily.departments / "AUDIO" / "studio.duckdb").write_bytes(b"not a database")
+    with duckdb.connect(str(tmp_path / "writer.duckdb")) as db:  # a writer's log not yet checkpointed
+        db.execute("PRAGMA disable_checkpoint_on_shutdown")
+        db.execute("SET checkpoint_threshold = '1GB'")
+        db.execute("CREATE TABLE notes AS SELECT 'in thousands' AS note")
+    os.replace(tmp_path / "writer.duckdb.wal", daily.departments / "PHOTO" / "studio.duckdb.wal")
+    edited = daily.departments / "PROD" / "exports" / "fct_actual_costs.parquet" / "2025-06-01.parquet"
+    edited.write_bytes(edited.read_bytes())  # the same bytes, written again: another modification time
+    # and the pipeline's own copies, as an older version or a damaged disk leaves them: written whole
+    private = daily.internal / "departments"
+    with duckdb.connect(str(private / "OPS" / "carried.duckdb")) as db:
+        db.execute("DROP TABLE audit.department_fingerprints")
+    (private / "POST" / "carried.duckdb").write_bytes(b"not a database")
     written, refused = publish_departments(daily)
     assert refused == [] and len(written) == len(DEPARTMENTS)
+    rewritten = {"PROD": {"2025-06-01"}, "AUDIO": set(), "PHOTO": set()}  # carried; OPS and POST written whole
     for department in DEPARTMENTS:
         folder = daily.departments / department
         assert_same_files(folder, scratch.departments / department)
-        # carried: OPS (its edited period written again) and POST; the others written whole
-        carried = {"OPS": {"2025-03-01"}, "POST": set()}
-        expected = set(parts.get(department, ["empty"])) - carried[department] if department in carried else set()
-        assert linked_periods(folder) == expected, department
+        linked = set(parts.get(department, ["empty"])) - rewritten[department] if department in rewritten else set()
+        assert linked_periods(folder) == linked, department
 
 
 @pytest.mark.parametrize("enabled", [False, True])

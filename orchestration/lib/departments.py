@@ -16,9 +16,11 @@ A publication rewrites what changed since the department's last files (`publish_
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import stat
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -97,6 +99,8 @@ STUDIO_ONLY: dict[str, str] = {
 }
 
 SAFE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+GENERATIONS = ".generations"  # in the department's folder: what its `exports` and `reports` links point to
+CARRIED = "carried.duckdb"  # the pipeline's copy of the department's last file, which the next one starts from
 GENERATION = re.compile(r"\d{8}T\d{12}")  # a generation's folder name: when it was written, to the microsecond
 
 
@@ -149,7 +153,7 @@ def publish_departments(layout: WarehouseLayout) -> tuple[list[DepartmentFiles],
             continue
         try:
             written.append(publish_department(layout, code, publication_id, published_at, as_of))
-        except (duckdb.Error, OSError) as error:
+        except (duckdb.Error, OSError, ValueError) as error:
             refused.append(f"{code}: {type(error).__name__}: {error}")
     return written, refused
 
@@ -159,20 +163,26 @@ def publish_department(
 ) -> DepartmentFiles:
     """One department's studio.duckdb, exports and report, each written aside and switched in by a rename.
 
-    The new file starts as a copy of the department's current one when that holds nothing but what this writes
-    (`_carries_on`), and a table is written again only where its rows differ from the published ones, compared by
-    fingerprint (count and sum of row hashes, as the studio's exports are) of both sides: a small table whole, a
-    partitioned mart (`PARTITIONED_EXPORTS`: the cost records, which grow with history) by the periods that
-    differ. Its exports are likewise one file per period, a period's file unchanged since the last generation
-    kept (a hard link). A file that cannot start it, or a carried write that fails, is written whole instead."""
+    The department's folder is its own: what it holds (the file, and the generations its links point to, in
+    `.generations/`) may be changed by whoever it is handed to, so nothing there is read back. The pipeline keeps
+    its own copy of the department's last file (`_internal/departments/<CODE>/carried.duckdb`), which the new
+    file starts as when that holds nothing but what this writes (`_carries_on`). A table is written again only
+    where its rows differ from the published ones, compared by fingerprint (count and sum of row hashes, as the
+    studio's exports are) of both sides: a small table whole, a partitioned mart (`PARTITIONED_EXPORTS`: the cost
+    records, which grow with history) by the periods that differ. Its exports are likewise one file per period, a
+    period's file unchanged since the last generation kept (a hard link). A copy that cannot start it, or a
+    carried write that fails, gives a file written whole."""
     folder = department_folder(layout, department_code)
     folder.mkdir(parents=True, exist_ok=True)
-    generations = layout.internal / "departments" / department_code
+    private = layout.internal / "departments" / department_code
+    private.mkdir(parents=True, exist_ok=True)
+    generations = folder / GENERATIONS
     written_at = datetime.now(UTC)
     generation = generations / f"{written_at:%Y%m%dT%H%M%S%f}"  # its own folder, even for the same publication
-    draft = generations / f"publishing-{generation.name}.duckdb"
+    draft = private / f"publishing-{generation.name}.duckdb"
+    kept_copy = private / CARRIED
     current = folder / "studio.duckdb"
-    carried = _carries_on(current, layout.published_db)
+    carried = _carries_on(kept_copy, layout.published_db)
     identity = {
         "department": department_code,
         "publication_id": publication_id,
@@ -181,15 +191,20 @@ def publish_department(
         "written_at": written_at,
     }
     try:
-        tables, rows = _write_draft(layout, identity, generation, draft, current if carried else None)
+        tables, rows = _write_draft(layout, identity, generation, draft, kept_copy if carried else None)
     except duckdb.Error:
         if not carried:
             raise
         tables, rows = _write_draft(layout, identity, generation, draft, None)  # whole, from an empty file
     write_department_report(layout.published_db, department_code, generation / "reports")
-    os.replace(draft, current)  # the one step a department's reader sees
+    handed = folder / f".studio.duckdb-{generation.name}"
+    shutil.copyfile(draft, handed)  # the department's copy; the draft stays the pipeline's
+    # a log a writer of the department's file left beside it would not match the new file: it could not be opened
+    folder.joinpath("studio.duckdb.wal").unlink(missing_ok=True)
+    os.replace(handed, current)  # the one step a department's reader sees
+    os.replace(draft, kept_copy)
     previous_generations = {_switch_link(folder / name, generation / name) for name in ("exports", "reports")}
-    _clean_generations(folder, generations, keep={generation.name, *previous_generations})
+    _clean_generations(folder, private, keep={generation.name, *previous_generations})
     return DepartmentFiles(department_code, current, tables, rows)
 
 
@@ -214,7 +229,7 @@ def _write_draft(
         # the export folder written with the copied file (not whatever `exports` points at: a run killed between
         # the file's rename and the link's switch left the link on the generation before)
         earlier_exports = generation.parent / earlier / "exports" if earlier else None
-        fingerprints: dict[str, str] = {}
+        fingerprints: dict[str, tuple[str, str]] = {}
         published = con.execute(
             "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'source' ORDER BY 1, 2"
         ).fetchall()
@@ -261,11 +276,11 @@ def _write_draft(
         )
         con.execute(
             "CREATE OR REPLACE TABLE audit.department_fingerprints "
-            "(generation VARCHAR, export_file VARCHAR, fingerprint VARCHAR)"
+            "(generation VARCHAR, export_file VARCHAR, fingerprint VARCHAR, file_stat VARCHAR)"
         )
         con.executemany(
-            "INSERT INTO audit.department_fingerprints VALUES (?, ?, ?)",
-            [(generation.name, name, value) for name, value in sorted(fingerprints.items())],
+            "INSERT INTO audit.department_fingerprints VALUES (?, ?, ?, ?)",
+            [(generation.name, name, *value) for name, value in sorted(fingerprints.items())],
         )
         con.execute("DETACH source")
         con.execute("CHECKPOINT")
@@ -308,10 +323,10 @@ _OTHER_OBJECTS = (
 
 
 def _carries_on(current: Path, published_db: Path) -> bool:
-    """Whether the department's current file can start the new one: it opens, holds only tables this writes (and
-    its fingerprints), and its partitioned marts have the published columns. Otherwise the new file is written
-    whole from an empty one: a partitioned mart replaced whole in a copy would leave its old rows' blocks in the
-    file as free space (a copy never shrinks)."""
+    """Whether the pipeline's copy of the department's last file can start the new one: it opens, holds only
+    tables this writes (and its fingerprints), and its partitioned marts have the published columns. Otherwise
+    the new file is written whole from an empty one: a partitioned mart replaced whole in a copy would leave its
+    old rows' blocks in the file as free space (a copy never shrinks)."""
     if not current.is_file():
         return False
     try:
@@ -341,29 +356,40 @@ def _rule_for(rule: str, department_code: str) -> str:
     return ROW_RULES[rule].replace("$department", f"'{literal(department_code)}'")
 
 
-def _previous_fingerprints(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, str], str | None]:
-    """The cost fact's export files' fingerprints as the department's last file recorded them, and the generation
-    whose export folder holds those files (none: a new file, or one written before fingerprints). They only
-    name the files that may be linked again; what the file's rows are is computed from the rows."""
+def _previous_fingerprints(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, tuple[str, str]], str | None]:
+    """The cost fact's export files as the pipeline's copy of the last file recorded them (the rows'
+    fingerprint, and the file's size and modification time as written), and the generation whose export folder
+    holds them (none: a new file, or one of another layout). They only name the files that may be linked
+    again, if still as written; what the draft's rows are is computed from its rows."""
     found = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'audit' "
-        "AND table_name = 'department_fingerprints'"
+        "SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'audit' "
+        "AND table_name = 'department_fingerprints' AND column_name = 'file_stat'"
     ).fetchone()[0]
     if not found:
         return {}, None
-    rows = con.execute("SELECT generation, export_file, fingerprint FROM audit.department_fingerprints").fetchall()
+    rows = con.execute(
+        "SELECT generation, export_file, fingerprint, file_stat FROM audit.department_fingerprints"
+    ).fetchall()
     generation = rows[0][0] if rows and GENERATION.fullmatch(str(rows[0][0])) else None
-    return ({str(name): str(value) for _, name, value in rows} if generation else {}), generation
+    return ({str(name): (str(value), str(stat)) for _, name, value, stat in rows} if generation else {}), generation
+
+
+def _file_stat(path: Path) -> str:
+    """What tells the file written from any other at its path, or the same changed since: its inode, size and
+    modification time (of the path itself: a symbolic link is not the file)."""
+    found = path.lstat()
+    kind = "file" if stat.S_ISREG(found.st_mode) else "other"
+    return f"{kind} {found.st_ino} {found.st_size} {found.st_mtime_ns}"
 
 
 def _refresh_partitioned(
     con: duckdb.DuckDBPyConnection,
     table: str,
     relation: str,
-    previous: dict[str, str],
+    previous: dict[str, tuple[str, str]],
     export_dir: Path,
     earlier_exports: Path | None,
-) -> dict[str, str]:
+) -> dict[str, tuple[str, str]]:
     """The department's rows of a partitioned mart, in the draft and as one export file per part. The parts are
     fingerprinted on both sides (the published rows, the draft's rows): a part that differs is deleted and
     inserted again, a part no longer published deleted (the table written whole when the draft lacks it or its
@@ -399,22 +425,44 @@ def _refresh_partitioned(
             fresh = [Path(name).stem for name in changed]
             if fresh:
                 where = " OR ".join(part_filter(column, part) for part in fresh)
-                con.execute(f"INSERT INTO marts.{q(table)} SELECT * FROM {relation} WHERE {where} ORDER BY {q(column)}")
+                ordered = f"SELECT * FROM {relation} WHERE {where} ORDER BY {q(column)}"
+                con.execute(f"INSERT INTO marts.{q(table)} {ordered}")
     con.execute("SET preserve_insertion_order = false")
+    files = {}
     for name, value in current.items():
         target = export_dir / name
         target.parent.mkdir(exist_ok=True)
-        earlier = earlier_exports / name if earlier_exports is not None else None
-        if name not in changed and previous.get(name) == value and earlier is not None and earlier.is_file():
-            try:
-                os.link(earlier, target)
-                continue
-            except OSError:
-                pass  # another file system: write it
-        rows = f"(FROM marts.{q(table)} WHERE {part_filter(column, Path(name).stem)})"
-        con.execute(f"COPY {rows} TO '{literal(target)}' (FORMAT parquet)")
+        files[name] = (
+            value,
+            _linked_or_written(con, table, column, name, value, target, earlier_exports, previous, changed),
+        )
     con.execute("RESET preserve_insertion_order")
-    return current
+    return files
+
+
+def _linked_or_written(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    column: str,
+    name: str,
+    current_value: str,
+    target: Path,
+    earlier_exports: Path | None,
+    previous: dict[str, tuple[str, str]],
+    changed: set[str],
+) -> str:
+    """One part's export file: a hard link to the last generation's when its rows are unchanged and that file is
+    as it was written (the department's folder is the department's: a file changed there is written again),
+    else written from the draft. Returns the file's stat (`_file_stat`)."""
+    earlier = earlier_exports / name if earlier_exports is not None else None
+    if name not in changed and earlier is not None and previous.get(name, ("", ""))[0] == current_value:
+        with contextlib.suppress(OSError):  # gone, or another file system: written
+            if previous[name][1] == _file_stat(earlier):
+                os.link(earlier, target, follow_symlinks=False)
+                return _file_stat(target)
+    rows = f"(FROM marts.{q(table)} WHERE {part_filter(column, Path(name).stem)})"
+    con.execute(f"COPY {rows} TO '{literal(target)}' (FORMAT parquet)")
+    return _file_stat(target)
 
 
 def _switch_link(link: Path, target: Path) -> str | None:
@@ -430,14 +478,16 @@ def _switch_link(link: Path, target: Path) -> str | None:
     return previous
 
 
-def _clean_generations(folder: Path, generations: Path, keep: set[str | None]) -> None:
+def _clean_generations(folder: Path, private: Path, keep: set[str | None]) -> None:
     """Drop generations no link points to, except the one before (a reader that opened it keeps it one more
-    refresh), and the drafts and half-made links of killed runs."""
-    for leftover in [*generations.glob("publishing-*.duckdb*"), *folder.glob(".exports-*"), *folder.glob(".reports-*")]:
+    refresh), the drafts, half-made links and half-copied files of killed runs, and the generations of the
+    layout before `.generations/` (in the pipeline's folder)."""
+    leftovers = [*private.glob("publishing-*.duckdb*"), *folder.glob(".exports-*"), *folder.glob(".reports-*")]
+    for leftover in [*leftovers, *folder.glob(".studio.duckdb-*")]:
         leftover.unlink(missing_ok=True)
-    for folder in generations.iterdir():
-        if folder.is_dir() and folder.name not in keep:
-            shutil.rmtree(folder, ignore_errors=True)
+    for generation in [*(folder / GENERATIONS).iterdir(), *private.iterdir()]:
+        if generation.is_dir() and (generation.name not in keep or generation.parent == private):
+            shutil.rmtree(generation, ignore_errors=True)
 
 
 # --- the department's report (SPEC §8): `studio-budget report --level department CODE` as text, CSV and HTML ---
