@@ -10,6 +10,7 @@ department's own records and totals must appear, so a department file that held 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -350,29 +351,28 @@ def test_files_are_replaced_whole_and_old_generations_cleaned(sample_run: CliRun
     publish_departments(layout)
     folder = layout.departments / "AUDIO"
     first = (folder / "exports").readlink()
-    # what a run killed in the middle leaves: a draft, a link made and a file copied but not yet renamed into place
+    # what a run killed in the middle leaves: a draft, a copy and a link made but not yet renamed into place, and
+    # a link an earlier layout left half-made in the department's folder
     private = layout.internal / "departments" / "AUDIO"
     (private / "publishing-killed.duckdb").write_bytes(b"half")
+    (private / "handed-killed.duckdb").write_bytes(b"half")
+    (private / "link-exports-killed").symlink_to("nowhere")
     (folder / ".exports-killed").symlink_to("nowhere")
-    (folder / ".studio.duckdb-killed").write_bytes(b"half")
     for _ in range(2):
         publish_departments(layout)
-    generations = sorted(p.name for p in (folder / ".generations").iterdir())
+    generations = sorted(p.name for p in private.iterdir() if p.is_dir())
     assert len(generations) == 2 and first.parent.name not in generations
-    assert (folder / "exports").readlink() == Path(".generations", generations[-1], "exports")
-    assert [p.name for p in folder.glob(".*")] == [".generations"] and not list(folder.parent.glob("*.duckdb*"))
-    assert [p.name for p in private.iterdir()] == ["carried.duckdb"]  # the pipeline's copy of the last file
+    assert (folder / "exports").resolve() == private / generations[-1] / "exports"
+    assert sorted(p.name for p in folder.iterdir()) == ["exports", "reports", "studio.duckdb"]
+    assert sorted(p.name for p in private.iterdir() if not p.is_dir()) == ["carried.duckdb"]  # the pipeline's copy
 
 
 def assert_same_files(ours: Path, theirs: Path) -> None:
-    """Two department folders hold the same: the same files (through the links; the generations they point to
-    are named by when they were written), each Parquet file's rows (as multisets), the same schemas, tables and
-    columns in studio.duckdb, and each table's rows, but when and where they were written."""
+    """Two department folders hold the same: the same files (through the links), each Parquet file's rows (as
+    multisets), the same schemas, tables and columns in studio.duckdb, and each table's rows, but when and where
+    they were written."""
 
-    def seen(folder: Path) -> list[Path]:
-        return [p.relative_to(folder) for p in files_in(folder) if p.relative_to(folder).parts[0] != ".generations"]
-
-    assert seen(ours) == seen(theirs)
+    assert [p.relative_to(ours) for p in files_in(ours)] == [p.relative_to(theirs) for p in files_in(theirs)]
     con = duckdb.connect()
     for path in files_in(ours / "exports"):
         same = path.relative_to(ours)
@@ -410,9 +410,10 @@ def test_a_day_rewrites_only_the_cost_periods_it_changed_and_ends_as_a_whole_rew
     """Department files are carried from the last ones: a day that changed one period of PROD's costs, removed
     OPS's January 2025, added a month of AUDIO's and changed PHOTO's budget lines writes those and keeps every
     other period's file (a hard link); every department's table and export then equals what files written from
-    scratch hold. A department's folder changed by someone (rows edited, a view added, the file overwritten, a log
-    left beside it, an export file touched) is put right by the next publication and never read back; the
-    pipeline's own copy, damaged, gives files written whole, never a refusal."""
+    scratch hold. A department's folder changed by someone (rows edited, a view added, the file overwritten or
+    made a link to the studio's warehouse, a log left beside it, a link made a file, a link out of the folder, an
+    export file touched) is put right by the next publication, never followed out of the folder; the pipeline's
+    own copy, damaged, gives files written whole, never a refusal."""
     daily = WarehouseLayout(tmp_path / "daily")
     daily.root.mkdir()
     shutil.copy2(sample_run.warehouse / "studio.duckdb", daily.published_db)
@@ -461,6 +462,13 @@ def test_a_day_rewrites_only_the_cost_periods_it_changed_and_ends_as_a_whole_rew
         assert db.execute("UPDATE marts.fct_actual_costs SET amount_base = 0 WHERE period = '2025-03-01'").fetchone()[0]
         db.execute("CREATE VIEW marts.mine AS SELECT 1 AS x")
     (daily.departments / "AUDIO" / "studio.duckdb").write_bytes(b"not a database")
+    # entries that would lead the pipeline out of the folder: each is replaced or removed, never followed
+    warehouse_before = hashlib.sha256(daily.published_db.read_bytes()).hexdigest()
+    (daily.departments / "POST" / "studio.duckdb").unlink()
+    (daily.departments / "POST" / "studio.duckdb").symlink_to(daily.published_db)
+    (daily.departments / "POST" / ".generations").symlink_to(daily.root, target_is_directory=True)
+    (daily.departments / "AUDIO" / "reports").unlink()
+    (daily.departments / "AUDIO" / "reports").write_text("a file where the link was", encoding="utf-8")
     with duckdb.connect(str(tmp_path / "writer.duckdb")) as db:  # a writer's log not yet checkpointed
         db.execute("PRAGMA disable_checkpoint_on_shutdown")
         db.execute("SET checkpoint_threshold = '1GB'")
@@ -475,6 +483,9 @@ def test_a_day_rewrites_only_the_cost_periods_it_changed_and_ends_as_a_whole_rew
     (private / "POST" / "carried.duckdb").write_bytes(b"not a database")
     written, refused = publish_departments(daily)
     assert refused == [] and len(written) == len(DEPARTMENTS)
+    assert hashlib.sha256(daily.published_db.read_bytes()).hexdigest() == warehouse_before
+    assert {p.name for p in daily.root.iterdir()} >= {"studio.duckdb", "_internal", "departments"}
+    assert not (daily.departments / "POST" / "studio.duckdb").is_symlink()
     rewritten = {"PROD": {"2025-06-01"}, "AUDIO": set(), "PHOTO": set()}  # carried; OPS and POST written whole
     for department in DEPARTMENTS:
         folder = daily.departments / department

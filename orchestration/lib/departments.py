@@ -99,7 +99,6 @@ STUDIO_ONLY: dict[str, str] = {
 }
 
 SAFE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-GENERATIONS = ".generations"  # in the department's folder: what its `exports` and `reports` links point to
 CARRIED = "carried.duckdb"  # the pipeline's copy of the department's last file, which the next one starts from
 GENERATION = re.compile(r"\d{8}T\d{12}")  # a generation's folder name: when it was written, to the microsecond
 
@@ -163,25 +162,26 @@ def publish_department(
 ) -> DepartmentFiles:
     """One department's studio.duckdb, exports and report, each written aside and switched in by a rename.
 
-    The department's folder is its own: what it holds (the file, and the generations its links point to, in
-    `.generations/`) may be changed by whoever it is handed to, so nothing there is read back. The pipeline keeps
-    its own copy of the department's last file (`_internal/departments/<CODE>/carried.duckdb`), which the new
-    file starts as when that holds nothing but what this writes (`_carries_on`). A table is written again only
-    where its rows differ from the published ones, compared by fingerprint (count and sum of row hashes, as the
-    studio's exports are) of both sides: a small table whole, a partitioned mart (`PARTITIONED_EXPORTS`: the cost
-    records, which grow with history) by the periods that differ. Its exports are likewise one file per period, a
-    period's file unchanged since the last generation kept (a hard link). A copy that cannot start it, or a
-    carried write that fails, gives a file written whole."""
+    Everything is written in the pipeline's own folder (`_internal/departments/<CODE>/`): the draft, the
+    generation of exports and reports, the copy handed over. The department's folder may be changed by whoever
+    it is handed to, so it is only written by renames onto its three entries (`studio.duckdb`, the `exports` and
+    `reports` links), which never follow what stands there, and nothing in it is read. The pipeline keeps its
+    own copy of the department's last file (`carried.duckdb`), which the new file starts as when that holds
+    nothing but what this writes (`_carries_on`). A table is written again only where its rows differ from the
+    published ones, compared by fingerprint (count and sum of row hashes, as the studio's exports are) of both
+    sides: a small table whole, a partitioned mart (`PARTITIONED_EXPORTS`: the cost records, which grow with
+    history) by the periods that differ. Its exports are likewise one file per period, a period's file unchanged
+    since the last generation kept (a hard link). A copy that cannot start it, or a carried write that fails with
+    a database error, gives a file written whole. A run that fails leaves no draft or generation behind."""
     folder = department_folder(layout, department_code)
     folder.mkdir(parents=True, exist_ok=True)
     private = layout.internal / "departments" / department_code
     private.mkdir(parents=True, exist_ok=True)
-    generations = folder / GENERATIONS
     written_at = datetime.now(UTC)
-    generation = generations / f"{written_at:%Y%m%dT%H%M%S%f}"  # its own folder, even for the same publication
+    generation = private / f"{written_at:%Y%m%dT%H%M%S%f}"  # its own folder, even for the same publication
     draft = private / f"publishing-{generation.name}.duckdb"
+    handed = private / f"handed-{generation.name}.duckdb"
     kept_copy = private / CARRIED
-    current = folder / "studio.duckdb"
     carried = _carries_on(kept_copy, layout.published_db)
     identity = {
         "department": department_code,
@@ -190,29 +190,62 @@ def publish_department(
         "as_of": as_of,
         "written_at": written_at,
     }
+    recorded = False  # the pipeline's copy names this generation: it stays, whatever fails after
     try:
-        tables, rows = _write_draft(layout, identity, generation, draft, kept_copy if carried else None)
-    except duckdb.Error:
-        if not carried:
-            raise
-        tables, rows = _write_draft(layout, identity, generation, draft, None)  # whole, from an empty file
-    write_department_report(layout.published_db, department_code, generation / "reports")
-    handed = folder / f".studio.duckdb-{generation.name}"
-    shutil.copyfile(draft, handed)  # the department's copy; the draft stays the pipeline's
-    # a log a writer of the department's file left beside it would not match the new file: it could not be opened
-    folder.joinpath("studio.duckdb.wal").unlink(missing_ok=True)
-    os.replace(handed, current)  # the one step a department's reader sees
-    os.replace(draft, kept_copy)
-    previous_generations = {_switch_link(folder / name, generation / name) for name in ("exports", "reports")}
-    _clean_generations(folder, private, keep={generation.name, *previous_generations})
-    return DepartmentFiles(department_code, current, tables, rows)
+        try:
+            tables, rows, earlier = _write_draft(layout, identity, generation, draft, kept_copy if carried else None)
+        except duckdb.Error:
+            if not carried:
+                raise
+            tables, rows, earlier = _write_draft(layout, identity, generation, draft, None)  # whole, from empty
+        write_department_report(layout.published_db, department_code, generation / "reports")
+        shutil.copyfile(draft, handed)  # the department's copy; the draft stays the pipeline's
+        # a log a writer of the department's file left beside it would not match the new file: it would not open
+        _remove_entry(folder / "studio.duckdb.wal")
+        _rename_onto(handed, folder / "studio.duckdb")  # the one step a department's reader sees
+        os.replace(draft, kept_copy)
+        recorded = True
+        for name in ("exports", "reports"):
+            _switch_link(folder / name, generation / name, private)
+    except BaseException:
+        for leftover in (draft, draft.with_name(f"{draft.name}.wal"), handed):
+            leftover.unlink(missing_ok=True)
+        if not recorded:
+            shutil.rmtree(generation, ignore_errors=True)
+        raise
+    # the one before stays a refresh longer, for a reader that opened it
+    _clean_generations(folder, private, keep={generation.name, earlier})
+    return DepartmentFiles(department_code, folder / "studio.duckdb", tables, rows)
+
+
+def _remove_entry(path: Path) -> None:
+    """Remove what stands at `path` in a department's folder, never what a link there points to."""
+    try:
+        found = path.lstat()
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(found.st_mode):
+        shutil.rmtree(path)  # a real folder (rmtree refuses a link, and does not follow links inside)
+    else:
+        path.unlink()
+
+
+def _rename_onto(source: Path, target: Path) -> None:
+    """Put `source` at `target` by one rename (which replaces a file or link there, never following it); a folder
+    standing there is removed first."""
+    try:
+        os.replace(source, target)
+    except IsADirectoryError:
+        _remove_entry(target)
+        os.replace(source, target)
 
 
 def _write_draft(
     layout: WarehouseLayout, identity: dict[str, object], generation: Path, draft: Path, carried: Path | None
-) -> tuple[int, int]:
+) -> tuple[int, int, str | None]:
     """The department's new file at `draft` (from a copy of `carried`, or empty) and its exports in the
-    generation's folder; returns the number of tables and of rows."""
+    generation's folder; returns the number of tables and of rows, and the generation the copy was written
+    with (None: none)."""
     for leftover in (draft, draft.with_name(f"{draft.name}.wal")):
         leftover.unlink(missing_ok=True)
     shutil.rmtree(generation, ignore_errors=True)
@@ -284,7 +317,7 @@ def _write_draft(
         )
         con.execute("DETACH source")
         con.execute("CHECKPOINT")
-    return tables, rows
+    return tables, rows, earlier
 
 
 def _columns_sql(database: str) -> str:
@@ -465,29 +498,30 @@ def _linked_or_written(
     return _file_stat(target)
 
 
-def _switch_link(link: Path, target: Path) -> str | None:
-    """Point `link` at `target` (relative, so the warehouse folder can move) with one rename; return the
-    generation it pointed to before."""
-    previous = Path(os.readlink(link)).parent.name if link.is_symlink() else None
-    if link.exists() and not link.is_symlink():
-        shutil.rmtree(link)
-    temporary = link.with_name(f".{link.name}-{target.parent.name}")
+def _switch_link(link: Path, target: Path, private: Path) -> None:
+    """Point `link` (in the department's folder) at `target` (relative, so the warehouse folder can move): a link
+    made in the pipeline's folder and renamed onto it."""
+    temporary = private / f"link-{link.name}-{target.parent.name}"
     temporary.unlink(missing_ok=True)
     temporary.symlink_to(os.path.relpath(target, link.parent), target_is_directory=True)
-    os.replace(temporary, link)
-    return previous
+    _rename_onto(temporary, link)
 
 
 def _clean_generations(folder: Path, private: Path, keep: set[str | None]) -> None:
-    """Drop generations no link points to, except the one before (a reader that opened it keeps it one more
-    refresh), the drafts, half-made links and half-copied files of killed runs, and the generations of the
-    layout before `.generations/` (in the pipeline's folder)."""
-    leftovers = [*private.glob("publishing-*.duckdb*"), *folder.glob(".exports-*"), *folder.glob(".reports-*")]
-    for leftover in [*leftovers, *folder.glob(".studio.duckdb-*")]:
-        leftover.unlink(missing_ok=True)
-    for generation in [*(folder / GENERATIONS).iterdir(), *private.iterdir()]:
-        if generation.is_dir() and (generation.name not in keep or generation.parent == private):
-            shutil.rmtree(generation, ignore_errors=True)
+    """In the pipeline's folder: drop the generations but `keep`, and the drafts, copies and links of killed runs.
+    In the department's: the entries earlier layouts left there (half-made links and `.generations/`), removed
+    without following them."""
+    for leftover in private.iterdir():
+        if leftover.is_dir() and not leftover.is_symlink():
+            if leftover.name not in keep:
+                shutil.rmtree(leftover, ignore_errors=True)
+        elif leftover.name != CARRIED:
+            leftover.unlink(missing_ok=True)
+    for leftover in [*folder.glob(".exports-*"), *folder.glob(".reports-*"), *folder.glob(".studio.duckdb-*")]:
+        with contextlib.suppress(OSError):
+            _remove_entry(leftover)
+    with contextlib.suppress(OSError):
+        _remove_entry(folder / ".generations")
 
 
 # --- the department's report (SPEC §8): `studio-budget report --level department CODE` as text, CSV and HTML ---
