@@ -466,7 +466,7 @@ def test_a_day_rewrites_only_the_cost_periods_it_changed_and_ends_as_a_whole_rew
     warehouse_before = hashlib.sha256(daily.published_db.read_bytes()).hexdigest()
     (daily.departments / "POST" / "studio.duckdb").unlink()
     (daily.departments / "POST" / "studio.duckdb").symlink_to(daily.published_db)
-    (daily.departments / "POST" / ".generations").symlink_to(daily.root, target_is_directory=True)
+    (daily.departments / "POST" / ".exports-left").symlink_to(daily.root, target_is_directory=True)
     (daily.departments / "AUDIO" / "reports").unlink()
     (daily.departments / "AUDIO" / "reports").write_text("a file where the link was", encoding="utf-8")
     with duckdb.connect(str(tmp_path / "writer.duckdb")) as db:  # a writer's log not yet checkpointed
@@ -492,6 +492,16 @@ def test_a_day_rewrites_only_the_cost_periods_it_changed_and_ends_as_a_whole_rew
         assert_same_files(folder, scratch.departments / department)
         linked = set(parts.get(department, ["empty"])) - rewritten[department] if department in rewritten else set()
         assert linked_periods(folder) == linked, department
+
+    # a folder where a link or the file goes is not the pipeline's to delete: that department is refused, whole
+    before = (daily.departments / "PHOTO" / "studio.duckdb").read_bytes()
+    (daily.departments / "PHOTO" / "exports").unlink()
+    (daily.departments / "PHOTO" / "exports" / "mine").mkdir(parents=True)
+    written, refused = publish_departments(daily)
+    assert sorted(f.department_code for f in written) == sorted(d for d in DEPARTMENTS if d != "PHOTO")
+    assert [r.split(":")[0] for r in refused] == ["PHOTO"] and "a folder stands where" in refused[0]
+    assert (daily.departments / "PHOTO" / "studio.duckdb").read_bytes() == before
+    assert (daily.departments / "PHOTO" / "exports" / "mine").is_dir()
 
 
 @pytest.mark.parametrize("enabled", [False, True])

@@ -152,7 +152,7 @@ def publish_departments(layout: WarehouseLayout) -> tuple[list[DepartmentFiles],
             continue
         try:
             written.append(publish_department(layout, code, publication_id, published_at, as_of))
-        except (duckdb.Error, OSError, ValueError) as error:
+        except Exception as error:  # one department's failure never stops the others'
             refused.append(f"{code}: {type(error).__name__}: {error}")
     return written, refused
 
@@ -174,7 +174,12 @@ def publish_department(
     since the last generation kept (a hard link). A copy that cannot start it, or a carried write that fails with
     a database error, gives a file written whole. A run that fails leaves no draft or generation behind."""
     folder = department_folder(layout, department_code)
+    if folder.is_symlink() or layout.departments.is_symlink():
+        raise OSError(f"{folder} is a link: a department's files are written only into a folder of its own")
     folder.mkdir(parents=True, exist_ok=True)
+    for entry in ("studio.duckdb", "studio.duckdb.wal", "exports", "reports"):  # before anything is written
+        if (folder / entry).is_dir() and not (folder / entry).is_symlink():
+            raise IsADirectoryError(f"a folder stands where the department's {entry} goes ({folder / entry}): move it")
     private = layout.internal / "departments" / department_code
     private.mkdir(parents=True, exist_ok=True)
     written_at = datetime.now(UTC)
@@ -203,8 +208,8 @@ def publish_department(
         # a log a writer of the department's file left beside it would not match the new file: it would not open
         _remove_entry(folder / "studio.duckdb.wal")
         _rename_onto(handed, folder / "studio.duckdb")  # the one step a department's reader sees
-        os.replace(draft, kept_copy)
         recorded = True
+        os.replace(draft, kept_copy)
         for name in ("exports", "reports"):
             _switch_link(folder / name, generation / name, private)
     except BaseException:
@@ -213,31 +218,33 @@ def publish_department(
         if not recorded:
             shutil.rmtree(generation, ignore_errors=True)
         raise
-    # the one before stays a refresh longer, for a reader that opened it
-    _clean_generations(folder, private, keep={generation.name, earlier})
+    # the one before stays a refresh longer, for a reader that opened it (the copy's, or the newest other)
+    before = sorted(p.name for p in private.iterdir() if p.is_dir() and GENERATION.fullmatch(p.name))
+    newest_other = next((name for name in reversed(before) if name != generation.name), None)
+    _clean_generations(folder, private, keep={generation.name, earlier, newest_other})
     return DepartmentFiles(department_code, folder / "studio.duckdb", tables, rows)
 
 
 def _remove_entry(path: Path) -> None:
-    """Remove what stands at `path` in a department's folder, never what a link there points to."""
+    """Remove the file or link at `path` in a department's folder (never what a link points to). A folder there
+    is not the pipeline's to delete: the department is refused until someone moves it."""
     try:
         found = path.lstat()
     except FileNotFoundError:
         return
     if stat.S_ISDIR(found.st_mode):
-        shutil.rmtree(path)  # a real folder (rmtree refuses a link, and does not follow links inside)
-    else:
-        path.unlink()
+        raise IsADirectoryError(f"a folder stands where the department's {path.name} goes ({path}): move it away")
+    path.unlink()
 
 
 def _rename_onto(source: Path, target: Path) -> None:
-    """Put `source` at `target` by one rename (which replaces a file or link there, never following it); a folder
-    standing there is removed first."""
+    """Put `source` at `target` by one rename, which replaces a file or link there without following it (a
+    folder there refuses the department: `_remove_entry`)."""
     try:
         os.replace(source, target)
     except IsADirectoryError:
         _remove_entry(target)
-        os.replace(source, target)
+        raise
 
 
 def _write_draft(
@@ -509,19 +516,19 @@ def _switch_link(link: Path, target: Path, private: Path) -> None:
 
 def _clean_generations(folder: Path, private: Path, keep: set[str | None]) -> None:
     """In the pipeline's folder: drop the generations but `keep`, and the drafts, copies and links of killed runs.
-    In the department's: the entries earlier layouts left there (half-made links and `.generations/`), removed
-    without following them."""
+    In the department's: the half-made links and copies earlier layouts left there, removed without following
+    them."""
     for leftover in private.iterdir():
         if leftover.is_dir() and not leftover.is_symlink():
             if leftover.name not in keep:
-                shutil.rmtree(leftover, ignore_errors=True)
+                # what a department wrote through its links is in there too: nothing it made stops the run
+                with contextlib.suppress(Exception):
+                    shutil.rmtree(leftover, ignore_errors=True)
         elif leftover.name != CARRIED:
             leftover.unlink(missing_ok=True)
     for leftover in [*folder.glob(".exports-*"), *folder.glob(".reports-*"), *folder.glob(".studio.duckdb-*")]:
         with contextlib.suppress(OSError):
             _remove_entry(leftover)
-    with contextlib.suppress(OSError):
-        _remove_entry(folder / ".generations")
 
 
 # --- the department's report (SPEC §8): `studio-budget report --level department CODE` as text, CSV and HTML ---
