@@ -187,7 +187,7 @@ def publish_department(
     draft = private / f"publishing-{generation.name}.duckdb"
     handed = private / f"handed-{generation.name}.duckdb"
     kept_copy = private / CARRIED
-    carried = _carries_on(kept_copy, layout.published_db)
+    carried = kept_copy.is_file()
     identity = {
         "department": department_code,
         "publication_id": publication_id,
@@ -199,7 +199,7 @@ def publish_department(
     try:
         try:
             tables, rows, earlier = _write_draft(layout, identity, generation, draft, kept_copy if carried else None)
-        except duckdb.Error:
+        except (duckdb.Error, NotCarried):
             if not carried:
                 raise
             tables, rows, earlier = _write_draft(layout, identity, generation, draft, None)  # whole, from empty
@@ -207,7 +207,7 @@ def publish_department(
         shutil.copyfile(draft, handed)  # the department's copy; the draft stays the pipeline's
         # a log a writer of the department's file left beside it would not match the new file: it would not open
         _remove_entry(folder / "studio.duckdb.wal")
-        _rename_onto(handed, folder / "studio.duckdb")  # the one step a department's reader sees
+        os.replace(handed, folder / "studio.duckdb")  # the one step a department's reader sees (never follows)
         recorded = True
         os.replace(draft, kept_copy)
         for name in ("exports", "reports"):
@@ -237,16 +237,6 @@ def _remove_entry(path: Path) -> None:
     path.unlink()
 
 
-def _rename_onto(source: Path, target: Path) -> None:
-    """Put `source` at `target` by one rename, which replaces a file or link there without following it (a
-    folder there refuses the department: `_remove_entry`)."""
-    try:
-        os.replace(source, target)
-    except IsADirectoryError:
-        _remove_entry(target)
-        raise
-
-
 def _write_draft(
     layout: WarehouseLayout, identity: dict[str, object], generation: Path, draft: Path, carried: Path | None
 ) -> tuple[int, int, str | None]:
@@ -265,6 +255,8 @@ def _write_draft(
     with duckdb.connect(str(draft)) as con:
         con.execute("SET enable_progress_bar = false")  # a long statement draws no bar on the run's output
         con.execute(f"ATTACH '{literal(layout.published_db)}' AS source (READ_ONLY)")
+        if carried is not None and not _carries_on(con):
+            raise NotCarried(f"{carried} holds what a department's file does not: written whole")
         previous, earlier = _previous_fingerprints(con)
         # the export folder written with the copied file (not whatever `exports` points at: a run killed between
         # the file's rename and the link's switch left the link on the generation before)
@@ -327,23 +319,20 @@ def _write_draft(
     return tables, rows, earlier
 
 
-def _columns_sql(database: str) -> str:
-    """Each table's columns (names and types, in order) of `database`, by schema and table."""
-    return (
-        "SELECT schema_name, table_name, string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index) "
-        f"FROM duckdb_columns() WHERE database_name = {database} GROUP BY ALL"
-    )
+def _columns(con: duckdb.DuckDBPyConnection, database: str, schema: str, table: str) -> str | None:
+    """A table's columns, names and types in order, as one text (None: no such table); `database` is SQL:
+    'source' (the published file) or current_database() (the draft)."""
+    return con.execute(
+        "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index) FROM duckdb_columns() "
+        f"WHERE database_name = {database} AND schema_name = ? AND table_name = ?",
+        [schema, table],
+    ).fetchone()[0]
 
 
 def _fingerprint(con: duckdb.DuckDBPyConnection, relation: str, schema: str, table: str, database: str) -> object:
     """A table's (or a department's rows of it) columns, row count and hash sum; None for a table the draft
     lacks (`database` 'current': the draft's; 'source': the published file's)."""
-    where = "'source'" if database == "source" else "current_database()"
-    columns = con.execute(
-        f"SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index) FROM duckdb_columns() "
-        f"WHERE database_name = {where} AND schema_name = ? AND table_name = ?",
-        [schema, table],
-    ).fetchone()[0]
+    columns = _columns(con, "'source'" if database == "source" else "current_database()", schema, table)
     if columns is None:
         return None
     return (columns, *con.execute(f"SELECT count(*), sum(hash(t)) FROM {relation} AS t").fetchone())
@@ -362,33 +351,28 @@ _OTHER_OBJECTS = (
 )
 
 
-def _carries_on(current: Path, published_db: Path) -> bool:
-    """Whether the pipeline's copy of the department's last file can start the new one: it opens, holds only
-    tables this writes (and its fingerprints), and its partitioned marts have the published columns. Otherwise
-    the new file is written whole from an empty one: a partitioned mart replaced whole in a copy would leave its
-    old rows' blocks in the file as free space (a copy never shrinks)."""
-    if not current.is_file():
+class NotCarried(Exception):
+    """The pipeline's copy of a department's last file cannot start the new one (`_carries_on`)."""
+
+
+def _carries_on(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the draft, a copy of the pipeline's copy of the department's last file (a copy that does not open
+    fails before this), can be carried on: it holds only tables this writes (and its fingerprints), and its
+    partitioned marts have the published columns (`source`). Otherwise the new file is written whole from an
+    empty one: a partitioned mart replaced whole in a copy would leave its old rows' blocks in the file as free
+    space (a copy never shrinks)."""
+    if not _previous_fingerprints(con)[0] or any(con.execute(sql).fetchone()[0] for sql in _OTHER_OBJECTS):
         return False
-    try:
-        with duckdb.connect(str(current), read_only=True) as con:
-            con.execute(f"ATTACH '{literal(published_db)}' AS source (READ_ONLY)")
-            if not _previous_fingerprints(con)[0]:
-                return False
-            if any(con.execute(sql).fetchone()[0] for sql in _OTHER_OBJECTS):
-                return False
-            here = {
-                (schema, table): columns
-                for schema, table, columns in con.execute(_columns_sql("current_database()")).fetchall()
-            }
-            allowed = set(DEPARTMENT_SCOPE) | {"audit.department_publication", "audit.department_fingerprints"}
-            if any(f"{schema}.{table}" not in allowed for schema, table in here):
-                return False
-            published = {
-                (schema, table): columns for schema, table, columns in con.execute(_columns_sql("'source'")).fetchall()
-            }
-            return all(here.get(("marts", t)) == published.get(("marts", t)) for t in PARTITIONED_EXPORTS)
-    except duckdb.Error:  # not a DuckDB file, cut short, or held by a writer: written whole
+    here = con.execute(
+        "SELECT DISTINCT schema_name || '.' || table_name FROM duckdb_tables() WHERE database_name = current_database()"
+    ).fetchall()
+    allowed = set(DEPARTMENT_SCOPE) | {"audit.department_publication", "audit.department_fingerprints"}
+    if any(name not in allowed for (name,) in here):
         return False
+    return all(
+        _columns(con, "current_database()", "marts", t) == _columns(con, "'source'", "marts", t)
+        for t in PARTITIONED_EXPORTS
+    )
 
 
 def _rule_for(rule: str, department_code: str) -> str:
@@ -437,18 +421,14 @@ def _refresh_partitioned(
     part is unchanged and that file was written from the same rows; else it is written. Returns the parts'
     fingerprints."""
     column = PARTITIONED_EXPORTS[table]
-    columns, kind = con.execute(
-        "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index), "
-        "max(data_type) FILTER (WHERE column_name = ?) FROM duckdb_columns() "
-        "WHERE database_name = 'source' AND schema_name = 'marts' AND table_name = ?",
-        [column, table],
+    columns = _columns(con, "'source'", "marts", table)
+    (kind,) = con.execute(
+        "SELECT max(data_type) FROM duckdb_columns() WHERE database_name = 'source' AND schema_name = 'marts' "
+        "AND table_name = ? AND column_name = ?",
+        [table, column],
     ).fetchone()
     current = part_fingerprints(con, relation, table, column, kind, columns)
-    in_draft = con.execute(
-        "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index) FROM duckdb_columns() "
-        "WHERE database_name = current_database() AND schema_name = 'marts' AND table_name = ?",
-        [table],
-    ).fetchone()[0]
+    in_draft = _columns(con, "current_database()", "marts", table)
     # rows stored by part: a part's rows then fill row groups of their own, which a later DELETE of the part empties
     # (dropped at the checkpoint) instead of leaving deleted rows in every row group of the table, each group
     # rewritten by the checkpoint (a day's two periods of 8.7M rows: 17.7 s and the file 328 MB -> 569 MB)
@@ -511,7 +491,7 @@ def _switch_link(link: Path, target: Path, private: Path) -> None:
     temporary = private / f"link-{link.name}-{target.parent.name}"
     temporary.unlink(missing_ok=True)
     temporary.symlink_to(os.path.relpath(target, link.parent), target_is_directory=True)
-    _rename_onto(temporary, link)
+    os.replace(temporary, link)  # replaces a file or link there without following it
 
 
 def _clean_generations(folder: Path, private: Path, keep: set[str | None]) -> None:
