@@ -6,6 +6,7 @@ These tests are the alarm for a great-expectations upgrade: each one names what 
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -111,6 +112,33 @@ def test_shim_is_installed_where_gx_looks() -> None:
     gx_duckdb.install_duckdb_shim()  # idempotent: still one entry
     after = getattr(sqlalchemy_execution_engine, gx_duckdb.PERSISTED_DIALECTS_ATTRIBUTE)
     assert [d for d in after if d == "duckdb"] == ["duckdb"]
+
+
+LEAN_IMPORT_PROBE = """
+import json, sys
+import orchestration.refresh  # what `studio-budget run` imports: every asset, the gate, GX
+loaded = {name: name in sys.modules for name in ("great_expectations", "scipy.stats", "altair", "pyspark")}
+from great_expectations.expectations.core import expect_column_kl_divergence_to_be_less_than as kl
+entropy = kl.stats.entropy([0.5, 0.5], [0.9, 0.1])  # through the module GX imported scipy.stats into
+import pyspark.sql
+print(json.dumps({"loaded": loaded, "entropy": float(entropy), "spark": pyspark.sql.SparkSession.__name__}))
+"""
+
+
+def test_gx_is_imported_without_what_the_gate_never_calls() -> None:
+    """orchestration/gx_import.py: the pipeline's imports load GX but not scipy.stats, altair or pyspark; what GX
+    imported of scipy.stats still works when read; pyspark imports afterwards. A GX upgrade that reads these
+    libraries while it is imported, or imports them another way, fails here (the run would only be slower)."""
+    done = subprocess.run([sys.executable, "-c", LEAN_IMPORT_PROBE], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    probe = json.loads(done.stdout.strip().splitlines()[-1])
+    assert probe["loaded"] == {"great_expectations": True, "scipy.stats": False, "altair": False, "pyspark": False}, (
+        "importing the pipeline loaded a library GX no longer needs to load (see orchestration/gx_import.py): "
+        f"{probe['loaded']}"
+    )
+    # Kullback-Leibler divergence of (0.5, 0.5) from (0.9, 0.1), by hand: 0.5 ln(0.5/0.9) + 0.5 ln(0.5/0.1)
+    assert probe["entropy"] == pytest.approx(0.5 * math.log(0.5 / 0.9) + 0.5 * math.log(0.5 / 0.1))
+    assert probe["spark"] == "SparkSession"
 
 
 def test_suite_outcomes_on_hand_made_table(landed_db: Path, tmp_path: Path) -> None:
