@@ -159,3 +159,48 @@ def test_every_accepted_load_has_its_data_docs_page(sample_run: CliRun) -> None:
         assert f"Evaluated Expectations {rules}" in text, (file_name, rules)
         # the index lists the page (GX's index holds each page's link relative to itself)
         assert page.relative_to(sample_run.warehouse / "quality").as_posix() in index
+
+
+def test_data_docs_pages_compile_gxs_templates_once_per_process(
+    sample_run: CliRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GX makes a new Jinja environment for every site build; `data_docs.COMPILED_TEMPLATES` keeps the compiled
+    templates for the process. The pages are the same as GX renders them without it (the second method: the
+    cache switched off), and a second build compiles nothing."""
+    import jinja2
+
+    from orchestration.lib.config import WarehouseLayout
+    from orchestration.lib.gate import data_docs
+
+    warehouse = tmp_path / "warehouse"
+    copy_warehouse(sample_run.warehouse, warehouse)
+    layout = WarehouseLayout(warehouse)
+    compiled: list[str] = []
+    compile_template = jinja2.Environment.compile
+
+    def counting(self: jinja2.Environment, source: str, name: str | None = None, *args: object) -> object:
+        compiled.append(name or "")
+        return compile_template(self, source, name, *args)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    site = warehouse / "quality"
+
+    def build() -> dict[str, str]:
+        """Every page of the site after a build (GX renders the newest load's page again, and the index)."""
+        compiled.clear()
+        data_docs.build_index(layout)
+        return {page.relative_to(site).as_posix(): unstamped(page.read_text("utf-8")) for page in site.rglob("*.html")}
+
+    def unstamped(page: str) -> str:
+        """What varies from one build to the next: the time GX stamps on its links, its random element ids."""
+        page = re.sub(r"\?d=\d{8}T\d{6}\.\d+Z", "?d=", page)
+        return re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<uuid>", page)
+
+    data_docs.COMPILED_TEMPLATES.compiled.clear()
+    first = build()
+    assert len(first) == 22 and compiled, "GX rendered no site: 21 load pages and the index"
+    assert build() == first
+    assert compiled == [], f"templates compiled again in the same process: {sorted(set(compiled))}"
+    monkeypatch.setattr(data_docs, "COMPILED_TEMPLATES", None)  # GX's own views, as without the cache
+    assert build() == first
+    assert compiled

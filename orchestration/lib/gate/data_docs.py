@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import great_expectations as gx
+import jinja2
 from great_expectations.core import ExpectationSuiteValidationResult
 from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context import AbstractDataContext
@@ -28,12 +29,53 @@ from great_expectations.data_context.types.resource_identifiers import (
     ExpectationSuiteIdentifier,
     ValidationResultIdentifier,
 )
+from great_expectations.render.view import DefaultJinjaIndexPageView, DefaultJinjaPageView
 from great_expectations.validator.validation_statistics import calc_validation_statistics
 
 from orchestration.lib.config import WarehouseLayout
 from orchestration.lib.gate.gx_duckdb import INDEX_KEY
 
 SITE_NAME = "quality"
+
+
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """GX's page templates, compiled once per process. GX makes a new Jinja environment for every site it builds
+    (one per load's page, one for the index), and Jinja compiles a template again in each: 2.9 s of the sample's
+    full refresh (21 pages and the index), about 0.6 s of a day's (cProfile). Jinja checks each kept template
+    against its source before it uses it (`jinja2.bccache.Bucket`)."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = _CompiledTemplates()
+
+
+class PageView(DefaultJinjaPageView):
+    """GX's view of a validation page, with the templates compiled once per process."""
+
+    def __init__(self, custom_styles_directory: str | None = None, custom_views_directory: str | None = None) -> None:
+        super().__init__(custom_styles_directory, custom_views_directory)
+        self.env.bytecode_cache = COMPILED_TEMPLATES
+
+
+class IndexPageView(DefaultJinjaIndexPageView):
+    """GX's view of the site's index, with the templates compiled once per process."""
+
+    def __init__(self, custom_styles_directory: str | None = None, custom_views_directory: str | None = None) -> None:
+        super().__init__(custom_styles_directory, custom_views_directory)
+        self.env.bytecode_cache = COMPILED_TEMPLATES
+
+
+def _view(view: type) -> dict[str, str]:
+    return {"module_name": view.__module__, "class_name": view.__name__}
 
 
 def data_docs_context(layout: WarehouseLayout) -> AbstractDataContext:
@@ -52,9 +94,13 @@ def data_docs_context(layout: WarehouseLayout) -> AbstractDataContext:
             "class_name": "SiteBuilder",
             "show_how_to_buttons": False,
             "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(layout.quality)},
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "view": _view(IndexPageView)},
             # validations only: the suites are data files in expectations/, profiling is not used
-            "site_section_builders": {"expectations": "None", "profiling": "None"},
+            "site_section_builders": {
+                "expectations": "None",
+                "profiling": "None",
+                "validations": {"view": _view(PageView)},
+            },
         }
     }
     return gx.get_context(project_config=config, mode="ephemeral")
