@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import importlib
 import importlib.abc
-import importlib.machinery
 import sys
 import types
 from collections.abc import Sequence
-from importlib.machinery import ModuleSpec
+from importlib.machinery import ModuleSpec, PathFinder
 
 PACKAGE = "great_expectations"
 DEFERRED = ("scipy.stats", "altair")  # imported by the first read of one of their attributes
@@ -78,7 +77,7 @@ class _LeanFinder(importlib.abc.MetaPathFinder):
         if fullname != PACKAGE:
             return None
         sys.meta_path.remove(self)
-        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        spec = PathFinder.find_spec(fullname, path)
         if spec is not None and spec.loader is not None:
             spec.loader = _LeanLoader(spec.loader)
         return spec

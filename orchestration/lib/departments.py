@@ -206,7 +206,7 @@ def publish_department(
         write_department_report(layout.published_db, department_code, generation / "reports")
         shutil.copyfile(draft, handed)  # the department's copy; the draft stays the pipeline's
         # a log a writer of the department's file left beside it would not match the new file: it would not open
-        _remove_entry(folder / "studio.duckdb.wal")
+        (folder / "studio.duckdb.wal").unlink(missing_ok=True)  # a link, not what it points to; folders refused above
         os.replace(handed, folder / "studio.duckdb")  # the one step a department's reader sees (never follows)
         recorded = True
         os.replace(draft, kept_copy)
@@ -223,18 +223,6 @@ def publish_department(
     newest_other = next((name for name in reversed(before) if name != generation.name), None)
     _clean_generations(folder, private, keep={generation.name, earlier, newest_other})
     return DepartmentFiles(department_code, folder / "studio.duckdb", tables, rows)
-
-
-def _remove_entry(path: Path) -> None:
-    """Remove the file or link at `path` in a department's folder (never what a link points to). A folder there
-    is not the pipeline's to delete: the department is refused until someone moves it."""
-    try:
-        found = path.lstat()
-    except FileNotFoundError:
-        return
-    if stat.S_ISDIR(found.st_mode):
-        raise IsADirectoryError(f"a folder stands where the department's {path.name} goes ({path}): move it away")
-    path.unlink()
 
 
 def _write_draft(
@@ -507,8 +495,8 @@ def _clean_generations(folder: Path, private: Path, keep: set[str | None]) -> No
         elif leftover.name != CARRIED:
             leftover.unlink(missing_ok=True)
     for leftover in [*folder.glob(".exports-*"), *folder.glob(".reports-*"), *folder.glob(".studio.duckdb-*")]:
-        with contextlib.suppress(OSError):
-            _remove_entry(leftover)
+        with contextlib.suppress(OSError):  # a folder there is not the pipeline's to delete
+            leftover.unlink()
 
 
 # --- the department's report (SPEC §8): `studio-budget report --level department CODE` as text, CSV and HTML ---

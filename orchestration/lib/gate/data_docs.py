@@ -58,20 +58,20 @@ class _CompiledTemplates(jinja2.BytecodeCache):
 COMPILED_TEMPLATES = _CompiledTemplates()
 
 
-class PageView(DefaultJinjaPageView):
+class _CompiledOnce:
+    """A GX Jinja view whose environment keeps its compiled templates in `COMPILED_TEMPLATES`."""
+
+    def __init__(self, custom_styles_directory: str | None = None, custom_views_directory: str | None = None) -> None:
+        super().__init__(custom_styles_directory, custom_views_directory)  # type: ignore[call-arg]
+        self.env.bytecode_cache = COMPILED_TEMPLATES  # type: ignore[attr-defined]
+
+
+class PageView(_CompiledOnce, DefaultJinjaPageView):
     """GX's view of a validation page, with the templates compiled once per process."""
 
-    def __init__(self, custom_styles_directory: str | None = None, custom_views_directory: str | None = None) -> None:
-        super().__init__(custom_styles_directory, custom_views_directory)
-        self.env.bytecode_cache = COMPILED_TEMPLATES
 
-
-class IndexPageView(DefaultJinjaIndexPageView):
+class IndexPageView(_CompiledOnce, DefaultJinjaIndexPageView):
     """GX's view of the site's index, with the templates compiled once per process."""
-
-    def __init__(self, custom_styles_directory: str | None = None, custom_views_directory: str | None = None) -> None:
-        super().__init__(custom_styles_directory, custom_views_directory)
-        self.env.bytecode_cache = COMPILED_TEMPLATES
 
 
 def _view(view: type) -> dict[str, str]:
