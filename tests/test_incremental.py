@@ -8,6 +8,7 @@ Every mart of the two publications is compared row by row, to the cent.
 from __future__ import annotations
 
 import shutil
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import duckdb
@@ -19,6 +20,13 @@ from orchestration.sample.scale import generate_next_day
 from tests.conftest import CliRun, compiled_test, copy_warehouse, query, run_cli
 
 DAY_ROWS = 200
+# two postings of the second day whose own-currency amount × rate passes 10^18 in DECIMAL(18,4) × DECIMAL(18,8)
+# units: they once overflowed a data test of the fact, and every later run failed on them
+LARGE_POSTINGS = (
+    "txn_id,posted_date,project_code,account_code,vendor,description,amount,currency,source_ref\n"
+    "GL-LARGE-1,{day},EP-2601,5300,Stage Co,Stage build,98765432109.12,GBP,\n"
+    "GL-LARGE-2,{day},EP-2601,5300,Stage Co,Stage credit,-98765432100.00,EUR,\n"
+)
 
 
 def _marts(database: Path) -> dict[str, list[tuple]]:
@@ -38,9 +46,13 @@ def test_incremental_refreshes_equal_a_full_refresh_mart_by_mart(sample_run: Cli
             _as_an_earlier_version_left_it(incremental / "_internal")
         day, written = generate_next_day(landing, DAY_ROWS)
         assert written == DAY_ROWS + 2  # the day's postings, the late posting and the reversal
+        files = 1
+        if number == 1:  # with the second day, a ledger file of postings in the tens of billions (below)
+            (landing / "gl_actuals_large.csv").write_text(LARGE_POSTINGS.format(day=day), encoding="utf-8")
+            written, files = written + 2, 2
         done = run_cli("run", "--landing", str(landing), "--warehouse", str(incremental))
         assert done.returncode == 0, done.stderr
-        assert f"loaded {written:,} rows from 1 new file(s)" in done.stderr
+        assert f"loaded {written:,} rows from {files} new file(s)" in done.stderr
         dbt_output = (incremental / "_internal" / "dbt_output.log").read_text(encoding="utf-8")
         if number == 0:  # the old layout had no work database: nothing to keep, every model is built
             assert "refreshed every model (no build or work database)" in done.stderr
@@ -89,6 +101,22 @@ def test_incremental_refreshes_equal_a_full_refresh_mart_by_mart(sample_run: Cli
         [days[0].replace(day=1)],
     )[0][0]
     assert late == 2
+
+    # the large postings, at the GBP and EUR rates of their month in the landing fx rates, rounded to the cent
+    # half away from zero: their products pass what DECIMAL(18,4) × DECIMAL(18,8) holds, and every test on them ran
+    month = days[-1].strftime("%Y-%m")
+    rates = {}
+    for line in (landing / "fx_rates.csv").read_text(encoding="utf-8").splitlines()[1:]:
+        currency, period, rate = line.split(",")
+        if period <= month and period >= rates.get(currency, ("", 0))[0]:
+            rates[currency] = (period, Decimal(rate))
+    expected = [
+        (txn, (Decimal(amount) * rates[currency][1]).quantize(Decimal("0.01"), ROUND_HALF_UP))
+        for txn, amount, currency in (("GL-LARGE-1", "98765432109.12", "GBP"), ("GL-LARGE-2", "-98765432100.00", "EUR"))
+    ]
+    assert expected[0][1] > 10**11 and expected[1][1] < -(10**11)
+    large = "SELECT source_id, amount_base FROM marts.fct_actual_costs WHERE source_id LIKE 'GL-LARGE-%' ORDER BY 1"
+    assert query(database, large) == expected
 
     _grain_test_checks_new_rows_against_the_whole_fact(incremental, tmp_path / "build.duckdb")
 

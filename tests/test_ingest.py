@@ -76,6 +76,27 @@ def test_budgets_from_a_spreadsheet(reference_lake: WarehouseLayout, tmp_path: P
     assert found == [("5100", "2025-02", Decimal("1234.5000"), 1), ("5200", None, Decimal("99.0000"), 2)]
 
 
+def test_a_budget_line_of_tens_of_billions_is_checked_not_refused(
+    reference_lake: WarehouseLayout, tmp_path: Path
+) -> None:
+    """quantity × rate of two DECIMAL(18,4)s passes 10^10 (here 1,000 days at 98,765,432.10 = 98,765,432,100.00):
+    the product is checked, not an overflow that refused the file as "could not be checked"."""
+    landing = tmp_path / "big"
+    landing.mkdir()
+    header = "budget_version,version_status,project_code,account_code,period,amount,currency,quantity,unit,rate\n"
+    (landing / "budgets_big.csv").write_text(
+        header
+        + "V9,draft,P1,5100,2025-02,98765432100.00,USD,1000,day,98765432.10\n"  # 1,000 × 98,765,432.10 exactly
+        + "V9,draft,P1,5200,2025-02,98765432100.05,USD,1000,day,98765432.10\n"  # 5 cents off: the rule's warning
+    )
+    [outcome] = ingest_source(SOURCES["budgets"], landing, reference_lake, "test", RUN)
+    assert outcome.status == "accepted", outcome.reasons
+    [product] = [c for c in outcome.checks if c.rule == "amount is quantity × rate (within a cent)"]
+    assert not product.passed and not product.blocking and product.bad_rows == 1
+    found = lake_rows(reference_lake, "budgets", "SELECT account_code, amount")
+    assert found == [("5100", Decimal("98765432100.0000")), ("5200", Decimal("98765432100.0500"))]
+
+
 def test_lake_load_is_typed_by_the_contract(reference_lake: WarehouseLayout) -> None:
     with duckdb.connect() as con:
         types = dict(

@@ -226,7 +226,9 @@ SOURCE_RULES: dict[str, list[Rule]] = {
         Rule(
             "amount is quantity × rate (within a cent)",
             "amount",
-            f"abs({_money('quantity')} * {_money('rate')} - {_money('amount')}) > 0.01",
+            # widened before multiplying: DECIMAL(18,4) × DECIMAL(18,4) overflows from 10^10 (1,000 days at 10^7)
+            f"abs(CAST({_money('quantity')} AS DECIMAL(38,8)) * CAST({_money('rate')} AS DECIMAL(38,8))"
+            f" - {_money('amount')}) > 0.01",
             blocking=False,
         ),
         Rule(
