@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import contextlib
 import io
 import os
 import sys
@@ -185,9 +184,6 @@ def run(args: argparse.Namespace) -> int:
     layout = WarehouseLayout(args.warehouse.resolve())
     config_file = args.config or (Path("studio.toml") if Path("studio.toml").is_file() else None)
     as_of = args.as_of or default_as_of(args.landing).isoformat()
-    inputs = run_inputs(args.landing, layout, as_of, config_file)
-    if not args.full_refresh and is_current(layout, inputs):
-        return nothing_new(layout, as_of, config_file, err, args.landing)
     from orchestration.lib.mappings import MappingError, load_mappings
 
     try:
@@ -195,6 +191,9 @@ def run(args: argparse.Namespace) -> int:
     except MappingError as error:
         err.print(f"[red]{escape(str(error))}[/red]")
         return EXIT_USAGE
+    inputs = run_inputs(args.landing, layout, as_of, config_file, mappings)
+    if not args.full_refresh and is_current(layout, inputs):
+        return nothing_new(layout, as_of, config_file, err, args.landing, mappings)
     warn_unread_landing_files(args.landing, mappings, err)
     from orchestration.dbt_child import warm_dbt
     from orchestration.lib.config import DBT_PROJECT_DIR, StudioConfig
@@ -299,11 +298,12 @@ def warn_unread_landing_files(landing: Path, mappings: dict, err: Console) -> No
         err.print(f"[yellow]NOT READ[/yellow] {escape(unread_landing_files_message(unread, mappings))}")
 
 
-def nothing_new(layout: WarehouseLayout, as_of: str, config_file: Path | None, err: Console, landing: Path) -> int:
+def nothing_new(
+    layout: WarehouseLayout, as_of: str, config_file: Path | None, err: Console, landing: Path, mappings: dict
+) -> int:
     """The published warehouse is the clean publication of these very inputs: say so, print its report and
     retry any alert delivery still pending, without starting Dagster or dbt."""
     from orchestration.lib.config import StudioConfig
-    from orchestration.lib.mappings import MappingError, load_mappings
     from orchestration.lib.notify import deliver_alerts
     from orchestration.lib.report import print_report, read_report, report_console
 
@@ -311,8 +311,7 @@ def nothing_new(layout: WarehouseLayout, as_of: str, config_file: Path | None, e
         f"nothing new: no new or changed landing file, the same as-of ({as_of}), config and code as the last "
         f"publication; {escape(str(layout.published_db))} is current"
     )
-    with contextlib.suppress(MappingError):  # the run these inputs made read the same mappings
-        warn_unread_landing_files(landing, load_mappings(), err)
+    warn_unread_landing_files(landing, mappings, err)
     print_report(read_report(layout.published_db), report_console())
     err.print(escape(deliver_alerts(layout, StudioConfig.load(config_file).alert_webhook_env)))
     return EXIT_OK

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -228,9 +229,16 @@ def test_a_run_with_nothing_new_says_so_and_publishes_nothing(sample_run: CliRun
     database = warehouse / "studio.duckdb"
     published = database.stat().st_mtime_ns
     dagster_log = (warehouse / "_internal" / "last_run.log").stat().st_mtime_ns
-    again = run_cli("run", "--warehouse", str(warehouse))
+    # the same landing files, and beside them files no refresh reads: named, and not new work
+    landing = tmp_path / "landing"
+    shutil.copytree(sample_run.landing, landing)
+    (landing / "notes.txt").write_text("call the stage about the damage charge\n", encoding="utf-8")
+    shutil.copy(landing / "invoices.csv", landing / "Invoices_november.csv")
+    (landing / "archive").mkdir()
+    again = run_cli("run", "--warehouse", str(warehouse), "--landing", str(landing))
     assert again.returncode == 0, again.stderr
     assert "nothing new" in again.stderr and "is current" in again.stderr
+    assert "NOT READ Invoices_november.csv, archive/, notes.txt: no landing source or mapping" in again.stderr
     assert database.stat().st_mtime_ns == published  # not republished
     assert (warehouse / "_internal" / "last_run.log").stat().st_mtime_ns == dagster_log  # no Dagster run
     assert query(database, "SELECT count(*) FROM audit.publications")[0][0] == 1

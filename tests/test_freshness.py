@@ -56,3 +56,18 @@ def test_a_file_is_hashed_again_only_when_its_size_or_time_changes(tmp_path: Pat
     (landing / "projects.csv").write_text("project_code\nP1\nP2\n", encoding="utf-8")  # new size: hashed again
     again = dict(landing_fingerprint(landing, layout))
     assert again["projects.csv"] == hashlib.sha256(b"project_code\nP1\nP2\n").hexdigest()
+
+
+def test_files_no_refresh_reads_are_not_landing_inputs(tmp_path: Path) -> None:
+    """A note, a misspelt name or a folder beside the landing files changes nothing a refresh publishes: the
+    inputs are those of the files a source or a mapping reads, so the warehouse stays current."""
+    landing, layout = two_file_studio(tmp_path)
+    inputs = run_inputs(landing, layout, "2026-10-15", None)
+    record_clean_publication(layout, inputs)
+    (landing / "notes.txt").write_text("call the stage\n", encoding="utf-8")
+    (landing / "Projects_2027.csv").write_text("project_code\nP9\n", encoding="utf-8")
+    (landing / "archive").mkdir()
+    assert dict(landing_fingerprint(landing, layout)).keys() == dict(inputs.landing).keys()
+    assert is_current(layout, run_inputs(landing, layout, "2026-10-15", None))
+    (landing / "projects_2027.csv").write_text("project_code\nP9\n", encoding="utf-8")  # a projects file: new
+    assert not is_current(layout, run_inputs(landing, layout, "2026-10-15", None))

@@ -103,7 +103,7 @@ def test_every_asset_when_the_warehouse_is_no_sure_ground(tmp_path: Path) -> Non
     for reason, scope in cases.items():
         assert scope.everything_because == reason
         assert scope.describe() == f"every model ({reason})"
-    # nothing named changed: only a file no refresh reads
+    # nothing named changed: a loaded landing file removed (a file no refresh reads is no input at all)
     (landing / "gl_actuals_2.csv").unlink()
     (landing / "notes.txt").write_text("x\n", encoding="utf-8")
     assert _scope(layout, run_inputs(landing, layout, "2026-10-15", None)).everything_because == (

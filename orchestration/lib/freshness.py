@@ -58,8 +58,16 @@ def code_fingerprint(root: Path = REPO_ROOT) -> str:
     return digest.hexdigest()
 
 
-def landing_fingerprint(landing_dir: Path, layout: WarehouseLayout) -> tuple[tuple[str, str], ...]:
-    """Every visible file of the landing folder with its sha256, hashed only when new or changed."""
+def landing_fingerprint(
+    landing_dir: Path, layout: WarehouseLayout, mappings: Mapping[str, Any] | None = None
+) -> tuple[tuple[str, str], ...]:
+    """Every file of the landing folder a refresh reads (a source's or a mapping's, `loads.source_for_landing_file`)
+    with its sha256, hashed only when new or changed. A file no refresh reads (a note, a misspelt name: the run
+    names it NOT READ) changes nothing a refresh publishes, so it is left out: adding or editing one is not new."""
+    from orchestration.lib.loads import source_for_landing_file
+    from orchestration.lib.mappings import load_mappings
+
+    mappings = load_mappings() if mappings is None else mappings
     cache_path = layout.internal / HASH_CACHE_FILE
     try:
         cache = json.loads(cache_path.read_text(encoding="utf-8"))
@@ -67,7 +75,7 @@ def landing_fingerprint(landing_dir: Path, layout: WarehouseLayout) -> tuple[tup
         cache = {}
     found, fresh = [], {}
     for path in sorted(landing_dir.iterdir()):
-        if not path.is_file() or path.name.startswith("."):
+        if not path.is_file() or path.name.startswith(".") or source_for_landing_file(path.name, mappings) is None:
             continue
         stat = path.stat()
         key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
@@ -79,9 +87,15 @@ def landing_fingerprint(landing_dir: Path, layout: WarehouseLayout) -> tuple[tup
     return tuple(found)
 
 
-def run_inputs(landing_dir: Path, layout: WarehouseLayout, as_of: str, config_file: Path | None) -> RunInputs:
+def run_inputs(
+    landing_dir: Path,
+    layout: WarehouseLayout,
+    as_of: str,
+    config_file: Path | None,
+    mappings: Mapping[str, Any] | None = None,
+) -> RunInputs:
     config = sha256_of(config_file) if config_file is not None and config_file.is_file() else ""
-    return RunInputs(as_of, config, code_fingerprint(), landing_fingerprint(landing_dir, layout))
+    return RunInputs(as_of, config, code_fingerprint(), landing_fingerprint(landing_dir, layout, mappings))
 
 
 def record_clean_publication(layout: WarehouseLayout, inputs: RunInputs, base: Mapping[str, Any] | None = None) -> None:
