@@ -236,6 +236,7 @@ def run(args: argparse.Namespace) -> int:
     err.print(
         f"loaded {rows:,} row{'' if rows == 1 else 's'} from {result.number('lake/', 'files_accepted')} "
         f"new file(s); {result.number('lake/', 'files_skipped')} already loaded; {result.models_built} models built"
+        + (f", {result.seeds_built} seeds loaded" if result.seeds_built else "")
     )
     kept = "" if result.scope.everything else "; the other models' tables are kept, their inputs unchanged"
     err.print(f"refreshed {escape(result.scope.describe())}{kept}")

@@ -60,7 +60,13 @@ class RefreshResult:
 
     @property
     def models_built(self) -> int:
-        return sum(1 for k in self.metadata if k.split("/")[0] in ("staging", "intermediate", "marts", "reference"))
+        """dbt models built (their asset keys: staging, intermediate, marts), seeds apart."""
+        return sum(1 for k in self.metadata if k.split("/")[0] in ("staging", "intermediate", "marts"))
+
+    @property
+    def seeds_built(self) -> int:
+        """dbt seeds loaded (the reference tables)."""
+        return sum(1 for k in self.metadata if k.split("/")[0] == "reference")
 
 
 STEP_SECONDS = "step_seconds.json"

@@ -7,6 +7,7 @@ import shutil
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from orchestration.lib.config import DBT_PROJECT_DIR
@@ -37,6 +38,10 @@ def mart_snapshot(database: Path) -> dict[str, list[tuple]]:
 def test_sample_run_publishes_every_mart(sample_run: CliRun) -> None:
     assert sample_run.exit_code == 0, sample_run.stderr
     database = sample_run.warehouse / "studio.duckdb"
+    # the models and seeds the run says it built: the project's model files and seed files
+    models = len(list((DBT_PROJECT_DIR / "models").rglob("*.sql")))
+    seeds = len(list((DBT_PROJECT_DIR / "seeds").glob("*.csv")))
+    assert f"; {models} models built, {seeds} seeds loaded" in sample_run.stderr
     for mart in MARTS:
         rows = query(database, f"SELECT count(*) FROM marts.{mart}")[0][0]
         assert rows > 0, mart
@@ -166,6 +171,44 @@ def test_a_run_leaves_nothing_in_the_temporary_folder(sample_run: CliRun) -> Non
     # folder then (Dagster's artifact storage among them) must have run before
     assert sample_run.exit_code == 0
     assert sample_run.temp_left == ()
+
+
+def test_every_material_line_month_has_its_commentary_row(sample_run: CliRun) -> None:
+    """SPEC §6: mart_variance_commentary's grain is every material variance, favourable ones too (money not
+    spent), each with the owner's latest commentary when the landing file holds one for its line-month."""
+    database = sample_run.warehouse / "studio.duckdb"
+    material = query(
+        database,
+        "SELECT period, project_code, account_code, direction, needs_attention FROM marts.mart_line_item_variance "
+        "WHERE is_material ORDER BY ALL",
+    )
+    published = query(
+        database,
+        "SELECT period, project_code, account_code, direction, needs_attention FROM marts.mart_variance_commentary "
+        "ORDER BY ALL",
+    )
+    assert published == material and {row[3] for row in material} == {"F", "U"}
+    # the landing file's commentary on a material favourable line-month, read here from the file itself
+    with duckdb.connect() as con:
+        written = con.execute(
+            "SELECT CAST(period || '-01' AS DATE) AS period, project_code, account_code, explanation, written_at "
+            f"FROM read_csv('{sample_run.landing}/variance_commentary.csv', all_varchar = true)"
+        ).fetchall()
+    favourable = {(p, project, account) for p, project, account, direction, _ in material if direction == "F"}
+    latest: dict[tuple, tuple[str, str]] = {}
+    for period, project, account, explanation, written_at in written:
+        key = (period, project, account)
+        if key in favourable and (key not in latest or written_at > latest[key][1]):
+            latest[key] = (explanation, written_at)
+    assert latest
+    shown = query(
+        database,
+        "SELECT period, project_code, account_code, explanation FROM marts.mart_variance_commentary "
+        "WHERE direction = 'F' AND has_commentary",
+    )
+    assert {(p, project, account): text for p, project, account, text in shown} == {
+        key: text for key, (text, _) in latest.items()
+    }
 
 
 def test_printed_commentary_list_is_the_report_model(sample_run: CliRun) -> None:

@@ -1,4 +1,4 @@
--- 5. What action does it require? Every material unfavourable line-item month (needs_attention): the owner's
+-- 5. What action does it require? Every material line-item month (favourable or unfavourable: direction): the owner's
 -- commentary or how many days it has been missing, and the explanation drafted from its cost records.
 SELECT
     period,

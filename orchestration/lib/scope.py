@@ -29,7 +29,7 @@ Everything is materialized (as before this scope existed) when any of these hold
 - a load the published warehouse holds is gone from the lake;
 - a new file of a source whose rows every posted cost line carries (projects, accounts, fx rates: the
   incremental models rebuild from the lake, `REFERENCE_SOURCES_OF_POSTINGS`);
-- nothing the scope can name changed (only files no refresh reads).
+- nothing the scope can name changed (a loaded landing file was removed; files no refresh reads are no input).
 """
 
 from __future__ import annotations

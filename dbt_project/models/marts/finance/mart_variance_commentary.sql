@@ -1,9 +1,10 @@
--- Every material unfavourable line-item month (SPEC §6 needs_attention) with its owner's commentary, provided or
--- missing, and a drafted explanation from its top contributors that the owner can accept or rewrite.
+-- Every material line-item month (SPEC §6 is_material: favourable or unfavourable, the grain SPEC §6 gives this mart)
+-- with its owner's commentary, provided or missing, and a drafted explanation from its top contributors that the
+-- owner can accept or rewrite.
 with series as (
     select
         period, project_code, department_code, account_code, category, account_type, budget, actual, variance,
-        variance_pct, needs_attention, direction,
+        variance_pct, is_material, needs_attention, direction,
         lag(direction, 1) over line_months as direction_before_1,
         lag(direction, 2) over line_months as direction_before_2,
         lag(period, 1) over line_months as period_before_1,
@@ -24,20 +25,22 @@ with series as (
 variances as (
     select
         *,
-        -- SPEC-silent rule (README): unfavourable three calendar months running, this month among them
-        (direction_before_1 = 'U' and direction_before_2 = 'U'
+        -- SPEC-silent rule (README): the same direction three calendar months running, this month among them
+        (direction_before_1 = direction and direction_before_2 = direction
             and period_before_1 = {{ dbt.dateadd('month', -1, 'period') }}
             and period_before_2 = {{ dbt.dateadd('month', -2, 'period') }})
-        or (direction_before_1 = 'U' and direction_after_1 = 'U'
+        or (direction_before_1 = direction and direction_after_1 = direction
             and period_before_1 = {{ dbt.dateadd('month', -1, 'period') }}
             and period_after_1 = {{ dbt.dateadd('month', 1, 'period') }})
-        or (direction_after_1 = 'U' and direction_after_2 = 'U'
+        or (direction_after_1 = direction and direction_after_2 = direction
             and period_after_1 = {{ dbt.dateadd('month', 1, 'period') }}
             and period_after_2 = {{ dbt.dateadd('month', 2, 'period') }}) as three_months_running,
-        -- later months of the fiscal year gave back at least half of it
-        coalesce(later_favorable_variance, 0) >= abs(favorable_variance) / 2 as reversed_in_fiscal_year
+        -- later months of the fiscal year gave back at least half of it (an overrun: underspent later; an
+        -- underspend: overrun later)
+        -sign(favorable_variance) * coalesce(later_favorable_variance, 0) >= abs(favorable_variance) / 2
+            as reversed_in_fiscal_year
     from series
-    where needs_attention
+    where is_material
 ),
 latest_commentary as (
     select *, row_number() over (
@@ -56,6 +59,8 @@ select
     v.actual,
     v.variance,
     v.variance_pct,
+    v.direction,
+    v.needs_attention,
     c.written_at is not null as has_commentary,
     cast(case when c.written_at is not null then 'provided' else 'missing' end as string) as commentary_status,
     -- the clock starts when the month closes (the first day of the next month)
@@ -95,7 +100,8 @@ select
     cast(
         v.account_code || ' on ' || v.project_code || ' in ' || substr(cast(v.period as string), 1, 7) || ' ran '
         || {{ rounded_text('abs(v.variance)', 2) }} || ' '
-        || case when v.account_type = 'revenue' then 'under' else 'over' end
+        -- unfavourable: an expense over its budget, revenue under it; favourable the other way round
+        || case when (v.account_type = 'revenue') = (v.direction = 'U') then 'under' else 'over' end
         || ' its budget of ' || {{ rounded_text('v.budget', 2) }} || '.'
         || coalesce(' The largest items were ' || l.largest_transactions || '.', '')
         || coalesce(' ' || l.top_vendor || ' accounts for ' || {{ rounded_text('l.top_vendor_amount', 2) }} || '.', '')
