@@ -316,3 +316,24 @@ def test_the_memory_limit_reaches_gxs_connection(landed_db: Path) -> None:
     (unbounded,) = validate_table(landed_db, QUERY, suite("300.0 MiB"))  # DuckDB's default: not 300 MiB
     assert unbounded.success is False
     assert_writable(landed_db)
+
+
+def test_examples_are_told_in_file_order_and_once() -> None:
+    """GX returns offending rows in no order, and a mapped export's row becomes one row per month: the message
+    lists them by row number, each once, five at most (worked out by hand from the rows below)."""
+    from orchestration.lib.gate.gx_duckdb import ExpectationOutcome, _message
+
+    examples = [
+        {"_row_number": 9, "project_code": "POD-2604"},
+        {"_row_number": 4, "project_code": "abc"},
+        {"_row_number": 6, "project_code": "POD-2604"},
+        {"_row_number": 6, "project_code": "POD-2604"},
+        {"_row_number": 3, "project_code": "$1,234"},
+        {"_row_number": 12, "project_code": "x"},
+        {"_row_number": 10, "project_code": "y"},
+    ]
+    outcome = ExpectationOutcome("project_code exists in projects", "project_code", True, False, 7, examples, "")
+    assert _message(outcome, "offending row") == (
+        "project_code exists in projects (column project_code): 7 offending rows, e.g. row 3 value '$1,234', "
+        "row 4 value 'abc', row 6 value 'POD-2604', row 9 value 'POD-2604', row 10 value 'y'"
+    )

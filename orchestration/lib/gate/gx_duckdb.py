@@ -287,9 +287,16 @@ def _message(outcome: ExpectationOutcome, unit: str) -> str:
     head = f"{outcome.rule}{_on(outcome.column)}"
     if outcome.success:
         return f"{head}: ok" + (f" ({outcome.unexpected_count} {unit}s tolerated)" if outcome.unexpected_count else "")
-    shown = ", ".join(_describe(row, outcome.column) for row in outcome.examples[:5])
+    shown = _examples_text(outcome.examples, outcome.column)
     noun = unit if outcome.unexpected_count == 1 else f"{unit}s"
     return f"{head}: {outcome.unexpected_count} {noun}" + (f", e.g. {shown}" if shown else "")
+
+
+def _examples_text(examples: list[dict], column: str | None, shown: int = 5) -> str:
+    """Up to `shown` example rows in file order (by row number; GX returns them in no order), each told once (a
+    mapped export's row that became several rows, one per month, is one example)."""
+    ordered = sorted(examples, key=lambda row: (row.get(ROW_NUMBER_COLUMN) is None, row.get(ROW_NUMBER_COLUMN) or 0))
+    return ", ".join(list(dict.fromkeys(_describe(row, column) for row in ordered))[:shown])
 
 
 def _describe(row: dict, column: str | None) -> str:
