@@ -64,14 +64,9 @@ def landing_fingerprint(
     """Every file of the landing folder a refresh reads (a source's by its name prefix, or a mapping's) with its
     sha256, hashed only when new or changed. A file no refresh reads (a note, a misspelt name: the run names it
     NOT READ) changes nothing a refresh publishes, so it is left out: adding or editing one is not new."""
-    from orchestration.lib.contract import source_for_file
-    from orchestration.lib.mappings import load_mappings, mapping_for_file
+    from orchestration.lib.mappings import landing_file_is_read, load_mappings
 
     mappings = load_mappings() if mappings is None else mappings
-
-    def read(name: str) -> bool:
-        return source_for_file(name) is not None or mapping_for_file(name, mappings) is not None
-
     cache_path = layout.internal / HASH_CACHE_FILE
     try:
         cache = json.loads(cache_path.read_text(encoding="utf-8"))
@@ -79,7 +74,7 @@ def landing_fingerprint(
         cache = {}
     found, fresh = [], {}
     for path in sorted(landing_dir.iterdir()):
-        if not path.is_file() or path.name.startswith(".") or not read(path.name):
+        if not path.is_file() or path.name.startswith(".") or not landing_file_is_read(path.name, mappings):
             continue
         stat = path.stat()
         key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"

@@ -152,6 +152,12 @@ def mapping_for_file(file_name: str, mappings: dict[str, Mapping]) -> Mapping | 
 LANDING_FOLDER_EXTRAS = ("AS_OF",)
 
 
+def landing_file_is_read(file_name: str, mappings: dict[str, Mapping]) -> bool:
+    """Whether a refresh reads a landing file of this name: a source's by its name prefix (SPEC §4), or a
+    mapping's (§4b)."""
+    return source_for_file(file_name) is not None or mapping_for_file(file_name, mappings) is not None
+
+
 def unread_landing_files(landing_dir: Path, mappings: dict[str, Mapping]) -> list[str]:
     """What a landing folder holds that no refresh reads: visible files no source's name prefix (SPEC §4) and no
     mapping's name (§4b) matches (a misspelt or miscapitalised name, a stray note), and folders (`name/`: a refresh
@@ -162,7 +168,7 @@ def unread_landing_files(landing_dir: Path, mappings: dict[str, Mapping]) -> lis
             continue
         if path.is_dir():
             found.append(f"{path.name}/")
-        elif source_for_file(path.name) is None and mapping_for_file(path.name, mappings) is None:
+        elif not landing_file_is_read(path.name, mappings):
             found.append(path.name)
     return found
 
