@@ -59,7 +59,13 @@ select
     account_code,
     vendor,
     person_id,
-    description,
+    -- a record a posting released in part says what of it is left (a rental month's days are its whole month's)
+    case
+        when abs(unreleased) >= 0.005 and unreleased <> cast(amount as decimal(18, 4))
+            then description || ', ' || {{ rounded_text('unreleased', 2) }} || ' of ' || {{ rounded_text('amount', 2) }}
+                || ' ' || currency || ' not yet posted'
+        else description
+    end as description,
     amount as incurred_amount,
     -- the part of this record no posting has released yet
     case when abs(unreleased) < 0.005 then cast(0 as decimal(18, 4)) else unreleased end as amount,

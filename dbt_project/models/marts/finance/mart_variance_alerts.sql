@@ -121,7 +121,8 @@ spikes as (
     where li.budget > 0 and c.amount_base * 100 > li.budget * t.spike_pct
 ),
 material as (
-    -- SPEC §7 material_variance: a line item crosses its materiality threshold unfavourably
+    -- SPEC §7 material_variance: a line item crosses its materiality threshold unfavourably (needs_attention):
+    -- an expense line over its budget, a revenue line under it
     select
         'material_variance' as alert_type, 'month' as scope, 'line_item' as level,
         project_code || '/' || account_code as scope_key, project_code, department_code, account_code, period,
@@ -130,7 +131,7 @@ material as (
         {{ material_metric('variance_pct', 'actual - budget', 'mt') }}
     from {{ ref('mart_line_item_variance') }}
     cross join (select * from {{ ref('materiality_thresholds') }} where level = 'line_item') as mt
-    where period = {{ as_of_period() }} and account_type = 'expense' and needs_attention
+    where period = {{ as_of_period() }} and needs_attention
     union all
     select
         'material_variance', 'fiscal_year', 'line_item', project_code || '/' || account_code, project_code,
@@ -140,8 +141,9 @@ material as (
     -- fiscal-year rules above read theirs
     from ({{ latest_of_fiscal_year(ref('mart_line_item_variance'), 'r.project_code, r.account_code') }}) as year_li
     cross join (select * from {{ ref('materiality_thresholds') }} where level = 'line_item') as mt
-    where account_type = 'expense' and ytd_needs_attention
+    where ytd_needs_attention
     union all
+    -- the cost report's lines (expense accounts) over their final budget
     select
         'material_variance', 'project_lifetime', 'line_item', cr.project_code || '/' || cr.account_code,
         cr.project_code, cr.department_code, cr.account_code, cast(null as date), cast(cr.final_budget as double),
