@@ -260,12 +260,14 @@ def test_a_file_rejected_again_for_the_same_reasons_is_not_quarantined_twice(
     reference_lake: WarehouseLayout, tmp_path: Path
 ) -> None:
     """Left in the landing folder, a rejected file is checked at every run: the same rejection keeps its one
-    quarantine folder; once what it lacked has arrived, it loads."""
+    quarantine folder and names its report and Data Docs page again; once what it lacked has arrived, it loads."""
     row = "G1,2025-01-15,P9,5100,Crew Co,crew,10.00,USD,\n"
     first = deliver_ledger(reference_lake, tmp_path, "gl_actuals_p9.csv", GL_HEADER + row)
     [second] = ingest_ledger(reference_lake, tmp_path / "gl")
     assert first.status == second.status == "rejected"
     assert second.load_id == first.load_id and second.quarantine_report == first.quarantine_report
+    assert first.data_docs is not None and first.data_docs.is_file()
+    assert second.data_docs is not None and second.data_docs.resolve() == first.data_docs.resolve()
     assert second.reasons == first.reasons and any("P9" in r for r in second.reasons)
     assert [p.name for p in reference_lake.quarantine.iterdir()] == [first.load_id]
     # P9 arrives: the same file is checked again and loads

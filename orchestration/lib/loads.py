@@ -27,7 +27,7 @@ from orchestration.lib.gate.checks import CHECK_DB_CONFIG, run_gate
 from orchestration.lib.gate.context import RunContext, prepare_context
 from orchestration.lib.gate.data_docs import write_load_page
 from orchestration.lib.gate.landed import READABLE, read_landed
-from orchestration.lib.gate.results import CheckResult, render_quarantine_report
+from orchestration.lib.gate.results import DATA_DOCS_LINE, CheckResult, render_quarantine_report
 from orchestration.lib.gate.rules import DATA_ROWS_RULE
 from orchestration.lib.lake import LOAD_MANIFEST, accepted_manifests, remove_incomplete_loads, write_load
 from orchestration.lib.mappings import (
@@ -250,8 +250,8 @@ def _manifest(source: Source, path: Path, outcome: LoadOutcome, run_id: str, sta
 
 def _rejected_before(path: Path, outcome: LoadOutcome, layout: WarehouseLayout) -> bool:
     """Whether this file (its name and content) was quarantined before for the same reasons; if so, the outcome
-    takes that rejection's load id and report. A file is checked again at every run (what it refers to may have
-    arrived since), but a file still rejected as before is not kept twice."""
+    takes that rejection's load id, report and Data Docs page. A file is checked again at every run (what it refers
+    to may have arrived since), but a file still rejected as before is not kept twice."""
     failed = [(c.rule, c.message) for c in outcome.checks if not c.passed]
     for manifest in sorted(layout.quarantine.glob(f"*/{LOAD_MANIFEST}")):
         try:
@@ -266,8 +266,18 @@ def _rejected_before(path: Path, outcome: LoadOutcome, layout: WarehouseLayout) 
         kept_checks = [c for c in kept.get("checks") or [] if isinstance(c, dict)]
         if [(c.get("rule"), c.get("message")) for c in kept_checks if not c.get("passed")] == failed:
             outcome.load_id, outcome.quarantine_report = manifest.parent.name, report
+            outcome.data_docs = _data_docs_of(report)
             return True
     return False
+
+
+def _data_docs_of(report: Path) -> Path | None:
+    """The Data Docs page a quarantine report links to (relative to it), None when it has none or it is gone."""
+    for line in report.read_text(encoding="utf-8").splitlines():
+        if line.startswith(DATA_DOCS_LINE):
+            page = (report.parent / line.removeprefix(DATA_DOCS_LINE)).resolve()
+            return page if page.is_file() else None
+    return None
 
 
 def _quarantine(path: Path, outcome: LoadOutcome, layout: WarehouseLayout, run_id: str, export: bool = False) -> Path:

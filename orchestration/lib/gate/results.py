@@ -46,6 +46,10 @@ class CheckResult:
         return json.loads(json.dumps(asdict(self), default=str))
 
 
+# the report's line that links its Data Docs page (a path relative to the report)
+DATA_DOCS_LINE = "Data Docs: "
+
+
 def render_quarantine_report(
     file_name: str, source: str, checks: list[CheckResult], data_docs: str | None = None, export: bool = False
 ) -> str:
@@ -58,7 +62,7 @@ def render_quarantine_report(
         "Rows are the export's own: row 1 is the file's first line, preamble included."
         if export
         else "Rows are counted from the first data row: row 1 is the line after the header.",
-        f"Data Docs: {data_docs}"
+        f"{DATA_DOCS_LINE}{data_docs}"
         if data_docs
         else "Data Docs: none (the suite did not run: the file could not be read or its name is not plain)",
         "",
