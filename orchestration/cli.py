@@ -230,6 +230,7 @@ def run(args: argparse.Namespace) -> int:
     except RefreshRunning as error:
         err.print(f"[red]{escape(str(error))}; nothing was done[/red]")
         return EXIT_FAILED
+    from orchestration.defs.plan import load_warnings
     from orchestration.lib.report import print_report, read_report, report_console
 
     rows = result.number("lake/", "rows_loaded")
@@ -245,6 +246,9 @@ def run(args: argparse.Namespace) -> int:
         err.print(f"         report: {escape(item['report'])}")
         if item.get("data_docs"):
             err.print(f"         data docs: {escape(item['data_docs'])}")
+    for item in load_warnings(result.metadata):
+        for warning in item["warnings"]:
+            err.print(f"[yellow]WARNING[/yellow] {escape(item['file'])}: {escape(warning)}")
     for failure in result.failures:
         err.print(f"[red]FAILED[/red] {escape(failure)}")
     from orchestration.defs.publish import PUBLISHED

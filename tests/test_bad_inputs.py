@@ -857,6 +857,21 @@ def test_unknown_extra_column_is_a_warning_and_is_not_stored(layout: WarehouseLa
     assert (row["txn_id"], row["amount"], row["source_ref"]) == ("G100", Decimal("1.0000"), None)
 
 
+def test_a_misspelt_optional_column_is_named_beside_the_contracts_columns(layout: WarehouseLayout) -> None:
+    """`supplier` for `vendor`: vendor is optional, so the load is accepted with vendor empty; the warning names
+    the unread column and the source's columns, vendor among them, so the producer can see the slip."""
+    content = GL.replace("vendor", "supplier") + "G100,2025-03-02,P1,5100,Crew Co,x,1.00,USD,\n"
+    outcome = deliver(layout, "gl_actuals", "gl_actuals_supplier.csv", content)
+    assert_accepted(outcome, rows=1)
+    columns = "txn_id, posted_date, project_code, account_code, vendor, description, amount, currency, source_ref"
+    assert outcome.warnings == [
+        "the file has no columns beyond the contract (extra ones are ignored): supplier "
+        f"(not read; the columns of gl_actuals are {columns})"
+    ]
+    [row] = lake_rows(layout, outcome)
+    assert row["vendor"] is None and "supplier" not in row
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
     [

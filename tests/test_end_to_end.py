@@ -159,6 +159,14 @@ def test_printed_report_matches_the_marts_line_by_line(sample_run: CliRun) -> No
         assert subtotal - heading == len(accounts) + 1
 
 
+def test_the_warnings_of_the_files_a_run_loads_are_named_on_stderr(sample_run: CliRun) -> None:
+    """Each warning the audit keeps for a file loaded by the run is on stderr, once, after the file's name."""
+    kept = query(sample_run.warehouse / "studio.duckdb", "SELECT file_name, message FROM audit.warnings")
+    assert kept  # the sample's PO-9001 is invoiced 7.5% above its amount, within the tolerance
+    named = [line for line in sample_run.stderr.splitlines() if line.startswith("WARNING ")]
+    assert sorted(named) == sorted(f"WARNING {file}: {message}" for file, message in kept)
+
+
 def test_piped_run_output_carries_no_control_sequences(sample_run: CliRun) -> None:
     """The shared run is piped with FORCE_COLOR=1: no colour code, cursor move or spinner frame reaches the pipe."""
     for output in (sample_run.stdout, sample_run.stderr):

@@ -105,9 +105,24 @@ def rejections(metadata: dict[str, dict]) -> list[dict]:
     rejected: list[dict] = []
     for key, values in metadata.items():
         if key.startswith("lake/") and "rejected" in values:
-            data = getattr(values["rejected"], "data", values["rejected"])
-            rejected.extend(json.loads(data) if isinstance(data, str) else data)
+            rejected.extend(_json_entry(values["rejected"]))
     return rejected
+
+
+def load_warnings(metadata: dict[str, dict]) -> list[dict]:
+    """The warnings (non-blocking rules that failed) of the files a run's ingest assets loaded, as
+    {"file", "warnings"}; a rejected file's are in its report."""
+    found: list[dict] = []
+    for key, values in metadata.items():
+        if key.startswith("lake/") and "warnings" in values:
+            rejected = {item["file"] for item in _json_entry(values.get("rejected"))}
+            found.extend(item for item in _json_entry(values["warnings"]) if item["file"] not in rejected)
+    return found
+
+
+def _json_entry(value: object) -> list[dict]:
+    data = getattr(value, "data", value)
+    return (json.loads(data) if isinstance(data, str) else data) or []
 
 
 def stale_sites(metadata: dict[str, dict]) -> list[str]:

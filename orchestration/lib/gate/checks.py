@@ -44,7 +44,7 @@ def run_gate(
     outcomes = validate_table(
         database, "SELECT * FROM landed", table_suite, collect=collect, memory_limit=GATE_MEMORY_LIMIT
     )
-    results = [_unknown_columns_only(CheckResult.from_outcome(o)) for o in outcomes]
+    results = [_unknown_columns_only(CheckResult.from_outcome(o), source) for o in outcomes]
     if any(not r.passed and r.blocking for r in results):
         return results  # rows cannot be judged without their columns
     predicates = [e.configuration.meta["bad_when"] for e in row_rules if e.configuration.meta.get("bad_when")]
@@ -64,12 +64,15 @@ def run_gate(
     return results
 
 
-def _unknown_columns_only(result: CheckResult) -> CheckResult:
-    """The column-set warning speaks of columns beyond the contract; missing ones have their own rule."""
+def _unknown_columns_only(result: CheckResult, source: Source) -> CheckResult:
+    """The column-set warning speaks of columns beyond the contract (and names the contract's, so that a misspelt
+    optional column, whose values would be left out, can be told); missing ones have their own rule."""
     if result.passed or result.blocking or not any(e.get("problem") for e in result.examples):
         return result
     unknown = [e for e in result.examples if e.get("problem") == "unexpected"]
     if not unknown:
         return CheckResult(result.rule, True, f"{result.rule}: ok", result.column, result.blocking)
     names = ", ".join(str(e["column"]) for e in unknown)
-    return CheckResult(result.rule, False, f"{result.rule}: {names}", None, False, len(unknown), unknown)
+    contract = ", ".join(source.column_names)
+    message = f"{result.rule}: {names} (not read; the columns of {source.name} are {contract})"
+    return CheckResult(result.rule, False, message, None, False, len(unknown), unknown)
