@@ -264,6 +264,7 @@ def run(args: argparse.Namespace) -> int:
     if not result.success and not published:
         err.print("[red]Nothing was published; the previous published warehouse is untouched.[/red]")
         err.print(f"dbt output: {escape(str(layout.internal / 'dbt_output.log'))}")
+        err.print(f"the failure in full: {escape(str(result.log_path))}")
         return EXIT_FAILED
     from orchestration.refresh import record_if_clean, stale_sites
 
@@ -277,6 +278,7 @@ def run(args: argparse.Namespace) -> int:
             f"[yellow]Published {escape(str(layout.published_db))}; the step(s) above failed and left their "
             "outputs as the last run did. The next run does them again.[/yellow]"
         )
+        err.print(f"the failure in full: {escape(str(result.log_path))}")
     print_report(read_report(layout.published_db), report_console())
     from orchestration.lib.notify import deliver_alerts
 

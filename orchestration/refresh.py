@@ -2,9 +2,10 @@
 
 import contextlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from dagster import DagsterInstance, materialize
 
@@ -25,6 +26,9 @@ from orchestration.lib.dbt import prepare_manifest
 from orchestration.lib.freshness import RunInputs
 from orchestration.lib.refresh_lock import refresh_lock
 from orchestration.lib.scope import RefreshScope
+
+if TYPE_CHECKING:
+    from dagster._utils.error import SerializableErrorInfo
 
 # the planning (`defs/plan.py`) is used by the command line and the tests through this entry point too
 __all__ = [
@@ -117,13 +121,42 @@ def refresh(
             selection=scope_selection(scope),
         )
         write_step_seconds(layout, instance, result.run_id)
+        failures = []
+        for failure in result.get_step_failure_events():
+            error = failure.event_specific_data.error
+            raised = _raised(error).message if error else "unknown error"
+            failures.append(f"{failure.step_key}: {failure_summary(raised)}")
+            if error is not None:  # the whole error, its stack included, for whoever looks into it
+                print(f"step {failure.step_key} failed:\n{error.to_string()}", file=log)
+        if not result.success and not failures:  # the run failed outside any step
+            run_failure = next((e for e in result.all_events if e.event_type_value == "RUN_FAILURE"), None)
+            failures.append(f"run: {failure_summary(run_failure.message if run_failure else 'unknown error')}")
     metadata = {
         event.asset_key.to_user_string(): dict(event.step_materialization_data.materialization.metadata)
         for event in result.get_asset_materialization_events()
     }
     rejected = rejections(metadata)
-    failures = []
-    for failure in result.get_step_failure_events():
-        error = failure.event_specific_data.error
-        failures.append(f"{failure.step_key}: {error.message.strip() if error else 'unknown error'}")
     return RefreshResult(result.success, log_path, rejected, failures, metadata, scope)
+
+
+def _raised(error: "SerializableErrorInfo") -> "SerializableErrorInfo":
+    """What the step's own code raised: Dagster wraps it in an error that names only the step."""
+    while error.cls_name == "DagsterExecutionStepExecutionError" and error.cause is not None:
+        error = error.cause
+    return error
+
+
+DBT_ERRORS = "Errors parsed from dbt logs:"
+ANSI_CODE = re.compile(r"\x1b\[[0-9;]*m")
+DBT_PROGRESS_LINE = re.compile(r"^\d+ of \d+ ")
+
+
+def failure_summary(message: str) -> str:
+    """A failed step's message for the person running the refresh: for the dbt build, what dbt says failed (each
+    failing model or test and why), without the command line and dbt's progress lines; colour codes removed."""
+    message = ANSI_CODE.sub("", message).strip()
+    if DBT_ERRORS not in message:
+        return message
+    parsed = [line.strip() for line in message.split(DBT_ERRORS, 1)[1].splitlines()]
+    kept = [line for line in parsed if line and not DBT_PROGRESS_LINE.match(line)]
+    return "\n".join(["the dbt build failed:", *(f"  {line}" for line in kept)])

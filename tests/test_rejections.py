@@ -47,6 +47,19 @@ def test_a_failing_build_publishes_nothing_and_exits_1(landing_and_warehouse) ->
     done = run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse), "--as-of", SMALL_AS_OF)
     assert done.returncode == 1, done.stderr
     assert "Nothing was published" in done.stderr
+    # each failed step told once, by what its code raised (not Dagster's wrapper naming the op), without a stack
+    # or Dagster's own log lines; the whole error, stack included, is in the run log
+    failed = [line for line in done.stderr.splitlines() if line.startswith("FAILED ")]
+    assert failed, done.stderr
+    for line in failed:
+        assert f'{build}": Is a directory' in line and "Error occurred while executing op" not in line, line
+    steps = [line.removeprefix("FAILED ").split(":", 1)[0] for line in failed]
+    assert len(set(steps)) == len(steps)
+    assert "Traceback" not in done.stderr and 'File "' not in done.stderr and " - dagster - " not in done.stderr
+    run_log = warehouse / "_internal" / "last_run.log"
+    assert f"the failure in full: {run_log}" in done.stderr
+    logged = run_log.read_text(encoding="utf-8")
+    assert all(f"step {step} failed:" in logged for step in steps) and 'File "' in logged
     assert mart_snapshot(warehouse / "studio.duckdb") == before
     assert query(warehouse / "studio.duckdb", "SELECT count(*) FROM audit.publications")[0][0] == publications
 
@@ -95,3 +108,27 @@ def test_steps_failing_after_the_file_is_published_are_told_apart_from_nothing_p
     )
     assert added == exported == [(Decimal("100.00"),)]
     assert (clean_file.read_bytes() if clean_file.exists() else None) == clean  # not recorded as clean
+
+
+def test_a_failed_dbt_build_is_told_by_what_dbt_says_failed() -> None:
+    """dagster-dbt's message (the command, advice about compute logs, then dbt's errors with colour codes and
+    progress lines) comes down to the failing tests and dbt's words on them."""
+    from orchestration.refresh import failure_summary
+
+    message = (
+        "dagster_dbt.errors.DagsterDbtCliRuntimeError: The dbt CLI process with command\n\n"
+        "`dbt build --select fqn:*`\n\n"
+        "failed with exit code `1`. Check the stdout in the Dagster compute logs for the full information.\n\n"
+        "Errors parsed from dbt logs:\n\n"
+        "12 of 300 FAIL 2 not_null_x ........ [\x1b[31mFAIL 2\x1b[0m in 0.01s]\n\n"
+        "\x1b[31mFailure in test not_null_x (models/x.yml)\x1b[0m\n\n"
+        "  Got 2 results, configured to fail if != 0\n\n"
+        "  compiled code at target/compiled/x.sql\n"
+    )
+    assert failure_summary(message) == (
+        "the dbt build failed:\n"
+        "  Failure in test not_null_x (models/x.yml)\n"
+        "  Got 2 results, configured to fail if != 0\n"
+        "  compiled code at target/compiled/x.sql"
+    )
+    assert failure_summary("\x1b[31mOSError: disk full\x1b[0m\n") == "OSError: disk full"

@@ -27,7 +27,9 @@ from orchestration.lib.loads import source_for_landing_file
 from orchestration.lib.mappings import load_mappings
 from orchestration.lib.scope import RefreshScope, models_reading, publication_base, read_manifest, refresh_scope
 
-QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+# a failed step is told by `refresh` (its summary on stderr, the whole error in the run log), not by Dagster's
+# console logger, which would print its stack on stderr once per event
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def run_config(full_refresh: bool = False, scoped: bool = False) -> dict:
