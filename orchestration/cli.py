@@ -241,11 +241,7 @@ def run(args: argparse.Namespace) -> int:
     )
     kept = "" if result.scope.everything else "; the other models' tables are kept, their inputs unchanged"
     err.print(f"refreshed {escape(result.scope.describe())}{kept}")
-    for item in result.rejected:
-        err.print(f"[yellow]REJECTED[/yellow] {escape(item['file'])}: {escape('; '.join(item['reasons']))}")
-        err.print(f"         report: {escape(item['report'])}")
-        if item.get("data_docs"):
-            err.print(f"         data docs: {escape(item['data_docs'])}")
+    print_rejections(result.rejected, err)
     for item in load_warnings(result.metadata):
         for warning in item["warnings"]:
             err.print(f"[yellow]WARNING[/yellow] {escape(item['file'])}: {escape(warning)}")
@@ -305,12 +301,23 @@ def warn_unread_landing_files(landing: Path, mappings: dict, err: Console) -> No
         err.print(f"[yellow]NOT READ[/yellow] {escape(unread_landing_files_message(unread, mappings))}")
 
 
+def print_rejections(rejected: list[dict], err: Console) -> None:
+    """Each rejected landing file with its reasons, its quarantine report and its Data Docs page."""
+    for item in rejected:
+        err.print(f"[yellow]REJECTED[/yellow] {escape(item['file'])}: {escape('; '.join(item['reasons']))}")
+        err.print(f"         report: {escape(item['report'])}")
+        if item.get("data_docs"):
+            err.print(f"         data docs: {escape(item['data_docs'])}")
+
+
 def nothing_new(
     layout: WarehouseLayout, as_of: str, config_file: Path | None, err: Console, landing: Path, mappings: dict
 ) -> int:
-    """The published warehouse is the clean publication of these very inputs: say so, print its report and
-    retry any alert delivery still pending, without starting Dagster or dbt."""
+    """The published warehouse is the clean publication of these very inputs: say so, name again the files its run
+    rejected (the gate would reject them again), print its report and retry any alert delivery still pending,
+    without starting Dagster or dbt. Exits as that run did."""
     from orchestration.lib.config import StudioConfig
+    from orchestration.lib.freshness import recorded_rejections
     from orchestration.lib.notify import deliver_alerts
     from orchestration.lib.report import print_report, read_report, report_console
 
@@ -318,10 +325,12 @@ def nothing_new(
         f"nothing new: no new or changed landing file, the same as-of ({as_of}), config and code as the last "
         f"publication; {escape(str(layout.published_db))} is current"
     )
+    rejected = recorded_rejections(layout)
+    print_rejections(rejected, err)
     warn_unread_landing_files(landing, mappings, err)
     print_report(read_report(layout.published_db), report_console())
     err.print(escape(deliver_alerts(layout, StudioConfig.load(config_file).alert_webhook_env)))
-    return EXIT_OK
+    return EXIT_REJECTED if rejected else EXIT_OK
 
 
 class ProgressLog(io.TextIOBase):

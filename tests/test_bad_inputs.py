@@ -1151,6 +1151,7 @@ E2E_RESENT = ("gl_actuals_resent.csv", gl("G1,2025-01-15,P1,5100,Crew Co,January
 
 @dataclass(frozen=True)
 class BadRun:
+    landing: Path
     warehouse: Path
     before: dict[str, list[tuple]]
     stderr: str
@@ -1176,7 +1177,7 @@ def bad_run(small_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     for name in UNREAD:  # named so that nothing reads them: the run says so
         (landing / name).write_text("txn_id,posted_date\n", encoding="utf-8")
     second = run_cli(*args)
-    return BadRun(warehouse, before, " ".join(second.stderr.split()), second.returncode)
+    return BadRun(landing, warehouse, before, " ".join(second.stderr.split()), second.returncode)
 
 
 @pytest.mark.slow
@@ -1222,6 +1223,33 @@ def test_bad_files_together_are_each_rejected_and_the_marts_stay_as_they_were(ba
     [(first_load,)] = query(database, "SELECT load_id FROM audit.loads WHERE file_name = 'gl_actuals.csv'")
     work = bad_run.warehouse / "_internal" / "work.duckdb"  # the staging models have a file of their own
     assert query(work, "SELECT load_id FROM staging.stg_gl_actuals WHERE txn_id = 'G1'") == [(first_load,)]
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("bad_run")
+def test_the_same_files_again_are_nothing_new_and_their_rejections_are_named_again(
+    bad_run: BadRun, tmp_path: Path
+) -> None:
+    """Run again with nothing changed (in a copy: the landing folder with its rejected files, the warehouse), the
+    publication is current: nothing is rebuilt or published, each rejected file is named again with its report in
+    the copy's quarantine, and the run exits 3 as the first did."""
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
+    shutil.copytree(bad_run.landing, landing)
+    copy_warehouse(bad_run.warehouse, warehouse)
+    published = (warehouse / "studio.duckdb").stat().st_mtime_ns
+    again = run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse), "--as-of", SMALL_AS_OF)
+    assert again.returncode == 3, again.stderr
+    assert "nothing new" in again.stderr
+    assert (warehouse / "studio.duckdb").stat().st_mtime_ns == published
+    said = again.stderr.splitlines()
+    rejected = [line.removeprefix("REJECTED ").split(":", 1)[0] for line in said if line.startswith("REJECTED ")]
+    assert sorted(rejected) == sorted(E2E_BAD)
+    # each report named is the copy's own, and is the report of that file
+    reports = [line.split("report: ", 1)[1] for line in said if line.strip().startswith("report: ")]
+    assert len(reports) == len(E2E_BAD)
+    for name, report in zip(rejected, reports, strict=True):
+        assert Path(report).is_relative_to(warehouse / "quarantine")
+        assert f"Rejected load: {name}" in Path(report).read_text(encoding="utf-8")
 
 
 @pytest.mark.slow

@@ -65,6 +65,23 @@ def test_a_day_reaches_its_new_files_sources_and_the_as_of_date(tmp_path: Path) 
     assert _scope(layout, run_inputs(landing, layout, "2026-10-17", None)) == RefreshScope(None, (), True)
 
 
+def test_a_file_the_publication_rejected_is_checked_again_with_a_new_day(tmp_path: Path) -> None:
+    """A publication whose run rejected a budgets file is ground to build on: a new ledger file's day reaches
+    gl_actuals and, the rejected file being still there, budgets (its file is checked again); once it is gone from
+    landing only gl_actuals."""
+    landing, layout, inputs = _published(tmp_path)
+    (landing / "budgets_bad.csv").write_text("project_code\nP404\n", encoding="utf-8")
+    with_rejected = run_inputs(landing, layout, "2026-10-15", None)
+    rejected = [{"file": "budgets_bad.csv", "reasons": ["no project P404"], "report": "r.txt", "data_docs": None}]
+    record_clean_publication(layout, with_rejected, BASE, rejected)
+    (landing / "gl_actuals_2.csv").write_text("txn_id\nT2\n", encoding="utf-8")
+    day = _scope(layout, run_inputs(landing, layout, "2026-10-16", None))
+    assert day == RefreshScope(None, ("budgets", "gl_actuals"), True)
+    (landing / "budgets_bad.csv").unlink()
+    assert _scope(layout, run_inputs(landing, layout, "2026-10-16", None)) == RefreshScope(None, ("gl_actuals",), True)
+    assert inputs != with_rejected
+
+
 def test_every_asset_when_the_warehouse_is_no_sure_ground(tmp_path: Path) -> None:
     landing, layout, inputs = _published(tmp_path)
     (landing / "gl_actuals_2.csv").write_text("txn_id\nT2\n", encoding="utf-8")
@@ -130,7 +147,7 @@ def test_every_asset_when_the_warehouse_is_no_sure_ground(tmp_path: Path) -> Non
     stat = layout.published_db.stat()
     os.utime(layout.published_db, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
     assert _scope(layout, day).everything_because == "the published warehouse is not the last clean publication"
-    # no clean publication recorded (the last run had a rejected file)
+    # no clean publication recorded (the last run failed)
     (layout.internal / "last_clean_publication.json").unlink()
     assert _scope(layout, inputs).everything_because == "no clean publication to build on"
 

@@ -10,8 +10,8 @@ The code location's executor is the in-process executor with a guard around each
   and nothing is published: the next evaluation plans again. A run that does not publish (the UI materializing a
   few assets) is not checked: what it leaves behind, the next publishing run's plan sees;
 - **the clean publication is recorded** as the command line records it (`freshness.record_clean_publication`):
-  after a run that published with every load accepted and both documentation sites rebuilt, so that the next run
-  (of either kind) can be planned on it, or be skipped when nothing is new.
+  after a run that published with no step failed and both documentation sites rebuilt (with the files its gate
+  rejected), so that the next run (of either kind) can be planned on it, or be skipped when nothing is new.
 
 `studio-budget run` materializes the same assets in its own process (`refresh.refresh`), holding the lock and
 recording the publication itself; this executor is not used there.

@@ -134,9 +134,9 @@ def stale_sites(metadata: dict[str, dict]) -> list[str]:
 
 def record_if_clean(settings: StudioSettings, inputs: RunInputs, metadata: dict[str, dict]) -> bool:
     """After a run that published without a failed step (`metadata`: its materializations', by asset key): record
-    the clean publication (`freshness.record_clean_publication`) when every load was accepted and both sites were
-    rebuilt; a run with a stale site is not one to stand on. Returns whether it recorded."""
-    if rejections(metadata) or stale_sites(metadata):
+    the clean publication (`freshness.record_clean_publication`), with the files its gate rejected, when both
+    sites were rebuilt; a run with a stale site is not one to stand on. Returns whether it recorded."""
+    if stale_sites(metadata):
         return False
-    record_clean_publication(settings.layout, inputs, current_base(settings))
+    record_clean_publication(settings.layout, inputs, current_base(settings), rejections(metadata))
     return True

@@ -1,10 +1,12 @@
 """Whether a run has anything to do: the inputs of the last clean publication, compared with this run's.
 
-A refresh that ended with every load accepted and the warehouse published records what it was made of: the
-as-of date, the studio config, the code (dbt project, mappings, suites, this package) and every landing file's
-sha256. A later run whose inputs are the same would publish the same figures, so `studio-budget run` says so
-and exits 0 without starting Dagster or dbt. Landing files are hashed once: a file's sha256 is kept against
-its size and modification time, and a file is hashed again only when either changes.
+A refresh that published with no step failed records what it was made of: the as-of date, the studio config,
+the code (dbt project, mappings, suites, this package) and every landing file's sha256, and the files the gate
+rejected. A later run whose inputs are the same would publish the same figures and reject the same files (the
+gate's rules read the landing files, the lake they made, the as-of date and the config), so `studio-budget run`
+says so, names those files again and exits as that run did, without starting Dagster or dbt. Landing files are
+hashed once: a file's sha256 is kept against its size and modification time, and a file is hashed again only when
+either changes.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -97,10 +99,21 @@ def run_inputs(
     return RunInputs(as_of, config, code_fingerprint(), landing_fingerprint(landing_dir, layout, mappings))
 
 
-def record_clean_publication(layout: WarehouseLayout, inputs: RunInputs, base: Mapping[str, Any] | None = None) -> None:
-    """After a refresh that accepted every load and published: what that publication was made of (its inputs, and
-    the build and loads it was made from: `scope.publication_base`)."""
-    state = {**asdict(inputs), "published_db_mtime_ns": published_mtime(layout), "base": base}
+def record_clean_publication(
+    layout: WarehouseLayout,
+    inputs: RunInputs,
+    base: Mapping[str, Any] | None = None,
+    rejected: Sequence[Mapping[str, Any]] = (),
+) -> None:
+    """After a refresh that published with no step failed: what that publication was made of (its inputs, and
+    the build and loads it was made from: `scope.publication_base`) and the landing files its gate rejected (each
+    as the run names it: file, reasons, report, data_docs)."""
+    state = {
+        **asdict(inputs),
+        "published_db_mtime_ns": published_mtime(layout),
+        "base": base,
+        "rejected": [_paths_within(item, layout.root, relative=True) for item in rejected],
+    }
     _write_json(layout.internal / STATE_FILE, state)
 
 
@@ -114,6 +127,31 @@ def read_clean_publication(layout: WarehouseLayout) -> dict[str, Any] | None:
         return json.loads((layout.internal / STATE_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+
+
+def recorded_rejections(layout: WarehouseLayout) -> list[dict[str, Any]]:
+    """The landing files the last clean publication's run rejected (`record_clean_publication`)."""
+    state = read_clean_publication(layout) or {}
+    found = [item for item in state.get("rejected") or [] if isinstance(item, dict) and "file" in item]
+    return [_paths_within(item, layout.root, relative=False) for item in found]
+
+
+REJECTION_PATHS = ("report", "data_docs")
+
+
+def _paths_within(item: Mapping[str, Any], root: Path, relative: bool) -> dict[str, Any]:
+    """A rejection's report and Data Docs paths kept relative to the warehouse (a warehouse moved or copied whole
+    still names its own quarantine), and made whole again when read."""
+    kept = dict(item)
+    for key in REJECTION_PATHS:
+        if not kept.get(key):
+            continue
+        path = Path(kept[key])
+        if relative and path.is_absolute() and path.is_relative_to(root):
+            kept[key] = str(path.relative_to(root))
+        elif not relative and not path.is_absolute():
+            kept[key] = str(root / path)
+    return kept
 
 
 def is_current(layout: WarehouseLayout, inputs: RunInputs) -> bool:

@@ -6,8 +6,10 @@ as-of date: rebuilt, their tables come out the same, and their dbt tests pass ag
 published warehouse is the clean publication of the last run (`freshness.py`) and the build database holds
 that run's passed build, a run materializes only:
 
-- the ingest assets of the sources that have new or changed landing files, and of the sources with loads in the
-  lake that the publication does not hold (accepted by a run that then failed, or by a Dagster UI run);
+- the ingest assets of the sources that have new or changed landing files, of the sources with loads in the
+  lake that the publication does not hold (accepted by a run that then failed, or by a Dagster UI run), and of the
+  sources of files the publication's run rejected that are still in the landing folder (checked again: what they
+  refer to may have arrived with the new files);
 - the dbt models that read those sources, the load ledger (which every new load changes) or the as-of date
   (`macros/as_of.sql`), when it moved;
 - everything downstream of those in the asset graph: the models built on them, with their dbt tests, the
@@ -17,8 +19,8 @@ The other models keep the tables the build and work databases hold; the publicat
 
 Everything is materialized (as before this scope existed) when any of these holds:
 - `--full-refresh`, or the Spark engine;
-- no clean publication recorded, or the published warehouse is not it (a run since failed before publishing, had
-  a rejected file, or another tool published);
+- no clean publication recorded, or the published warehouse is not it (a run since failed before publishing or
+  another tool published);
 - another config or another version of the code;
 - the last clean publication was not made from this build database (the Spark engine's, or one recorded before
   the scope was), the last dbt build did not pass, a build or work database is missing, or the build database
@@ -123,6 +125,11 @@ def refresh_scope(
     changed = [name for name, sha in inputs.landing if (name, sha) not in before]
     sources = {source for name in changed if (source := source_of(name)) is not None}
     sources |= {source for source, _ in lake_loads - published_loads}  # loaded since, never published
+    # a file the publication's run rejected and still in landing is checked again, and named again if still rejected
+    landing_names = {name for name, _ in inputs.landing}
+    for item in state.get("rejected") or []:
+        if isinstance(item, dict) and item.get("file") in landing_names and (source := source_of(item["file"])):
+            sources.add(source)
     if reference := sorted(sources & set(reference_sources)):
         return RefreshScope(f"new files of {', '.join(reference)}, which every cost line carries")
     as_of_moved = inputs.as_of != recorded_as_of
