@@ -504,6 +504,35 @@ def test_a_day_rewrites_only_the_cost_periods_it_changed_and_ends_as_a_whole_rew
     assert (daily.departments / "PHOTO" / "exports" / "mine").is_dir()
 
 
+def test_a_project_moved_to_another_department_leaves_no_trace_in_the_old_departments_file(
+    sample_run: CliRun, tmp_path: Path
+) -> None:
+    """A department's file is carried on from its last one, where a replaced table leaves its old rows in freed
+    blocks. When MV-2502 moves from PROD to PHOTO, PROD's new file is written whole: its bytes hold the project's
+    code nowhere (they did before the move), and PHOTO's tables hold its rows."""
+    layout = WarehouseLayout(tmp_path / "warehouse")
+    layout.root.mkdir()
+    shutil.copy2(sample_run.warehouse / "studio.duckdb", layout.published_db)
+    publish_departments(layout)
+    prod = layout.departments / "PROD" / "studio.duckdb"
+    assert b"MV-2502" in prod.read_bytes()  # the byte scan can see it
+    with duckdb.connect(str(layout.published_db)) as con:  # the next publication, as the move leaves it
+        for name in DEPARTMENT_SCOPE:
+            schema, table = name.split(".")
+            columns = {c for (c,) in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?", [schema, table]
+            ).fetchall()}  # fmt: skip
+            if {"project_code", "department_code"} <= columns:
+                con.execute(f"UPDATE {name} SET department_code = 'PHOTO' WHERE project_code = 'MV-2502'")
+        moved = con.execute("SELECT count(*) FROM marts.fct_actual_costs WHERE project_code = 'MV-2502'").fetchone()
+    written, refused = publish_departments(layout)
+    assert refused == [] and len(written) == len(DEPARTMENTS)
+    assert prod.read_bytes().count(b"MV-2502") == 0
+    assert (layout.internal / "departments" / "PROD" / "carried.duckdb").read_bytes().count(b"MV-2502") == 0
+    photo = layout.departments / "PHOTO" / "studio.duckdb"
+    assert query(photo, "SELECT count(*) FROM marts.fct_actual_costs WHERE project_code = 'MV-2502'")[0] == moved
+
+
 @pytest.mark.parametrize("enabled", [False, True])
 def test_the_publish_step_writes_them_only_when_studio_toml_asks(
     sample_run: CliRun, tmp_path: Path, enabled: bool

@@ -245,6 +245,9 @@ def _write_draft(
         con.execute(f"ATTACH '{literal(layout.published_db)}' AS source (READ_ONLY)")
         if carried is not None and not _carries_on(con):
             raise NotCarried(f"{carried} holds what a department's file does not: written whole")
+        if carried is not None and (gone := _left_the_department(con, department_code)):
+            # a table replaced or a part deleted in a copy leaves its old rows in the file's freed blocks
+            raise NotCarried(f"{', '.join(gone)} left the department: written whole, keeping none of their rows")
         previous, earlier = _previous_fingerprints(con)
         # the export folder written with the copied file (not whatever `exports` points at: a run killed between
         # the file's rename and the link's switch left the link on the generation before)
@@ -361,6 +364,31 @@ def _carries_on(con: duckdb.DuckDBPyConnection) -> bool:
         _columns(con, "current_database()", "marts", t) == _columns(con, "'source'", "marts", t)
         for t in PARTITIONED_EXPORTS
     )
+
+
+# who a department's rows are about, by table: its projects, and its people (their weeks' hours)
+MEMBERS = (("project", "mart_project_variance", "project_code"), ("person", "mart_capacity_weekly", "person_id"))
+
+
+def _left_the_department(con: duckdb.DuckDBPyConnection, department_code: str) -> list[str]:
+    """The projects and people the department's last file holds rows of that are no longer the department's (a
+    project moved to another department): its new file is then written whole, not carried on from that file."""
+    gone = []
+    for kind, table, column in MEMBERS:
+        present = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name = ? "
+            "AND database_name IN (current_database(), 'source')",
+            [table],
+        ).fetchone()[0]
+        if present < 2:
+            continue
+        left = con.execute(
+            f"SELECT DISTINCT {q(column)} FROM marts.{q(table)} WHERE {q(column)} IS NOT NULL EXCEPT "
+            f"SELECT {q(column)} FROM source.marts.{q(table)} WHERE department_code = $department ORDER BY 1",
+            {"department": department_code},
+        ).fetchall()
+        gone += [f"{kind} {value}" for (value,) in left]
+    return gone
 
 
 def _rule_for(rule: str, department_code: str) -> str:
