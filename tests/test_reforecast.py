@@ -113,7 +113,8 @@ def test_the_draft_passes_the_gate_and_approved_becomes_each_lines_current_budge
     accepted = [(o.file_name, o.status) for o in outcomes if o.status != "skipped"]
     assert accepted == [("budgets_reforecast_approved.csv", "accepted")], [o.reasons() for o in outcomes]
 
-    # rebuild only the budget models over the copy's lake (no full refresh)
+    # rebuild only the budget models over the copy's lake (no full refresh), as of the approval day: a version is
+    # current from the day it was approved
     register_lake_views(layout)
     dbt = Path(sys.executable).with_name("dbt")
     done = subprocess.run(
@@ -122,7 +123,7 @@ def test_the_draft_passes_the_gate_and_approved_becomes_each_lines_current_budge
             "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
             "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
             "--vars", json.dumps(
-                {"build_db": str(layout.build_db), "work_db": str(layout.work_db), "as_of": SMALL_AS_OF}
+                {"build_db": str(layout.build_db), "work_db": str(layout.work_db), "as_of": "2025-03-16"}
             ),
         ],
         capture_output=True,
