@@ -13,7 +13,7 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from rich.console import Console
 from rich.markup import escape
@@ -21,6 +21,9 @@ from rich.markup import escape
 from orchestration.lib.config import SAMPLE_LANDING_DIR, WarehouseLayout, default_as_of
 from orchestration.lib.spark import ENGINES
 from orchestration.lib.terminal import Progress, progress_status, terminal_console
+
+if TYPE_CHECKING:
+    from orchestration.lib.freshness import RunInputs
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTED = 0, 1, 2, 3
 
@@ -193,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     inputs = run_inputs(args.landing, layout, as_of, config_file, mappings)
     if not args.full_refresh and is_current(layout, inputs):
-        return nothing_new(layout, as_of, config_file, err, args.landing, mappings)
+        return nothing_new(layout, inputs, config_file, err, args.landing, mappings)
     warn_unread_landing_files(args.landing, mappings, err)
     from orchestration.dbt_child import warm_dbt
     from orchestration.lib.config import DBT_PROJECT_DIR, StudioConfig
@@ -311,21 +314,22 @@ def print_rejections(rejected: list[dict], err: Console) -> None:
 
 
 def nothing_new(
-    layout: WarehouseLayout, as_of: str, config_file: Path | None, err: Console, landing: Path, mappings: dict
+    layout: WarehouseLayout, inputs: RunInputs, config_file: Path | None, err: Console, landing: Path, mappings: dict
 ) -> int:
     """The published warehouse is the clean publication of these very inputs: say so, name again the files its run
-    rejected (the gate would reject them again), print its report and retry any alert delivery still pending,
-    without starting Dagster or dbt. Exits as that run did."""
+    rejected that are still in landing (the gate would reject them again), print its report and retry any alert
+    delivery still pending, without starting Dagster or dbt. Exits 3 while a rejected file is still there."""
     from orchestration.lib.config import StudioConfig
     from orchestration.lib.freshness import recorded_rejections
     from orchestration.lib.notify import deliver_alerts
     from orchestration.lib.report import print_report, read_report, report_console
 
     err.print(
-        f"nothing new: no new or changed landing file, the same as-of ({as_of}), config and code as the last "
+        f"nothing new: no new or changed landing file, the same as-of ({inputs.as_of}), config and code as the last "
         f"publication; {escape(str(layout.published_db))} is current"
     )
-    rejected = recorded_rejections(layout)
+    present = {name for name, _ in inputs.landing}
+    rejected = [item for item in recorded_rejections(layout) if item["file"] in present]
     print_rejections(rejected, err)
     warn_unread_landing_files(landing, mappings, err)
     print_report(read_report(layout.published_db), report_console())

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from dagster import DagsterInstance, materialize
+from dagster import DagsterInstance, ExecuteInProcessResult, materialize
 
 from orchestration.defs.assets import studio_assets, studio_resources
 from orchestration.defs.plan import (
@@ -121,22 +121,33 @@ def refresh(
             selection=scope_selection(scope),
         )
         write_step_seconds(layout, instance, result.run_id)
-        failures = []
-        for failure in result.get_step_failure_events():
-            error = failure.event_specific_data.error
-            raised = _raised(error).message if error else "unknown error"
-            failures.append(f"{failure.step_key}: {failure_summary(raised)}")
-            if error is not None:  # the whole error, its stack included, for whoever looks into it
-                print(f"step {failure.step_key} failed:\n{error.to_string()}", file=log)
-        if not result.success and not failures:  # the run failed outside any step
-            run_failure = next((e for e in result.all_events if e.event_type_value == "RUN_FAILURE"), None)
-            failures.append(f"run: {failure_summary(run_failure.message if run_failure else 'unknown error')}")
+        failures = run_failures(result, log)
     metadata = {
         event.asset_key.to_user_string(): dict(event.step_materialization_data.materialization.metadata)
         for event in result.get_asset_materialization_events()
     }
     rejected = rejections(metadata)
     return RefreshResult(result.success, log_path, rejected, failures, metadata, scope)
+
+
+def run_failures(result: ExecuteInProcessResult, log: TextIO) -> list[str]:
+    """What failed in a run, one summary each (`failure_summary`): each failed step, or the run itself when it
+    failed outside any step; the whole error of each, its stack included, is written to `log`."""
+    failures = []
+    for failure in result.get_step_failure_events():
+        error = failure.event_specific_data.error
+        raised = _raised(error).message if error else "unknown error"
+        failures.append(f"{failure.step_key}: {failure_summary(raised)}")
+        if error is not None:
+            print(f"step {failure.step_key} failed:\n{error.to_string()}", file=log)
+    if not result.success and not failures:  # the run failed outside any step (its executor, its plan)
+        run_failure = next((e for e in result.all_events if e.is_run_failure), None)
+        error = run_failure.job_failure_data.error if run_failure and run_failure.job_failure_data else None
+        said = _raised(error).message if error else (run_failure.message if run_failure else "")
+        failures.append(f"run: {failure_summary(said or 'unknown error')}")
+        if error is not None:
+            print(f"the run failed:\n{error.to_string()}", file=log)
+    return failures
 
 
 def _raised(error: "SerializableErrorInfo") -> "SerializableErrorInfo":

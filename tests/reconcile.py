@@ -138,9 +138,9 @@ def budget_line_items(landing: Path, as_of: date, base: str = "USD") -> BudgetLi
     """Budgets phased monthly, versions chosen and converted, up to the as-of month, from the files.
 
     A version × project is what the last file carrying it says; only approved/locked versions count;
-    the original is the first by approved_at, the current the latest. Lines are summed per version ×
-    project × account × period × currency (the fct_budget_lines grain) before conversion at the
-    period's rate, rounded half-up to the cent.
+    the original is the first by approved_at, the current the latest approved by the as-of day. Lines are
+    summed per version × project × account × period × currency (the fct_budget_lines grain) before
+    conversion at the period's rate, rounded half-up to the cent.
     """
     rate = fx_lookup(landing, base)
     projects = {row["project_code"]: row for row in landing_rows(landing, "projects")}  # the latest row wins
@@ -169,7 +169,9 @@ def budget_line_items(landing: Path, as_of: date, base: str = "USD") -> BudgetLi
     for project, versions in official.items():
         if project in undated:
             continue
-        chosen = {"original": min(versions)[1], "current": max(versions)[1]}
+        # current: the latest approved by the as-of day; none by then, the original (the only plan there is)
+        in_force = [v for v in versions if v[0][:10] <= as_of.isoformat()]
+        chosen = {"original": min(versions)[1], "current": max(in_force or [min(versions)])[1]}
         for which, version in chosen.items():
             own: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)  # (account, period, currency)
             for line in by_version[(project, version)]:

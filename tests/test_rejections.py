@@ -132,3 +132,28 @@ def test_a_failed_dbt_build_is_told_by_what_dbt_says_failed() -> None:
         "  compiled code at target/compiled/x.sql"
     )
     assert failure_summary("\x1b[31mOSError: disk full\x1b[0m\n") == "OSError: disk full"
+
+
+def test_a_failed_step_is_told_by_what_its_code_raised_and_logged_whole() -> None:
+    """Dagster wraps what an op raises in an error naming only the op: the summary is the op's own error, and the
+    log holds the whole error with its stack."""
+    import io
+
+    from dagster import job, op
+
+    from orchestration.refresh import run_failures
+
+    @op
+    def writes_the_report() -> None:
+        raise PermissionError("[Errno 13] Permission denied: 'reports/studio_budget_vs_actual.txt'")
+
+    @job
+    def one_step() -> None:
+        writes_the_report()
+
+    result = one_step.execute_in_process(raise_on_error=False)
+    log = io.StringIO()
+    assert run_failures(result, log) == [
+        "writes_the_report: PermissionError: [Errno 13] Permission denied: 'reports/studio_budget_vs_actual.txt'"
+    ]
+    assert "step writes_the_report failed:" in log.getvalue() and 'File "' in log.getvalue()

@@ -155,6 +155,7 @@ def test_a_run_with_nothing_new_still_names_the_files_it_does_not_read(
     """The nothing-new path (no Dagster, no dbt) says what it says on every run: the files nothing reads."""
     from orchestration.cli import EXIT_OK, nothing_new
     from orchestration.lib.config import WarehouseLayout
+    from orchestration.lib.freshness import run_inputs
     from orchestration.lib.mappings import load_mappings
 
     copy_warehouse(sample_run.warehouse, tmp_path / "warehouse")  # alert delivery writes the outbox
@@ -164,7 +165,8 @@ def test_a_run_with_nothing_new_still_names_the_files_it_does_not_read(
     (landing / "Budgets_2027.csv").write_text("x\n", encoding="utf-8")
     layout = WarehouseLayout(tmp_path / "warehouse")
     mappings = load_mappings()
-    assert nothing_new(layout, "2026-10-15", None, terminal_console(stderr=True), landing, mappings) == EXIT_OK
+    inputs = run_inputs(landing, layout, "2026-10-15", None, mappings)
+    assert nothing_new(layout, inputs, None, terminal_console(stderr=True), landing, mappings) == EXIT_OK
     err = capsys.readouterr().err
     assert "nothing new" in err and "NOT READ Budgets_2027.csv: no landing source or mapping takes this name." in err
 

@@ -93,14 +93,19 @@ def db(folder: Path, as_of: str) -> duckdb.DuckDBPyConnection:
         union = " UNION ALL ".join(f"SELECT {columns} FROM {_reader(p)}" for p in paths)
         con.execute(f"CREATE VIEW {name} AS {union}")
     con.execute(f"CREATE MACRO as_of() AS DATE '{as_of}'")
-    # the current budget of a project: its latest approved/locked version (SPEC §4)
+    # the current budget of a project: its latest approved/locked version by the as-of day (SPEC §4), else its
+    # first (the only plan there is)
     con.execute("""
         CREATE VIEW current_budget AS
         WITH versions AS (
             SELECT project_code, budget_version, max(CAST(approved_at AS TIMESTAMP)) AS approved_at
             FROM budgets WHERE version_status IN ('approved', 'locked') GROUP BY ALL
         ), current AS (
-            SELECT project_code, arg_max(budget_version, approved_at) AS budget_version FROM versions GROUP BY ALL
+            SELECT project_code, coalesce(
+                arg_max(budget_version, approved_at) FILTER (WHERE CAST(approved_at AS DATE) <= as_of()),
+                arg_min(budget_version, approved_at)
+            ) AS budget_version
+            FROM versions GROUP BY ALL
         )
         SELECT b.* FROM budgets b JOIN current USING (project_code, budget_version)
     """)

@@ -69,7 +69,7 @@ def test_a_file_the_publication_rejected_is_checked_again_with_a_new_day(tmp_pat
     """A publication whose run rejected a budgets file is ground to build on: a new ledger file's day reaches
     gl_actuals and, the rejected file being still there, budgets (its file is checked again); once it is gone from
     landing only gl_actuals."""
-    landing, layout, inputs = _published(tmp_path)
+    landing, layout, _ = _published(tmp_path)
     (landing / "budgets_bad.csv").write_text("project_code\nP404\n", encoding="utf-8")
     with_rejected = run_inputs(landing, layout, "2026-10-15", None)
     rejected = [{"file": "budgets_bad.csv", "reasons": ["no project P404"], "report": "r.txt", "data_docs": None}]
@@ -79,7 +79,12 @@ def test_a_file_the_publication_rejected_is_checked_again_with_a_new_day(tmp_pat
     assert day == RefreshScope(None, ("budgets", "gl_actuals"), True)
     (landing / "budgets_bad.csv").unlink()
     assert _scope(layout, run_inputs(landing, layout, "2026-10-16", None)) == RefreshScope(None, ("gl_actuals",), True)
-    assert inputs != with_rejected
+    # a rejected file of a source every cost line carries: checked again, every model
+    (landing / "fx_rates_bad.csv").write_text("currency\nXX\n", encoding="utf-8")
+    with_fx = run_inputs(landing, layout, "2026-10-15", None)
+    record_clean_publication(layout, with_fx, BASE, [{**rejected[0], "file": "fx_rates_bad.csv"}])
+    fx = _scope(layout, replace(with_fx, as_of="2026-10-16"))
+    assert fx.everything_because == "a rejected file of fx_rates is checked again, and every cost line carries fx_rates"
 
 
 def test_every_asset_when_the_warehouse_is_no_sure_ground(tmp_path: Path) -> None:

@@ -366,8 +366,13 @@ def _carries_on(con: duckdb.DuckDBPyConnection) -> bool:
     )
 
 
-# who a department's rows are about, by table: its projects, and its people (their weeks' hours)
-MEMBERS = (("project", "mart_project_variance", "project_code"), ("person", "mart_capacity_weekly", "person_id"))
+# who and what a department's rows are about, by table: its projects, its people (their weeks' hours) and its tasks
+# (a task carries its own department)
+MEMBERS = (
+    ("project", "mart_project_variance", "project_code"),
+    ("person", "mart_capacity_weekly", "person_id"),
+    ("task", "mart_task_flow", "task_id"),
+)
 
 
 def _left_the_department(con: duckdb.DuckDBPyConnection, department_code: str) -> list[str]:

@@ -22,6 +22,7 @@ from typing import Any
 from orchestration.lib.config import REPO_ROOT, WarehouseLayout
 
 STATE_FILE = "last_clean_publication.json"
+LAKE_LOADS = "*/load_id=*/_load.json"  # a whole load's manifest (`lake.LOAD_MANIFEST`), written last
 HASH_CACHE_FILE = "landing_hashes.json"
 # what decides the figures besides the landing files: the code and data files of the project
 CODE_FOLDERS = ("orchestration", "dbt_project/models", "dbt_project/macros", "dbt_project/seeds", "dbt_project/tests")
@@ -155,18 +156,34 @@ def _paths_within(item: Mapping[str, Any], root: Path, relative: bool) -> dict[s
 
 
 def is_current(layout: WarehouseLayout, inputs: RunInputs) -> bool:
-    """True when the published warehouse is the clean publication of exactly these inputs."""
+    """True when the published warehouse is the clean publication of exactly these inputs (less files its run
+    rejected that have since been removed from landing) and of the loads the lake holds now."""
     state = read_clean_publication(layout)
     if state is None:
         return False
-    recorded = RunInputs(
-        state.get("as_of", ""),
-        state.get("config_sha256", ""),
-        state.get("code_sha256", ""),
-        tuple(tuple(item) for item in state.get("landing", [])),
-    )
+    settings = (state.get("as_of", ""), state.get("config_sha256", ""), state.get("code_sha256", ""))
+    if settings != (inputs.as_of, inputs.config_sha256, inputs.code_sha256):
+        return False
+    recorded = {tuple(item) for item in state.get("landing", [])}
+    now = set(inputs.landing)
+    rejected = {item["file"] for item in recorded_rejections(layout)}
+    if not now <= recorded or any(name not in rejected for name, _ in recorded - now):
+        return False
+    # loads accepted since (a Dagster UI run that did not publish) are not in the publication
+    base = state.get("base") or {}
+    if "lake_loads" not in base or sorted(tuple(load) for load in base["lake_loads"]) != lake_loads(layout):
+        return False
     # a publication made since (by the Dagster UI or another tool) is not the one recorded
-    return recorded == inputs and state.get("published_db_mtime_ns") == published_mtime(layout)
+    return state.get("published_db_mtime_ns") == published_mtime(layout)
+
+
+def lake_loads(layout: WarehouseLayout) -> list[tuple[str, str]]:
+    """(source, load id) of every load the lake holds, by its folder (`lake/<source>/load_id=<id>/_load.json`;
+    the lake's load ledger without reading it)."""
+    if not layout.lake.is_dir():
+        return []
+    found = [(p.parent.parent.name, p.parent.name.removeprefix("load_id=")) for p in layout.lake.glob(LAKE_LOADS)]
+    return sorted(found)
 
 
 def published_mtime(layout: WarehouseLayout) -> int | None:

@@ -127,11 +127,18 @@ def refresh_scope(
     sources |= {source for source, _ in lake_loads - published_loads}  # loaded since, never published
     # a file the publication's run rejected and still in landing is checked again, and named again if still rejected
     landing_names = {name for name, _ in inputs.landing}
-    for item in state.get("rejected") or []:
-        if isinstance(item, dict) and item.get("file") in landing_names and (source := source_of(item["file"])):
-            sources.add(source)
+    rechecked = {
+        source
+        for item in state.get("rejected") or []
+        if isinstance(item, dict) and item.get("file") in landing_names and (source := source_of(item["file"]))
+    }
     if reference := sorted(sources & set(reference_sources)):
         return RefreshScope(f"new files of {', '.join(reference)}, which every cost line carries")
+    if reference := sorted((rechecked - sources) & set(reference_sources)):
+        return RefreshScope(
+            f"a rejected file of {', '.join(reference)} is checked again, and every cost line carries {reference[0]}"
+        )
+    sources |= rechecked
     as_of_moved = inputs.as_of != recorded_as_of
     if not sources and not as_of_moved:
         return RefreshScope("no new file of a source and the same as-of date")
