@@ -186,7 +186,11 @@ def run(args: argparse.Namespace) -> int:
 
     layout = WarehouseLayout(args.warehouse.resolve())
     config_file = args.config or (Path("studio.toml") if Path("studio.toml").is_file() else None)
-    as_of = args.as_of or default_as_of(args.landing).isoformat()
+    try:
+        as_of = args.as_of or default_as_of(args.landing).isoformat()
+    except ValueError as error:
+        err.print(f"[red]{escape(str(error))}[/red]")
+        return EXIT_USAGE
     from orchestration.lib.mappings import MappingError, load_mappings
 
     try:

@@ -313,6 +313,13 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert run_cli("run", "--as-of", "15/10/2026", "--warehouse", str(tmp_path)).returncode == 2
     assert run_cli("run", "--landing", str(tmp_path / "missing"), "--warehouse", str(tmp_path)).returncode == 2
     assert run_cli("report", "--warehouse", str(tmp_path / "none")).returncode == 2
+    # a landing folder whose AS_OF file is not a date: named, exit 2, nothing created
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "AS_OF").write_text("15/10/2026\n", encoding="utf-8")
+    bad = run_cli("run", "--landing", str(landing), "--warehouse", str(tmp_path / "wh"))
+    assert bad.returncode == 2 and "AS_OF says '15/10/2026'" in bad.stderr and "Traceback" not in bad.stderr
+    assert not (tmp_path / "wh").exists()
 
 
 PROJECT_LINE = re.compile(

@@ -106,12 +106,34 @@ def test_report_command_levels_formats_and_usage_errors(sample_run: CliRun, tmp_
     )
     assert project.returncode == 0, project.stderr
     expected = query(database, "SELECT count(*) FROM marts.rpt_project_cost_report WHERE project_code = 'EP-2601'")
-    assert len(list(csv.DictReader(io.StringIO(project.stdout)))) == expected[0][0]
+    rows = list(csv.DictReader(io.StringIO(project.stdout)))
+    assert len(rows) == expected[0][0]
+    # the projected margin (SPEC §6): the contract value and the approved change orders' revenue from the landing
+    # files, less the report's own EFC, in every format
+    landing = sample_run.landing
+
+    def landed(name: str) -> list[dict]:
+        return list(csv.DictReader(io.StringIO((landing / name).read_text(encoding="utf-8"))))
+
+    [contract] = [r["contract_value"] for r in landed("projects.csv") if r["project_code"] == "EP-2601"]
+    approved = [r for r in landed("change_orders.csv") if r["project_code"] == "EP-2601" and r["status"] == "approved"]
+    co_revenue = sum((Decimal(r["revenue_amount"]) for r in approved), Decimal(0))
+    [total] = [r for r in rows if r["row_type"] == "project"]
+    margin = Decimal(contract) + co_revenue - Decimal(total["efc"])
+    assert co_revenue > 0 and Decimal(total["projected_margin"]) == margin
+    said = f"Projected margin {margin:,.0f}"
+    assert said in run_cli("report", "--warehouse", warehouse, "--project", "EP-2601").stdout
+    as_json = run_cli("report", "--warehouse", warehouse, "--project", "EP-2601", "--format", "json").stdout
+    [json_total] = [r for r in json.loads(as_json)["cost_report"]["rows"] if r["row_type"] == "project"]
+    assert Decimal(str(json_total["projected_margin"])) == margin
+    html = run_cli("report", "--warehouse", warehouse, "--project", "EP-2601", "--format", "html").stdout
+    assert f'<p id="projected-margin">{said}' in html
     # --write at a level other than the studio's writes what was printed, in the format printed
     written = tmp_path / "warehouse" / "reports" / "project_EP-2601_cost_report.txt"
     assert not written.exists()
     text = run_cli("report", "--warehouse", warehouse, "--project", "EP-2601", "--write")
     assert text.returncode == 0, text.stderr
+
     # the same report, laid out for a file rather than this 160-column terminal: the same rows, the same figures
     def total_row(report: str) -> list[str]:
         return next(line.split() for line in report.splitlines() if line.strip().startswith("PROJECT TOTAL"))

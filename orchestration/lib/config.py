@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -282,5 +283,12 @@ def default_as_of(landing_dir: Path) -> date:
     (SPEC §3)."""
     as_of_file = landing_dir / "AS_OF"
     if as_of_file.is_file():
-        return date.fromisoformat(as_of_file.read_text(encoding="utf-8").strip())
+        written = as_of_file.read_text(encoding="utf-8", errors="replace").strip()
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", written):
+            with contextlib.suppress(ValueError):  # a day that does not exist (2026-02-30) falls through
+                return date.fromisoformat(written)
+        raise ValueError(
+            f"{as_of_file} says {written[:40]!r}: the landing folder's as-of date must be YYYY-MM-DD "
+            "(or remove the file, or give --as-of)"
+        )
     return date.today()

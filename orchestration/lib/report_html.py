@@ -28,7 +28,7 @@ from orchestration.lib.report import (
     severity_counts,
     subtotal_label,
 )
-from orchestration.lib.report_project import ProjectCostReport
+from orchestration.lib.report_project import ProjectCostReport, margin_line
 
 CHART_STYLE = Style(
     background="white",
@@ -231,6 +231,7 @@ def project_page(report: ProjectCostReport, production: dict | None, links: dict
         title=f"Cost report {report.project_code} {report.project_name} ({report.status}) — project life at "
         f"{report.as_of}",
         report=report,
+        margin=margin_line(report),
         production=production,
         chart=chart,
         links=links or {},

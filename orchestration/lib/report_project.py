@@ -25,10 +25,13 @@ FIGURES = ("final_budget", "actual", "committed", "total_cost", "etc", "efc", "o
 HEADINGS = ("BUDGET", "ACTUAL", "COMMITTED", "TOTAL COST", "ETC", "EFC", "OVER/UNDER")
 LABEL_WIDTH = 30
 REPORT_WIDTH = 140  # every figure is shown whole; a narrower terminal gets the report unwrapped all the same
+# the project's revenue side (SPEC §6 projected margin = contract value + approved change-order revenue - EFC), from
+# mart_project_variance, carried by the project total row
+MARGIN = ("contract_value", "change_order_revenue", "projected_margin", "projected_margin_pct")
 CSV_COLUMNS = (
     "project_code", "row_type", "category", "account_code", "account_name", "original_budget", "final_budget",
     "posted_actual", "accrued_actual", "actual", "committed", "total_cost", "etc", "etc_basis", "efc",
-    "over_under", "over_under_pct",
+    "over_under", "over_under_pct", *MARGIN,
 )  # fmt: skip
 
 
@@ -48,7 +51,8 @@ class UnknownProject(LookupError):
 def read_project_cost_report(con: duckdb.DuckDBPyConnection, project_code: str) -> ProjectCostReport:
     """The project's cost report rows, read through `con` (the published warehouse, read-only)."""
     project = con.execute(
-        "SELECT project_name, status FROM marts.mart_project_variance WHERE project_code = ?", [project_code]
+        f"SELECT project_name, status, {', '.join(MARGIN)} FROM marts.mart_project_variance WHERE project_code = ?",
+        [project_code],
     ).fetchone()
     if project is None:
         listed = con.execute("SELECT project_code FROM marts.mart_project_variance ORDER BY 1").fetchall()
@@ -63,6 +67,9 @@ def read_project_cost_report(con: duckdb.DuckDBPyConnection, project_code: str) 
     rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
     # categories in the chart's own order (crew, equipment, …), each one's lines before its total
     rows.sort(key=lambda r: (r["row_type"] == "project", CATEGORIES.index(r["category"] or "revenue")))
+    for row in rows:
+        if row["row_type"] == "project":
+            row.update(zip(MARGIN, project[2:], strict=True))
     as_of = (
         rows[0]["as_of_text"]
         if rows
@@ -112,8 +119,24 @@ def project_console() -> Console:
     return terminal_console(width=max(REPORT_WIDTH, Console().width))
 
 
+def margin_line(report: ProjectCostReport) -> str | None:
+    """The projected margin in words: contract value + approved change-order revenue - EFC (SPEC §6)."""
+    total = next((r for r in report.rows if r["row_type"] == "project"), None)
+    if total is None or total.get("projected_margin") is None:
+        return None
+    pct = total["projected_margin_pct"]
+    return (
+        f"Projected margin {_money(total['projected_margin'])}"
+        + ("" if pct is None else f" ({pct:.1f}%)")
+        + f" = contract value {_money(total['contract_value'])} + approved change-order revenue "
+        f"{_money(total['change_order_revenue'])} - EFC {_money(total['efc'])}."
+    )
+
+
 def print_project_cost_report(report: ProjectCostReport, console: Console) -> None:
     console.print(project_cost_table(report))
+    if margin := margin_line(report):
+        console.print(escape(margin))
     console.print(
         "BUDGET = final budget (current + approved change orders + valid transfers); ACTUAL = posted + accrued; "
         "EFC = total cost + ETC; OVER/UNDER = budget - EFC (negative = over)."
