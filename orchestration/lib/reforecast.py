@@ -1,5 +1,7 @@
-"""The reforecast draft (SPEC §8): for every line of every active project, actual to date + estimate to complete,
-written as a `budgets` landing file that finance reviews, edits and drops back into the landing folder.
+"""The reforecast draft (SPEC §8): for every line of every project still spending (active, or wrapped with its
+last costs arriving), actual to date + estimate to complete, written as a `budgets` landing file that finance
+reviews, edits and drops back into the landing folder. A bidding project has nothing to reforecast yet, a closed
+one nothing more to spend.
 
 The draft's amount is the cost report's EFC: actual + committed + etc, i.e. the actual to date plus everything
 still to come (open commitments are part of what remains to be spent). It is one unphased line per project ×
@@ -41,7 +43,7 @@ CENT = Decimal("0.01")
 
 @dataclass(frozen=True)
 class ForecastLine:
-    """One cost-report line of an active project at as-of."""
+    """One cost-report line of a project still spending (active or wrapped) at as-of."""
 
     project_code: str
     account_code: str
@@ -86,7 +88,7 @@ SELECT r.project_code, r.account_code, v.budget_version, r.actual, r.committed, 
 FROM marts.mart_line_item_cost_report AS r
 LEFT JOIN (SELECT DISTINCT project_code, budget_version FROM marts.fct_budget_lines WHERE is_current) AS v
     ON r.project_code = v.project_code
-WHERE r.project_status = 'active'
+WHERE r.project_status IN ('active', 'wrapped')
 """
 # the current version's revenue lines of the same projects: by month, or one unphased line for an account whose
 # every month is phased over the project's dates (is_prorated), which a load phases again the same way
@@ -98,7 +100,9 @@ FROM (
     SELECT *, bool_and(is_prorated) OVER (PARTITION BY project_code, account_code) AS every_month_prorated
     FROM marts.fct_budget_lines
     WHERE is_current AND account_type = 'revenue'
-        AND project_code IN (SELECT project_code FROM marts.mart_line_item_cost_report WHERE project_status = 'active')
+        AND project_code IN (
+            SELECT project_code FROM marts.mart_line_item_cost_report WHERE project_status IN ('active', 'wrapped')
+        )
 ) AS b
 GROUP BY ALL
 """
