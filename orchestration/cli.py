@@ -392,7 +392,10 @@ def report(args: argparse.Namespace) -> int:
         sys.stdout.write(render(loaded, args.format))
     written = []
     if level == "project" and loaded.project is not None:
-        written.append(write_project_cost_report_csv(loaded.project.cost, layout.reports))  # as always
+        try:  # as always; a reader who may not write into the warehouse still gets the report printed
+            written.append(write_project_cost_report_csv(loaded.project.cost, layout.reports))
+        except OSError as error:
+            err.print(f"[yellow]the project's CSV was not written: {escape(str(error))}[/yellow]")
     elif level == "studio" and args.write:
         written.extend(write_reports(layout.published_db, layout.reports))
     if args.write and not (level == "studio" and args.format == "text"):  # the studio's text: write_reports

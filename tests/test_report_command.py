@@ -139,6 +139,12 @@ def test_report_command_levels_formats_and_usage_errors(sample_run: CliRun, tmp_
         return next(line.split() for line in report.splitlines() if line.strip().startswith("PROJECT TOTAL"))
 
     assert total_row(written.read_text(encoding="utf-8")) == total_row(text.stdout)
+    # a warehouse the reader cannot write into (here a file stands where reports/ goes): printed all the same
+    shutil.rmtree(tmp_path / "warehouse" / "reports")
+    (tmp_path / "warehouse" / "reports").write_text("not a folder", encoding="utf-8")
+    unwritable = run_cli("report", "--warehouse", warehouse, "--project", "EP-2601")
+    assert unwritable.returncode == 0, unwritable.stderr
+    assert total_row(unwritable.stdout) == total_row(text.stdout) and "CSV was not written" in unwritable.stderr
 
 
 def test_a_department_report_lists_its_own_variances_requiring_commentary(sample_run: CliRun) -> None:
