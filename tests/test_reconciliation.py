@@ -324,3 +324,28 @@ def test_second_method_accrues_releases_and_commits_by_hand(tmp_path: Path) -> N
     # PO1: 1,000 GBP - I2 110 EUR × 1.10 / 1.25 (96.80 GBP) - G4 200 GBP = 703.20 GBP × 1.25 = 879.00;
     # PO2 is closed, PO3 issued after as-of
     assert committed_line_items(landing, as_of) == {("PRJ", "5300", "2025-01-01"): Decimal("879.00")}
+
+
+def test_the_tasks_of_an_earlier_as_of_are_those_that_existed_then(early_sample_db: Path) -> None:
+    """As of 2026-06-15 the production marts hold the tasks created by the end of that day or with an event by
+    then, worked out from the landing files, and each one's status is its latest event by then (else to do)."""
+    import csv
+    import io
+    from datetime import datetime, timedelta
+
+    def landed(name: str) -> list[dict]:
+        return list(csv.DictReader(io.StringIO((SAMPLE_LANDING_DIR / name).read_text(encoding="utf-8"))))
+
+    end = datetime.fromisoformat(SAMPLE_EARLY_AS_OF) + timedelta(days=1)
+    events = sorted(
+        (e for e in landed("task_events.csv") if datetime.fromisoformat(e["changed_at"]) < end),
+        key=lambda e: e["changed_at"],
+    )
+    latest = {e["task_id"]: e["status"] for e in events}
+    expected = {
+        t["task_id"]: latest.get(t["task_id"], "todo")
+        for t in landed("tasks.csv")
+        if datetime.fromisoformat(t["created_at"]) < end or t["task_id"] in latest
+    }
+    assert 0 < len(expected) < len(landed("tasks.csv"))  # some tasks came later
+    assert dict(query(early_sample_db, "SELECT task_id, current_status FROM marts.mart_task_flow")) == expected

@@ -1,5 +1,7 @@
 -- One row per task (SPEC §6 mart_task_flow): flow metrics from the status history, not from the current state
--- alone. Each status interval ends at the next event; the last open one at the end of the as-of date.
+-- alone. Each status interval ends at the next event; the last open one at the end of the as-of date. A task
+-- exists from its created_at, or from its first event when the tracker logged one earlier: one created after
+-- the as-of date is not in the mart (a run as of an earlier date sees the work there was then).
 with intervals as (
     {{ task_status_intervals(ref('stg_task_events')) }}
 ),
@@ -72,6 +74,8 @@ flow as (
     left join history as h on h.task_id = t.task_id
     left join reopened as r on r.task_id = t.task_id
     left join labour as l on l.task_id = t.task_id
+    -- history holds the events up to the as-of date only
+    where t.created_at < {{ as_of_end() }} or h.task_id is not null
 )
 select
     task_id,
