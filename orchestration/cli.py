@@ -243,7 +243,9 @@ def run(args: argparse.Namespace) -> int:
     rows = result.number("lake/", "rows_loaded")
     err.print(
         f"loaded {rows:,} row{'' if rows == 1 else 's'} from {result.number('lake/', 'files_accepted')} "
-        f"new file(s); {result.number('lake/', 'files_skipped')} already loaded; {result.models_built} models built"
+        f"new file(s); {result.number('lake/', 'files_skipped')} already loaded; "
+        + (f"{len(result.rejected)} rejected; " if result.rejected else "")
+        + f"{result.models_built} models built"
         + (f", {result.seeds_built} seeds loaded" if result.seeds_built else "")
     )
     kept = "" if result.scope.everything else "; the other models' tables are kept, their inputs unchanged"

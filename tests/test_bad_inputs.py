@@ -168,7 +168,10 @@ def assert_rejected(outcome: LoadOutcome, layout: WarehouseLayout, original: byt
         for words in bad.words:
             assert words in message
         assert f"[BLOCKING] {rule}" in report
-        assert message in report
+        # under its heading, the message without the rule the heading already names
+        detail = message.removeprefix(rule).removeprefix(f" (column {check.column})").lstrip(": ")
+        assert f"    {detail}" in report
+        assert detail == message or f"    {message}" not in report
 
 
 def lake_rows(layout: WarehouseLayout, outcome: LoadOutcome) -> list[dict]:
@@ -1184,6 +1187,7 @@ def bad_run(small_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 @pytest.mark.xdist_group("bad_run")
 def test_bad_files_together_are_each_rejected_and_the_marts_stay_as_they_were(bad_run: BadRun) -> None:
     assert bad_run.exit_code == 3, bad_run.stderr
+    assert f"already loaded; {len(E2E_BAD)} rejected; " in bad_run.stderr  # the run's summary counts them
     database = bad_run.warehouse / "studio.duckdb"
     for name in E2E_BAD:
         if "[" not in name:  # see the console-markup test below

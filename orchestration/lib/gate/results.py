@@ -70,7 +70,10 @@ def render_quarantine_report(
     for check in sorted(failed, key=lambda c: not c.blocking):
         kind = "BLOCKING" if check.blocking else "warning"
         lines.append(f"[{kind}] {check.rule}" + (f" — column '{check.column}'" if check.column else ""))
-        lines.append(f"    {check.message}")
+        # the message begins with the rule the heading names: its rest (the offending rows) is what is new
+        detail = check.message.removeprefix(check.rule).removeprefix(f" (column {check.column})").lstrip(": ")
+        if detail:
+            lines.append(f"    {detail}")
         if check.bad_rows:
             lines.append(f"    bad rows: {check.bad_rows}")
         for example in check.examples[:EXAMPLE_ROWS]:
