@@ -270,6 +270,16 @@ def test_a_file_rejected_again_for_the_same_reasons_is_not_quarantined_twice(
     assert second.data_docs is not None and second.data_docs.resolve() == first.data_docs.resolve()
     assert second.reasons == first.reasons and any("P9" in r for r in second.reasons)
     assert [p.name for p in reference_lake.quarantine.iterdir()] == [first.load_id]
+    # a later as-of date changes only a warning (a posting more than 31 days after as-of): the same rejection
+    future = "G2,2025-05-01,P1,5100,Crew Co,x,1.00,USD,\n"
+    dated = deliver_ledger(reference_lake, tmp_path, "gl_actuals_p9_dated.csv", GL_HEADER + row + future)
+    assert dated.warnings and dated.reasons == first.reasons
+    april = RunContext("USD", date(2025, 4, 20))
+    [later] = ingest_source(SOURCES["gl_actuals"], tmp_path / "gl", reference_lake, "t", april)
+    assert later.status == "rejected" and later.warnings == [] and later.reasons == first.reasons
+    assert later.load_id == dated.load_id and later.quarantine_report == dated.quarantine_report
+    assert len(list(reference_lake.quarantine.iterdir())) == 2
+    deliver_ledger(reference_lake, tmp_path, "gl_actuals_p9.csv", GL_HEADER + row)  # back to the first file
     # P9 arrives: the same file is checked again and loads
     projects = (SMALL_STUDIO / "projects.csv").read_text(encoding="utf-8").splitlines()
     p1 = next(line for line in projects if line.startswith("P1,"))

@@ -249,10 +249,11 @@ def _manifest(source: Source, path: Path, outcome: LoadOutcome, run_id: str, sta
 
 
 def _rejected_before(path: Path, outcome: LoadOutcome, layout: WarehouseLayout) -> bool:
-    """Whether this file (its name and content) was quarantined before for the same reasons; if so, the outcome
-    takes that rejection's load id, report and Data Docs page. A file is checked again at every run (what it refers
-    to may have arrived since), but a file still rejected as before is not kept twice."""
-    failed = [(c.rule, c.message) for c in outcome.checks if not c.passed]
+    """Whether this file (its name and content) was quarantined before for the same reasons (its blocking rules
+    and their messages: a warning may change with the as-of date or a warning's wording, the rejection does not);
+    if so, the outcome takes that rejection's load id, report and Data Docs page. A file is checked again at every
+    run (what it refers to may have arrived since), but a file still rejected as before is not kept twice."""
+    failed = [(c.rule, c.message) for c in outcome.checks if not c.passed and c.blocking]
     for manifest in sorted(layout.quarantine.glob(f"*/{LOAD_MANIFEST}")):
         try:
             kept = json.loads(manifest.read_text(encoding="utf-8"))
@@ -263,8 +264,8 @@ def _rejected_before(path: Path, outcome: LoadOutcome, layout: WarehouseLayout) 
         report = manifest.parent / "report.txt"
         if not report.is_file():  # a run killed while quarantining it: not whole
             continue
-        kept_checks = [c for c in kept.get("checks") or [] if isinstance(c, dict)]
-        if [(c.get("rule"), c.get("message")) for c in kept_checks if not c.get("passed")] == failed:
+        kept_checks = [c for c in kept.get("checks") or [] if isinstance(c, dict) and not c.get("passed")]
+        if [(c.get("rule"), c.get("message")) for c in kept_checks if c.get("blocking")] == failed:
             outcome.load_id, outcome.quarantine_report = manifest.parent.name, report
             outcome.data_docs = _data_docs_of(report)
             return True
