@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from dagster import DagsterInstance, ExecuteInProcessResult, materialize
+from rich.text import Text
 
 from orchestration.defs.assets import studio_assets, studio_resources
 from orchestration.defs.plan import (
@@ -158,14 +159,13 @@ def _raised(error: "SerializableErrorInfo") -> "SerializableErrorInfo":
 
 
 DBT_ERRORS = "Errors parsed from dbt logs:"
-ANSI_CODE = re.compile(r"\x1b\[[0-9;]*m")
 DBT_PROGRESS_LINE = re.compile(r"^\d+ of \d+ ")
 
 
 def failure_summary(message: str) -> str:
     """A failed step's message for the person running the refresh: for the dbt build, what dbt says failed (each
     failing model or test and why), without the command line and dbt's progress lines; colour codes removed."""
-    message = ANSI_CODE.sub("", message).strip()
+    message = Text.from_ansi(message).plain.strip()
     if DBT_ERRORS not in message:
         return message
     parsed = [line.strip() for line in message.split(DBT_ERRORS, 1)[1].splitlines()]

@@ -21,8 +21,7 @@ from orchestration.lib.dbt import (
     prepare_manifest,
     read_incremental_state,
 )
-from orchestration.lib.freshness import RunInputs, record_clean_publication, run_inputs
-from orchestration.lib.lake import accepted_manifests
+from orchestration.lib.freshness import RunInputs, lake_loads, record_clean_publication, run_inputs
 from orchestration.lib.loads import source_for_landing_file
 from orchestration.lib.mappings import load_mappings
 from orchestration.lib.scope import RefreshScope, models_reading, publication_base, read_manifest, refresh_scope
@@ -41,7 +40,7 @@ def run_config(full_refresh: bool = False, scoped: bool = False) -> dict:
 def current_base(settings: StudioSettings) -> dict:
     """The warehouse as a publication now would be made from (`scope.publication_base`)."""
     layout = settings.layout
-    loads = [(m["source"], m["load_id"]) for m in accepted_manifests(layout)]
+    loads = lake_loads(layout)
     return publication_base(settings.engine, read_incremental_state(layout, settings.engine), loads)
 
 

@@ -130,10 +130,11 @@ def read_clean_publication(layout: WarehouseLayout) -> dict[str, Any] | None:
         return None
 
 
-def recorded_rejections(layout: WarehouseLayout) -> list[dict[str, Any]]:
-    """The landing files the last clean publication's run rejected (`record_clean_publication`)."""
-    state = read_clean_publication(layout) or {}
-    found = [item for item in state.get("rejected") or [] if isinstance(item, dict) and "file" in item]
+def recorded_rejections(layout: WarehouseLayout, state: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The landing files the last clean publication's run rejected (`record_clean_publication`), from `state` (the
+    record, `read_clean_publication`) when the caller has read it already."""
+    state = read_clean_publication(layout) if state is None else state
+    found = [item for item in (state or {}).get("rejected") or [] if isinstance(item, dict) and "file" in item]
     return [_paths_within(item, layout.root, relative=False) for item in found]
 
 
@@ -166,7 +167,7 @@ def is_current(layout: WarehouseLayout, inputs: RunInputs) -> bool:
         return False
     recorded = {tuple(item) for item in state.get("landing", [])}
     now = set(inputs.landing)
-    rejected = {item["file"] for item in recorded_rejections(layout)}
+    rejected = {item["file"] for item in recorded_rejections(layout, state)}
     if not now <= recorded or any(name not in rejected for name, _ in recorded - now):
         return False
     # loads accepted since (a Dagster UI run that did not publish) are not in the publication

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestration.lib.config import WarehouseLayout
-from orchestration.lib.freshness import RunInputs, published_mtime, read_clean_publication
+from orchestration.lib.freshness import RunInputs, published_mtime, read_clean_publication, recorded_rejections
 
 AS_OF_MACRO = "macro.studio_budget.as_of_date"
 LOAD_LEDGER = "load_ledger"
@@ -129,8 +129,8 @@ def refresh_scope(
     landing_names = {name for name, _ in inputs.landing}
     rechecked = {
         source
-        for item in state.get("rejected") or []
-        if isinstance(item, dict) and item.get("file") in landing_names and (source := source_of(item["file"]))
+        for item in recorded_rejections(layout, state)
+        if item["file"] in landing_names and (source := source_of(item["file"]))
     }
     if reference := sorted(sources & set(reference_sources)):
         return RefreshScope(f"new files of {', '.join(reference)}, which every cost line carries")
