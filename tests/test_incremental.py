@@ -242,13 +242,15 @@ def _grain_test_checks_new_rows_against_the_whole_fact(warehouse: Path, build: P
     build (lake.last_build), each against the whole fact: a new line, an accrued record (replaced whole each
     refresh) or an older line the as-of date reached, repeating a key already there, is reported with its count."""
     for model in ("stg_gl_actuals_txn_id", "int_actual_costs__gl_source_id"):  # the ledger's, and its view
-        assert "last_build" in compiled_test(warehouse, f"unique_combination_of_columns_{model}")
+        assert "semi join new_keys" in compiled_test(warehouse, f"unique_combination_of_columns_{model}")
     sql = compiled_test(warehouse, "unique_combination_of_columns_fct_actual_costs_cost_id")
-    assert "last_build" in sql  # the incremental form
+    assert "semi join new_keys" in sql  # the incremental form
     shutil.copy(warehouse / "_internal" / "build.duckdb", build)  # attached as `build`, as the SQL names it
     with duckdb.connect(str(build)) as con:
         assert con.execute(sql).fetchall() == []  # the built fact passes
         tested_load, tested_as_of = con.execute("SELECT * FROM lake.last_build").fetchone()
+        # the last tested build's load and date, written into the SQL as constants (macro rows_to_test)
+        assert f"load_id > '{tested_load}'" in sql and f"cost_date > date '{tested_as_of}'" in sql
         old = "SELECT * FROM marts.fct_actual_costs WHERE status = 'posted' AND load_id <= ? ORDER BY cost_id"
         keys = [r[0] for r in con.execute(old.replace("*", "cost_id") + " LIMIT 3", [tested_load]).fetchall()]
         # three lines already tested, each copied once as a row the last build did not have (by hand: 2 each)
@@ -260,3 +262,11 @@ def _grain_test_checks_new_rows_against_the_whole_fact(warehouse: Path, build: P
         ):
             con.execute(copy.format(change), [tested_load, key])
         assert sorted(con.execute(sql).fetchall()) == [(key, 2) for key in sorted(keys)]
+        # a row-level rule reads the same new rows only: of two lines whose amount_base is off by a cent, the one
+        # of a new load is reported, the one of a tested load is not (it passed when that build was tested)
+        rule = compiled_test(warehouse, "expression_is_true_fct_actual_costs_amount_base_at")
+        assert f"load_id > '{tested_load}'" in rule
+        wrong = "'{}' AS cost_id, {} AS load_id, amount_base + 0.01 AS amount_base"
+        for cost_id, load in (("gl:OFF-NEW", "'zz-a-later-load'"), ("gl:OFF-OLD", "load_id")):
+            con.execute(copy.format(wrong.format(cost_id, load)), [tested_load, keys[0]])
+        assert [row[0] for row in con.execute(rule).fetchall()] == ["gl:OFF-NEW"]

@@ -19,14 +19,13 @@
 
 with
 {% if is_incremental() %}
-seen as (
-    select max(posted_through_load_id) as load_id, max(posted_through_date) as cost_date from {{ this }}
-),
 changed as (
     select distinct c.period, c.project_code, c.account_code
-    from {{ ref('fct_actual_costs') }} as c
-    cross join seen as s
-    where c.status = 'accrued' or s.load_id is null or c.load_id > s.load_id or c.cost_date > s.cost_date
+    -- the fact's accrued records, and its posted lines above those this table has seen, written into the SQL
+    -- as constants (macro rows_not_seen)
+    from {{ rows_not_seen(ref('fct_actual_costs'), this,
+        [('load_id', 'posted_through_load_id'), ('cost_date', 'posted_through_date')],
+        also=["status = 'accrued'"]) }} as c
     union
     select period, project_code, account_code
     from {{ this }}

@@ -14,24 +14,21 @@
 ) }}
 
 with
-{% if is_incremental() %}
-posted_so_far as (
-    select max(load_id) as load_id, max(cost_date) as cost_date from {{ this }} where status = 'posted'
-),
-{% endif %}
 costs as (
     select
         g.source, g.source_id, g.source_id as record_id, g.cost_date, g.period, g.project_code, g.account_code,
         g.vendor, g.person_id, g.description, g.amount, g.currency, g.status, g.source_ref, g.load_id
-    from {{ ref('int_actual_costs__gl') }} as g
     {% if is_incremental() %}
     -- the ledger lines not here yet, without looking each one up among millions: a line here has its load and
     -- its date, so one of a newer load than any here, or dated after every line here, is not here; and a line
     -- not here is one of those: of a load since the last refresh, or dated after its as-of (every line up to
     -- that as-of is here; an earlier as-of rebuilds in full). A txn_id has one line (stg_gl_actuals), and the
-    -- grain test checks every new cost_id against the whole fact.
-    cross join posted_so_far as p
-    where p.load_id is null or g.load_id > p.load_id or g.cost_date > p.cost_date
+    -- grain test checks every new cost_id against the whole fact. The newest load and date here are written
+    -- into the SQL as constants, on which the engine skips the ledger's older blocks (macro rows_not_seen).
+    from {{ rows_not_seen(ref('int_actual_costs__gl'), this, [('load_id', 'load_id'), ('cost_date', 'cost_date')],
+        kept="status = 'posted'") }} as g
+    {% else %}
+    from {{ ref('int_actual_costs__gl') }} as g
     {% endif %}
     union all
     select
