@@ -178,3 +178,81 @@ def test_a_mart_is_exported_by_period_only_by_a_date_column(tmp_path: Path) -> N
     with duckdb.connect(str(layout.published_db), read_only=True) as con:
         assert con.execute("SELECT max(publication_id) FROM audit.publications").fetchone() == (first.publication_id,)
     assert (layout.root / "exports" / "ledger.parquet").is_file()
+
+
+def test_an_append_only_mart_hashes_only_the_periods_its_builds_may_have_changed(tmp_path: Path) -> None:
+    """A partitioned mart built incrementally (AppendOnly: posted rows kept, accrued rows replaced, new posted rows
+    above the high-water marks) has only the periods of its accrued rows, then and now, and of its new posted rows
+    hashed; the other periods' fingerprints are carried from the previous publication, and equal what hashing
+    every row gives (the second method). A new full build (another token) hashes every period."""
+    from orchestration.lib.warehouse import AppendOnly, part_fingerprints
+
+    build = tmp_path / "build.duckdb"
+    with duckdb.connect(str(build)) as con:
+        con.execute("CREATE SCHEMA marts")
+        con.execute("CREATE SCHEMA lake")
+        con.execute("CREATE TABLE lake.token AS SELECT 'full-1' AS build_token")
+        # 3 periods x 4 posted rows of load L1, dated in their month; one accrued row in February
+        con.execute(
+            "CREATE TABLE marts.costs AS SELECT i AS n, make_date(2025, i % 3 + 1, 1) AS period, "
+            "make_date(2025, i % 3 + 1, 10) AS cost_date, 'L1' AS load_id, 'posted' AS status, "
+            "CAST(i AS DECIMAL(18, 2)) AS amount FROM range(12) AS r(i)"
+        )
+        con.execute("INSERT INTO marts.costs VALUES (100, DATE '2025-02-01', DATE '2025-02-20', 'L1', 'accrued', 5)")
+    rule = {"costs": AppendOnly("lake.token", "status = 'posted'", ("load_id", "cost_date"))}
+    layout = WarehouseLayout(tmp_path / "warehouse")
+    folder = layout.root / "exports" / "costs.parquet"
+    hashed: list[set[str]] = []
+
+    def publish_after(change: str | None) -> set[str]:
+        """The files written again; `hashed` gains the periods whose rows were hashed."""
+        if change:
+            with duckdb.connect(str(build)) as con:
+                con.execute(change)
+        inodes = {p.name: p.stat().st_ino for p in folder.glob("*.parquet")} if folder.exists() else {}
+        calls: list[str] = []
+        original = duckdb.DuckDBPyConnection.execute
+
+        def spy(self: duckdb.DuckDBPyConnection, query: object, *args: object) -> duckdb.DuckDBPyConnection:
+            if isinstance(query, str) and "sum(hash(t))" in query:
+                calls.append(query)
+            return original(self, query, *args)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(duckdb.DuckDBPyConnection, "execute", spy)
+            publish(layout, "run", "2025-03-15", build_db=build, partitioned={"costs": "period"}, append_only=rule)
+        with duckdb.connect(str(layout.published_db), read_only=True) as con:
+            # the fingerprints recorded, carried or hashed, equal those of every row hashed now
+            recorded = dict(con.execute("SELECT export_file, fingerprint FROM audit.mart_fingerprints").fetchall())
+            columns = con.execute(
+                "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index) FROM duckdb_columns() "
+                "WHERE schema_name = 'marts' AND table_name = 'costs'"
+            ).fetchone()[0]
+            assert recorded == part_fingerprints(con, "marts.costs", "costs", "period", "DATE", columns)
+            assert con.execute(
+                f"SELECT count(*) FROM (FROM marts.costs EXCEPT ALL FROM read_parquet('{folder}'))"
+            ).fetchone() == (0,)
+        months = {m for q in calls for m in ("2025-01-01", "2025-02-01", "2025-03-01", "2025-04-01") if m in q}
+        hashed.append(months if all(" WHERE " in q for q in calls) else {"every period"})
+        return {p.name for p in folder.glob("*.parquet") if p.stat().st_ino != inodes.get(p.name)}
+
+    every = {"2025-01-01.parquet", "2025-02-01.parquet", "2025-03-01.parquet"}
+    assert publish_after(None) == every and hashed[-1] == {"every period"}  # no previous state
+    # February: its accrued row, then and now (a part whose row count moved is hashed whatever the rule says)
+    assert publish_after(None) == set() and hashed[-1] == {"2025-02-01"}
+    # the accrued row released (deleted) and a posted row of a newer load added in March
+    day = (
+        "DELETE FROM marts.costs WHERE status = 'accrued'; "
+        "INSERT INTO marts.costs VALUES (13, DATE '2025-03-01', DATE '2025-03-11', 'L2', 'posted', 7)"
+    )
+    assert publish_after(day) == {"2025-02-01.parquet", "2025-03-01.parquet"}
+    assert hashed[-1] == {"2025-02-01", "2025-03-01"}  # February had an accrued row at the last publication
+    # a late posting of an old load dated after every posted row so far (April) makes a new period
+    late = "INSERT INTO marts.costs VALUES (14, DATE '2025-04-01', DATE '2025-04-02', 'L0', 'posted', 1)"
+    assert publish_after(late) == {"2025-04-01.parquet"} and hashed[-1] == {"2025-04-01"}
+    # a full build (a new token) that changed January's rows: every period hashed, January written again
+    rebuilt = (
+        "UPDATE marts.costs SET amount = amount + 1 WHERE period = DATE '2025-01-01'; "
+        "UPDATE lake.token SET build_token = 'full-2'"
+    )
+    assert publish_after(rebuilt) == {"2025-01-01.parquet"} and hashed[-1] == {"every period"}

@@ -96,6 +96,7 @@ STUDIO_ONLY: dict[str, str] = {
     "audit.publications": "the studio's publications (the department's file has audit.department_publication)",
     "audit.publication_loads": "the studio's landing files",
     "audit.mart_fingerprints": "row counts and hashes of the studio's marts",
+    "audit.append_only_exports": "the studio's cost fact's build, what its next publication compares with",
 }
 
 SAFE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +45,28 @@ EMPTY_PART = "empty"  # the one file of a partitioned mart without rows: its col
 
 
 @dataclass(frozen=True)
+class AppendOnly:
+    """How an incremental build changes a partitioned mart, so that a publication hashes only the parts it may
+    have changed (`part_fingerprints`) instead of every row (10M rows: 0.5 s).
+
+    Between two full builds, a build keeps the mart's `kept` rows as they are and adds only rows of which one
+    `high_water` column is above its highest value among the kept rows before (the mart's own rule: see
+    fct_actual_costs.sql); the other rows it may replace whole. Each full build writes a new token into
+    `marker` (the model's post-hook). So, when the token is the previous publication's, the parts the builds
+    since may have changed are those of the rows not kept, then and now, and of the kept rows above the previous
+    publication's high-water marks; every other part holds the rows it held then."""
+
+    marker: str  # a table of one row, `build_token`: the mart's last full build, in the build database
+    kept: str  # the condition of the rows a build between full builds leaves as they are
+    high_water: tuple[str, ...]  # columns whose maximum over the kept rows marks what a build has added
+
+
+APPEND_ONLY_EXPORTS: Mapping[str, AppendOnly] = MappingProxyType(
+    {"fct_actual_costs": AppendOnly("lake.fct_actual_costs_build", "status = 'posted'", ("load_id", "cost_date"))}
+)
+
+
+@dataclass(frozen=True)
 class Publication:
     publication_id: str
     published_at: str
@@ -61,9 +83,11 @@ def publish(
     memory_limit: str = in_process_memory_limit(StudioConfig.duckdb_memory_limit),
     build_db: Path | None = None,
     partitioned: Mapping[str, str] = PARTITIONED_EXPORTS,
+    append_only: Mapping[str, AppendOnly] = APPEND_ONLY_EXPORTS,
 ) -> Publication:
     """Publish the marts and reference tables of `build_db` (default: DuckDB's build database); the marts of
-    `partitioned` are exported as a folder of one file per value of the column it names."""
+    `partitioned` are exported as a folder of one file per value of the column it names, those of `append_only`
+    hashing only the parts a build may have changed since the previous publication."""
     layout.ensure()
     now = datetime.now(UTC)
     publication_id = f"{now:%Y%m%dT%H%M%S%f}"
@@ -75,9 +99,10 @@ def publish(
         con.execute("CHECKPOINT")  # whatever dbt left in the write-ahead log goes into the file copied next
     shutil.copyfile(build, draft_file)  # the published file is never written after its rename
     with duckdb.connect(str(draft_file), config={"memory_limit": memory_limit}) as con:
+        tokens = _build_tokens(con, {t: a for t, a in append_only.items() if t in partitioned})
         tables = _keep_published_schemas(con)
         marts = [table for schema, table in tables if schema == "marts"]
-        exports = _write_exports(con, layout, marts, export_dir, partitioned)
+        exports = _write_exports(con, layout, marts, export_dir, partitioned, append_only, tokens)
         loads = _write_audit(con, layout, publication_id, now, run_id, as_of, len(tables))
         # alert state is carried from the publication this one replaces (SPEC §7: a rerun raises nothing new)
         carry_alert_history(con, layout.published_db if layout.published_db.exists() else None, publication_id, now)
@@ -134,18 +159,110 @@ def _export_audit(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
 NOT_HASHED = "not hashed"
 
 
+def _build_tokens(con: duckdb.DuckDBPyConnection, append_only: Mapping[str, AppendOnly]) -> dict[str, str]:
+    """The token of each append-only mart's last full build (`AppendOnly.marker`), where the build wrote one."""
+    database = con.execute("SELECT current_database()").fetchone()[0]
+    tokens = {}
+    for table, rule in append_only.items():
+        schema, name = rule.marker.split(".")
+        if con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? AND table_name = ?",
+            [database, schema, name],
+        ).fetchone()[0]:
+            found = con.execute(f"SELECT build_token FROM {q(schema)}.{q(name)}").fetchall()
+            if len(found) == 1 and found[0][0]:
+                tokens[table] = str(found[0][0])
+    return tokens
+
+
+@dataclass(frozen=True)
+class AppendedSince:
+    """What a publication knows of an append-only mart's build (`AppendOnly`), for the next one to compare."""
+
+    build_token: str
+    high_water: tuple[str | None, ...]  # the kept rows' maximum of each high-water column, as text
+    changing_parts: tuple[str, ...]  # the parts of the rows not kept
+
+
+APPEND_STATE = "append_only_exports"  # audit table: one AppendedSince per append-only mart
+
+
+def _appended_since(
+    con: duckdb.DuckDBPyConnection, table: str, rule: AppendOnly, column: str, token: str
+) -> AppendedSince:
+    """The mart's state as this publication leaves it."""
+    high = con.execute(
+        f"SELECT {', '.join(f'CAST(max({q(c)}) AS VARCHAR)' for c in rule.high_water)} "
+        f"FROM marts.{q(table)} WHERE {rule.kept}"
+    ).fetchone()
+    parts = con.execute(
+        f"SELECT DISTINCT {_part_value(column)} FROM marts.{q(table)} WHERE NOT coalesce(({rule.kept}), false) "
+        "ORDER BY 1"
+    ).fetchall()
+    return AppendedSince(token, tuple(high), tuple(p for (p,) in parts))
+
+
+def _parts_to_hash(
+    con: duckdb.DuckDBPyConnection, table: str, rule: AppendOnly, column: str, before: AppendedSince
+) -> set[str] | None:
+    """The parts a build may have changed since the publication that left `before` (of the same full build):
+    those of the rows not kept, then and now, and of the kept rows above its high-water marks; None: any part.
+    Each condition is a query of its own on a constant, on which the engine skips the blocks of rows outside
+    it (10M rows: 0.02 s)."""
+    conditions = [f"NOT coalesce(({rule.kept}), false)"]
+    for high_column, value in zip(rule.high_water, before.high_water, strict=True):
+        if value is None:  # no kept rows then
+            return None
+        conditions.append(f"{q(high_column)} > CAST('{literal(value)}' AS {_column_type(con, table, high_column)})")
+    found = set(before.changing_parts)
+    for condition in conditions:
+        found |= {
+            p
+            for (p,) in con.execute(
+                f"SELECT DISTINCT {_part_value(column)} FROM marts.{q(table)} WHERE {condition}"
+            ).fetchall()
+        }
+    return found
+
+
+def _column_type(con: duckdb.DuckDBPyConnection, table: str, column: str) -> str:
+    (kind,) = con.execute(
+        "SELECT data_type FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'marts' "
+        "AND table_name = ? AND column_name = ?",
+        [table, column],
+    ).fetchone()
+    return kind
+
+
+def _previous_appended(con: duckdb.DuckDBPyConnection) -> dict[str, AppendedSince]:
+    """The append-only marts' state the previous publication (attached as `previous`) recorded, if it did."""
+    if not con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'previous' AND schema_name = 'audit' "
+        "AND table_name = ?",
+        [APPEND_STATE],
+    ).fetchone()[0]:
+        return {}
+    rows = con.execute(
+        f"SELECT table_name, build_token, high_water, changing_parts FROM previous.audit.{APPEND_STATE}"
+    ).fetchall()
+    return {table: AppendedSince(token, tuple(high), tuple(parts)) for table, token, high, parts in rows}
+
+
 def _fingerprints(
     con: duckdb.DuckDBPyConnection,
     database: str,
     marts: list[str],
     previous: dict[str, str],
     partitioned: Mapping[str, str],
+    unchanged_parts: Mapping[str, Callable[[dict[str, int]], set[str]]] = MappingProxyType({}),
 ) -> dict[str, str]:
     """Each export file's content as one value, by its path in the export folder: the mart's columns (names,
     types), row count and the sum of its rows' hashes; for a partitioned mart, one per value of its column
     (`part_fingerprints`). The sum is not taken when the previous publication's fingerprint of an unpartitioned
     mart has other columns or another row count: the mart has changed whatever its rows hold. A fingerprint
-    without a sum equals no other: the next publication writes that file again."""
+    without a sum equals no other: the next publication writes that file again. `unchanged_parts`: for a
+    partitioned mart, which of its parts (given each part's row count) hold the rows they held at the previous
+    publication; their fingerprints are carried from it, not hashed again."""
     found = {}
     for table in marts:
         # its columns, and the type of the column a partitioned mart is exported by
@@ -156,7 +273,16 @@ def _fingerprints(
             [partitioned.get(table), database, table],
         ).fetchone()
         if table in partitioned:
-            found |= part_fingerprints(con, f"marts.{q(table)}", table, partitioned[table], kind, columns)
+            unchanged = unchanged_parts.get(table)
+            found |= part_fingerprints(
+                con,
+                f"marts.{q(table)}",
+                table,
+                partitioned[table],
+                kind,
+                columns,
+                _carried(table, columns, previous, unchanged) if unchanged else None,
+            )
             continue
         (rows,) = con.execute(f'SELECT count(*) FROM marts."{table}"').fetchone()
         counted = f"{columns} | {rows} | "
@@ -190,26 +316,74 @@ def part_filter(column: str, part: str) -> str:
     return f"{q(column)} = DATE '{literal(part)}'"
 
 
+def _carried(
+    table: str, columns: str, previous: dict[str, str], unchanged: Callable[[dict[str, int]], set[str]]
+) -> Callable[[dict[str, int]], dict[str, str]]:
+    """Of a partitioned mart's parts (each with its row count), the fingerprints the previous publication
+    recorded for those `unchanged` says hold the same rows: kept only where they name the same columns and row
+    count (a part whose fingerprint is not carried is hashed)."""
+
+    def carry(counts: dict[str, int]) -> dict[str, str]:
+        carried = {}
+        for part in unchanged(counts):
+            name = _part_file(table, part)
+            if previous.get(name, "").startswith(f"{columns} | {counts[part]} | ") and NOT_HASHED not in previous[name]:
+                carried[name] = previous[name]
+        return carried
+
+    return carry
+
+
 def part_fingerprints(
-    con: duckdb.DuckDBPyConnection, relation: str, table: str, column: str, kind: str | None, columns: str
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    table: str,
+    column: str,
+    kind: str | None,
+    columns: str,
+    carried: Callable[[dict[str, int]], dict[str, str]] | None = None,
 ) -> dict[str, str]:
     """The fingerprints of a partitioned mart's files, one per value of its DATE column (one scan of `relation`,
     the mart's rows: the table, or a department's rows of it). Only a DATE names files safely: its text is
     `YYYY-MM-DD`, never `null` or `empty` (the names of the files of rows without one and of a mart without
-    rows), never a name Spark or pyarrow would take for a hidden file."""
+    rows), never a name Spark or pyarrow would take for a hidden file. `carried`: given each part's row count,
+    the fingerprints known without hashing (`_carried`); the other parts' rows are hashed."""
     if kind != "DATE":
         raise ValueError(f"marts.{table} is exported by {column}, which must be a DATE column (found: {kind})")
-    parts = con.execute(
-        f"SELECT {_part_value(column)} AS part, count(*), sum(hash(t)) FROM {relation} AS t GROUP BY ALL"
-    ).fetchall()
-    if not parts:
-        return {f"{table}.parquet/{EMPTY_PART}.parquet": f"{columns} | 0 | "}
-    found = {}
+    known: dict[str, str] = {}
+    if carried is None:
+        parts = con.execute(
+            f"SELECT {_part_value(column)} AS part, count(*), sum(hash(t)) FROM {relation} AS t GROUP BY ALL"
+        ).fetchall()
+    else:
+        counts = dict(con.execute(f"SELECT {_part_value(column)}, count(*) FROM {relation} GROUP BY ALL").fetchall())
+        for part in counts:
+            _check_part_name(table, column, part)
+        known = carried(counts)
+        hashed = [p for p in counts if _part_file(table, p) not in known]
+        parts = []
+        if hashed:
+            parts = con.execute(
+                f"SELECT {_part_value(column)} AS part, count(*), sum(hash(t)) FROM {relation} AS t "
+                f"WHERE {' OR '.join(part_filter(column, p) for p in hashed)} GROUP BY ALL"
+            ).fetchall()
+    if not parts and not known:
+        return {_part_file(table, EMPTY_PART): f"{columns} | 0 | "}
+    found = dict(known)
     for part, rows, hashes in parts:
-        if part != "null" and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", part):
-            raise ValueError(f"{table}.{column} = {part!r} cannot name an export file")
-        found[f"{table}.parquet/{part}.parquet"] = f"{columns} | {rows} | {hashes}"
+        _check_part_name(table, column, part)
+        found[_part_file(table, part)] = f"{columns} | {rows} | {hashes}"
     return found
+
+
+def _part_file(table: str, part: str) -> str:
+    """The export file of a partitioned mart's part: `fct_actual_costs.parquet/2026-10-01.parquet`."""
+    return f"{table}.parquet/{part}.parquet"
+
+
+def _check_part_name(table: str, column: str, part: str) -> None:
+    if part != "null" and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", part):
+        raise ValueError(f"{table}.{column} = {part!r} cannot name an export file")
 
 
 def _write_exports(
@@ -218,13 +392,17 @@ def _write_exports(
     marts: list[str],
     export_dir: Path,
     partitioned: Mapping[str, str],
+    append_only: Mapping[str, AppendOnly] = APPEND_ONLY_EXPORTS,
+    tokens: Mapping[str, str] = MappingProxyType({}),
 ) -> dict[str, int]:
     """Every mart as Parquet in the new export folder: one file, or for a partitioned mart one file per value of
     its column. A file whose rows are those of the previous publication is kept (a hard link to it, not a
     rewrite); the others are written. The fingerprints go to audit.mart_fingerprints for the next publication to
-    compare with."""
+    compare with. An append-only mart (`AppendOnly`) whose full build (`tokens`) is the previous publication's
+    has only the parts its builds since may have changed hashed; the others' fingerprints are carried."""
     database = con.execute("SELECT current_database()").fetchone()[0]
     previous: dict[str, str] = {}
+    appended: dict[str, AppendedSince] = {}
     earlier_dir = None
     if layout.published_db.exists():
         con.execute(f"ATTACH '{literal(layout.published_db)}' AS previous (READ_ONLY)")
@@ -245,8 +423,16 @@ def _write_exports(
             # rename of studio.duckdb and the switch of the link left the link on an older generation
             (last,) = con.execute("SELECT max(publication_id) FROM previous.audit.publications").fetchone()
             earlier_dir = layout.internal / "exports" / last if last else None
+            appended = _previous_appended(con)
         con.execute("DETACH previous")
-    current = _fingerprints(con, database, marts, previous, partitioned)
+    unchanged_parts = {}
+    for table, token in tokens.items():
+        before = appended.get(table)
+        if table in marts and before is not None and before.build_token == token:
+            to_hash = _parts_to_hash(con, table, append_only[table], partitioned[table], before)
+            if to_hash is not None:
+                unchanged_parts[table] = lambda counts, to_hash=to_hash: set(counts) - to_hash
+    current = _fingerprints(con, database, marts, previous, partitioned, unchanged_parts)
     written = reused = 0
     # a table's rows have no order: the file is written by every thread at once (4.6 s instead of 5.7 s for a
     # 10M-row fact, measured)
@@ -276,6 +462,17 @@ def _write_exports(
         "INSERT INTO audit.mart_fingerprints VALUES (?, ?, ?)",
         [(_mart_of(name), name, fingerprint) for name, fingerprint in current.items()],
     )
+    con.execute(
+        f"CREATE TABLE audit.{APPEND_STATE} (table_name VARCHAR, build_token VARCHAR, high_water VARCHAR[], "
+        "changing_parts VARCHAR[])"
+    )
+    for table, token in tokens.items():
+        if table in marts:
+            state = _appended_since(con, table, append_only[table], partitioned[table], token)
+            con.execute(
+                f"INSERT INTO audit.{APPEND_STATE} VALUES (?, ?, ?, ?)",
+                [table, state.build_token, list(state.high_water), list(state.changing_parts)],
+            )
     return {"written": written, "reused": reused}
 
 

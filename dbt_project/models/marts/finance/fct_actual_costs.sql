@@ -5,12 +5,19 @@
 -- them). The pipeline rebuilds it in full when what a posted line carries may have changed: new reference data
 -- (projects, accounts, fx rates), another base currency, or an earlier as-of (`incremental_rebuild_reasons`).
 -- On an engine without DELETE (Spark) it is rebuilt whole each run (macro materialization_with_deletes).
+-- A build in full writes a new token into lake.fct_actual_costs_build: a publication whose previous one saw the
+-- same token knows the builds since kept every posted line as it was (orchestration/lib/warehouse.py AppendOnly).
 -- A change of its columns stops an incremental run (on_schema_change): `--full-refresh` rebuilds it.
 {{ config(
     materialized=materialization_with_deletes(),
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where status = 'accrued'{% endif %}"
+    pre_hook=[
+        "{% if is_incremental() %}delete from {{ this }} where status = 'accrued'{% endif %}",
+        "{% if not is_incremental() and target.type == 'duckdb' %}" ~
+        "create or replace table {{ this.database }}.lake.fct_actual_costs_build as " ~
+        "select cast(uuid() as varchar) as build_token{% endif %}"
+    ]
 ) }}
 
 with
@@ -70,3 +77,8 @@ from costs as c
 left join {{ ref('stg_projects') }} as p on c.project_code = p.project_code
 left join {{ ref('stg_accounts') }} as a on c.account_code = a.account_code
 left join period_rates as fx on c.currency = fx.currency and c.period = fx.period
+{% if not is_incremental() %}
+-- built in full: stored in period order, so that a query of some periods (a day's publication exports and
+-- fingerprints the periods the day changed) skips the other periods' blocks; a refresh appends after them
+order by c.period
+{% endif %}
