@@ -143,6 +143,37 @@ def test_incremental_refreshes_equal_a_full_refresh_mart_by_mart(sample_run: Cli
     assert len(kept) > 100 and kept == query(full / "_internal" / "work.duckdb", contributors)
 
 
+def test_only_a_build_of_the_ledgers_models_moves_what_their_tests_take_as_tested(tmp_path: Path) -> None:
+    """The next build's tests of the models that grow with the ledger read the rows after the load and as-of date
+    of the last build that built and tested all three (lake.last_build); a build of other models only (a Dagster
+    UI selection, a day without ledger files) keeps those marks, since a ledger load it saw may not be in them
+    yet. With no marks recorded, lake.last_build has no row and the tests read every row."""
+    from orchestration.lib.config import WarehouseLayout
+    from orchestration.lib.dbt import TESTED_ON_NEW_ROWS, tested_marks
+    from orchestration.lib.lake import prepare_build_database
+
+    inputs = {"latest_load": "L3", "as_of": "2026-10-17"}
+    previous = {"latest_load": "L2", "as_of": "2026-10-16", "tested_load": "L1", "tested_as_of": "2026-10-15"}
+    assert tested_marks(inputs, previous, [*TESTED_ON_NEW_ROWS, "mart_x"]) == {
+        "tested_load": "L3",
+        "tested_as_of": "2026-10-17",
+    }
+    assert tested_marks(inputs, previous, ["stg_gl_actuals", "mart_x"]) == {
+        "tested_load": "L1",
+        "tested_as_of": "2026-10-15",
+    }
+    assert tested_marks(inputs, {"latest_load": "L2", "as_of": "2026-10-16"}, ["mart_x"]) == {}
+    assert tested_marks(inputs, None, []) == {}
+    layout = WarehouseLayout(tmp_path / "warehouse")
+    for state, rows in (({"latest_load": "L2", "as_of": "2026-10-16"}, []), (previous, [("L1", "2026-10-15")])):
+        prepare_build_database(layout, state)
+        with duckdb.connect(str(layout.build_db), read_only=True) as con:
+            assert (
+                con.execute("SELECT tested_load_id, CAST(tested_as_of AS VARCHAR) FROM lake.last_build").fetchall()
+                == rows
+            )
+
+
 def test_what_makes_the_incremental_models_rebuild(tmp_path: Path) -> None:
     from orchestration.lib.config import DBT_PROJECT_DIR, WarehouseLayout
     from orchestration.lib.dbt import incremental_inputs, incremental_rebuild_reasons, project_fingerprint

@@ -184,7 +184,7 @@ def test_an_append_only_mart_hashes_only_the_periods_its_builds_may_have_changed
     """A partitioned mart built incrementally (AppendOnly: posted rows kept, accrued rows replaced, new posted rows
     above the high-water marks) has only the periods of its accrued rows, then and now, and of its new posted rows
     hashed; the other periods' fingerprints are carried from the previous publication, and equal what hashing
-    every row gives (the second method). A new full build (another token) hashes every period."""
+    every row gives (the second method). A new full build (another token), or another rule, hashes every period."""
     from orchestration.lib.warehouse import AppendOnly, part_fingerprints
 
     build = tmp_path / "build.duckdb"
@@ -204,7 +204,7 @@ def test_an_append_only_mart_hashes_only_the_periods_its_builds_may_have_changed
     folder = layout.root / "exports" / "costs.parquet"
     hashed: list[set[str]] = []
 
-    def publish_after(change: str | None) -> set[str]:
+    def publish_after(change: str | None, rule: dict[str, AppendOnly] = rule) -> set[str]:
         """The files written again; `hashed` gains the periods whose rows were hashed."""
         if change:
             with duckdb.connect(str(build)) as con:
@@ -256,3 +256,7 @@ def test_an_append_only_mart_hashes_only_the_periods_its_builds_may_have_changed
         "UPDATE lake.token SET build_token = 'full-2'"
     )
     assert publish_after(rebuilt) == {"2025-01-01.parquet"} and hashed[-1] == {"every period"}
+    assert publish_after(None) == set() and hashed[-1] == set()  # nothing accrued, nothing new: nothing hashed
+    # the same token under another rule (here, a high-water list of one column): every period hashed
+    other = {"costs": AppendOnly("lake.token", "status = 'posted'", ("load_id",))}
+    assert publish_after(None, other) == set() and hashed[-1] == {"every period"}

@@ -17,6 +17,7 @@ from orchestration.lib.dbt import (
     incremental_rebuild_reasons,
     read_incremental_state,
     record_build_attempt,
+    tested_marks,
     write_incremental_state,
 )
 from orchestration.lib.faults import pause_point
@@ -50,14 +51,16 @@ def dbt_models() -> AssetsDefinition:
     ) -> Iterator:
         layout = settings.layout
         dbt_vars = settings.dbt_vars()
-        built_before = layout.build_db.exists()  # the fact's database (made below if missing)
+        # the fact's database and the ledger's staging one (made below if missing): without either, the
+        # incremental models there are built whole, and their tests must read every row
+        built_before = layout.build_db.exists() and layout.work_db.exists()
         if settings.engine == "spark":
             dbt_vars |= prepare_spark_build(layout)  # the project makes its source views over the lake itself
         inputs = incremental_inputs(layout, dbt_vars)
         previous = read_incremental_state(layout, settings.engine)
         reasons = incremental_rebuild_reasons(previous, inputs)
         if settings.engine != "spark" and not built_before:
-            reasons.append("no build database")
+            reasons.append("no build or work database")
         if reasons and config.scoped and not config.full_refresh:
             # the plan found no reason to rebuild (plan_refresh): a rebuild of the scope's models alone would leave
             # the others' rows made otherwise. Nothing is built; the next run's plan finds the reason and builds all
@@ -90,6 +93,8 @@ def dbt_models() -> AssetsDefinition:
         with dbt_environment(dbt_vars, layout.internal):  # dbt starts here: it takes a copy of the environment
             invocation = dbt.cli(args, context=context, target_path=layout.dbt_target)
         yield from invocation.stream()
-        write_incremental_state(layout, inputs, settings.engine)  # only once the build and its tests passed
+        built = {key.path[-1] for key in context.selected_asset_keys}
+        # only once the build and its tests passed
+        write_incremental_state(layout, {**inputs, **tested_marks(inputs, previous, built)}, settings.engine)
 
     return studio_dbt_models

@@ -9,7 +9,7 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from functools import cached_property
 from importlib.metadata import version as installed_version
@@ -223,9 +223,27 @@ def incremental_inputs(layout: WarehouseLayout, dbt_vars: Mapping[str, object]) 
         "reference_loads": hashlib.sha256("\n".join(loads).encode()).hexdigest(),
         "project": project_fingerprint(),
         # the newest load of any source (load ids sort by load time): what a next build's tests count as new
-        # after (prepare_build_database); not a reason to rebuild
+        # after, when this build tested the models that grow with the ledger (tested_marks); not a reason to rebuild
         "latest_load": max((m["load_id"] for m in accepted_manifests(layout)), default=""),
     }
+
+
+# The models whose tests read only the rows added since the build that last tested them (their tests' `new_rows`,
+# macros/tests/new_rows.sql)
+TESTED_ON_NEW_ROWS = ("stg_gl_actuals", "int_actual_costs__gl", "fct_actual_costs")
+
+
+def tested_marks(
+    inputs: Mapping[str, object], previous: Mapping[str, object] | None, built: Iterable[str]
+) -> dict[str, object]:
+    """What the next build's tests of TESTED_ON_NEW_ROWS may take as tested (`lake.last_build`): the newest load
+    and the as-of date of this build when it built and tested every one of them; otherwise those of the build that
+    last did, since a build of other models only (a Dagster UI selection, a day without ledger files) leaves their
+    rows as that build tested them, and a load or date this build saw may not be in them yet. None recorded: the
+    next build's tests read every row."""
+    if set(TESTED_ON_NEW_ROWS) <= set(built):
+        return {"tested_load": inputs["latest_load"], "tested_as_of": inputs["as_of"]}
+    return {key: previous[key] for key in ("tested_load", "tested_as_of") if previous and key in previous}
 
 
 def project_fingerprint(project_dir: Path = DBT_PROJECT_DIR) -> str:

@@ -126,14 +126,17 @@ def prepare_build_database(layout: WarehouseLayout, last_build: Mapping[str, obj
     - what an earlier version built here and this one builds in the work database (the staging and intermediate
       models) is dropped: left behind, it would be copied with every publication;
     - every source has its view over the lake, even one no asset loaded this run;
-    - `lake.last_build`: the last build that passed its tests (its newest load and as-of date, from its
-      incremental state) when this build appends to it; no row when this build is a full one. The incremental
-      models' grain tests then group only the keys of rows added since (macro unique_combination_of_columns)."""
+    - `lake.last_build`: the newest load and as-of date of the last build that passed its tests and built the
+      models that grow with the ledger (`tested_marks`, in its incremental state) when this build appends to it;
+      no row when this build is a full one or none is recorded. Those models' tests then read only the rows
+      added since (macros/tests/new_rows.sql)."""
     layout.ensure()
     with duckdb.connect(str(layout.build_db)) as con:
         for schema in ("staging", "intermediate"):
             con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         _lake_views(con, layout, None)
         con.execute("CREATE OR REPLACE TABLE lake.last_build (tested_load_id VARCHAR, tested_as_of DATE)")
-        if last_build and last_build.get("latest_load") and last_build.get("as_of"):
-            con.execute("INSERT INTO lake.last_build VALUES (?, ?)", [last_build["latest_load"], last_build["as_of"]])
+        if last_build and last_build.get("tested_load") and last_build.get("tested_as_of"):
+            con.execute(
+                "INSERT INTO lake.last_build VALUES (?, ?)", [last_build["tested_load"], last_build["tested_as_of"]]
+            )

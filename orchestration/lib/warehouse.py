@@ -182,6 +182,7 @@ class AppendedSince:
     build_token: str
     high_water: tuple[str | None, ...]  # the kept rows' maximum of each high-water column, as text
     changing_parts: tuple[str, ...]  # the parts of the rows not kept
+    rule: str  # the rule and the partitioning these were recorded by (`_rule_text`)
 
 
 APPEND_STATE = "append_only_exports"  # audit table: one AppendedSince per append-only mart
@@ -199,7 +200,13 @@ def _appended_since(
         f"SELECT DISTINCT {_part_value(column)} FROM marts.{q(table)} WHERE NOT coalesce(({rule.kept}), false) "
         "ORDER BY 1"
     ).fetchall()
-    return AppendedSince(token, tuple(high), tuple(p for (p,) in parts))
+    return AppendedSince(token, tuple(high), tuple(p for (p,) in parts), _rule_text(rule, column))
+
+
+def _rule_text(rule: AppendOnly, column: str) -> str:
+    """An append-only mart's rule and partitioning as one text: a publication compares the previous one's state
+    with its own only under the same rule (another rule, or another partitioning, hashes every part)."""
+    return f"by {column}; kept: {rule.kept}; high water: {', '.join(rule.high_water)}"
 
 
 def _parts_to_hash(
@@ -242,10 +249,16 @@ def _previous_appended(con: duckdb.DuckDBPyConnection) -> dict[str, AppendedSinc
         [APPEND_STATE],
     ).fetchone()[0]:
         return {}
+    if not con.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE database_name = 'previous' AND schema_name = 'audit' "
+        "AND table_name = ? AND column_name = 'rule'",
+        [APPEND_STATE],
+    ).fetchone()[0]:
+        return {}
     rows = con.execute(
-        f"SELECT table_name, build_token, high_water, changing_parts FROM previous.audit.{APPEND_STATE}"
+        f"SELECT table_name, build_token, high_water, changing_parts, rule FROM previous.audit.{APPEND_STATE}"
     ).fetchall()
-    return {table: AppendedSince(token, tuple(high), tuple(parts)) for table, token, high, parts in rows}
+    return {table: AppendedSince(token, tuple(high), tuple(parts), rule) for table, token, high, parts, rule in rows}
 
 
 def _fingerprints(
@@ -428,7 +441,12 @@ def _write_exports(
     unchanged_parts = {}
     for table, token in tokens.items():
         before = appended.get(table)
-        if table in marts and before is not None and before.build_token == token:
+        if (
+            table in marts
+            and before is not None
+            and before.build_token == token
+            and before.rule == _rule_text(append_only[table], partitioned[table])
+        ):
             to_hash = _parts_to_hash(con, table, append_only[table], partitioned[table], before)
             if to_hash is not None:
                 unchanged_parts[table] = lambda counts, to_hash=to_hash: set(counts) - to_hash
@@ -464,14 +482,14 @@ def _write_exports(
     )
     con.execute(
         f"CREATE TABLE audit.{APPEND_STATE} (table_name VARCHAR, build_token VARCHAR, high_water VARCHAR[], "
-        "changing_parts VARCHAR[])"
+        "changing_parts VARCHAR[], rule VARCHAR)"
     )
     for table, token in tokens.items():
         if table in marts:
             state = _appended_since(con, table, append_only[table], partitioned[table], token)
             con.execute(
-                f"INSERT INTO audit.{APPEND_STATE} VALUES (?, ?, ?, ?)",
-                [table, state.build_token, list(state.high_water), list(state.changing_parts)],
+                f"INSERT INTO audit.{APPEND_STATE} VALUES (?, ?, ?, ?, ?)",
+                [table, state.build_token, list(state.high_water), list(state.changing_parts), state.rule],
             )
     return {"written": written, "reused": reused}
 
