@@ -242,13 +242,8 @@ def _column_type(con: duckdb.DuckDBPyConnection, table: str, column: str) -> str
 
 
 def _previous_appended(con: duckdb.DuckDBPyConnection) -> dict[str, AppendedSince]:
-    """The append-only marts' state the previous publication (attached as `previous`) recorded, if it did."""
-    if not con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'previous' AND schema_name = 'audit' "
-        "AND table_name = ?",
-        [APPEND_STATE],
-    ).fetchone()[0]:
-        return {}
+    """The append-only marts' state the previous publication (attached as `previous`) recorded, if it did (with
+    the rule it was recorded by: a record without one is none)."""
     if not con.execute(
         "SELECT count(*) FROM duckdb_columns() WHERE database_name = 'previous' AND schema_name = 'audit' "
         "AND table_name = ? AND column_name = 'rule'",
