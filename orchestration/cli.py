@@ -204,18 +204,21 @@ def run(args: argparse.Namespace) -> int:
     warn_unread_landing_files(args.landing, mappings, err)
     from orchestration.dbt_child import warm_dbt
     from orchestration.lib.config import DBT_PROJECT_DIR, StudioConfig
+    from orchestration.lib.dbt_vars import parse_in_advance
     from orchestration.lib.refresh_lock import RefreshRunning, refresh_lock
 
-    try:
-        StudioConfig.load(config_file)  # a bad studio.toml is told before anything is created, locked or imported
+    try:  # a bad studio.toml is told before anything is created, locked or imported
+        config = StudioConfig.load(config_file)
     except (ValueError, TypeError) as error:
         err.print(f"[red]{escape(str(error))}[/red]")
         return EXIT_USAGE
     layout.ensure()
+    # the DuckDB build's parse, made by the waiting dbt while this process imports Dagster and checks the loads
+    parse = parse_in_advance(config, date.fromisoformat(as_of), layout) if args.engine == "duckdb" else None
     try:
         # the lock before the log is opened (a refused run leaves the running one's log alone) and before Dagster
         # and dbt are imported (a refused run ends at once)
-        with refresh_lock(layout), warm_dbt(DBT_PROJECT_DIR):
+        with refresh_lock(layout), warm_dbt(DBT_PROJECT_DIR, parse):
             # imported here: Dagster and dbt take seconds to import, a usage error or a run with nothing new should
             # not wait for them; meanwhile the run's dbt is imported in a process of its own (dbt_child.warm_dbt)
             from orchestration.defs.resources import StudioSettings

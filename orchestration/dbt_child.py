@@ -23,6 +23,16 @@ later one, or one that finds no waiting process, runs dbt in its own process. Ei
 status are the same. The waiting process dies with the run (PR_SET_PDEATHSIG) and with the command it serves (its
 socket closing).
 
+**A parse made in advance** (`prepare`). The build needs the project's parse (its manifest) before it runs a
+node: about 1.1 s of a day's dbt command at 1M rows, read and checked from dbt's partial parse and written out
+again. `studio-budget run` knows the build's vars, target, folder and as-of date before it imports Dagster
+(`lib/dbt_vars.parse_in_advance`), so the waiting process makes that parse as soon as dbt is imported, on the
+second core while the run imports Dagster and checks its loads, and keeps the manifest. The command it then serves
+is given that manifest (dbt's `dbtRunner(manifest=...)`, the programmatic way to reuse one) only when it is a
+`build` whose parse-relevant arguments, folder and environment are the parse's (`Prepared.differences`); otherwise
+it runs as dbt's command line would, parse and all. Either way its output and exit status are the same; what was
+done is written to `prepared_parse.json` in the command's target folder.
+
 **The end of a dbt command.** After dbt's command line returns, what was registered to run at exit runs (dbt-duckdb
 closes its DuckDB connections there) and the process ends without the interpreter's teardown, which took 0.65 to
 0.85 s of each command (measured). On the Spark target, whose dbt process hosts the JVM, dbt ends as usual.
@@ -37,6 +47,7 @@ import importlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import struct
@@ -44,6 +55,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
@@ -52,6 +64,26 @@ WARM_ENV = "STUDIO_DBT_WARM"  # "<abstract socket name> <token>" of the waiting 
 SPARK_TARGET = "spark"  # orchestration.lib.spark.DBT_TARGETS (not imported: it imports DuckDB)
 MESSAGE_LIMIT = 1 << 20  # the command's arguments and environment, one message
 REQUEST_SECONDS = 5  # what a connection has to send its request in, once accepted
+PREPARE_ENV = "STUDIO_DBT_PREPARE"  # JSON: the parse the waiting process makes in advance (`prepare`)
+PREPARED_RECORD = "prepared_parse.json"  # in the served command's target folder: whether its parse was the one made
+PREPARED_LOG = "prepared_parse.log"  # dbt's output of the parse made in advance, in the parse's target folder
+# options of a `build` that do not change its parse (the others must be the parse's own, or be absent from both)
+NOT_PARSE_OPTIONS = frozenset({"--select", "-s", "--exclude", "--selector", "--threads", "--full-refresh"})
+PARSE_OPTIONS = frozenset({"--vars", "--target", "-t", "--profile", "--profiles-dir", "--project-dir", "--target-path"})
+# The environment variables a parse may read: dbt's own (DBT_*, its flags), the pipeline's (STUDIO_*), and those the
+# project's files read through env_var(), which the manifest records (the profile and dbt_project.yml read none:
+# tests/test_dbt_child.py); but these, which only say where dbt logs and how the launcher runs
+NOT_READ_BY_PARSE = frozenset(
+    {
+        WARM_ENV,
+        PREPARE_ENV,
+        "DBT_LOG_FORMAT",
+        "DBT_LOG_LEVEL_FILE",
+        "DBT_LOG_PATH",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS",
+        "STUDIO_DBT_PYTHON",
+    }
+)
 
 
 def child_environment(environ: Mapping[str, str]) -> dict[str, str]:
@@ -76,11 +108,18 @@ def ends_fast(args: list[str]) -> bool:
     )
 
 
-def run_dbt(args: list[str]) -> int:
-    """dbt's command line on `args` in this process (what the `dbt` command runs); its exit status."""
-    from dbt.cli.main import cli
+def run_dbt(args: list[str], manifest: object | None = None) -> int:
+    """dbt's command line on `args` in this process (what the `dbt` command runs); its exit status. With a
+    `manifest` (`Prepared.manifest_for`), dbt runs the command on it instead of parsing the project: its programmatic
+    runner, whose results are dbt's exit statuses (1 a node failed, 2 dbt itself did)."""
+    from dbt.cli.main import cli, dbtRunner
 
     sys.argv = ["dbt", *args]
+    if manifest is not None:
+        result = dbtRunner(manifest=manifest).invoke(args)  # type: ignore[arg-type]
+        if result.success:
+            return 0
+        return 1 if result.exception is None else 2
     try:
         cli.main(args=args, prog_name="dbt")
     except SystemExit as end:
@@ -128,6 +167,117 @@ def main() -> None:
 # the waiting dbt process
 
 
+def command_options(args: list[str]) -> tuple[str, dict[str, list[str]]]:
+    """A dbt command's name and its options, each with its values (the words after it up to the next option;
+    `--name=value` is one). Words before any option are kept under the name ""."""
+    if not args or args[0].startswith("-"):
+        return "", {}
+    found: dict[str, list[str]] = {}
+    current = ""
+    for word in args[1:]:
+        if word.startswith("-"):
+            name, given, value = word.partition("=")
+            current = "--target" if name == "-t" else name
+            found.setdefault(current, [])
+            if given:
+                found[current].append(value)
+        else:
+            found.setdefault(current, []).append(word)
+    return args[0], found
+
+
+@dataclass
+class Prepared:
+    """A parse made in advance (`prepare`): its arguments, folder and environment, and the manifest it made."""
+
+    args: list[str]
+    cwd: str
+    env: dict[str, str]
+    manifest: object
+
+    def differences(self, args: list[str], cwd: str, env: Mapping[str, str]) -> list[str]:
+        """Why a command run with these arguments, in this folder and environment, might parse the project
+        otherwise than this parse did (none: it may run on this manifest). Only a `build` is given one."""
+        command, given = command_options(args)
+        if command != "build":
+            return [f"the command is {command or 'none'}, not build"]
+        _, parsed = command_options(self.args)
+        found = [
+            f"option {name or '(a word before any option)'}"
+            for name in sorted(set(given) | set(parsed))
+            if name not in NOT_PARSE_OPTIONS and (name not in PARSE_OPTIONS or given.get(name) != parsed.get(name))
+        ]
+        if cwd != self.cwd:
+            found.append("the folder it runs in")
+        names = {name for name in set(env) | set(self.env) if name.startswith(("DBT_", "STUDIO_"))}
+        names = (names | environment_read(self.manifest)) - NOT_READ_BY_PARSE
+        found += [f"environment variable {name}" for name in sorted(names) if env.get(name) != self.env.get(name)]
+        return found
+
+    def manifest_for(self, args: list[str], cwd: str, env: Mapping[str, str]) -> object | None:
+        """This manifest when the command may run on it, else None; what was decided is written to
+        PREPARED_RECORD in the command's target folder (when it names one)."""
+        differences = self.differences(args, cwd, env)
+        target = env.get("DBT_TARGET_PATH")
+        if target:
+            with contextlib.suppress(OSError):
+                record = {"used": not differences, "differences": differences}
+                (Path(cwd) / target / PREPARED_RECORD).write_text(json.dumps(record, indent=1), encoding="utf-8")
+        return None if differences else self.manifest
+
+
+def environment_read(manifest: object) -> set[str]:
+    """The environment variables the project's files read through env_var() as dbt parsed them: the manifest's
+    record of them (for its own partial parse), of macros and models, and of each YAML file."""
+    names = set(getattr(manifest, "env_vars", None) or {})
+    for file in (getattr(manifest, "files", None) or {}).values():
+        names |= _leaves(getattr(file, "env_vars", None))
+    return names
+
+
+def _leaves(value: object) -> set[str]:
+    """The names a file's record of its environment variables holds: a list of them, or keys down to lists."""
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, Mapping):
+        return set().union(*(_leaves(item) for item in value.values()))
+    if isinstance(value, list | tuple | set):
+        return set().union(*(_leaves(item) for item in value))
+    return set()
+
+
+def prepare(spec: Mapping[str, object]) -> Prepared | None:
+    """Make the parse `spec` names (`lib/dbt_vars.parse_in_advance`: its arguments, in its folder, with its
+    environment variables added to this process's, from the saved parse `start_from` when the target folder has
+    none), dbt's output written to PREPARED_LOG in its target folder; None when it fails (the command served then
+    parses the project itself, and says why)."""
+    from dbt.cli.main import dbtRunner
+
+    args, cwd = [str(word) for word in spec["args"]], str(spec["cwd"])  # type: ignore[union-attr]
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    os.environ.update({str(k): str(v) for k, v in spec["env"].items()})  # type: ignore[union-attr]
+    os.environ.update(child_environment(os.environ))
+    env = dict(os.environ)
+    target = Path(cwd) / env.get("DBT_TARGET_PATH", "target")
+    try:
+        os.chdir(cwd)
+        target.mkdir(parents=True, exist_ok=True)
+        start_from = Path(str(spec.get("start_from") or ""))
+        if spec.get("start_from") and start_from.is_file() and not (target / start_from.name).exists():
+            shutil.copy(start_from, target / start_from.name)
+        with (target / PREPARED_LOG).open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+            result = dbtRunner().invoke(args)
+    except Exception:  # any failure: the command parses as usual
+        return None
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        os.chdir(saved_cwd)
+    if not result.success or result.result is None:
+        return None
+    return Prepared(args, cwd, env, result.result)
+
+
 def run_by_waiting_dbt(args: list[str]) -> int | None:
     """Have the waiting dbt process run this command with this process's environment, folder and standard streams;
     its exit status, or None when no process waits (or it is taken)."""
@@ -173,6 +323,8 @@ def serve() -> NoReturn:
     listener.listen(4)
     for module in ("dbt.cli.main", "dbt.adapters.duckdb"):  # dbt, and the adapter of the default target
         importlib.import_module(module)
+    spec = os.environ.pop(PREPARE_ENV, None)
+    prepared = prepare(json.loads(spec)) if spec else None
 
     while True:
         connection, _ = listener.accept()
@@ -202,7 +354,8 @@ def serve() -> NoReturn:
         connection.sendall(struct.pack("i", code))
 
     args = list(request["args"])
-    finish(run_dbt(args), ends_fast(args), report)
+    manifest = prepared.manifest_for(args, request["cwd"], request["env"]) if prepared else None
+    finish(run_dbt(args, manifest), ends_fast(args), report)
 
 
 def accepted_request(connection: socket.socket, token: str) -> tuple[dict | None, list[int]]:
@@ -240,9 +393,10 @@ def end_with_command(connection: socket.socket, reported: threading.Event) -> No
 
 
 @contextlib.contextmanager
-def warm_dbt(project_dir: Path) -> Iterator[subprocess.Popen | None]:
+def warm_dbt(project_dir: Path, parse: Mapping[str, object] | None = None) -> Iterator[subprocess.Popen | None]:
     """While the block runs, a dbt process imported in advance waits for the block's first dbt command (Linux);
-    after it, that process is gone whether it served or not."""
+    after it, that process is gone whether it served or not. With `parse` (`lib/dbt_vars.parse_in_advance`), it
+    makes that parse while it waits (`prepare`)."""
     if not sys.platform.startswith("linux"):
         yield None
         return
@@ -250,7 +404,7 @@ def warm_dbt(project_dir: Path) -> Iterator[subprocess.Popen | None]:
     process = subprocess.Popen(
         [sys.executable, "-m", "orchestration.dbt_child", "--serve"],
         cwd=project_dir,  # as dagster-dbt starts dbt: no module of the caller's folder shadows dbt's
-        env={**os.environ, WARM_ENV: value},
+        env={**os.environ, WARM_ENV: value, **({PREPARE_ENV: json.dumps(parse)} if parse else {})},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

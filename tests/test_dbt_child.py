@@ -6,19 +6,23 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import struct
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from orchestration.dbt_child import WARM_ENV, ends_fast, warm_dbt
-from orchestration.lib.config import DBT_PROJECT_DIR
-from orchestration.lib.dbt import dbt_executable
+from orchestration.dbt_child import WARM_ENV, Prepared, ends_fast, environment_read, warm_dbt
+from orchestration.lib.config import DBT_PROJECT_DIR, StudioConfig, WarehouseLayout
+from orchestration.lib.dbt import dbt_executable, prepare_manifest
+from orchestration.lib.dbt_vars import parse_in_advance
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the waiting dbt is Linux's")
 
@@ -129,3 +133,111 @@ def test_the_waiting_dbt_dies_with_the_command_it_serves(tmp_path: Path) -> None
 )
 def test_only_a_spark_dbt_ends_with_the_interpreters_teardown(args: list[str], fast: bool) -> None:
     assert ends_fast(args) is fast
+
+
+# a parse made in advance (orchestration/dbt_child.py `prepare`)
+
+PARSED = ["parse", "--vars", '{"base_currency": "USD"}', "--target", "local"]
+PARSED_ENV = {"STUDIO_AS_OF": "2026-10-15", "DBT_PROJECT_DIR": "/project", "DBT_TARGET_PATH": "/wh/_internal/t"}
+BUILD = ["build", "--vars", '{"base_currency": "USD"}', "--target", "local", "--threads", "2"]
+
+
+def prepared(env_vars: dict[str, str] | None = None) -> Prepared:
+    manifest = SimpleNamespace(env_vars=env_vars or {}, files={})
+    return Prepared(PARSED, "/wh/_internal", {**PARSED_ENV, "PATH": "/bin"}, manifest)
+
+
+@pytest.mark.parametrize(
+    ("args", "differences"),
+    [
+        (BUILD, []),
+        ([*BUILD, "--exclude", "test_type:unit", "--select", "a", "b", "--full-refresh"], []),
+        (["build", "-t", "local", "--vars", '{"base_currency": "USD"}'], []),
+        (["build", "--target=local", "--vars", '{"base_currency": "USD"}'], []),
+        (["build", "--vars", '{"base_currency": "EUR"}', "--target", "local"], ["option --vars"]),
+        (["build", "--vars", '{"base_currency": "USD"}'], ["option --target"]),
+        ([*BUILD, "--target-path", "elsewhere"], ["option --target-path"]),
+        ([*BUILD, "--defer"], ["option --defer"]),  # not known to leave the parse as it is
+        (["build", "stray", *BUILD[1:]], ["option (a word before any option)"]),
+        (["docs", "generate", *BUILD[1:]], ["the command is docs, not build"]),
+        (["--version"], ["the command is none, not build"]),
+    ],
+)
+def test_a_build_is_given_the_parse_made_in_advance_only_with_its_own_arguments(
+    args: list[str], differences: list[str]
+) -> None:
+    assert prepared().differences(args, "/wh/_internal", {**PARSED_ENV, "PATH": "/bin"}) == differences
+
+
+def test_a_build_is_given_the_parse_made_in_advance_only_in_its_folder_and_environment() -> None:
+    made = prepared({"STUDIO_SECRET_SCHEMA": "a", "MY_SCHEMA": "x"})  # read through env_var() by the project's files
+    env = {**PARSED_ENV, "PATH": "/bin"}
+    assert made.differences(BUILD, "/wh/_internal", env) == []
+    assert made.differences(BUILD, "/other/_internal", env) == ["the folder it runs in"]
+    # what a parse does not read: the shell's, Python's, dbt's logging, the launcher's
+    unread = {"PWD": "/x", "PATH": "/usr/bin", "PYTHONUNBUFFERED": "1", "DBT_LOG_FORMAT": "json", "DBT_LOG_PATH": "/l"}
+    assert made.differences(BUILD, "/wh/_internal", {**env, **unread, WARM_ENV: "x y"}) == []
+    read = {"STUDIO_AS_OF": "2026-10-16", "DBT_STATIC_PARSER": "false", "MY_SCHEMA": "y"}
+    assert made.differences(BUILD, "/wh/_internal", {**env, **read}) == [
+        f"environment variable {name}" for name in sorted(read)
+    ]
+    assert made.differences(BUILD, "/wh/_internal", {k: v for k, v in env.items() if k != "DBT_TARGET_PATH"}) == [
+        "environment variable DBT_TARGET_PATH"
+    ]
+
+
+def test_the_environment_a_parse_read_is_what_its_manifest_records() -> None:
+    files = {
+        "schema": SimpleNamespace(env_vars={"models": {"m": ["IN_YAML"]}, "sources": {"s": ["IN_SOURCE"]}}),
+        "model": SimpleNamespace(env_vars=["IN_SQL"]),
+        "seed": SimpleNamespace(),
+    }
+    manifest = SimpleNamespace(env_vars={"IN_MACRO": "value"}, files=files)
+    assert environment_read(manifest) == {"IN_YAML", "IN_SOURCE", "IN_SQL", "IN_MACRO"}
+    # the project's profile and dbt_project.yml read none (their own would not be in the manifest's record)
+    for name in ("profiles.yml", "dbt_project.yml"):
+        assert "env_var" not in (DBT_PROJECT_DIR / name).read_text(encoding="utf-8"), name
+
+
+def test_the_waiting_dbt_runs_a_build_on_the_parse_it_made_as_a_dbt_started_for_it_would(tmp_path: Path) -> None:
+    layout = WarehouseLayout(tmp_path / "warehouse")
+    layout.ensure()
+    as_of = date(2026, 10, 15)
+    parse = parse_in_advance(StudioConfig(), as_of, layout)
+    # a new warehouse's parse starts from the project's, as dagster-dbt starts a build in a new target folder
+    assert parse["start_from"] == str(prepare_manifest().with_name("partial_parse.msgpack"))
+    assert not layout.dbt_target.exists()
+    # a model whose lake views were never made: the build fails on it, and says so
+    args = [*parse["args"], "--select", "stg_departments"]
+    args[0] = "build"
+
+    def build() -> subprocess.CompletedProcess[str]:
+        command = [dbt_executable(), *args]
+        env = {**os.environ, **parse["env"]}  # as dagster-dbt and dbt_environment start the build's dbt
+        return subprocess.run(command, cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, timeout=300)
+
+    with warm_dbt(DBT_PROJECT_DIR, parse) as waiting:
+        assert waiting is not None
+        wait_until_listening(os.environ[WARM_ENV].split()[0])
+        served = build()
+        assert waiting.wait(timeout=60) == served.returncode  # it ended with the command: it served it
+    record = layout.dbt_target / "prepared_parse.json"
+    assert json.loads(record.read_text(encoding="utf-8")) == {"used": True, "differences": []}
+    parsed = (layout.dbt_target / "prepared_parse.log").read_text(encoding="utf-8")
+    assert "Running with dbt" in parsed and "Unable to do partial parsing" not in parsed
+    record.unlink()
+    cold = build()  # no process waits: dbt started for the command parses the project itself
+    assert not record.exists()
+    assert served.returncode == cold.returncode == 1
+    # the same nodes, the same outcome: what dbt says of each, and its summary (its clock and timings apart)
+    said = [
+        [
+            re.sub(r"\s+\[.*", "", line.split("  ", 1)[-1])
+            for line in run.stdout.splitlines()
+            if re.search(r"\d+ of \d+ |Done\.", line)
+        ]
+        for run in (served, cold)
+    ]
+    assert said[0] == said[1]
+    assert any("ERROR creating sql view model work.staging.stg_departments" in line for line in said[0]), served.stdout
+    assert any("ERROR=1" in line for line in said[0])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from decimal import Decimal
@@ -254,13 +255,21 @@ def test_second_run_loads_nothing_and_changes_no_figure(sample_run: CliRun, tmp_
     episodes = "SELECT alert_key, episode, first_raised_at FROM audit.alert_history ORDER BY 1, 2"
     raised = query(database, episodes)
     exported = _export_files(warehouse)
+    for made in ("prepared_parse.json", "prepared_parse.log"):  # the first run's, copied: this run writes its own
+        (warehouse / "_internal" / "dbt_target" / made).unlink()
     # --full-refresh: the same inputs would otherwise end at "nothing new" without publishing (below)
     again = run_cli("run", "--warehouse", str(warehouse), "--full-refresh")
     assert again.returncode == 0, again.stderr
     # dbt started from an earlier parse in both: the first run's, in a new warehouse, from the project's
-    # (`prepare_manifest`); this one's, in a copy, from the copied warehouse's
-    for log in (sample_run.warehouse, warehouse):
-        assert "Unable to do partial parsing" not in (log / "_internal" / "dbt_output.log").read_text(encoding="utf-8")
+    # (`prepare_manifest`); this one's, in a copy, from the copied warehouse's. Both builds ran on the parse the
+    # waiting dbt made while the run imported Dagster and checked its loads (orchestration/dbt_child.py `prepare`)
+    for folder in (sample_run.warehouse, warehouse):
+        target = folder / "_internal" / "dbt_target"
+        for log in (folder / "_internal" / "dbt_output.log", target / "prepared_parse.log"):
+            assert "Running with dbt" in log.read_text(encoding="utf-8")
+            assert "Unable to do partial parsing" not in log.read_text(encoding="utf-8")
+        record = json.loads((target / "prepared_parse.json").read_text(encoding="utf-8"))
+        assert record == {"used": True, "differences": []}
     assert re.search(r"loaded 0 rows from 0 new file\(s\); \d+ already loaded", again.stderr)
     assert mart_snapshot(database) == before
     publications = query(database, "SELECT count(*) FROM audit.publications")[0][0]

@@ -10,7 +10,6 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import date
 from functools import cached_property
 from importlib.metadata import version as installed_version
 from pathlib import Path
@@ -21,7 +20,14 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject
 from packaging.version import Version
 
 from orchestration import PYSPARK_PANDAS_WARNING
-from orchestration.lib.config import DBT_PROJECT_DIR, StudioConfig, WarehouseLayout
+from orchestration.lib.config import DBT_PROJECT_DIR, WarehouseLayout
+from orchestration.lib.dbt_vars import (  # noqa: F401  (the pipeline's vars, here with the rest of dbt's settings)
+    AS_OF_ENV,
+    DBT_WORKDIR_ENV,
+    dbt_command_vars,
+    default_pipeline_vars,
+    pipeline_dbt_vars,
+)
 from orchestration.lib.lake import accepted_manifests
 from orchestration.lib.spark import DBT_TARGETS, SPARK_LOCATION_VARS, spark_dir
 
@@ -122,42 +128,6 @@ class StudioDbtTranslator(DagsterDbtTranslator):
             return "reference"
         fqn = dbt_resource_props.get("fqn", [])
         return fqn[1] if len(fqn) > 2 else "transform"
-
-
-# The as-of date reaches dbt in the environment, not as a var (macros/as_of.sql): dbt parses the whole project
-# again when a var changes (about 4 s here), and the as-of date changes every day; a changed environment variable
-# makes it re-parse only the files that read it. The same variable sets the as-of of `dagster dev` (StudioSettings).
-AS_OF_ENV = "STUDIO_AS_OF"
-
-
-def dbt_command_vars(dbt_vars: Mapping[str, object]) -> str:
-    """The `--vars` of a dbt command: the run's vars but the as-of date (see AS_OF_ENV)."""
-    return json.dumps({k: v for k, v in dbt_vars.items() if k != "as_of"})
-
-
-# The folder the pipeline's dbt runs in (orchestration/dbt_child.py): the warehouse's `_internal`, where the build and
-# work databases are, named relative to it (`pipeline_dbt_vars`).
-DBT_WORKDIR_ENV = "STUDIO_DBT_WORKDIR"
-
-
-def pipeline_dbt_vars(
-    config: StudioConfig, as_of: date, layout: WarehouseLayout, build_db: Path | None = None
-) -> dict[str, object]:
-    """The vars of the pipeline's dbt commands: the studio's settings, and the build database (default: the
-    warehouse's; a Spark build's staged one) and the work database, named relative to the warehouse's `_internal`,
-    where the pipeline's dbt runs (`dbt_environment`). dbt parses the whole project again when its vars or its
-    profile's database path differ from the last parse's (about 5 s here): with the same names in every warehouse,
-    a new warehouse keeps the project's parse (`prepare_manifest`), a copied one the parse it was copied with."""
-    return {
-        **config.as_dbt_vars(as_of),
-        "build_db": os.path.relpath(build_db or layout.build_db, layout.internal),
-        "work_db": os.path.relpath(layout.work_db, layout.internal),
-    }
-
-
-def default_pipeline_vars() -> dict[str, object]:
-    """The vars of a refresh of a studio with the default settings (any warehouse, any as-of)."""
-    return pipeline_dbt_vars(StudioConfig(), date.today(), WarehouseLayout(Path("warehouse")))
 
 
 @contextlib.contextmanager
