@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import io
 import os
 import sys
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -202,7 +204,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.full_refresh and is_current(layout, inputs):
         return nothing_new(layout, inputs, config_file, err, args.landing, mappings)
     warn_unread_landing_files(args.landing, mappings, err)
-    from orchestration.dbt_child import warm_dbt
+    from orchestration.dbt_child import PREPARED_RECORD, warm_dbt
     from orchestration.lib.config import DBT_PROJECT_DIR, StudioConfig
     from orchestration.lib.dbt_vars import parse_in_advance
     from orchestration.lib.refresh_lock import RefreshRunning, refresh_lock
@@ -213,12 +215,13 @@ def run(args: argparse.Namespace) -> int:
         err.print(f"[red]{escape(str(error))}[/red]")
         return EXIT_USAGE
     layout.ensure()
-    # the DuckDB build's parse, made by the waiting dbt while this process imports Dagster and checks the loads
+    # the DuckDB build's parse, made by the waiting dbt while this process imports Dagster and checks the loads;
+    # whether the build ran on it is recorded anew (dbt_child.PREPARED_RECORD)
     parse = parse_in_advance(config, date.fromisoformat(as_of), layout) if args.engine == "duckdb" else None
     try:
         # the lock before the log is opened (a refused run leaves the running one's log alone) and before Dagster
         # and dbt are imported (a refused run ends at once)
-        with refresh_lock(layout), warm_dbt(DBT_PROJECT_DIR, parse):
+        with refresh_lock(layout), removed(layout.dbt_target / PREPARED_RECORD), warm_dbt(DBT_PROJECT_DIR, parse):
             # imported here: Dagster and dbt take seconds to import, a usage error or a run with nothing new should
             # not wait for them; meanwhile the run's dbt is imported in a process of its own (dbt_child.warm_dbt)
             from orchestration.defs.resources import StudioSettings
@@ -293,6 +296,13 @@ def run(args: argparse.Namespace) -> int:
     # the same code as the alert_delivery sensor
     err.print(escape(deliver_alerts(layout, settings.studio_config.alert_webhook_env)))
     return EXIT_REJECTED if result.rejected else EXIT_OK
+
+
+@contextlib.contextmanager
+def removed(path: Path) -> Iterator[None]:
+    """A block that starts with `path` gone (a record the block writes anew, or not at all)."""
+    path.unlink(missing_ok=True)
+    yield
 
 
 def file_identity(path: Path) -> tuple[int, int, int] | None:

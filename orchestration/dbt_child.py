@@ -72,11 +72,12 @@ NOT_PARSE_OPTIONS = frozenset({"--select", "-s", "--exclude", "--selector", "--t
 PARSE_OPTIONS = frozenset({"--vars", "--target", "-t", "--profile", "--profiles-dir", "--project-dir", "--target-path"})
 # The environment variables a parse may read: dbt's own (DBT_*, its flags), the pipeline's (STUDIO_*), and those the
 # project's files read through env_var(), which the manifest records (the profile and dbt_project.yml read none:
-# tests/test_dbt_child.py); but these, which only say where dbt logs and how the launcher runs
+# tests/test_dbt_child.py); but these, which say where dbt logs, how the launcher runs and how tests are selected
 NOT_READ_BY_PARSE = frozenset(
     {
         WARM_ENV,
         PREPARE_ENV,
+        "DBT_INDIRECT_SELECTION",  # which tests a selection brings: read when nodes are selected, not parsed
         "DBT_LOG_FORMAT",
         "DBT_LOG_LEVEL_FILE",
         "DBT_LOG_PATH",
@@ -111,7 +112,9 @@ def ends_fast(args: list[str]) -> bool:
 def run_dbt(args: list[str], manifest: object | None = None) -> int:
     """dbt's command line on `args` in this process (what the `dbt` command runs); its exit status. With a
     `manifest` (`Prepared.manifest_for`), dbt runs the command on it instead of parsing the project: its programmatic
-    runner, whose results are dbt's exit statuses (1 a node failed, 2 dbt itself did)."""
+    runner, whose results are dbt's exit statuses (1 a node failed, 2 dbt itself did); a usage error goes to dbt's
+    command line, which tells it as it does."""
+    from dbt.cli.exceptions import DbtUsageException
     from dbt.cli.main import cli, dbtRunner
 
     sys.argv = ["dbt", *args]
@@ -119,6 +122,8 @@ def run_dbt(args: list[str], manifest: object | None = None) -> int:
         result = dbtRunner(manifest=manifest).invoke(args)  # type: ignore[arg-type]
         if result.success:
             return 0
+        if isinstance(result.exception, DbtUsageException):  # told as dbt's command line tells it (before a parse)
+            return run_dbt(args)
         return 1 if result.exception is None else 2
     try:
         cli.main(args=args, prog_name="dbt")
@@ -220,10 +225,16 @@ class Prepared:
         differences = self.differences(args, cwd, env)
         target = env.get("DBT_TARGET_PATH")
         if target:
-            with contextlib.suppress(OSError):
-                record = {"used": not differences, "differences": differences}
-                (Path(cwd) / target / PREPARED_RECORD).write_text(json.dumps(record, indent=1), encoding="utf-8")
+            write_record(Path(cwd) / target, differences)
         return None if differences else self.manifest
+
+
+def write_record(target: Path, differences: list[str]) -> None:
+    """PREPARED_RECORD in a target folder: whether the command ran on the parse made in advance (no differences),
+    else why not. `studio-budget run` removes the last run's before it starts (a run may make no parse)."""
+    with contextlib.suppress(OSError):
+        record = {"used": not differences, "differences": differences}
+        (target / PREPARED_RECORD).write_text(json.dumps(record, indent=1), encoding="utf-8")
 
 
 def environment_read(manifest: object) -> set[str]:
@@ -264,16 +275,20 @@ def prepare(spec: Mapping[str, object]) -> Prepared | None:
         target.mkdir(parents=True, exist_ok=True)
         start_from = Path(str(spec.get("start_from") or ""))
         if spec.get("start_from") and start_from.is_file() and not (target / start_from.name).exists():
-            shutil.copy(start_from, target / start_from.name)
+            incoming = target / f".{start_from.name}.incoming"  # whole or not at all: dbt reads what is there
+            shutil.copy(start_from, incoming)
+            os.replace(incoming, target / start_from.name)
         with (target / PREPARED_LOG).open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
             result = dbtRunner().invoke(args)
-    except Exception:  # any failure: the command parses as usual
+    except Exception as error:  # any failure: the command parses as usual
+        write_record(target, [f"the parse made in advance failed: {type(error).__name__}: {error}"])
         return None
     finally:
         os.environ.clear()
         os.environ.update(saved_env)
         os.chdir(saved_cwd)
     if not result.success or result.result is None:
+        write_record(target, [f"the parse made in advance failed (its output: {PREPARED_LOG})"])
         return None
     return Prepared(args, cwd, env, result.result)
 

@@ -199,17 +199,32 @@ def test_the_environment_a_parse_read_is_what_its_manifest_records() -> None:
         assert "env_var" not in (DBT_PROJECT_DIR / name).read_text(encoding="utf-8"), name
 
 
-def test_the_waiting_dbt_runs_a_build_on_the_parse_it_made_as_a_dbt_started_for_it_would(tmp_path: Path) -> None:
+def invocations(target: Path) -> tuple[str, str]:
+    """The dbt invocation that wrote the manifest and the one that wrote the run's results: one and the same when
+    the command parsed the project itself, the parse's and the build's when it ran on a parse made in advance."""
+    return tuple(  # type: ignore[return-value]
+        json.loads((target / name).read_text(encoding="utf-8"))["metadata"]["invocation_id"]
+        for name in ("manifest.json", "run_results.json")
+    )
+
+
+@pytest.mark.parametrize(
+    ("added", "status"),
+    [
+        (["--select", "stg_departments"], 1),  # a model whose lake views were never made: the build fails on it
+        (["--threads", "x"], 2),  # a usage error
+    ],
+)
+def test_the_waiting_dbt_runs_a_build_on_the_parse_it_made_as_a_dbt_started_for_it_would(
+    tmp_path: Path, added: list[str], status: int
+) -> None:
     layout = WarehouseLayout(tmp_path / "warehouse")
     layout.ensure()
-    as_of = date(2026, 10, 15)
-    parse = parse_in_advance(StudioConfig(), as_of, layout)
+    parse = parse_in_advance(StudioConfig(), date(2026, 10, 15), layout)
     # a new warehouse's parse starts from the project's, as dagster-dbt starts a build in a new target folder
     assert parse["start_from"] == str(prepare_manifest().with_name("partial_parse.msgpack"))
     assert not layout.dbt_target.exists()
-    # a model whose lake views were never made: the build fails on it, and says so
-    args = [*parse["args"], "--select", "stg_departments"]
-    args[0] = "build"
+    args = ["build", *parse["args"][1:], *added]
 
     def build() -> subprocess.CompletedProcess[str]:
         command = [dbt_executable(), *args]
@@ -225,10 +240,18 @@ def test_the_waiting_dbt_runs_a_build_on_the_parse_it_made_as_a_dbt_started_for_
     assert json.loads(record.read_text(encoding="utf-8")) == {"used": True, "differences": []}
     parsed = (layout.dbt_target / "prepared_parse.log").read_text(encoding="utf-8")
     assert "Running with dbt" in parsed and "Unable to do partial parsing" not in parsed
+    if status == 1:
+        parse_id, build_id = invocations(layout.dbt_target)
+        assert parse_id != build_id  # the build did not parse: it ran on the manifest the waiting process made
     record.unlink()
     cold = build()  # no process waits: dbt started for the command parses the project itself
     assert not record.exists()
-    assert served.returncode == cold.returncode == 1
+    assert served.returncode == cold.returncode == status
+    if status == 2:
+        assert served.stderr == cold.stderr and "Invalid value for '--threads'" in served.stderr
+        return
+    parse_id, build_id = invocations(layout.dbt_target)
+    assert parse_id == build_id
     # the same nodes, the same outcome: what dbt says of each, and its summary (its clock and timings apart)
     said = [
         [
@@ -241,3 +264,29 @@ def test_the_waiting_dbt_runs_a_build_on_the_parse_it_made_as_a_dbt_started_for_
     assert said[0] == said[1]
     assert any("ERROR creating sql view model work.staging.stg_departments" in line for line in said[0]), served.stdout
     assert any("ERROR=1" in line for line in said[0])
+
+
+def test_a_parse_made_in_advance_that_fails_is_recorded_and_leaves_the_build_to_parse(tmp_path: Path) -> None:
+    layout = WarehouseLayout(tmp_path / "warehouse")
+    layout.ensure()
+    spec = parse_in_advance(StudioConfig(), date(2026, 10, 15), layout)
+    spec["args"] = [*spec["args"][:-1], "no-such-target"]  # a target the profile does not have
+    made = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json, sys; from orchestration.dbt_child import prepare; print(prepare(json.loads(sys.argv[1])))",
+            json.dumps(spec),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=DBT_PROJECT_DIR,
+    )
+    assert made.returncode == 0 and made.stdout.strip() == "None", made.stderr
+    record = json.loads((layout.dbt_target / "prepared_parse.json").read_text(encoding="utf-8"))
+    assert record == {
+        "used": False,
+        "differences": ["the parse made in advance failed (its output: prepared_parse.log)"],
+    }
+    assert "no-such-target" in (layout.dbt_target / "prepared_parse.log").read_text(encoding="utf-8")

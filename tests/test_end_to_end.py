@@ -255,8 +255,6 @@ def test_second_run_loads_nothing_and_changes_no_figure(sample_run: CliRun, tmp_
     episodes = "SELECT alert_key, episode, first_raised_at FROM audit.alert_history ORDER BY 1, 2"
     raised = query(database, episodes)
     exported = _export_files(warehouse)
-    for made in ("prepared_parse.json", "prepared_parse.log"):  # the first run's, copied: this run writes its own
-        (warehouse / "_internal" / "dbt_target" / made).unlink()
     # --full-refresh: the same inputs would otherwise end at "nothing new" without publishing (below)
     again = run_cli("run", "--warehouse", str(warehouse), "--full-refresh")
     assert again.returncode == 0, again.stderr
@@ -270,6 +268,11 @@ def test_second_run_loads_nothing_and_changes_no_figure(sample_run: CliRun, tmp_
             assert "Unable to do partial parsing" not in log.read_text(encoding="utf-8")
         record = json.loads((target / "prepared_parse.json").read_text(encoding="utf-8"))
         assert record == {"used": True, "differences": []}
+        # the build's results were written by another dbt invocation than the manifest: the build did not parse
+        written = [
+            json.loads((target / name).read_text(encoding="utf-8")) for name in ("manifest.json", "run_results.json")
+        ]
+        assert written[0]["metadata"]["invocation_id"] != written[1]["metadata"]["invocation_id"]
     assert re.search(r"loaded 0 rows from 0 new file\(s\); \d+ already loaded", again.stderr)
     assert mart_snapshot(database) == before
     publications = query(database, "SELECT count(*) FROM audit.publications")[0][0]
