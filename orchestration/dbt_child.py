@@ -30,8 +30,9 @@ again. `studio-budget run` knows the build's vars, target, folder and as-of date
 second core while the run imports Dagster and checks its loads, and keeps the manifest. The command it then serves
 is given that manifest (dbt's `dbtRunner(manifest=...)`, the programmatic way to reuse one) only when it is a
 `build` whose parse-relevant arguments, folder and environment are the parse's (`Prepared.differences`); otherwise
-it runs as dbt's command line would, parse and all. Either way its output and exit status are the same; what was
-done is written to `prepared_parse.json` in the command's target folder.
+it runs as dbt's command line would, parse and all. Either way the build's output and exit status are the same
+(what dbt says while parsing is then in the parse's own output, `prepared_parse.log`); what was done is written to
+`prepared_parse.json` in the command's target folder.
 
 **The end of a dbt command.** After dbt's command line returns, what was registered to run at exit runs (dbt-duckdb
 closes its DuckDB connections there) and the process ends without the interpreter's teardown, which took 0.65 to
