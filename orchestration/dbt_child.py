@@ -29,7 +29,8 @@ again. `studio-budget run` knows the build's vars, target, folder and as-of date
 (`lib/dbt_vars.parse_in_advance`), so the waiting process makes that parse as soon as dbt is imported, on the
 second core while the run imports Dagster and checks its loads, and keeps the manifest. The command it then serves
 is given that manifest (dbt's `dbtRunner(manifest=...)`, the programmatic way to reuse one) only when it is a
-`build` whose parse-relevant arguments, folder and environment are the parse's (`Prepared.differences`); otherwise
+`build` whose parse-relevant arguments, folder and environment are the parse's, on the project's files as they
+stood when the parse began (`Prepared.differences`); otherwise
 it runs as dbt's command line would, parse and all. Either way the build's output and exit status are the same
 (what dbt says while parsing is then in the parse's own output, `prepared_parse.log`); what was done is written to
 `prepared_parse.json` in the command's target folder.
@@ -44,6 +45,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import hashlib
 import importlib
 import json
 import os
@@ -68,6 +70,7 @@ REQUEST_SECONDS = 5  # what a connection has to send its request in, once accept
 PREPARE_ENV = "STUDIO_DBT_PREPARE"  # JSON: the parse the waiting process makes in advance (`prepare`)
 PREPARED_RECORD = "prepared_parse.json"  # in the served command's target folder: whether its parse was the one made
 PREPARED_LOG = "prepared_parse.log"  # dbt's output of the parse made in advance, in the parse's target folder
+PROJECT_OUTPUT_FOLDERS = frozenset({"target", "logs", "dbt_packages"})  # what dbt writes in a project's folder
 # options of a `build` that do not change its parse (the others must be the parse's own, or be absent from both)
 NOT_PARSE_OPTIONS = frozenset({"--select", "-s", "--exclude", "--selector", "--threads", "--full-refresh"})
 PARSE_OPTIONS = frozenset({"--vars", "--target", "-t", "--profile", "--profiles-dir", "--project-dir", "--target-path"})
@@ -192,14 +195,29 @@ def command_options(args: list[str]) -> tuple[str, dict[str, list[str]]]:
     return args[0], found
 
 
+def project_files(project_dir: Path) -> str:
+    """The dbt project's files as they stand: each one's path, size and modification time, as one digest (dbt's
+    own output folders apart). A file edited after a parse changes it."""
+    digest = hashlib.sha256()
+    for path in sorted(project_dir.rglob("*")):
+        relative = path.relative_to(project_dir)
+        if relative.parts[0] in PROJECT_OUTPUT_FOLDERS or not path.is_file():
+            continue
+        stat = path.stat()
+        digest.update(f"{relative.as_posix()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
 @dataclass
 class Prepared:
-    """A parse made in advance (`prepare`): its arguments, folder and environment, and the manifest it made."""
+    """A parse made in advance (`prepare`): its arguments, folder and environment, the project's files as they
+    stood before it (`project_files`), and the manifest it made."""
 
     args: list[str]
     cwd: str
     env: dict[str, str]
     manifest: object
+    files: str = ""
 
     def differences(self, args: list[str], cwd: str, env: Mapping[str, str]) -> list[str]:
         """Why a command run with these arguments, in this folder and environment, might parse the project
@@ -218,6 +236,9 @@ class Prepared:
         names = {name for name in set(env) | set(self.env) if name.startswith(("DBT_", "STUDIO_"))}
         names = (names | environment_read(self.manifest)) - NOT_READ_BY_PARSE
         found += [f"environment variable {name}" for name in sorted(names) if env.get(name) != self.env.get(name)]
+        project = env.get("DBT_PROJECT_DIR")
+        if not found and project and project_files(Path(project)) != self.files:
+            found.append("the project's files changed since the parse")
         return found
 
     def manifest_for(self, args: list[str], cwd: str, env: Mapping[str, str]) -> object | None:
@@ -271,6 +292,7 @@ def prepare(spec: Mapping[str, object]) -> Prepared | None:
     os.environ.update(child_environment(os.environ))
     env = dict(os.environ)
     target = Path(cwd) / env.get("DBT_TARGET_PATH", "target")
+    files = project_files(Path(env["DBT_PROJECT_DIR"])) if env.get("DBT_PROJECT_DIR") else ""
     try:
         os.chdir(cwd)
         target.mkdir(parents=True, exist_ok=True)
@@ -291,7 +313,7 @@ def prepare(spec: Mapping[str, object]) -> Prepared | None:
     if not result.success or result.result is None:
         write_record(target, [f"the parse made in advance failed (its output: {PREPARED_LOG})"])
         return None
-    return Prepared(args, cwd, env, result.result)
+    return Prepared(args, cwd, env, result.result, files)
 
 
 def run_by_waiting_dbt(args: list[str]) -> int | None:

@@ -19,7 +19,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from orchestration.dbt_child import WARM_ENV, Prepared, ends_fast, environment_read, warm_dbt
+from orchestration.dbt_child import WARM_ENV, Prepared, ends_fast, environment_read, project_files, warm_dbt
 from orchestration.lib.config import DBT_PROJECT_DIR, StudioConfig, WarehouseLayout
 from orchestration.lib.dbt import dbt_executable, prepare_manifest
 from orchestration.lib.dbt_vars import parse_in_advance
@@ -144,7 +144,8 @@ BUILD = ["build", "--vars", '{"base_currency": "USD"}', "--target", "local", "--
 
 def prepared(env_vars: dict[str, str] | None = None) -> Prepared:
     manifest = SimpleNamespace(env_vars=env_vars or {}, files={})
-    return Prepared(PARSED, "/wh/_internal", {**PARSED_ENV, "PATH": "/bin"}, manifest)
+    files = project_files(Path(PARSED_ENV["DBT_PROJECT_DIR"]))
+    return Prepared(PARSED, "/wh/_internal", {**PARSED_ENV, "PATH": "/bin"}, manifest, files)
 
 
 @pytest.mark.parametrize(
@@ -184,6 +185,25 @@ def test_a_build_is_given_the_parse_made_in_advance_only_in_its_folder_and_envir
     assert made.differences(BUILD, "/wh/_internal", {k: v for k, v in env.items() if k != "DBT_TARGET_PATH"}) == [
         "environment variable DBT_TARGET_PATH"
     ]
+
+
+def test_a_build_is_not_given_the_parse_made_in_advance_once_a_file_of_the_project_changed(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    model = project / "models" / "m.sql"
+    model.write_text("select 1 as x", encoding="utf-8")
+    env = {**PARSED_ENV, "DBT_PROJECT_DIR": str(project)}
+    made = Prepared(PARSED, "/wh/_internal", env, SimpleNamespace(env_vars={}, files={}), project_files(project))
+    assert made.differences(BUILD, "/wh/_internal", env) == []
+    (project / "target").mkdir()
+    (project / "target" / "manifest.json").write_text("{}", encoding="utf-8")  # dbt's own output: not the project
+    (project / "logs").mkdir()
+    assert made.differences(BUILD, "/wh/_internal", env) == []
+    model.write_text("select 2 as x", encoding="utf-8")
+    os.utime(model, ns=(model.stat().st_atime_ns, model.stat().st_mtime_ns + 1_000_000))
+    assert made.differences(BUILD, "/wh/_internal", env) == ["the project's files changed since the parse"]
+    model.unlink()
+    assert made.differences(BUILD, "/wh/_internal", env) == ["the project's files changed since the parse"]
 
 
 def test_the_environment_a_parse_read_is_what_its_manifest_records() -> None:
