@@ -9,7 +9,7 @@ from pathlib import Path
 from dagster import ConfigurableResource
 
 from orchestration.lib.config import SAMPLE_LANDING_DIR, StudioConfig, WarehouseLayout, default_as_of
-from orchestration.lib.dbt import pipeline_dbt_vars
+from orchestration.lib.dbt_vars import pipeline_dbt_vars
 from orchestration.lib.spark import ENGINES, staged_build
 
 

@@ -21,13 +21,7 @@ from packaging.version import Version
 
 from orchestration import PYSPARK_PANDAS_WARNING
 from orchestration.lib.config import DBT_PROJECT_DIR, WarehouseLayout
-from orchestration.lib.dbt_vars import (  # noqa: F401  (the pipeline's vars, here with the rest of dbt's settings)
-    AS_OF_ENV,
-    DBT_WORKDIR_ENV,
-    dbt_command_vars,
-    default_pipeline_vars,
-    pipeline_dbt_vars,
-)
+from orchestration.lib.dbt_vars import AS_OF_ENV, DBT_WORKDIR_ENV, dbt_command_vars, default_pipeline_vars
 from orchestration.lib.lake import accepted_manifests
 from orchestration.lib.spark import DBT_TARGETS, SPARK_LOCATION_VARS, spark_dir
 

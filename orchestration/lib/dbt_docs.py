@@ -25,7 +25,8 @@ import duckdb
 from dagster_dbt import DbtCliResource
 
 from orchestration.lib.config import WarehouseLayout
-from orchestration.lib.dbt import dbt_command_vars, dbt_environment
+from orchestration.lib.dbt import dbt_environment
+from orchestration.lib.dbt_vars import dbt_command_vars
 from orchestration.lib.freshness import code_fingerprint
 from orchestration.lib.spark import DBT_TARGETS
 
