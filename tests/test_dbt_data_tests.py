@@ -10,19 +10,57 @@ import duckdb
 from tests.conftest import CliRun, compiled_test
 
 
-def test_not_null_columns_names_each_column_with_nulls(sample_run: CliRun, tmp_path: Path) -> None:
+def test_row_rules_names_each_broken_rule_with_its_rows(sample_run: CliRun, tmp_path: Path) -> None:
     build = tmp_path / "build.duckdb"  # attached as `build`, the name the compiled SQL uses
     shutil.copy(sample_run.warehouse / "_internal" / "build.duckdb", build)
-    sql = compiled_test(sample_run.warehouse, "not_null_columns_mart_studio_v")
+    sql = compiled_test(sample_run.warehouse, "row_rules_mart_studio_variance")
     with duckdb.connect(str(build)) as con:
         assert con.execute(sql).fetchall() == []  # the built mart passes
         months = con.execute("SELECT count(*) FROM marts.mart_studio_variance").fetchone()[0]
-        con.execute(
-            "UPDATE marts.mart_studio_variance SET budget = NULL "
-            "WHERE period = (SELECT min(period) FROM marts.mart_studio_variance)"
+        first = "WHERE period = (SELECT min(period) FROM marts.mart_studio_variance)"
+        # one of each kind of rule broken, the rows counted by hand: a null budget in the first month (which also
+        # breaks the variance expression there: null is not true), no commitment figure at all, another scope in
+        # the first month, a posted actual a cent above what the actual counts in every month
+        con.execute(f"UPDATE marts.mart_studio_variance SET budget = NULL {first}")
+        con.execute("UPDATE marts.mart_studio_variance SET committed = NULL")
+        con.execute(f"UPDATE marts.mart_studio_variance SET scope = 'group' {first}")
+        con.execute("UPDATE marts.mart_studio_variance SET posted_actual = posted_actual + 0.01")
+        assert sorted(con.execute(sql).fetchall()) == sorted(
+            [
+                ("not null: budget", 1),
+                ("not null: committed", months),
+                ("accepted values: scope in (studio)", 1),
+                ("expression: actual = posted_actual + accrued_actual", months),
+                ("expression: variance = actual - budget and ytd_variance = ytd_actual - ytd_budget", 1),
+            ]
         )
-        con.execute("UPDATE marts.mart_studio_variance SET direction = NULL")
-        assert sorted(con.execute(sql).fetchall()) == [("budget", 1), ("direction", months)]
+
+
+def test_row_rules_ranges_and_unquoted_values(sample_run: CliRun, tmp_path: Path) -> None:
+    build = tmp_path / "build.duckdb"
+    shutil.copy(sample_run.warehouse / "_internal" / "build.duckdb", build)
+    ranged = compiled_test(sample_run.warehouse, "row_rules_mart_project_variance")
+    numbers = compiled_test(sample_run.warehouse, "row_rules_rpt_studio_budget_vs_actual")
+    with duckdb.connect(str(build)) as con:
+        assert con.execute(ranged).fetchall() == con.execute(numbers).fetchall() == []
+        # schedule_elapsed_pct within [0, 100], bounds included; a null passes (it is not_null's to count)
+        codes = [
+            r[0] for r in con.execute("SELECT project_code FROM marts.mart_project_variance ORDER BY 1").fetchall()
+        ]
+        assert len(codes) >= 5
+        for code, pct in zip(codes, (0, 100, 100.01, -0.01, None), strict=False):
+            con.execute(
+                "UPDATE marts.mart_project_variance SET schedule_elapsed_pct = ? WHERE project_code = ?", [pct, code]
+            )
+        assert sorted(con.execute(ranged).fetchall()) == [
+            ("not null: schedule_elapsed_pct", 1),
+            ("range: schedule_elapsed_pct >= 0 and schedule_elapsed_pct <= 100", 2),
+        ]
+        # row_order is one of the numbers 1, 2, 3, compared as numbers (quote: false)
+        con.execute("UPDATE marts.rpt_studio_budget_vs_actual SET row_order = 4 WHERE row_order = 3")
+        fours = con.execute("SELECT count(*) FROM marts.rpt_studio_budget_vs_actual WHERE row_order = 4").fetchone()[0]
+        assert fours > 0
+        assert con.execute(numbers).fetchall() == [("accepted values: row_order in (1, 2, 3)", fours)]
 
 
 def test_grain_test_reports_each_repeated_key_with_its_count(sample_run: CliRun, tmp_path: Path) -> None:
