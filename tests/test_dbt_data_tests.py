@@ -47,14 +47,20 @@ def test_row_rules_ranges_and_unquoted_values(sample_run: CliRun, tmp_path: Path
         codes = [
             r[0] for r in con.execute("SELECT project_code FROM marts.mart_project_variance ORDER BY 1").fetchall()
         ]
-        assert len(codes) >= 5
         for code, pct in zip(codes, (0, 100, 100.01, -0.01, None), strict=False):
             con.execute(
                 "UPDATE marts.mart_project_variance SET schedule_elapsed_pct = ? WHERE project_code = ?", [pct, code]
             )
+        # and a project twice: one row beyond the first of its code
+        assert len(codes) >= 6
+        con.execute(
+            "INSERT INTO marts.mart_project_variance FROM marts.mart_project_variance WHERE project_code = ?",
+            [codes[5]],
+        )
         assert sorted(con.execute(ranged).fetchall()) == [
             ("not null: schedule_elapsed_pct", 1),
             ("range: schedule_elapsed_pct >= 0 and schedule_elapsed_pct <= 100", 2),
+            ("unique: project_code", 1),
         ]
         # row_order is one of the numbers 1, 2, 3, compared as numbers (quote: false)
         con.execute("UPDATE marts.rpt_studio_budget_vs_actual SET row_order = 4 WHERE row_order = 3")

@@ -7,6 +7,8 @@
    `failing_rows`, how many rows break it. The test fails when any rule does.
 
    - `not_null`: columns that are never null.
+   - `unique`: columns no two rows share a value of (nulls aside); the rows beyond each value's first break it.
+     Read over the whole model: not with `new_rows` (an incremental model's key: unique_combination_of_columns).
    - `accepted_values`: {column: [values]}; nulls pass (pair with not_null). Values are quoted as strings, or
      {column: {values: [...], quote: false}} for numbers.
    - `ranges`: {column: {min_value, max_value, inclusive}} (either bound may be omitted; inclusive unless
@@ -14,10 +16,16 @@
    - `expressions`: conditions every row meets; a row where one is false or null breaks it.
    - `new_rows` (an incremental model's test): only the rows the build may have added are read, when it appends
      to a build that passed its tests (macro rows_to_test). #}
-{% test row_rules(model, not_null=[], accepted_values={}, ranges={}, expressions=[], new_rows=none) %}
+{% test row_rules(model, not_null=[], unique=[], accepted_values={}, ranges={}, expressions=[], new_rows=none) %}
+{%- if unique and new_rows is not none -%}
+    {{ exceptions.raise_compiler_error("row_rules on " ~ model ~ ": `unique` reads the whole model, not `new_rows`") }}
+{%- endif -%}
 {%- set rules = [] -%}
 {%- for column in not_null -%}
-    {%- do rules.append(["not null: " ~ column, column ~ " is null"]) -%}
+    {%- do rules.append(["not null: " ~ column, "count(case when " ~ column ~ " is null then 1 end)"]) -%}
+{%- endfor -%}
+{%- for column in unique -%}
+    {%- do rules.append(["unique: " ~ column, "count(" ~ column ~ ") - count(distinct " ~ column ~ ")"]) -%}
 {%- endfor -%}
 {%- for column, accepted in accepted_values.items() -%}
     {%- set values = accepted if accepted is sequence and accepted is not mapping else accepted['values'] -%}
@@ -28,7 +36,7 @@
     {%- endfor -%}
     {%- do rules.append([
         "accepted values: " ~ column ~ " in (" ~ (values | join(', ')) ~ ")",
-        column ~ " is not null and " ~ column ~ " not in (" ~ (listed | join(', ')) ~ ")"
+        "count(case when " ~ column ~ " is not null and " ~ column ~ " not in (" ~ (listed | join(', ')) ~ ") then 1 end)"
     ]) -%}
 {%- endfor -%}
 {%- for column, bounds in ranges.items() -%}
@@ -43,10 +51,13 @@
         {%- do said.append(column ~ (" <= " if inclusive else " < ") ~ bounds['max_value']) -%}
         {%- do broken.append(column ~ (" > " if inclusive else " >= ") ~ bounds['max_value']) -%}
     {%- endif -%}
-    {%- do rules.append(["range: " ~ (said | join(' and ')), column ~ " is not null and (" ~ (broken | join(' or ')) ~ ")"]) -%}
+    {%- do rules.append([
+        "range: " ~ (said | join(' and ')),
+        "count(case when " ~ column ~ " is not null and (" ~ (broken | join(' or ')) ~ ") then 1 end)"
+    ]) -%}
 {%- endfor -%}
 {%- for expression in expressions -%}
-    {%- do rules.append(["expression: " ~ expression, "not coalesce((" ~ expression ~ "), false)"]) -%}
+    {%- do rules.append(["expression: " ~ expression, "count(case when not coalesce((" ~ expression ~ "), false) then 1 end)"]) -%}
 {%- endfor -%}
 with tested as (
     select * from {{ rows_to_test(model, new_rows) or model }} as rows_tested
@@ -54,7 +65,7 @@ with tested as (
 counted as (
     select
     {%- for rule in rules %}
-        count(case when {{ rule[1] }} then 1 end) as rule_{{ loop.index }}{{ ',' if not loop.last }}
+        {{ rule[1] }} as rule_{{ loop.index }}{{ ',' if not loop.last }}
     {%- endfor %}
     from tested
 )
