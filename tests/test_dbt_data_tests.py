@@ -16,8 +16,13 @@ def test_row_rules_names_each_broken_rule_with_its_rows(sample_run: CliRun, tmp_
     sql = compiled_test(sample_run.warehouse, "row_rules_mart_studio_variance")
     with duckdb.connect(str(build)) as con:
         assert con.execute(sql).fetchall() == []  # the built mart passes
-        months = con.execute("SELECT count(*) FROM marts.mart_studio_variance").fetchone()[0]
         first = "WHERE period = (SELECT min(period) FROM marts.mart_studio_variance)"
+        # the last month twice: one row beyond the first of its period (the mart's grain)
+        con.execute(
+            "INSERT INTO marts.mart_studio_variance FROM marts.mart_studio_variance "
+            "WHERE period = (SELECT max(period) FROM marts.mart_studio_variance)"
+        )
+        rows = con.execute("SELECT count(*) FROM marts.mart_studio_variance").fetchone()[0]
         # one of each kind of rule broken, the rows counted by hand: a null budget in the first month (which also
         # breaks the variance expression there: null is not true), no commitment figure at all, another scope in
         # the first month, a posted actual a cent above what the actual counts in every month
@@ -28,9 +33,10 @@ def test_row_rules_names_each_broken_rule_with_its_rows(sample_run: CliRun, tmp_
         assert sorted(con.execute(sql).fetchall()) == sorted(
             [
                 ("not null: budget", 1),
-                ("not null: committed", months),
+                ("not null: committed", rows),
+                ("unique: (period)", 1),
                 ("accepted values: scope in (studio)", 1),
-                ("expression: actual = posted_actual + accrued_actual", months),
+                ("expression: actual = posted_actual + accrued_actual", rows),
                 ("expression: variance = actual - budget and ytd_variance = ytd_actual - ytd_budget", 1),
             ]
         )

@@ -1,14 +1,15 @@
 {# A model's row-level rules in one test, instead of one test per rule: a refresh runs one node per model, not
-   hundreds (each dbt node costs its own compilation, events and round trip; at 10M rows a day's build ran 116
-   such tests besides its 45 models). The rows are read once: every rule is a count over the same scan.
+   hundreds (each dbt node costs its own compilation, events and round trip). The rows are read once: every rule
+   is a count over the same scan.
 
    A failing rule is one row of the result: `rule` (what it asks, e.g. `not null: amount`, `accepted values:
    status in (active, closed)`, `range: amount >= 0`, `expression: actual = posted + accrued`) and
    `failing_rows`, how many rows break it. The test fails when any rule does.
 
    - `not_null`: columns that are never null.
-   - `unique`: columns no two rows share a value of (nulls aside); the rows beyond each value's first break it.
-     Read over the whole model: not with `new_rows` (an incremental model's key: unique_combination_of_columns).
+   - `unique`: keys no two rows share: a column (its nulls aside), or a list of columns (the model's grain; nulls
+     compare equal, as in a GROUP BY). The rows beyond each key's first break it. Read over the whole model: not
+     with `new_rows` (an incremental model's key is tested by unique_combination_of_columns, on its new rows).
    - `accepted_values`: {column: [values]}; nulls pass (pair with not_null). Values are quoted as strings, or
      {column: {values: [...], quote: false}} for numbers.
    - `ranges`: {column: {min_value, max_value, inclusive}} (either bound may be omitted; inclusive unless
@@ -24,8 +25,12 @@
 {%- for column in not_null -%}
     {%- do rules.append(["not null: " ~ column, "count(case when " ~ column ~ " is null then 1 end)"]) -%}
 {%- endfor -%}
-{%- for column in unique -%}
-    {%- do rules.append(["unique: " ~ column, "count(" ~ column ~ ") - count(distinct " ~ column ~ ")"]) -%}
+{%- for key in unique -%}
+    {%- if key is string -%}
+        {%- do rules.append(["unique: " ~ key, "count(" ~ key ~ ") - count(distinct " ~ key ~ ")"]) -%}
+    {%- else -%}
+        {%- do rules.append(["unique: (" ~ (key | join(', ')) ~ ")", "count(*) - count(distinct " ~ row_key(key) ~ ")"]) -%}
+    {%- endif -%}
 {%- endfor -%}
 {%- for column, accepted in accepted_values.items() -%}
     {%- set values = accepted if accepted is sequence and accepted is not mapping else accepted['values'] -%}
@@ -77,3 +82,16 @@ where rule_{{ loop.index }} > 0
 {% endif %}
 {%- endfor %}
 {% endtest %}
+
+{# A row's values of `columns` as one value that DISTINCT compares (nulls equal): DuckDB's row(), Spark's struct(). #}
+{% macro row_key(columns) -%}
+    {{ return(adapter.dispatch('row_key')(columns)) }}
+{%- endmacro %}
+
+{% macro default__row_key(columns) -%}
+    row({{ columns | join(', ') }})
+{%- endmacro %}
+
+{% macro spark__row_key(columns) -%}
+    struct({{ columns | join(', ') }})
+{%- endmacro %}
