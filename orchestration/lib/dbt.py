@@ -143,7 +143,7 @@ def dbt_environment(dbt_vars: Mapping[str, object], workdir: Path | None = None)
 
 
 # dbt nodes at once in a DuckDB build of a day the refresh's plan scoped (the models new files and the as-of date
-# reach, onto the tables the build database holds). Such a build is small nodes (at 1M rows: 44 models, 229 tests):
+# reach, onto the tables the build database holds). Such a build is small nodes (44 models; 229 tests when measured):
 # while one node's SQL runs in DuckDB, another is compiled in Python. Fourteen next days at 1M rows, alternating 2
 # and 1 (3 December 2026): the dbt step 12.6 against 13.5 s on average, the whole run 23.9 against 24.8 s, ten of
 # the fourteen pairs faster. Every other build keeps the profile's one: a build of every model may build large

@@ -22,7 +22,7 @@ from great_expectations.core import ExpectationSuiteValidationResult
 from orchestration.lib.config import WarehouseLayout
 from orchestration.lib.contract import SOURCES, Source, source_for_file
 from orchestration.lib.faults import pause_point
-from orchestration.lib.freshness import sha256_of
+from orchestration.lib.freshness import landing_sha256
 from orchestration.lib.gate.checks import CHECK_DB_CONFIG, run_gate
 from orchestration.lib.gate.context import RunContext, prepare_context
 from orchestration.lib.gate.data_docs import write_load_page
@@ -158,7 +158,7 @@ def ingest_file(
     run: RunContext,
     mapping: Mapping | None = None,
 ) -> LoadOutcome:
-    sha = sha256_of(path)
+    sha = landing_sha256(path, layout)
     if sha in known:
         return LoadOutcome(path.name, source.name, "skipped", known[sha]["load_id"], sha, known[sha]["rows"])
     load_id = new_load_id(sha)
