@@ -288,7 +288,12 @@ def _grain_test_checks_new_rows_against_the_whole_fact(warehouse: Path, build: P
         copy = f"INSERT INTO marts.fct_actual_costs SELECT * REPLACE ({{}}) FROM ({old}) WHERE cost_id = ?"
         for key, change in zip(
             keys,
-            ("'zz-a-later-load' AS load_id", "'accrued' AS status", f"DATE '{tested_as_of}' + 1 AS cost_date"),
+            (
+                "'zz-a-later-load' AS load_id",
+                "'accrued' AS status",
+                # in the month of its new date, so that it breaks no other rule of the fact's
+                f"DATE '{tested_as_of}' + 1 AS cost_date, date_trunc('month', DATE '{tested_as_of}' + 1) AS period",
+            ),
             strict=True,
         ):
             con.execute(copy.format(change), [tested_load, key])

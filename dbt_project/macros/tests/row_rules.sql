@@ -33,7 +33,10 @@
     {%- endif -%}
 {%- endfor -%}
 {%- for column, accepted in accepted_values.items() -%}
-    {%- set values = accepted if accepted is sequence and accepted is not mapping else accepted['values'] -%}
+    {%- if accepted is string or (accepted is mapping and accepted.get('values') is string) -%}
+        {{ exceptions.raise_compiler_error("row_rules on " ~ model ~ ": the accepted values of " ~ column ~ " are a list, not '" ~ accepted ~ "'") }}
+    {%- endif -%}
+    {%- set values = accepted if accepted is not mapping else accepted['values'] -%}
     {%- set quote = true if accepted is not mapping else accepted.get('quote', true) -%}
     {%- set listed = [] -%}
     {%- for value in values -%}
@@ -64,6 +67,9 @@
 {%- for expression in expressions -%}
     {%- do rules.append(["expression: " ~ expression, "count(case when not coalesce((" ~ expression ~ "), false) then 1 end)"]) -%}
 {%- endfor -%}
+{%- if not rules -%}
+    {{ exceptions.raise_compiler_error("row_rules on " ~ model ~ ": no rules") }}
+{%- endif %}
 with tested as (
     select * from {{ rows_to_test(model, new_rows) or model }} as rows_tested
 ),
