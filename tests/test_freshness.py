@@ -9,6 +9,7 @@ from pathlib import Path
 
 from orchestration.lib.freshness import (
     HASH_CACHE_FILE,
+    hash_cache,
     is_current,
     landing_fingerprint,
     landing_sha256,
@@ -64,16 +65,17 @@ def test_a_file_is_hashed_again_only_when_its_size_or_time_changes(tmp_path: Pat
 def test_the_ingest_takes_a_files_hash_from_the_cache_while_the_file_is_unchanged(tmp_path: Path) -> None:
     landing, layout = two_file_studio(tmp_path)
     ledger = landing / "gl_actuals_1.csv"
-    assert landing_sha256(ledger, layout) == hashlib.sha256(ledger.read_bytes()).hexdigest()  # no cache: read
+    # no cache yet: the file is read
+    assert landing_sha256(ledger, hash_cache(layout)) == hashlib.sha256(ledger.read_bytes()).hexdigest()
     first = dict(landing_fingerprint(landing, layout))
     cache = layout.internal / HASH_CACHE_FILE
     cache.write_text(cache.read_text(encoding="utf-8").replace(first["gl_actuals_1.csv"], "e" * 64), encoding="utf-8")
-    assert landing_sha256(ledger, layout) == "e" * 64  # the planted value: the file was not read
+    assert landing_sha256(ledger, hash_cache(layout)) == "e" * 64  # the planted value: the file was not read
     stat = ledger.stat()
     os.utime(ledger, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))  # touched: the same bytes read again
-    assert landing_sha256(ledger, layout) == hashlib.sha256(ledger.read_bytes()).hexdigest()
+    assert landing_sha256(ledger, hash_cache(layout)) == hashlib.sha256(ledger.read_bytes()).hexdigest()
     cache.write_text("not json", encoding="utf-8")  # a damaged cache is no answer
-    assert landing_sha256(ledger, layout) == hashlib.sha256(ledger.read_bytes()).hexdigest()
+    assert landing_sha256(ledger, hash_cache(layout)) == hashlib.sha256(ledger.read_bytes()).hexdigest()
 
 
 def test_files_no_refresh_reads_are_not_landing_inputs(tmp_path: Path) -> None:

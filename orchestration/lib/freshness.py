@@ -67,17 +67,21 @@ def _hash_key(path: Path) -> str:
     return f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
 
 
-def landing_sha256(path: Path, layout: WarehouseLayout) -> str:
-    """A landing file's sha256 as the warehouse's hash cache records it for the file as it is now (the same path,
-    size and modification time: `landing_fingerprint` hashed it at the run's start), else read from the file. The
-    ingest of a source looks at every one of its landing files, loaded or not: at 10M rows of history the ledger's
-    files (187 MB; 0.25 s to hash alone, ten times that at 100M rows) were read whole again every day."""
+def hash_cache(layout: WarehouseLayout) -> dict[str, str]:
+    """The warehouse's record of the landing files' sha256 by `_hash_key` (empty when missing or damaged)."""
     try:
         cache = json.loads((layout.internal / HASH_CACHE_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        cache = {}
-    found = cache.get(_hash_key(path)) if isinstance(cache, dict) else None
-    return found if isinstance(found, str) else sha256_of(path)
+        return {}
+    return {k: v for k, v in cache.items() if isinstance(v, str)} if isinstance(cache, dict) else {}
+
+
+def landing_sha256(path: Path, cache: Mapping[str, str]) -> str:
+    """A landing file's sha256 as the hash cache (`hash_cache`) records it for the file as it is now (the same path,
+    size and modification time: `landing_fingerprint` hashed it at the run's start), else read from the file. The
+    ingest of a source looks at every one of its landing files, loaded or not: at 10M rows of history the ledger's
+    files (187 MB; 0.25 s to hash alone, ten times that at 100M rows) were read whole again every day."""
+    return cache.get(_hash_key(path)) or sha256_of(path)
 
 
 def landing_fingerprint(
@@ -90,10 +94,7 @@ def landing_fingerprint(
 
     mappings = load_mappings() if mappings is None else mappings
     cache_path = layout.internal / HASH_CACHE_FILE
-    try:
-        cache = json.loads(cache_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        cache = {}
+    cache = hash_cache(layout)
     found, fresh = [], {}
     for path in sorted(landing_dir.iterdir()):
         if not path.is_file() or path.name.startswith(".") or not landing_file_is_read(path.name, mappings):

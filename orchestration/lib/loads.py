@@ -22,7 +22,7 @@ from great_expectations.core import ExpectationSuiteValidationResult
 from orchestration.lib.config import WarehouseLayout
 from orchestration.lib.contract import SOURCES, Source, source_for_file
 from orchestration.lib.faults import pause_point
-from orchestration.lib.freshness import landing_sha256
+from orchestration.lib.freshness import hash_cache, landing_sha256
 from orchestration.lib.gate.checks import CHECK_DB_CONFIG, run_gate
 from orchestration.lib.gate.context import RunContext, prepare_context
 from orchestration.lib.gate.data_docs import write_load_page
@@ -133,12 +133,13 @@ def ingest_source(
     for leftover in layout.check_dbs.glob(f"{source.name}-*"):  # a killed run's check databases
         leftover.unlink(missing_ok=True)
     known = {m["sha256"]: m for m in accepted_manifests(layout, source.name)}
+    hashes = hash_cache(layout)  # the landing files' sha256 as the run's start hashed them (read once)
     outcomes = []
     for path in landing_files(landing_dir, source, mappings):
         if progress:
             progress(f"checking {path.name}")
         mapping = _mapping_of(path.name, mappings)
-        outcome = ingest_file(path, source, layout, known, run_id, run or RunContext(), mapping)
+        outcome = ingest_file(path, source, layout, known, run_id, run or RunContext(), mapping, hashes)
         if progress:
             progress(outcome.progress_line())
         outcomes.append(outcome)
@@ -157,8 +158,9 @@ def ingest_file(
     run_id: str,
     run: RunContext,
     mapping: Mapping | None = None,
+    hashes: dict[str, str] | None = None,
 ) -> LoadOutcome:
-    sha = landing_sha256(path, layout)
+    sha = landing_sha256(path, hashes or {})
     if sha in known:
         return LoadOutcome(path.name, source.name, "skipped", known[sha]["load_id"], sha, known[sha]["rows"])
     load_id = new_load_id(sha)
