@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from pathlib import Path
 
 import duckdb
+import jinja2
 
 from tests.conftest import CliRun, compiled_test
 
@@ -40,6 +43,26 @@ def test_row_rules_names_each_broken_rule_with_its_rows(sample_run: CliRun, tmp_
                 ("expression: variance = actual - budget and ytd_variance = ytd_actual - ytd_budget", 1),
             ]
         )
+        # dbt's failures ("Got N results", Dagster's failed row count) are the rows counted, not the rules broken
+        fail_calc = _test_config(sample_run.warehouse, "row_rules_mart_studio_variance")["fail_calc"]
+        assert con.execute(f"SELECT {fail_calc} FROM ({sql}) AS result").fetchone()[0] == 1 + rows + 1 + 1 + rows + 1
+
+
+def _test_config(warehouse: Path, prefix: str) -> dict:
+    manifest = json.loads((warehouse / "_internal" / "dbt_target" / "manifest.json").read_text(encoding="utf-8"))
+    (node,) = [node for node in manifest["nodes"].values() if node["name"].startswith(prefix)]
+    return node["config"]
+
+
+def test_a_rule_text_reads_back_as_written_on_either_engine() -> None:
+    """A rule's text and accepted values become SQL literals (macro text_literal): a quote and a backslash read back
+    as written. DuckDB doubles a quote; Spark reads a backslash as an escape, which DuckDB's E'' strings read alike."""
+    source = (Path(__file__).parents[1] / "dbt_project" / "macros" / "tests" / "row_rules.sql").read_text()
+    text = "note: vendor in ('O''Brien', C:\\films\\) \\' end"
+    for dialect, read_as in (("default", "{}"), ("spark", "E{}")):
+        body = re.search(rf"{{% macro {dialect}__text_literal\(text\) -%}}(.*?){{%- endmacro %}}", source, re.S)
+        literal = jinja2.Template(body.group(1)).render(text=text).strip()
+        assert duckdb.sql(f"SELECT {read_as.format(literal)}").fetchall() == [(text,)], (dialect, literal)
 
 
 def test_row_rules_ranges_and_unquoted_values(sample_run: CliRun, tmp_path: Path) -> None:

@@ -4,7 +4,8 @@
 
    A failing rule is one row of the result: `rule` (what it asks, e.g. `not null: amount`, `accepted values:
    status in (active, closed)`, `range: amount >= 0`, `expression: actual = posted + accrued`) and
-   `failing_rows`, how many rows break it. The test fails when any rule does.
+   `failing_rows`, how many rows break it. The test fails when any rule does, and its failures (dbt's "Got N
+   results", Dagster's failed row count) are the rows its broken rules count, a row once per rule it breaks.
 
    - `not_null`: columns that are never null.
    - `unique`: keys no two rows share: a column (its nulls aside), or a list of columns (the model's grain; nulls
@@ -18,6 +19,7 @@
    - `new_rows` (an incremental model's test): only the rows the build may have added are read, when it appends
      to a build that passed its tests (macro rows_to_test). #}
 {% test row_rules(model, not_null=[], unique=[], accepted_values={}, ranges={}, expressions=[], new_rows=none) %}
+{{ config(fail_calc='coalesce(sum(failing_rows), 0)') }}
 {%- if unique and new_rows is not none -%}
     {{ exceptions.raise_compiler_error("row_rules on " ~ model ~ ": `unique` reads the whole model, not `new_rows`") }}
 {%- endif -%}
@@ -40,7 +42,7 @@
     {%- set quote = true if accepted is not mapping else accepted.get('quote', true) -%}
     {%- set listed = [] -%}
     {%- for value in values -%}
-        {%- do listed.append(("'" ~ dbt.escape_single_quotes(value | string) ~ "'") if quote else (value | string)) -%}
+        {%- do listed.append(text_literal(value | string) if quote else (value | string)) -%}
     {%- endfor -%}
     {%- do rules.append([
         "accepted values: " ~ column ~ " in (" ~ (values | join(', ')) ~ ")",
@@ -81,13 +83,27 @@ counted as (
     from tested
 )
 {% for rule in rules -%}
-select '{{ dbt.escape_single_quotes(rule[0]) }}' as rule, rule_{{ loop.index }} as failing_rows
+select {{ text_literal(rule[0]) }} as rule, rule_{{ loop.index }} as failing_rows
 from counted
 where rule_{{ loop.index }} > 0
 {% if not loop.last %}union all
 {% endif %}
 {%- endfor %}
 {% endtest %}
+
+{# A string literal of `text`, quotes and all, that reads back as `text`: DuckDB doubles a quote; Spark's literals
+   also read a backslash as an escape, so it is doubled there too. #}
+{% macro text_literal(text) -%}
+    {{ return(adapter.dispatch('text_literal')(text)) }}
+{%- endmacro %}
+
+{% macro default__text_literal(text) -%}
+    '{{ text | replace("'", "''") }}'
+{%- endmacro %}
+
+{% macro spark__text_literal(text) -%}
+    '{{ text | replace("\\", "\\\\") | replace("'", "\\'") }}'
+{%- endmacro %}
 
 {# A row's values of `columns` as one value that DISTINCT compares (nulls equal): DuckDB's row(), Spark's struct(). #}
 {% macro row_key(columns) -%}
