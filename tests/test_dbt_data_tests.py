@@ -13,6 +13,17 @@ import jinja2
 from tests.conftest import CliRun, compiled_test
 
 
+def _build_copy(sample_run: CliRun, tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    """A copy of the sample's build database (attached as `build`, the name the compiled SQL uses) with its work
+    database, which holds the staging models a relationship rule reads, attached as `work`."""
+    internal = sample_run.warehouse / "_internal"
+    for name in ("build.duckdb", "work.duckdb"):
+        shutil.copy(internal / name, tmp_path / name)
+    con = duckdb.connect(str(tmp_path / "build.duckdb"))
+    con.execute(f"ATTACH '{tmp_path / 'work.duckdb'}' AS work")
+    return con
+
+
 def test_row_rules_names_each_broken_rule_with_its_rows(sample_run: CliRun, tmp_path: Path) -> None:
     build = tmp_path / "build.duckdb"  # attached as `build`, the name the compiled SQL uses
     shutil.copy(sample_run.warehouse / "_internal" / "build.duckdb", build)
@@ -48,6 +59,27 @@ def test_row_rules_names_each_broken_rule_with_its_rows(sample_run: CliRun, tmp_
         assert con.execute(f"SELECT {fail_calc} FROM ({sql}) AS result").fetchone()[0] == 1 + rows + 1 + 1 + rows + 1
 
 
+def test_row_rules_relationships_count_rows_whose_value_the_parent_lacks(sample_run: CliRun, tmp_path: Path) -> None:
+    sql = compiled_test(sample_run.warehouse, "row_rules_mart_department_variance")
+    assert "stg_departments" in sql
+    with _build_copy(sample_run, tmp_path) as con:
+        assert con.execute(sql).fetchall() == []
+        mart = "marts.mart_department_variance"
+        departments = con.execute("SELECT count(DISTINCT department_code) FROM work.staging.stg_departments").fetchone()
+        assert departments[0] > 1
+        rows = con.execute(f"SELECT period, department_code FROM {mart} ORDER BY ALL LIMIT 3").fetchall()
+        # by hand: a department the departments file does not have (1 row), a null (not null's to count, not the
+        # relationship's), and a row repeated (one row beyond the first of its key; the parents' join adds none)
+        con.execute(f"UPDATE {mart} SET department_code = 'GONE' WHERE (period, department_code) = (?, ?)", rows[0])
+        con.execute(f"UPDATE {mart} SET department_code = NULL WHERE (period, department_code) = (?, ?)", rows[1])
+        con.execute(f"INSERT INTO {mart} FROM {mart} WHERE (period, department_code) = (?, ?)", rows[2])
+        assert sorted(con.execute(sql).fetchall()) == [
+            ("not null: department_code", 1),
+            ("relationship: department_code in stg_departments.department_code", 1),
+            ("unique: (period, department_code)", 1),
+        ]
+
+
 def _test_config(warehouse: Path, prefix: str) -> dict:
     manifest = json.loads((warehouse / "_internal" / "dbt_target" / "manifest.json").read_text(encoding="utf-8"))
     (node,) = [node for node in manifest["nodes"].values() if node["name"].startswith(prefix)]
@@ -66,11 +98,9 @@ def test_a_rule_text_reads_back_as_written_on_either_engine() -> None:
 
 
 def test_row_rules_ranges_and_unquoted_values(sample_run: CliRun, tmp_path: Path) -> None:
-    build = tmp_path / "build.duckdb"
-    shutil.copy(sample_run.warehouse / "_internal" / "build.duckdb", build)
     ranged = compiled_test(sample_run.warehouse, "row_rules_mart_project_variance")
     numbers = compiled_test(sample_run.warehouse, "row_rules_rpt_studio_budget_vs_actual")
-    with duckdb.connect(str(build)) as con:
+    with _build_copy(sample_run, tmp_path) as con:
         assert con.execute(ranged).fetchall() == con.execute(numbers).fetchall() == []
         # schedule_elapsed_pct within [0, 100], bounds included; a null passes (it is not_null's to count)
         codes = [

@@ -16,12 +16,15 @@
    - `ranges`: {column: {min_value, max_value, inclusive}} (either bound may be omitted; inclusive unless
      `inclusive: false`, which makes both strict); nulls pass.
    - `expressions`: conditions every row meets; a row where one is false or null breaks it.
+   - `relationships`: {column: {to: ref('parent'), field: parent_column}}: a row whose value is not among the
+     parent's breaks it; nulls pass (as dbt's `relationships`). Read over the whole model, as `unique`: a parent's
+     new load can orphan rows that passed before.
    - `new_rows` (an incremental model's test): only the rows the build may have added are read, when it appends
      to a build that passed its tests (macro rows_to_test). #}
-{% test row_rules(model, not_null=[], unique=[], accepted_values={}, ranges={}, expressions=[], new_rows=none) %}
+{% test row_rules(model, not_null=[], unique=[], accepted_values={}, ranges={}, expressions=[], relationships={}, new_rows=none) %}
 {{ config(fail_calc='coalesce(sum(failing_rows), 0)') }}
-{%- if unique and new_rows is not none -%}
-    {{ exceptions.raise_compiler_error("row_rules on " ~ model ~ ": `unique` reads the whole model, not `new_rows`") }}
+{%- if (unique or relationships) and new_rows is not none -%}
+    {{ exceptions.raise_compiler_error("row_rules on " ~ model ~ ": `unique` and `relationships` read the whole model, not `new_rows`") }}
 {%- endif -%}
 {%- set rules = [] -%}
 {%- for column in not_null -%}
@@ -69,6 +72,18 @@
 {%- for expression in expressions -%}
     {%- do rules.append(["expression: " ~ expression, "count(case when not coalesce((" ~ expression ~ "), false) then 1 end)"]) -%}
 {%- endfor -%}
+{%- set parents = [] -%}
+{%- for column, reference in relationships.items() -%}
+    {%- set key = "row_rules_parent_key_" ~ loop.index -%}
+    {%- do parents.append(
+        "left join (select distinct " ~ reference['field'] ~ " as " ~ key ~ " from " ~ reference['to'] ~ ") as parent_"
+        ~ loop.index ~ " on tested." ~ column ~ " = parent_" ~ loop.index ~ "." ~ key
+    ) -%}
+    {%- do rules.append([
+        "relationship: " ~ column ~ " in " ~ reference['to'].identifier ~ "." ~ reference['field'],
+        "count(case when tested." ~ column ~ " is not null and " ~ key ~ " is null then 1 end)"
+    ]) -%}
+{%- endfor -%}
 {%- if not rules -%}
     {{ exceptions.raise_compiler_error("row_rules on " ~ model ~ ": no rules") }}
 {%- endif %}
@@ -81,6 +96,9 @@ counted as (
         {{ rule[1] }} as rule_{{ loop.index }}{{ ',' if not loop.last }}
     {%- endfor %}
     from tested
+    {%- for parent in parents %}
+    {{ parent }}
+    {%- endfor %}
 )
 {% for rule in rules -%}
 select {{ text_literal(rule[0]) }} as rule, rule_{{ loop.index }} as failing_rows
