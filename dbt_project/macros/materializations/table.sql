@@ -7,8 +7,9 @@
    dbt's macros and events (README "Refreshes that cost what the new data costs").
 
    It covers what the project's tables use: SQL models, contracts, no indexes, foreign keys, grants, persisted
-   docs or DuckLake settings; a model that sets one of those is stopped at compile time, naming it, rather than
-   built without it. Spark builds with its adapter's own `table`. #}
+   docs, partitioning or sorting; a model that sets one of those fails, naming it, before anything is built,
+   rather than being built without it. Spark builds with its adapter's own `table`.
+   tests/test_table_materialization.py checks each of these on a project of its own. #}
 {% materialization table, adapter="duckdb", supported_languages=["sql"] %}
   {%- set unsupported = [] -%}
   {%- for setting in ["indexes", "grants", "partitioned_by", "sorted_by"] -%}
