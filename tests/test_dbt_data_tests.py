@@ -78,6 +78,15 @@ def test_row_rules_relationships_count_rows_whose_value_the_parent_lacks(sample_
             ("relationship: department_code in stg_departments.department_code", 1),
             ("unique: (period, department_code)", 1),
         ]
+        # the fact's references are read over the whole fact, its first line (of the first load) included
+        fact = compiled_test(sample_run.warehouse, "relationships_fct_actual_costs")
+        assert con.execute(fact).fetchall() == []
+        con.execute("UPDATE marts.fct_actual_costs SET department_code = 'GONE' WHERE cost_id = ?", [_first_cost(con)])
+        assert con.execute(fact).fetchall() == [("relationship: department_code in stg_departments.department_code", 1)]
+
+
+def _first_cost(con: duckdb.DuckDBPyConnection) -> str:
+    return con.execute("SELECT cost_id FROM marts.fct_actual_costs ORDER BY load_id, cost_id LIMIT 1").fetchone()[0]
 
 
 def _test_config(warehouse: Path, prefix: str) -> dict:
