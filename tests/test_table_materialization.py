@@ -96,8 +96,8 @@ def test_a_table_is_replaced_kept_when_its_model_fails_and_refused_a_setting_it_
     assert _rows(folder, "amounts") == [(3, "new")]
 
     # a setting the materialization does not apply is named, and nothing is built
-    _project(folder, {"amounts": "{{ config(indexes=[{'columns': ['id']}]) }} select 5 as id"})
+    _project(folder, {"amounts": "{{ config(indexes=[{'columns': ['id']}], partition_by='id') }} select 5 as id"})
     refused = _run(folder)
     assert refused.returncode == 1
-    assert "does not apply indexes of model.materialization_check.amounts" in refused.stdout
+    assert "does not apply indexes, partition_by of model.materialization_check.amounts" in refused.stdout
     assert _rows(folder, "amounts") == [(3, "new")]

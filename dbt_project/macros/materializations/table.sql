@@ -7,12 +7,14 @@
    dbt's macros and events (README "Refreshes that cost what the new data costs").
 
    It covers what the project's tables use: SQL models, contracts, no indexes, foreign keys, grants, persisted
-   docs, partitioning or sorting; a model that sets one of those fails, naming it, before anything is built,
-   rather than being built without it. Spark builds with its adapter's own `table`.
+   docs, partitioning or sorting; a model that sets one of those fails when it runs, naming it, before its table
+   is touched, rather than being built without it. (A foreign key of another table pointing at this one makes
+   DuckDB refuse the drop: the build fails and the old table stays; the project declares none.) Spark builds
+   with its adapter's own `table`.
    tests/test_table_materialization.py checks each of these on a project of its own. #}
 {% materialization table, adapter="duckdb", supported_languages=["sql"] %}
   {%- set unsupported = [] -%}
-  {%- for setting in ["indexes", "grants", "partitioned_by", "sorted_by"] -%}
+  {%- for setting in ["indexes", "grants", "partitioned_by", "partition_by", "sorted_by", "sort_by"] -%}
     {%- if config.get(setting) -%}{%- do unsupported.append(setting) -%}{%- endif -%}
   {%- endfor -%}
   {%- if config.get("persist_docs") and (config.get("persist_docs").get("relation") or config.get("persist_docs").get("columns")) -%}
@@ -36,9 +38,9 @@
   {%- set target_relation = this.incorporate(type="table") -%}
 
   {{ run_hooks(pre_hooks, inside_transaction=False) }}
-  -- `BEGIN` happens here:
   {{ run_hooks(pre_hooks, inside_transaction=True) }}
 
+  -- `BEGIN` happens here, at the first statement: the pre-hooks' inside the transaction, else the build's
   {% call statement("main") -%}
     {%- if existing_relation is not none %}
     drop {{ existing_relation.type }} if exists {{ existing_relation }} cascade;

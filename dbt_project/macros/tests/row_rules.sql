@@ -17,8 +17,8 @@
      `inclusive: false`, which makes both strict); nulls pass.
    - `expressions`: conditions every row meets; a row where one is false or null breaks it.
    - `relationships`: {column: {to: ref('parent'), field: parent_column}}: a row whose value is not among the
-     parent's breaks it; nulls pass (as dbt's `relationships`). Read over the whole model, as `unique`: a parent's
-     new load can orphan rows that passed before.
+     parent's breaks it, the two compared as text; nulls pass (as dbt's `relationships`). Read over the whole
+     model, as `unique`: a parent's new load can orphan rows that passed before.
    - `new_rows` (an incremental model's test): only the rows the build may have added are read, when it appends
      to a build that passed its tests (macro rows_to_test). #}
 {% test row_rules(model, not_null=[], unique=[], accepted_values={}, ranges={}, expressions=[], relationships={}, new_rows=none) %}
@@ -72,12 +72,16 @@
 {%- for expression in expressions -%}
     {%- do rules.append(["expression: " ~ expression, "count(case when not coalesce((" ~ expression ~ "), false) then 1 end)"]) -%}
 {%- endfor -%}
+{#- a reference: the parent's distinct keys as text, joined to the row's value as text, so that a row meets one
+    key at most (a parent's repeated keys, or two keys one value casts to, would repeat it) and the other rules
+    count the same rows -#}
 {%- set parents = [] -%}
 {%- for column, reference in relationships.items() -%}
     {%- set key = "row_rules_parent_key_" ~ loop.index -%}
     {%- do parents.append(
-        "left join (select distinct " ~ reference['field'] ~ " as " ~ key ~ " from " ~ reference['to'] ~ ") as parent_"
-        ~ loop.index ~ " on tested." ~ column ~ " = parent_" ~ loop.index ~ "." ~ key
+        "left join (select distinct cast(" ~ reference['field'] ~ " as " ~ dbt.type_string() ~ ") as " ~ key
+        ~ " from " ~ reference['to'] ~ ") as parent_" ~ loop.index ~ " on cast(tested." ~ column ~ " as "
+        ~ dbt.type_string() ~ ") = parent_" ~ loop.index ~ "." ~ key
     ) -%}
     {%- do rules.append([
         "relationship: " ~ column ~ " in " ~ reference['to'].identifier ~ "." ~ reference['field'],
