@@ -17,7 +17,8 @@
   {%- for setting in ["indexes", "grants", "partitioned_by", "partition_by", "sorted_by", "sort_by"] -%}
     {%- if config.get(setting) -%}{%- do unsupported.append(setting) -%}{%- endif -%}
   {%- endfor -%}
-  {%- if config.get("persist_docs") and (config.get("persist_docs").get("relation") or config.get("persist_docs").get("columns")) -%}
+  {%- set persist_docs = config.get("persist_docs") or {} -%}
+  {%- if persist_docs.get("relation") or persist_docs.get("columns") -%}
     {%- do unsupported.append("persist_docs") -%}
   {%- endif -%}
   {%- for constraint in model.get("constraints", []) if constraint.get("type") == "foreign_key" -%}

@@ -76,12 +76,13 @@
     key at most (a parent's repeated keys, or two keys one value casts to, would repeat it) and the other rules
     count the same rows -#}
 {%- set parents = [] -%}
+{%- set text = dbt.type_string() -%}
 {%- for column, reference in relationships.items() -%}
     {%- set key = "row_rules_parent_key_" ~ loop.index -%}
+    {%- set parent = "parent_" ~ loop.index -%}
     {%- do parents.append(
-        "left join (select distinct cast(" ~ reference['field'] ~ " as " ~ dbt.type_string() ~ ") as " ~ key
-        ~ " from " ~ reference['to'] ~ ") as parent_" ~ loop.index ~ " on cast(tested." ~ column ~ " as "
-        ~ dbt.type_string() ~ ") = parent_" ~ loop.index ~ "." ~ key
+        "left join (select distinct cast(" ~ reference['field'] ~ " as " ~ text ~ ") as " ~ key ~ " from "
+        ~ reference['to'] ~ ") as " ~ parent ~ " on cast(tested." ~ column ~ " as " ~ text ~ ") = " ~ parent ~ "." ~ key
     ) -%}
     {%- do rules.append([
         "relationship: " ~ column ~ " in " ~ reference['to'].identifier ~ "." ~ reference['field'],
