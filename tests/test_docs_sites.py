@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -139,6 +140,13 @@ def test_exposures_cover_every_report_and_export() -> None:
 # ---------------------------------------------------------------------------------------------------- GX Data Docs
 
 
+def unstamped(page: str) -> str:
+    """What varies from one build of a Data Docs page to the next: the time GX stamps on its links, its random
+    element ids."""
+    page = re.sub(r"\?d=\d{8}T\d{6}\.\d+Z", "?d=", page)
+    return re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<uuid>", page)
+
+
 def load_page(warehouse: Path, source: str, load_id: str) -> Path:
     [page] = (warehouse / "quality" / "validations" / source).glob(f"*/*/{load_id}.html")
     return page
@@ -191,11 +199,6 @@ def test_data_docs_pages_compile_gxs_templates_once_per_process(
         data_docs.build_index(layout)
         return {page.relative_to(site).as_posix(): unstamped(page.read_text("utf-8")) for page in site.rglob("*.html")}
 
-    def unstamped(page: str) -> str:
-        """What varies from one build to the next: the time GX stamps on its links, its random element ids."""
-        page = re.sub(r"\?d=\d{8}T\d{6}\.\d+Z", "?d=", page)
-        return re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<uuid>", page)
-
     data_docs.COMPILED_TEMPLATES.compiled.clear()
     first = build()
     assert len(first) == 22 and compiled, "GX rendered no site: 21 load pages and the index"
@@ -204,3 +207,73 @@ def test_data_docs_pages_compile_gxs_templates_once_per_process(
     monkeypatch.setattr(data_docs, "COMPILED_TEMPLATES", None)  # GX's own views, as without the cache
     assert build() == first
     assert compiled
+
+
+def test_data_docs_index_reads_only_the_validations_it_has_not_listed(
+    sample_run: CliRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GX's index builder reads every validation kept at every build; the project's (`data_docs.IndexBuilder`)
+    keeps what the index shows of each in `_internal/gx_index_links.json` and reads only the ones it has not
+    listed. The index is the one GX's own builder makes (the second method: GX's builder, switched back in), and
+    a new validation whose page is missing is read, listed, and its page rendered."""
+    from great_expectations.data_context.store.validation_results_store import ValidationResultsStore
+    from great_expectations.data_context.types.resource_identifiers import ValidationResultIdentifier
+    from great_expectations.render.renderer.site_builder import DefaultSiteIndexBuilder
+
+    from orchestration.lib.config import WarehouseLayout
+    from orchestration.lib.gate import data_docs
+
+    warehouse = tmp_path / "warehouse"
+    copy_warehouse(sample_run.warehouse, warehouse)
+    layout = WarehouseLayout(warehouse)
+    links = layout.internal / data_docs.INDEX_LINKS
+    assert links.is_file(), "the sample run's index kept no links"
+    links.unlink()
+    index = warehouse / "quality" / "index.html"
+    reads: list[object] = []
+    deserialize = ValidationResultsStore.deserialize
+
+    def counted(self: ValidationResultsStore, value: object) -> object:
+        reads.append(value)
+        return deserialize(self, value)
+
+    monkeypatch.setattr(ValidationResultsStore, "deserialize", counted)
+
+    def build(own: bool = False) -> str:
+        reads.clear()
+        with monkeypatch.context() as patch:
+            if own:  # GX's own builder: every validation read
+                patch.setattr(
+                    data_docs.IndexBuilder,
+                    "_add_validations_to_index_links",
+                    DefaultSiteIndexBuilder._add_validations_to_index_links,
+                )
+            data_docs.build_index(layout)
+        return unstamped(index.read_text(encoding="utf-8"))
+
+    kept = data_docs.data_docs_context(layout).validation_results_store.list_keys()
+    assert len(kept) == 21
+    by_gx = build(own=True)
+    assert len(reads) == 21 + 1, "GX's index reads each validation, and the newest page its own"
+    assert not links.exists()
+    # no links yet: each validation read once for the index, and the newest page's once
+    assert build() == by_gx
+    assert len(reads) == 21 + 1
+    assert len(json.loads(links.read_text(encoding="utf-8"))) == 21
+    # listed: the index reads none of them again
+    assert build() == by_gx
+    assert len(reads) == 1, "only the newest page's validation is read (its page is rendered again)"
+
+    # a new validation, kept without its page (a run killed while rendering it): a copy of the first, a day later
+    context = data_docs.data_docs_context(layout)
+    first = min(kept, key=lambda k: k.run_id.run_time)
+    result = context.validation_results_store.get(first)
+    run = type(first.run_id)(run_name="later", run_time=max(k.run_id.run_time for k in kept) + timedelta(days=1))
+    new = ValidationResultIdentifier(first.expectation_suite_identifier, run, "20991231T000000000000-000000000000")
+    context.validation_results_store.set(new, result)
+    with_new = build()
+    assert len(reads) == 2, "the new validation is read for the index and for its page, and no other"
+    assert len(json.loads(links.read_text(encoding="utf-8"))) == 22
+    page = load_page(warehouse, first.expectation_suite_identifier.name, new.batch_identifier)
+    assert page.relative_to(warehouse / "quality").as_posix() in with_new
+    assert with_new == build(own=True)

@@ -5,7 +5,8 @@ see `checks.py`), each part once per result format. The parts are merged here in
 load, the suite's (suite = the source, batch = the load id, data asset = the file name, run = the Dagster run),
 kept in a GX validation results store (`_internal/gx_validation_results/`), and rendered by GX's own site builder
 into `quality/validations/<source>/<run>/<run time>/<load id>.html`. `quality/index.html`, GX's index of every
-validation, is rebuilt once per refresh (`build_index`), not per load.
+validation, is rebuilt once per refresh (`build_index`), not per load; what it shows of each validation is kept in
+`_internal/gx_index_links.json` (`IndexBuilder`), so that a refresh does not read every validation kept again.
 
 Our `blocking` flag maps onto GX's severity: a blocking expectation is `critical`, a non-blocking one a `warning`.
 The page's status is the load's verdict: it succeeded when no critical expectation failed (GX's own `success`
@@ -14,9 +15,12 @@ would also count a failed warning; its statistics still count every expectation)
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 import great_expectations as gx
@@ -29,6 +33,7 @@ from great_expectations.data_context.types.resource_identifiers import (
     ExpectationSuiteIdentifier,
     ValidationResultIdentifier,
 )
+from great_expectations.render.renderer.site_builder import DefaultSiteIndexBuilder
 from great_expectations.render.view import DefaultJinjaIndexPageView, DefaultJinjaPageView
 from great_expectations.validator.validation_statistics import calc_validation_statistics
 
@@ -36,6 +41,8 @@ from orchestration.lib.config import WarehouseLayout
 from orchestration.lib.gate.gx_duckdb import INDEX_KEY
 
 SITE_NAME = "quality"
+INDEX_LINKS = "gx_index_links.json"  # in _internal: what the index shows of each validation kept (`IndexBuilder`)
+LINK_META = ("batch_kwargs", "batch_spec", "active_batch_definition")  # what GX's index reads of a result's meta
 
 
 class _CompiledTemplates(jinja2.BytecodeCache):
@@ -74,6 +81,104 @@ class IndexPageView(_CompiledOnce, DefaultJinjaIndexPageView):
     """GX's view of the site's index, with the templates compiled once per process."""
 
 
+class _KnownResults:
+    """A GX context whose `get_validation_result` answers from what the index shows of each validation (`known`,
+    by its key) when it is known, and otherwise reads the validation and adds it to `known`: its success and the
+    parts of its meta that name its batch (`LINK_META`). Everything else is the context's own."""
+
+    def __init__(self, context: AbstractDataContext, known: dict[str, dict[str, Any]]) -> None:
+        self._context = context
+        self.known = known
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._context, name)
+
+    def get_validation_result(
+        self, expectation_suite_name: str, run_id: RunIdentifier, batch_identifier: str, **kwargs: Any
+    ) -> ExpectationSuiteValidationResult | dict:
+        key = _link_key(expectation_suite_name, run_id, batch_identifier)
+        if key not in self.known:
+            result = self._context.get_validation_result(
+                expectation_suite_name, run_id=run_id, batch_identifier=batch_identifier, **kwargs
+            )
+            if not isinstance(result, ExpectationSuiteValidationResult):
+                return result  # none kept under that key: GX's index skips it
+            meta = {name: result.meta[name] for name in LINK_META if name in result.meta}
+            self.known[key] = {"success": bool(result.success), "meta": json.loads(json.dumps(meta, default=str))}
+        link = self.known[key]
+        return ExpectationSuiteValidationResult(
+            success=link["success"], results=[], suite_name=expectation_suite_name, meta=link["meta"]
+        )
+
+
+class IndexBuilder(DefaultSiteIndexBuilder):
+    """GX's index builder, told what the index shows of each kept validation (`_KnownResults`) by a file of the
+    warehouse (`links_file`, JSON), not by the validation itself: GX reads every validation kept whole, through
+    its schema, at every build (about 4 ms each, a cost that would grow with every load). A validation not in the
+    file is read as GX reads it, and the file keeps what the index shows of every validation kept now."""
+
+    def __init__(  # GX passes what the builder's signature names (`instantiate_class_from_config`): GX's own
+        self,
+        name: str,
+        site_name: str,
+        data_context: AbstractDataContext,
+        target_store: Any,
+        site_section_builders_config: Any,
+        custom_styles_directory: str | None = None,
+        custom_views_directory: str | None = None,
+        links_file: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            name,
+            site_name,
+            data_context,
+            target_store,
+            site_section_builders_config,
+            custom_styles_directory=custom_styles_directory,
+            custom_views_directory=custom_views_directory,
+            **kwargs,
+        )
+        self.links_file = Path(links_file) if links_file else None
+
+    def _add_validations_to_index_links(self, index_links_dict: Any, validation_result_site_keys: Any) -> None:
+        if self.links_file is None:
+            super()._add_validations_to_index_links(index_links_dict, validation_result_site_keys)
+            return
+        known = _read_links(self.links_file)
+        context, reading = self.data_context, _KnownResults(self.data_context, dict(known))
+        self.data_context = reading  # type: ignore[assignment] - what GX's loop reads the validations through
+        try:
+            super()._add_validations_to_index_links(index_links_dict, validation_result_site_keys)
+        finally:
+            self.data_context = context
+        kept = {_key_of(key) for key in validation_result_site_keys}
+        links = {key: link for key, link in reading.known.items() if key in kept}
+        if links != known:
+            incoming = self.links_file.with_name(f".{self.links_file.name}.incoming")
+            incoming.write_text(json.dumps(links, indent=1, sort_keys=True), encoding="utf-8")
+            os.replace(incoming, self.links_file)
+
+
+def _link_key(suite: str, run_id: RunIdentifier, batch_identifier: str) -> str:
+    """A validation's key in the index's links file (`IndexBuilder`)."""
+    run_time = run_id.run_time.isoformat() if run_id.run_time else ""
+    return json.dumps([suite, run_id.run_name, run_time, batch_identifier])
+
+
+def _key_of(key: ValidationResultIdentifier) -> str:
+    return _link_key(key.expectation_suite_identifier.name, key.run_id, key.batch_identifier)
+
+
+def _read_links(path: Path) -> dict[str, dict[str, Any]]:
+    """The index's links file; none when it is missing or unreadable (the index then reads every validation)."""
+    try:
+        links = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return links if isinstance(links, dict) else {}
+
+
 def _view(view: type) -> dict[str, str]:
     return {"module_name": view.__module__, "class_name": view.__name__}
 
@@ -94,7 +199,11 @@ def data_docs_context(layout: WarehouseLayout) -> AbstractDataContext:
             "class_name": "SiteBuilder",
             "show_how_to_buttons": False,
             "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(layout.quality)},
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "view": _view(IndexPageView)},
+            "site_index_builder": {
+                **_view(IndexBuilder),
+                "view": _view(IndexPageView),
+                "links_file": str(layout.internal / INDEX_LINKS),
+            },
             # validations only: the suites are data files in expectations/, profiling is not used
             "site_section_builders": {
                 "expectations": "None",
@@ -161,14 +270,16 @@ def write_load_page(
 def build_index(layout: WarehouseLayout) -> Path | None:
     """GX's index of every validation kept (`quality/index.html`, newest first) and the site's static files.
 
-    A load page that is missing (a run killed while writing it) is rendered again from its kept result. GX
-    renders every page when given no page to render, so with none missing the newest load's page is rendered
-    again (from its kept result: the same page)."""
+    A load page that is missing (a run killed while writing it) is rendered again from its kept result: the pages
+    of the validations the last index listed were there then, so only the others are looked for. GX renders
+    every page when given no page to render, so with none missing the newest load's page is rendered again (from
+    its kept result: the same page)."""
     context = data_docs_context(layout)
     kept = sorted(context.validation_results_store.list_keys(), key=lambda k: k.run_id.run_time)
     if not kept:
         return None
-    missing = [k for k in kept if not _page_url(context, k)]
+    listed = _read_links(layout.internal / INDEX_LINKS)
+    missing = [k for k in kept if _key_of(k) not in listed and not _page_url(context, k)]
     urls = context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=missing or kept[-1:])
     return _path(urls.get(SITE_NAME))
 
