@@ -205,6 +205,7 @@ def run(args: argparse.Namespace) -> int:
         return nothing_new(layout, inputs, config_file, err, args.landing, mappings)
     warn_unread_landing_files(args.landing, mappings, err)
     from orchestration.dbt_child import PREPARED_RECORD, warm_dbt
+    from orchestration.lib.collector import collector_paused
     from orchestration.lib.config import DBT_PROJECT_DIR, StudioConfig
     from orchestration.lib.dbt_vars import parse_in_advance
     from orchestration.lib.refresh_lock import RefreshRunning, refresh_lock
@@ -223,9 +224,11 @@ def run(args: argparse.Namespace) -> int:
         # and dbt are imported (a refused run ends at once)
         with refresh_lock(layout), removed(layout.dbt_target / PREPARED_RECORD), warm_dbt(DBT_PROJECT_DIR, parse):
             # imported here: Dagster and dbt take seconds to import, a usage error or a run with nothing new should
-            # not wait for them; meanwhile the run's dbt is imported in a process of its own (dbt_child.warm_dbt)
-            from orchestration.defs.resources import StudioSettings
-            from orchestration.refresh import refresh
+            # not wait for them; meanwhile the run's dbt is imported in a process of its own (dbt_child.warm_dbt).
+            # The garbage collector waits for the imports (lib/collector.py)
+            with collector_paused():
+                from orchestration.defs.resources import StudioSettings
+                from orchestration.refresh import refresh
 
             settings = StudioSettings.for_run(args.landing, args.warehouse, as_of, config_file, args.engine)
             with (

@@ -62,6 +62,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
+from orchestration.lib.collector import collector_paused
+
 PR_SET_PDEATHSIG = 1
 WARM_ENV = "STUDIO_DBT_WARM"  # "<abstract socket name> <token>" of the waiting dbt process, while a refresh runs
 SPARK_TARGET = "spark"  # orchestration.lib.spark.DBT_TARGETS (not imported: it imports DuckDB)
@@ -169,6 +171,8 @@ def main() -> None:
     args = sys.argv[1:]
     code = run_by_waiting_dbt(args)
     if code is None:
+        with collector_paused():  # dbt's imports (lib/collector.py)
+            importlib.import_module("dbt.cli.main")
         finish(run_dbt(args), ends_fast(args))
     sys.exit(code)
 
@@ -359,10 +363,11 @@ def serve() -> NoReturn:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     listener.bind("\0" + name)
     listener.listen(4)
-    for module in ("dbt.cli.main", "dbt.adapters.duckdb"):  # dbt, and the adapter of the default target
-        importlib.import_module(module)
     spec = os.environ.pop(PREPARE_ENV, None)
-    prepared = prepare(json.loads(spec)) if spec else None
+    with collector_paused():  # dbt's imports and the parse the build keeps (lib/collector.py)
+        for module in ("dbt.cli.main", "dbt.adapters.duckdb"):  # dbt, and the adapter of the default target
+            importlib.import_module(module)
+        prepared = prepare(json.loads(spec)) if spec else None
 
     while True:
         connection, _ = listener.accept()
