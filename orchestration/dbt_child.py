@@ -364,7 +364,9 @@ def serve() -> NoReturn:
     listener.bind("\0" + name)
     listener.listen(4)
     spec = os.environ.pop(PREPARE_ENV, None)
-    with collector_paused():  # dbt's imports and the parse the build keeps (lib/collector.py)
+    # dbt's imports and the parse the build keeps (lib/collector.py); the parse's garbage collected before the
+    # freeze, while the run itself still imports and checks its loads
+    with collector_paused(collect=True):
         for module in ("dbt.cli.main", "dbt.adapters.duckdb"):  # dbt, and the adapter of the default target
             importlib.import_module(module)
         prepared = prepare(json.loads(spec)) if spec else None

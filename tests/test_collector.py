@@ -54,3 +54,26 @@ def test_the_collector_is_on_again_when_the_block_raises() -> None:
     with pytest.raises(ImportError), collector_paused():
         raise ImportError("a library that cannot be imported")
     assert gc.isenabled()
+
+
+def test_with_collect_the_garbage_the_block_left_is_collected_before_the_freeze() -> None:
+    """Cycles that are garbage when the block ends are freed with `collect`, and stay frozen without it."""
+    import weakref
+
+    class Node:
+        def __init__(self) -> None:
+            self.me = self  # a reference cycle: only the collector frees it
+
+    def garbage_made_in_block(collect: bool) -> weakref.ref:
+        gc.enable()
+        gc.unfreeze()
+        with collector_paused(collect=collect):
+            node = Node()
+            made = weakref.ref(node)
+            del node  # unreachable now, but kept by its own cycle while the collector is off
+        return made
+
+    assert garbage_made_in_block(collect=True)() is None
+    kept = garbage_made_in_block(collect=False)
+    gc.collect()  # a later collection does not scan what was frozen
+    assert kept() is not None

@@ -214,7 +214,8 @@ def test_data_docs_index_reads_only_the_validations_it_has_not_listed(
 ) -> None:
     """GX's index builder reads every validation kept at every build; the project's (`data_docs.IndexBuilder`)
     keeps what the index shows of each in `_internal/gx_index_links.json` and reads only the ones it has not
-    listed. The index is the one GX's own builder makes (the second method: GX's builder, switched back in), and
+    listed, or whose result file changed. The index is the one GX's own builder makes (the second method: GX's
+    `DefaultSiteIndexBuilder` in its place). A deleted page is rendered again; a result rewritten is read again;
     a new validation whose page is missing is read, listed, and its page rendered."""
     from great_expectations.data_context.store.validation_results_store import ValidationResultsStore
     from great_expectations.data_context.types.resource_identifiers import ValidationResultIdentifier
@@ -242,38 +243,56 @@ def test_data_docs_index_reads_only_the_validations_it_has_not_listed(
     def build(own: bool = False) -> str:
         reads.clear()
         with monkeypatch.context() as patch:
-            if own:  # GX's own builder: every validation read
-                patch.setattr(
-                    data_docs.IndexBuilder,
-                    "_add_validations_to_index_links",
-                    DefaultSiteIndexBuilder._add_validations_to_index_links,
-                )
+            if own:  # GX's own builder, which reads every validation
+                patch.setattr(data_docs, "IndexBuilder", DefaultSiteIndexBuilder)
             data_docs.build_index(layout)
         return unstamped(index.read_text(encoding="utf-8"))
 
-    kept = data_docs.data_docs_context(layout).validation_results_store.list_keys()
+    def listed() -> int:
+        return len(json.loads(links.read_text(encoding="utf-8"))["links"])
+
+    context = data_docs.data_docs_context(layout)
+    kept = sorted(context.validation_results_store.list_keys(), key=lambda k: k.run_id.run_time)
     assert len(kept) == 21
     by_gx = build(own=True)
     assert len(reads) == 21 + 1, "GX's index reads each validation, and the newest page its own"
+    assert "How to" not in html_text(by_gx), "the site shows no how-to buttons (show_how_to_buttons: false)"
     assert not links.exists()
     # no links yet: each validation read once for the index, and the newest page's once
     assert build() == by_gx
     assert len(reads) == 21 + 1
-    assert len(json.loads(links.read_text(encoding="utf-8"))) == 21
+    assert listed() == 21
     # listed: the index reads none of them again
     assert build() == by_gx
     assert len(reads) == 1, "only the newest page's validation is read (its page is rendered again)"
 
+    # a listed validation's page deleted: rendered again by the next build, from its result
+    oldest = kept[0]
+    page = load_page(warehouse, oldest.expectation_suite_identifier.name, oldest.batch_identifier)
+    page.unlink()
+    assert build() == by_gx
+    assert page.is_file()
+    assert len(reads) == 1, "the deleted page's validation is read for its page, the index reads none"
+
+    # a listed validation's result rewritten (here: failed): read again, and the index shows it as GX's does
+    second = kept[1]
+    rewritten = context.validation_results_store.get(second)
+    assert rewritten.success
+    rewritten.success = False
+    context.validation_results_store.set(second, rewritten)
+    with_failure = build()
+    assert with_failure != by_gx
+    assert len(reads) == 2, "the rewritten result is read for the index, and the newest page's for its page"
+    assert with_failure == build(own=True)
+
     # a new validation, kept without its page (a run killed while rendering it): a copy of the first, a day later
-    context = data_docs.data_docs_context(layout)
-    first = min(kept, key=lambda k: k.run_id.run_time)
-    result = context.validation_results_store.get(first)
-    run = type(first.run_id)(run_name="later", run_time=max(k.run_id.run_time for k in kept) + timedelta(days=1))
-    new = ValidationResultIdentifier(first.expectation_suite_identifier, run, "20991231T000000000000-000000000000")
+    result = context.validation_results_store.get(oldest)
+    run = type(oldest.run_id)(run_name="later", run_time=kept[-1].run_id.run_time + timedelta(days=1))
+    new = ValidationResultIdentifier(oldest.expectation_suite_identifier, run, "20991231T000000000000-000000000000")
     context.validation_results_store.set(new, result)
     with_new = build()
     assert len(reads) == 2, "the new validation is read for the index and for its page, and no other"
-    assert len(json.loads(links.read_text(encoding="utf-8"))) == 22
-    page = load_page(warehouse, first.expectation_suite_identifier.name, new.batch_identifier)
+    assert listed() == 22
+    page = load_page(warehouse, oldest.expectation_suite_identifier.name, new.batch_identifier)
     assert page.relative_to(warehouse / "quality").as_posix() in with_new
     assert with_new == build(own=True)

@@ -114,10 +114,14 @@ class _KnownResults:
 class IndexBuilder(DefaultSiteIndexBuilder):
     """GX's index builder, told what the index shows of each kept validation (`_KnownResults`) by a file of the
     warehouse (`links_file`, JSON), not by the validation itself: GX reads every validation kept whole, through
-    its schema, at every build (about 4 ms each, a cost that would grow with every load). A validation not in the
-    file is read as GX reads it, and the file keeps what the index shows of every validation kept now."""
+    its schema, at every build (about 4 ms each, a cost that would grow with every load). The file keeps, for
+    every validation kept, what the index shows of it and the size and modification time of its result file
+    (under `results_dir`); a validation not in it, or whose result file changed since, is read as GX reads it.
+    The file names the GX version and the meta it keeps (`_links_version`): another one is not read."""
 
-    def __init__(  # GX passes what the builder's signature names (`instantiate_class_from_config`): GX's own
+    # GX hands the builder only the arguments its signature names (`instantiate_class_from_config`): GX's own
+    # builder's, and the two of this one
+    def __init__(
         self,
         name: str,
         site_name: str,
@@ -126,7 +130,14 @@ class IndexBuilder(DefaultSiteIndexBuilder):
         site_section_builders_config: Any,
         custom_styles_directory: str | None = None,
         custom_views_directory: str | None = None,
+        show_how_to_buttons: bool = True,
+        validation_results_limit: int | None = None,
+        renderer: dict | None = None,
+        view: dict | None = None,
+        data_context_id: str | None = None,
+        source_stores: dict | None = None,
         links_file: str | None = None,
+        results_dir: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -137,27 +148,40 @@ class IndexBuilder(DefaultSiteIndexBuilder):
             site_section_builders_config,
             custom_styles_directory=custom_styles_directory,
             custom_views_directory=custom_views_directory,
+            show_how_to_buttons=show_how_to_buttons,
+            validation_results_limit=validation_results_limit,
+            renderer=renderer,
+            view=view,
+            data_context_id=data_context_id,
+            source_stores=source_stores,
             **kwargs,
         )
-        self.links_file = Path(links_file) if links_file else None
+        self.links_file = Path(links_file) if links_file and results_dir else None
+        self.results_dir = Path(results_dir) if results_dir else None
 
-    def _add_validations_to_index_links(self, index_links_dict: Any, validation_result_site_keys: Any) -> None:
-        if self.links_file is None:
-            super()._add_validations_to_index_links(index_links_dict, validation_result_site_keys)
+    def _add_validations_to_index_links(
+        self, index_links_dict: Any, validation_and_profiling_result_site_keys: list[ValidationResultIdentifier]
+    ) -> None:
+        if self.links_file is None or self.results_dir is None:
+            super()._add_validations_to_index_links(index_links_dict, validation_and_profiling_result_site_keys)
             return
-        known = _read_links(self.links_file)
+        files = {
+            _key_of(key): _file_stamp(self.results_dir, key, ".json")
+            for key in validation_and_profiling_result_site_keys
+        }
+        known = {key: link for key, link in _read_links(self.links_file).items() if link["file"] == files.get(key)}
         context, reading = self.data_context, _KnownResults(self.data_context, dict(known))
-        self.data_context = reading  # type: ignore[assignment] - what GX's loop reads the validations through
+        self.data_context = reading  # type: ignore[assignment]  # what GX's loop reads the validations through
         try:
-            super()._add_validations_to_index_links(index_links_dict, validation_result_site_keys)
+            super()._add_validations_to_index_links(index_links_dict, validation_and_profiling_result_site_keys)
         finally:
             self.data_context = context
-        kept = {_key_of(key) for key in validation_result_site_keys}
-        links = {key: link for key, link in reading.known.items() if key in kept}
-        if links != known:
-            incoming = self.links_file.with_name(f".{self.links_file.name}.incoming")
-            incoming.write_text(json.dumps(links, indent=1, sort_keys=True), encoding="utf-8")
-            os.replace(incoming, self.links_file)
+        links = {key: {**link, "file": files[key]} for key, link in reading.known.items() if key in files}
+        incoming = self.links_file.with_name(f".{self.links_file.name}.incoming")
+        incoming.write_text(
+            json.dumps({"version": _links_version(), "links": links}, indent=1, sort_keys=True), encoding="utf-8"
+        )
+        os.replace(incoming, self.links_file)
 
 
 def _link_key(suite: str, run_id: RunIdentifier, batch_identifier: str) -> str:
@@ -170,13 +194,44 @@ def _key_of(key: ValidationResultIdentifier) -> str:
     return _link_key(key.expectation_suite_identifier.name, key.run_id, key.batch_identifier)
 
 
-def _read_links(path: Path) -> dict[str, dict[str, Any]]:
-    """The index's links file; none when it is missing or unreadable (the index then reads every validation)."""
+def _store_path(folder: Path, key: ValidationResultIdentifier, suffix: str) -> Path:
+    """Where GX's filesystem store keeps what it keeps under `key` (a validation result, `.json`; its page, `.html`
+    under the site's `validations/`): the key's parts as folders, the last one the file's name."""
+    *folders, name = key.to_tuple()
+    return folder.joinpath(*folders, f"{name}{suffix}")
+
+
+def _file_stamp(folder: Path, key: ValidationResultIdentifier, suffix: str) -> list[int] | None:
+    """The size and modification time of what the store keeps under `key`; None when there is no such file."""
     try:
-        links = json.loads(path.read_text(encoding="utf-8"))
+        stat = _store_path(folder, key, suffix).stat()
+    except OSError:
+        return None
+    return [stat.st_size, stat.st_mtime_ns]
+
+
+def _links_version() -> list[str]:
+    return [gx.__version__, *LINK_META]
+
+
+def _read_links(path: Path) -> dict[str, dict[str, Any]]:
+    """The index's links file: each well-formed link (a success, a meta and its result file's stamp) if the file is
+    of this GX version and meta; none when it is missing, unreadable or of another (the index then reads every
+    validation)."""
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    return links if isinstance(links, dict) else {}
+    if not isinstance(kept, dict) or kept.get("version") != _links_version() or not isinstance(kept.get("links"), dict):
+        return {}
+    return {
+        key: link
+        for key, link in kept["links"].items()
+        if isinstance(link, dict)
+        and isinstance(link.get("success"), bool)
+        and isinstance(link.get("meta"), dict)
+        and isinstance(link.get("file"), list)
+    }
 
 
 def _view(view: type) -> dict[str, str]:
@@ -203,6 +258,7 @@ def data_docs_context(layout: WarehouseLayout) -> AbstractDataContext:
                 **_view(IndexBuilder),
                 "view": _view(IndexPageView),
                 "links_file": str(layout.internal / INDEX_LINKS),
+                "results_dir": str(layout.validation_results),
             },
             # validations only: the suites are data files in expectations/, profiling is not used
             "site_section_builders": {
@@ -270,16 +326,15 @@ def write_load_page(
 def build_index(layout: WarehouseLayout) -> Path | None:
     """GX's index of every validation kept (`quality/index.html`, newest first) and the site's static files.
 
-    A load page that is missing (a run killed while writing it) is rendered again from its kept result: the pages
-    of the validations the last index listed were there then, so only the others are looked for. GX renders
-    every page when given no page to render, so with none missing the newest load's page is rendered again (from
-    its kept result: the same page)."""
+    A load page that is missing (a run killed while writing it, a page deleted) is rendered again from its kept
+    result; whether it is there is one look at its file (`_store_path`), not GX's own look-up, which builds the
+    site anew for every page. GX renders every page when given no page to render, so with none missing the newest
+    load's page is rendered again (from its kept result: the same page)."""
     context = data_docs_context(layout)
     kept = sorted(context.validation_results_store.list_keys(), key=lambda k: k.run_id.run_time)
     if not kept:
         return None
-    listed = _read_links(layout.internal / INDEX_LINKS)
-    missing = [k for k in kept if _key_of(k) not in listed and not _page_url(context, k)]
+    missing = [k for k in kept if _file_stamp(layout.quality / "validations", k, ".html") is None]
     urls = context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=missing or kept[-1:])
     return _path(urls.get(SITE_NAME))
 
