@@ -156,8 +156,9 @@ class IndexBuilder(DefaultSiteIndexBuilder):
             source_stores=source_stores,
             **kwargs,
         )
+        # both, or GX's own reading of every validation
         self.links_file = Path(links_file) if links_file and results_dir else None
-        self.results_dir = Path(results_dir) if results_dir else None
+        self.results_dir = Path(results_dir) if links_file and results_dir else None
 
     def _add_validations_to_index_links(
         self, index_links_dict: Any, validation_and_profiling_result_site_keys: list[ValidationResultIdentifier]
@@ -334,7 +335,7 @@ def build_index(layout: WarehouseLayout) -> Path | None:
     kept = sorted(context.validation_results_store.list_keys(), key=lambda k: k.run_id.run_time)
     if not kept:
         return None
-    missing = [k for k in kept if _file_stamp(layout.quality / "validations", k, ".html") is None]
+    missing = [k for k in kept if not _store_path(layout.quality / "validations", k, ".html").is_file()]
     urls = context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=missing or kept[-1:])
     return _path(urls.get(SITE_NAME))
 
