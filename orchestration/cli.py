@@ -123,13 +123,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def generate(args: argparse.Namespace) -> int:
-    from orchestration.sample.scale import NEXT_DAY_ROWS, generate_next_day, generate_scaled, sample_actual_rows
+    from orchestration.sample.scale import (
+        NEXT_DAY_ROWS,
+        NoRunningProject,
+        generate_next_day,
+        generate_scaled,
+        sample_actual_rows,
+    )
     from orchestration.sample.writer import new_studio_folder_problem
 
     if args.next_day:
         try:
             day, rows = generate_next_day(args.out, args.actual_rows or NEXT_DAY_ROWS, args.format, args.seed)
-        except FileNotFoundError as error:
+        except (FileNotFoundError, NoRunningProject) as error:
             terminal_console(stderr=True).print(f"[red]{escape(str(error))}[/red]")
             return EXIT_USAGE
         print(f"added {rows:,} ledger rows for {day} to {args.out}; AS_OF is now {day}")

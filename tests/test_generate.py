@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import shutil
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -182,3 +182,20 @@ def test_the_plan_grows_with_the_ledger_and_the_lines_take_their_budget_s_share(
     for name in order:
         for outcome in ingest_source(SOURCES[name], studio, layout, "test", run):
             assert outcome.status == "accepted", (outcome.file_name, outcome.reasons)
+
+
+def test_a_next_day_after_the_studios_last_project_is_refused_with_a_reason(
+    studio: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "studio"
+    shutil.copytree(studio, out)
+    with (out / "projects.csv").open(encoding="utf-8", newline="") as file:
+        last = max(date.fromisoformat(p["end_date"]) for p in csv.DictReader(file) if p["status"] != "bidding")
+    (out / "AS_OF").write_text(f"{last.isoformat()}\n", encoding="utf-8")  # the next day is after every project
+    before = sorted(p.name for p in out.iterdir())
+    assert main(["generate", "--next-day", "--out", str(out)]) == 2
+    said = " ".join(capsys.readouterr().err.split())
+    assert f"no project of the studio in {out} runs through {last + timedelta(days=1)}" in said
+    assert f"its last one ends on {last}" in said and "generate a new studio" in said
+    assert sorted(p.name for p in out.iterdir()) == before  # no file written, AS_OF left as it was
+    assert (out / "AS_OF").read_text(encoding="utf-8") == f"{last.isoformat()}\n"

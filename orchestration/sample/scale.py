@@ -225,6 +225,20 @@ def _landing_relation(out_dir: Path, pattern: str) -> str:
     return " UNION ALL BY NAME ".join(f"({p})" for p in parts)
 
 
+class NoRunningProject(ValueError):
+    """No project of a generated studio runs on the next day: there is nothing to post its costs to."""
+
+
+def _running_projects(day: date) -> str:
+    """The projects a next day's postings go to (an SQL condition on projects.csv's columns): those running from
+    the late posting's day through `day`, not bidding."""
+    late_day = f"DATE '{(day - timedelta(days=LATE_POSTING_DAYS)).isoformat()}'"
+    new_day = f"DATE '{day.isoformat()}'"
+    return (
+        f"p.status <> 'bidding' AND CAST(p.start_date AS DATE) <= {late_day} AND CAST(p.end_date AS DATE) >= {new_day}"
+    )
+
+
 def _next_day_rows_sql(out_dir: Path, day: date, rows: int, seed: int) -> str:
     """One day's ledger delivery: `rows` new postings dated `day`, a reversal of one earlier posting, and one
     late posting for a period weeks back. Every value is a hash of (row, seed, day), as in the scaled ledger."""
@@ -233,11 +247,8 @@ def _next_day_rows_sql(out_dir: Path, day: date, rows: int, seed: int) -> str:
     late_day = f"DATE '{(day - timedelta(days=LATE_POSTING_DAYS)).isoformat()}'"
     day_seed = f"{seed:d}, '{day.isoformat()}'"
     ledger = _landing_relation(out_dir, "gl_actuals*")
-    running = (
-        f"p.status <> 'bidding' AND CAST(p.start_date AS DATE) <= {late_day} AND CAST(p.end_date AS DATE) >= {new_day}"
-    )
     return f"""
-        WITH {_budgeted_lines_sql(out_dir, running, None)},
+        WITH {_budgeted_lines_sql(out_dir, _running_projects(day), None)},
         draws AS (
             SELECT range AS n,
                    hash(range, {day_seed}, 'line') % (SELECT count(*) FROM slots) AS slot,
@@ -291,6 +302,16 @@ def generate_next_day(out_dir: Path, rows: int = NEXT_DAY_ROWS, fmt: str = "csv"
     options = "FORMAT parquet" if fmt == "parquet" else "FORMAT csv, HEADER true"
     con = _generator_connection()
     try:
+        lines = f"WITH {_budgeted_lines_sql(out_dir, _running_projects(day), None)} SELECT count(*) FROM lines"
+        if not con.execute(lines).fetchone()[0]:
+            (last,) = con.execute(
+                f"SELECT max(CAST(end_date AS DATE)) FROM read_csv('{literal(out_dir / 'projects.csv')}', "
+                "header = true, all_varchar = true) WHERE status <> 'bidding'"
+            ).fetchone()
+            raise NoRunningProject(
+                f"no project of the studio in {out_dir} runs through {day} with a budget to post to (its last one "
+                f"ends on {last}, and a next day also posts {LATE_POSTING_DAYS} days back): generate a new studio"
+            )
         con.execute("SET threads TO 1")  # one writer thread: the same bytes every time
         con.execute(f"COPY ({_next_day_rows_sql(out_dir, day, rows, seed)}) TO '{literal(work)}' ({options})")
         written = con.execute(f"SELECT count(*) FROM read_{fmt}('{literal(work)}')").fetchone()[0]
