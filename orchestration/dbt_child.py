@@ -39,6 +39,8 @@ it runs as dbt's command line would, parse and all. Either way the build's outpu
 its Jinja (every macro, each node's SQL, hooks and test arguments) while it waits, and stops when a command connects;
 the build then renders them without compiling them again. How many were compiled, of all, is in PREPARED_RECORD.
 
+**Debug events nobody takes** are dropped at once in every dbt command started here (`lib/dbt_events.py`).
+
 **The end of a dbt command.** After dbt's command line returns, what was registered to run at exit runs (dbt-duckdb
 closes its DuckDB connections there) and the process ends without the interpreter's teardown, which took 0.65 to
 0.85 s of each command (measured). On the Spark target, whose dbt process hosts the JVM, dbt ends as usual.
@@ -128,6 +130,9 @@ def run_dbt(args: list[str], manifest: object | None = None) -> int:
     from dbt.cli.exceptions import DbtUsageException
     from dbt.cli.main import cli, dbtRunner
 
+    from orchestration.lib.dbt_events import drop_debug_events_nobody_takes
+
+    drop_debug_events_nobody_takes()
     sys.argv = ["dbt", *args]
     if manifest is not None:
         result = dbtRunner(manifest=manifest).invoke(args)  # type: ignore[arg-type]
@@ -299,6 +304,9 @@ def prepare(spec: Mapping[str, object]) -> Prepared | None:
     parses the project itself, and says why)."""
     from dbt.cli.main import dbtRunner
 
+    from orchestration.lib.dbt_events import drop_debug_events_nobody_takes
+
+    drop_debug_events_nobody_takes()
     args, cwd = [str(word) for word in spec["args"]], str(spec["cwd"])  # type: ignore[union-attr]
     saved_env, saved_cwd = dict(os.environ), os.getcwd()
     os.environ.update({str(k): str(v) for k, v in spec["env"].items()})  # type: ignore[union-attr]
