@@ -9,12 +9,13 @@ import json
 from collections.abc import Iterator
 
 import dbt_common.events.event_manager as event_manager
+import dbt_common.events.event_manager_client as event_manager_client
 import pytest
 from dbt.tracking import track_behavior_change_warn
-from dbt_common.events.base_types import EventLevel
+from dbt_common.events.base_types import BaseEvent, EventLevel
 from dbt_common.events.event_manager import EventManager
 from dbt_common.events.logger import LineFormat, LoggerConfig
-from dbt_common.events.types import Note, SystemExecutingCmd
+from dbt_common.events.types import Note, SystemExecutingCmd, SystemReportReturnCode
 
 from orchestration.lib.dbt_events import drop_debug_events_nobody_takes
 
@@ -64,6 +65,8 @@ def dbt_as_it_was(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, list]]:
         fire_each(events)
         cases[name] = [said(stream), taken]
     monkeypatch.setattr(EventManager, "fire_event", EventManager.fire_event)
+    for name in ("__init__", "__getattr__", "__setattr__"):
+        monkeypatch.setattr(BaseEvent, name, getattr(BaseEvent, name))
     yield cases
 
 
@@ -96,3 +99,23 @@ def test_only_debug_events_nothing_takes_are_dropped(
     fire_each(events)
     assert (said(stream), taken) == tuple(dbt_as_it_was["callback"])
     assert taken == ["SystemExecutingCmd", "Note", "Note", "SystemExecutingCmd"]
+
+
+def test_a_debug_event_nobody_takes_builds_its_message_only_when_read(
+    dbt_as_it_was: dict[str, list], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = SystemExecutingCmd(cmd=["dbt", "build"]).to_dict()  # as dbt builds it
+    events, _ = manager(EventLevel.INFO)
+    monkeypatch.setattr(event_manager_client, "_EVENT_MANAGER", events)  # the manager dbt's events are made under
+    assert drop_debug_events_nobody_takes()
+    event = SystemExecutingCmd(cmd=["dbt", "build"])
+    assert "pb_msg" not in event.__dict__
+    assert event.cmd == ["dbt", "build"] and "pb_msg" in event.__dict__  # read: built, as dbt builds it
+    assert event.to_dict() == built
+    code = SystemReportReturnCode(returncode=1)
+    code.returncode = 3  # a field set: the message is built first, then set
+    assert code.to_dict() == {"returncode": 3}
+    assert "pb_msg" in Note(msg="info").__dict__  # another level: built at once
+    events, _ = manager(EventLevel.DEBUG)
+    monkeypatch.setattr(event_manager_client, "_EVENT_MANAGER", events)
+    assert "pb_msg" in SystemExecutingCmd(cmd=["dbt"]).__dict__  # a logger takes debug lines: built at once
