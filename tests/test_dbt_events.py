@@ -81,15 +81,18 @@ def test_only_debug_events_nothing_takes_are_dropped(
         return original(event, level=level)
 
     monkeypatch.setattr(event_manager, "msg_from_base_event", counted)
+    # dbt's own manager, which events are made under, takes no debug lines: they are made without their messages
+    monkeypatch.setattr(event_manager_client, "_EVENT_MANAGER", manager(EventLevel.INFO)[0])
     assert drop_debug_events_nobody_takes()
-    assert drop_debug_events_nobody_takes()  # in place once: a second call does not wrap it again
+    fire = EventManager.fire_event
+    assert drop_debug_events_nobody_takes() and EventManager.fire_event is fire  # a second call does not wrap again
     # info-level output and dbt's tracking alone: the two debug-level events are never made into messages
     events, stream = manager(EventLevel.INFO)
     fire_each(events)
     assert said(stream) == dbt_as_it_was["info"][0]
     assert [name for name, _, _ in said(stream)] == ["Note", "SystemExecutingCmd"]  # by hand: the two at info
     assert made == ["Note", "SystemExecutingCmd"]
-    # a logger at debug level takes them: every line as dbt wrote it
+    # a logger at debug level takes them: every line as dbt wrote it (their messages built when it writes them)
     events, stream = manager(EventLevel.DEBUG)
     fire_each(events)
     assert said(stream) == dbt_as_it_was["debug"][0] and len(said(stream)) == 4

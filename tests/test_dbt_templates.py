@@ -53,7 +53,15 @@ def test_jinja_hands_compiled_code_only_to_an_environment_with_the_same_settings
     dollar = jinja2.Environment(variable_start_string="${")
     assert dollar.from_string("${ 1 }}{{ 2 }}").render() == "1{{ 2 }}"
     assert jinja2.Environment().from_string("${ 1 }}{{ 2 }}").render() == "${ 1 }}2"
-    assert keep_compiled_templates()  # kept once: a second call does not wrap it again
+    # whether output is escaped, and the policies of filters folded while compiling, are compiled in
+    assert jinja2.Environment(autoescape=False).from_string("{{ '<b>' }}").render() == "<b>"
+    assert jinja2.Environment(autoescape=True).from_string("{{ '<b>' }}").render() == "&lt;b&gt;"
+    assert jinja2.Environment().from_string("{{ 'hello world' | truncate(9) }}").render() == "hello world"  # leeway 5
+    tight = jinja2.Environment()
+    tight.policies["truncate.leeway"] = 0
+    assert tight.from_string("{{ 'hello world' | truncate(9) }}").render() == "hello..."
+    kept = jinja2.Environment.compile
+    assert keep_compiled_templates() and jinja2.Environment.compile is kept  # a second call does not wrap it again
     get_environment().compile(source)
     assert source not in compiles  # compiled before the list was cleared, not since
 
