@@ -28,7 +28,6 @@ from typing import Any
 
 # dbt renders a test argument that looks like a function call as an expression (dbt.clients.jinja)
 _LOOKS_LIKE_FUNCTION = re.compile(r"^\s*(env_var|ref|var|source|doc)\s*\(.+\)\s*$")
-_RENDER_CHARS = re.compile(r"({[{%#]|[#}%]})")  # dbt renders only a string with one of these (dbt.clients.jinja)
 
 
 def _settings(environment: Any) -> tuple[Hashable, ...]:
@@ -117,34 +116,30 @@ def keep_compiled_templates() -> bool:
 def _node_sources(node: Any) -> Iterator[tuple[str, bool]]:
     """The Jinja sources a build renders for a node, each with whether dbt renders it natively (to a Python
     value): its SQL, its hooks' SQL, and a generic test's arguments as dbt's test compilation renders them."""
+    from dbt_common.utils import deep_map_render
+
     yield node.raw_code, False
     config = getattr(node, "config", None)
     for hook in [*getattr(config, "pre_hook", []), *getattr(config, "post_hook", [])]:
         if isinstance(getattr(hook, "sql", None), str):
             yield hook.sql, False
     metadata = getattr(node, "test_metadata", None)
-    for name, value in (getattr(metadata, "kwargs", None) or {}).items():
-        if name == "column_name":  # dbt passes it as it is
-            continue
-        for text in _strings(value):
-            yield (f"{{{{ {text} }}}}" if _LOOKS_LIKE_FUNCTION.match(text) else text), True
+    found: list[tuple[str, bool]] = []
 
+    def keep(value: Any, keypath: tuple[str | int, ...]) -> Any:
+        if isinstance(value, str) and keypath != ("column_name",):  # dbt passes the column name as it is
+            found.append((f"{{{{ {value} }}}}" if _LOOKS_LIKE_FUNCTION.match(value) else value, True))
+        return value
 
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _strings(item)
+    deep_map_render(keep, getattr(metadata, "kwargs", None) or {})  # dbt's own walk of a test's arguments
+    yield from found
 
 
 def compile_ahead(manifest: Any, stop: Callable[[], bool]) -> tuple[int, int]:
     """Compile the manifest's macros into dbt's template cache, then its nodes' sources (`_node_sources`, kept
     by `keep_compiled_templates`), until `stop()` is true; (compiled, in all). A source that fails to compile is
     left to the build, which tells its error as it would have."""
+    from dbt.clients.jinja import _HAS_RENDER_CHARS_PAT  # dbt renders only a string with one of these
     from dbt_common.clients.jinja import get_template, template_cache
 
     macros = list(manifest.macros.values())
@@ -152,7 +147,7 @@ def compile_ahead(manifest: Any, stop: Callable[[], bool]) -> tuple[int, int]:
         (source, native, node)
         for node in manifest.nodes.values()
         for source, native in _node_sources(node)
-        if isinstance(source, str) and (native or _RENDER_CHARS.search(source))
+        if isinstance(source, str) and (native or _HAS_RENDER_CHARS_PAT.search(source))
     ]
     compiled = 0
     for macro in macros:
