@@ -49,7 +49,10 @@ def test_incremental_refreshes_equal_a_full_refresh_mart_by_mart(sample_run: Cli
         files = 1
         if number == 1:  # with the second day, a ledger file of postings in the tens of billions (below)
             (landing / "gl_actuals_large.csv").write_text(LARGE_POSTINGS.format(day=day), encoding="utf-8")
-            written, files = written + 2, 2
+            # and a line of the sample's ledger sent again as it was: the lake holds it twice, the marts once
+            sample_ledger = (landing / "gl_actuals_2026.csv").read_text(encoding="utf-8").splitlines()
+            (landing / "gl_actuals_resent.csv").write_text("\n".join(sample_ledger[:2]) + "\n", encoding="utf-8")
+            written, files = written + 3, 3
         done = run_cli("run", "--landing", str(landing), "--warehouse", str(incremental))
         assert done.returncode == 0, done.stderr
         assert f"loaded {written:,} rows from {files} new file(s)" in done.stderr
@@ -91,6 +94,9 @@ def test_incremental_refreshes_equal_a_full_refresh_mart_by_mart(sample_run: Cli
     parsed = msgpack.unpackb((ran.parents[2] / "partial_parse.msgpack").read_bytes(), strict_map_key=False)
     assert len(parsed["files"]) > 100
     assert [name for name, file in parsed["files"].items() if AS_OF_ENV in repr(file.get("env_vars"))] == []
+    resent_id = sample_ledger[1].split(",")[0]
+    resent = f"SELECT count(*) FROM marts.fct_actual_costs WHERE source_id = '{resent_id}'"
+    assert query(database, resent) == [(1,)]
     reversals = query(
         database, "SELECT count(*), max(amount) FROM marts.fct_actual_costs WHERE source_id LIKE 'REV-%'"
     )[0]
@@ -126,6 +132,10 @@ def test_incremental_refreshes_equal_a_full_refresh_mart_by_mart(sample_run: Cli
     # every model from the lake: one node at a time, as the profile says
     assert "Concurrency: 1 threads (target='local')" in (full / "_internal" / "dbt_output.log").read_text("utf-8")
     assert "loaded 0 rows from 0 new file(s)" in rebuilt.stderr
+    # the line sent twice, rebuilt from both its loads: kept once, from its first load, as the day kept it
+    first_load = f"SELECT load_id FROM marts.fct_actual_costs WHERE source_id = '{resent_id}'"
+    assert len(query(full / "studio.duckdb", first_load)) == 1
+    assert query(full / "studio.duckdb", first_load) == query(database, first_load)
     incremental_marts, full_marts = _marts(database), _marts(full / "studio.duckdb")
     assert incremental_marts.keys() == full_marts.keys() and len(full_marts) > 20
     for table, rows in full_marts.items():
