@@ -40,6 +40,7 @@ def test_incremental_refreshes_equal_a_full_refresh_mart_by_mart(sample_run: Cli
     shutil.copytree(sample_run.landing, landing)
     copy_warehouse(sample_run.warehouse, incremental)
     days = []
+    sample_ledger = (landing / "gl_actuals_2026.csv").read_text(encoding="utf-8").splitlines()
     ran = incremental / "_internal" / "dbt_target" / "run" / "studio_budget" / "models"
     for number in range(2):
         if number == 0:
@@ -50,7 +51,6 @@ def test_incremental_refreshes_equal_a_full_refresh_mart_by_mart(sample_run: Cli
         if number == 1:  # with the second day, a ledger file of postings in the tens of billions (below)
             (landing / "gl_actuals_large.csv").write_text(LARGE_POSTINGS.format(day=day), encoding="utf-8")
             # and a line of the sample's ledger sent again as it was: the lake holds it twice, the marts once
-            sample_ledger = (landing / "gl_actuals_2026.csv").read_text(encoding="utf-8").splitlines()
             (landing / "gl_actuals_resent.csv").write_text("\n".join(sample_ledger[:2]) + "\n", encoding="utf-8")
             written, files = written + 3, 3
         done = run_cli("run", "--landing", str(landing), "--warehouse", str(incremental))

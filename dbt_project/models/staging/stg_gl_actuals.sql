@@ -18,13 +18,13 @@ resent as (
 ranked as (
     select new_loads.*, 1 as _key_rank
     from new_loads
-    where not exists (select 1 from resent where resent.txn_id = new_loads.txn_id)
+    where txn_id is not null and not exists (select 1 from resent where resent.txn_id = new_loads.txn_id)
     union all
     select
         new_loads.*,
         row_number() over (partition by txn_id order by _load_id, _row_number) as _key_rank
     from new_loads
-    where txn_id in (select txn_id from resent)
+    where txn_id is null or txn_id in (select txn_id from resent)  -- (the gate lets no null through)
 )
 select
     txn_id, posted_date, {{ month_start('posted_date') }} as period, project_code, account_code,
