@@ -194,7 +194,7 @@ def incremental_inputs(layout: WarehouseLayout, dbt_vars: Mapping[str, object]) 
 
 # The models whose tests read only the rows added since the build that last tested them (their tests' `new_rows`,
 # macros/tests/new_rows.sql)
-TESTED_ON_NEW_ROWS = ("stg_gl_actuals", "int_actual_costs__gl", "fct_actual_costs")
+TESTED_ON_NEW_ROWS = ("stg_gl_actuals", "fct_actual_costs")
 
 
 def tested_marks(
