@@ -26,7 +26,8 @@ import re
 from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
-# dbt renders a test argument that looks like a function call as an expression (dbt.clients.jinja)
+# dbt renders a test argument that looks like a function call as an expression: the pattern of
+# dbt.clients.jinja.add_rendered_test_kwargs, a local variable there (nothing to import)
 _LOOKS_LIKE_FUNCTION = re.compile(r"^\s*(env_var|ref|var|source|doc)\s*\(.+\)\s*$")
 
 
