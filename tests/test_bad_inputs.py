@@ -50,7 +50,7 @@ BUDGETS_FULL = (
 )
 # the small studio's approved V2 of P1 (tests/fixtures/small_studio/budgets_v2.csv)
 V2_LINES = (
-    "V2,approved,P1,5100,,12000.00,USD,,,,2025-02-15T09:00:00\n",
+    "V2,approved,P1,5100,,12000.00,USD,150,hour,80.00,2025-02-15T09:00:00\n",
     "V2,approved,P1,5200,2025-01,2000.00,USD,,,,2025-02-15T09:00:00\n",
     "V2,approved,P1,4000,2025-02,20000.00,USD,,,,2025-02-15T09:00:00\n",
 )
@@ -711,7 +711,9 @@ def test_unsafe_file_name_is_rejected_and_kept_under_a_safe_name(layout: Warehou
 
 
 def test_changed_approved_budget_tells_to_submit_a_reforecast(layout: WarehouseLayout) -> None:
-    content = BUDGETS_FULL + V2_LINES[0].replace("12000.00", "12500.00") + V2_LINES[1] + V2_LINES[2]
+    # 156.25 hours at 80.00: the amount is still quantity × rate, only the version's lock is broken
+    edited = V2_LINES[0].replace("12000.00,USD,150,", "12500.00,USD,156.25,")
+    content = BUDGETS_FULL + edited + V2_LINES[1] + V2_LINES[2]
     outcome = deliver(layout, "budgets", "budgets_v2_edit.csv", content)
     # every line of the (version, project) is flagged, not only the changed one
     assert_rejected(
@@ -1114,7 +1116,7 @@ E2E_BAD = {
     "gl_actuals;x.csv": (gl("G102,2025-03-02,P1,5100,Crew Co,x,1.00,USD,"), PLAIN_NAME),
     "gl_actuals_[draft].csv": (gl("G103,2025-03-02,P1,5100,Crew Co,x,1.00,USD,"), PLAIN_NAME),
     "budgets_v2_edit.csv": (
-        BUDGETS_FULL + V2_LINES[0].replace("12000.00", "12500.00") + V2_LINES[1] + V2_LINES[2],
+        BUDGETS_FULL + V2_LINES[0].replace("12000.00,USD,150,", "12500.00,USD,156.25,") + V2_LINES[1] + V2_LINES[2],
         LOCKED,
     ),
     "projects_p3.csv": (

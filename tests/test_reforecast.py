@@ -53,6 +53,29 @@ def test_a_draft_line_is_actual_plus_committed_plus_etc_in_base_currency_unphase
     assert drafted[0]["budget_version"] == "RF20261015" and drafted[0]["amount"] == "0.00"
 
 
+def test_a_line_planned_in_one_unit_keeps_it_at_the_current_versions_rate() -> None:
+    lines = [
+        # 1,350 hours of EFC at 72.00 an hour: 97,200.00 / 72 = 1,350 exactly
+        ForecastLine("P1", "5100", "V2", Decimal("90000.00"), Decimal("0"), Decimal("7200.00"), unit="hour",
+                     rate=Decimal("72")),
+        # a rate in base currency from a pound budget: 62.4999999 → 62.5000; 1,000.00 / 62.5 = 16 hours
+        ForecastLine("P1", "5110", "V2", Decimal("1000.00"), Decimal("0"), Decimal("0"), unit="hour",
+                     rate=Decimal("62.4999999")),
+        # no quantity to 4 decimals gives 1,000.00 at 650.1234 a day within a cent: 1.5382 × 650.1234 = 1,000.0198
+        ForecastLine("P1", "5120", "V2", Decimal("1000.00"), Decimal("0"), Decimal("0"), unit="day",
+                     rate=Decimal("650.1234")),
+        ForecastLine("P1", "5200", "V2", Decimal("500.00"), Decimal("0"), Decimal("0")),
+    ]  # fmt: skip
+    drafted = {r["account_code"]: r for r in reforecast_rows(lines, date(2026, 10, 15), "USD")}
+    assert [(r["quantity"], r["unit"], r["rate"]) for r in drafted.values()] == [
+        ("1350.00", "hour", "72.00"),
+        ("16.00", "hour", "62.50"),
+        ("", "day", "650.1234"),
+        ("", "", ""),
+    ]
+    assert Decimal(drafted["5100"]["quantity"]) * Decimal(drafted["5100"]["rate"]) == Decimal(drafted["5100"]["amount"])
+
+
 def test_the_version_names_the_version_it_reforecasts() -> None:
     assert reforecast_version("V2-reforecast", date(2026, 10, 15)) == "V2-reforecast-RF20261015"
 
@@ -99,6 +122,13 @@ def test_the_draft_passes_the_gate_and_approved_becomes_each_lines_current_budge
         ("P1", "2025-02", "20000.00")
     ]
     assert {r["version_status"] for r in drafted} == {"draft"}
+    # P1's crew, planned in V2 as 150 hours at 80.00 (budgets_v2.csv), keeps its unit and rate: the draft's hours
+    # are its amount / 80; the other lines were planned without a unit
+    p1_crew = next(r for r in drafted if (r["project_code"], r["account_code"]) == ("P1", "5100"))
+    crew_hours = expected[("P1", "5100")] / Decimal(80)
+    assert (p1_crew["unit"], p1_crew["rate"]) == ("hour", "80.00")
+    assert Decimal(p1_crew["quantity"]) == crew_hours.quantize(Decimal("0.0001"))
+    assert {(r["unit"], r["rate"]) for r in drafted if r is not p1_crew} == {("", "")}
 
     run = RunContext("USD", AS_OF)
     landing = tmp_path / "landing"
@@ -119,7 +149,8 @@ def test_the_draft_passes_the_gate_and_approved_becomes_each_lines_current_budge
     dbt = Path(sys.executable).with_name("dbt")
     done = subprocess.run(
         [
-            str(dbt), "run", "--select", "stg_budgets int_budget_versions int_budget_lines_phased fct_budget_lines",
+            str(dbt), "run", "--select",
+            "stg_budgets int_budget_versions int_budget_lines_phased fct_budget_lines mart_labor_variance",
             "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
             "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
             "--vars", json.dumps(
@@ -144,6 +175,16 @@ def test_the_draft_passes_the_gate_and_approved_becomes_each_lines_current_budge
     assert {r["budget_version"] for r in current if r["project_code"] in active} == {
         r["budget_version"] for r in drafted
     }
+    # approved, the draft still plans P1's crew in hours: its labour variance has budget hours (P1 ends in March,
+    # so every month of it is to date)
+    labour = rows(
+        layout.build_db,
+        "SELECT sum(budget_hours) AS hours, count(*) AS months, sum(budget) AS budget FROM marts.mart_labor_variance"
+        " WHERE project_code = 'P1' AND account_code = '5100'",
+    )
+    assert labour[0]["budget"] == expected[("P1", "5100")]
+    # each month's hours shown to 4 decimals
+    assert abs(labour[0]["hours"] - crew_hours) <= Decimal("0.00005") * labour[0]["months"]
 
 
 def test_the_sample_writes_its_draft_after_each_refresh_and_it_loads_back(sample_run: CliRun, tmp_path: Path) -> None:
@@ -158,6 +199,37 @@ def test_the_sample_writes_its_draft_after_each_refresh_and_it_loads_back(sample
     spending = {r["project_code"] for r in projects if r["status"] in ("active", "wrapped")}
     assert "DOC-2504" in spending
     assert {r["project_code"] for r in drafted} == spending
+    # a cost line keeps the unit its current version planned it in, read a second way from the landing files: the
+    # version's lines of the project × account all in one unit with a rate; for lines all in dollars (the base
+    # currency) the rate is their amount / their quantity (amount / rate, line by line)
+    accounts = csv.DictReader((sample_run.landing / "accounts.csv").read_text(encoding="utf-8").splitlines())
+    expense = {r["account_code"] for r in accounts if r["account_type"] == "expense"}
+    landed: dict[tuple[str, str, str], list[dict[str, str]]] = {}
+    for path in sample_run.landing.glob("budgets*.csv"):
+        for r in csv.DictReader(path.read_text(encoding="utf-8").splitlines()):
+            landed.setdefault((r["budget_version"], r["project_code"], r["account_code"]), []).append(r)
+    units = {}
+    for r in drafted:
+        if r["account_code"] not in expense:
+            continue
+        version = r["budget_version"].rsplit("-RF", 1)[0]
+        planned = landed.get((version, r["project_code"], r["account_code"]), [])
+        one_unit = len({x["unit"] for x in planned}) == 1 and all(x["unit"] and x["rate"] for x in planned)
+        if planned and one_unit:
+            quantity = sum(Decimal(x["amount"]) / Decimal(x["rate"]) for x in planned)
+            dollars = {x["currency"] for x in planned} == {"USD"}
+            rate = (sum(Decimal(x["amount"]) for x in planned) / quantity).quantize(Decimal("0.0001"))
+            units[(r["project_code"], r["account_code"])] = (planned[0]["unit"], rate if dollars else None)
+    assert {u for u, _ in units.values()} == {"hour", "day"}
+    for r in drafted:
+        key = (r["project_code"], r["account_code"])
+        if key not in units:
+            assert (r["unit"], r["rate"]) == ("", ""), r
+            continue
+        unit, rate = units[key]
+        assert r["unit"] == unit and (rate is None or Decimal(r["rate"]) == rate), (r, units[key])
+        if r["quantity"]:
+            assert abs(Decimal(r["quantity"]) * Decimal(r["rate"]) - Decimal(r["amount"])) <= Decimal("0.01"), r
     warehouse = tmp_path / "warehouse"
     copy_warehouse(sample_run.warehouse, warehouse)
     landing = tmp_path / "landing"

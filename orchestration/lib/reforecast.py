@@ -10,7 +10,13 @@ status to `approved` (and giving `approved_at`).
 
 A new version replaces the project's whole budget, so the draft carries the current version's revenue lines as
 they are (the cost report is of costs): a line phased by month keeps its months, a line phased over the
-project's dates stays one unphased line; in base currency."""
+project's dates stays one unphased line; in base currency.
+
+For the same reason a line the current version planned in one unit (hours, days, weeks) keeps that unit: its rate
+is the current version's, in base currency (the version's amount in base currency / its quantity), and its
+quantity the draft's amount / that rate. Approved, the line still has budget hours, so the labour variance keeps
+its rate and hours split. The quantity is left empty where no quantity to 4 decimals gives the amount within a
+cent (a large rate); the rate says it."""
 
 from __future__ import annotations
 
@@ -39,6 +45,7 @@ BUDGET_COLUMNS = (
 )
 
 CENT = Decimal("0.01")
+FOURTH = Decimal("0.0001")
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,8 @@ class ForecastLine:
     committed: Decimal
     etc: Decimal
     period: str = ""  # a revenue line's month (YYYY-MM) as budgeted; else unphased
+    unit: str | None = None  # the current version's one unit for the line, if it planned it in one
+    rate: Decimal | None = None  # its rate per unit in base currency
 
 
 def reforecast_version(current_version: str | None, as_of: date) -> str:
@@ -60,11 +69,30 @@ def reforecast_version(current_version: str | None, as_of: date) -> str:
     return f"{current_version}-{suffix}" if current_version else suffix
 
 
+def _number_text(value: Decimal) -> str:
+    """At least two decimals, no trailing zeros beyond them: 72.0000 → 72.00, 52.1348 → 52.1348."""
+    text = f"{value:f}"
+    whole, _, decimals = text.partition(".")
+    return f"{whole}.{decimals.rstrip('0').ljust(2, '0')}"
+
+
+def quantity_and_rate(amount: Decimal, unit: str | None, rate: Decimal | None) -> tuple[str, str, str]:
+    """The draft line's (quantity, unit, rate): the rate to 4 decimals, the quantity amount / rate to 4 decimals
+    when that gives the amount within a cent (the gate's "amount is quantity × rate"), else empty."""
+    if unit is None or rate is None or rate <= 0:
+        return "", "", ""
+    rate = rate.quantize(FOURTH, rounding=ROUND_HALF_UP)
+    quantity = (amount / rate).quantize(FOURTH, rounding=ROUND_HALF_UP)
+    quantity_text = _number_text(quantity) if abs(quantity * rate - amount) <= CENT else ""
+    return quantity_text, unit, _number_text(rate)
+
+
 def reforecast_rows(lines: Iterable[ForecastLine], as_of: date, base_currency: str) -> list[dict[str, str]]:
     """The draft's landing rows, ordered by project and account: amount = actual + committed + etc, to the cent."""
     rows = []
     for line in sorted(lines, key=lambda x: (x.project_code, x.account_code, x.period)):
         amount = (line.actual + line.committed + line.etc).quantize(CENT, rounding=ROUND_HALF_UP)
+        quantity, unit, rate = quantity_and_rate(amount, line.unit, line.rate)
         rows.append(
             {
                 "budget_version": reforecast_version(line.current_version, as_of),
@@ -74,9 +102,9 @@ def reforecast_rows(lines: Iterable[ForecastLine], as_of: date, base_currency: s
                 "period": line.period,
                 "amount": f"{amount:.2f}",
                 "currency": base_currency,
-                "quantity": "",
-                "unit": "",
-                "rate": "",
+                "quantity": quantity,
+                "unit": unit,
+                "rate": rate,
                 "approved_at": "",
             }
         )
@@ -84,10 +112,21 @@ def reforecast_rows(lines: Iterable[ForecastLine], as_of: date, base_currency: s
 
 
 READ_LINES = """
-SELECT r.project_code, r.account_code, v.budget_version, r.actual, r.committed, r.etc
+SELECT r.project_code, r.account_code, v.budget_version, r.actual, r.committed, r.etc, u.unit, u.rate
 FROM marts.mart_line_item_cost_report AS r
 LEFT JOIN (SELECT DISTINCT project_code, budget_version FROM marts.fct_budget_lines WHERE is_current) AS v
     ON r.project_code = v.project_code
+LEFT JOIN (
+    -- the current version's unit for the line when every month of it has the same one, and its rate in base
+    -- currency over the whole version
+    SELECT project_code, account_code,
+        CASE WHEN count(unit) = count(*) AND count(DISTINCT unit) = 1 THEN max(unit) END AS unit,
+        CASE WHEN sum(quantity) > 0 THEN sum(amount_base) / sum(quantity) END AS rate
+    FROM marts.fct_budget_lines
+    WHERE is_current
+    GROUP BY project_code, account_code
+) AS u
+    ON r.project_code = u.project_code AND r.account_code = u.account_code
 WHERE r.project_status IN ('active', 'wrapped')
 """
 # the current version's revenue lines of the same projects: by month, or one unphased line for an account whose
@@ -113,8 +152,17 @@ def read_forecast_lines(published_db: Path) -> list[ForecastLine]:
         found = con.execute(READ_LINES).fetchall()
         revenue = con.execute(READ_REVENUE).fetchall()
     return [
-        ForecastLine(project, account, version, Decimal(actual), Decimal(committed), Decimal(etc))
-        for project, account, version, actual, committed, etc in found
+        ForecastLine(
+            project,
+            account,
+            version,
+            Decimal(actual),
+            Decimal(committed),
+            Decimal(etc),
+            unit=unit if rate is not None else None,
+            rate=Decimal(repr(rate)) if rate is not None else None,
+        )
+        for project, account, version, actual, committed, etc, unit, rate in found
     ] + [
         ForecastLine(project, account, version, Decimal(amount), Decimal(0), Decimal(0), period)
         for project, account, version, period, amount in revenue

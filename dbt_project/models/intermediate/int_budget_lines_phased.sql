@@ -1,6 +1,7 @@
 -- Budget lines by month in their own currency. A line with a period stays in that month; a line
 -- without one is phased over its project's start..end dates by calendar days (SPEC §4), in cents,
--- with the rounding remainder in the last month so that the months add up to the line exactly.
+-- with the rounding remainder in the last month so that the months add up to the line exactly. The line's unit and
+-- rate come with each month: the month's quantity is its amount / rate.
 with lines as (
     select b.*, p.start_date, p.end_date,
         {{ dbt.datediff('p.start_date', 'p.end_date', 'day') }} + 1 as project_days
@@ -10,7 +11,7 @@ with lines as (
 prorated as (
     select
         l.load_id, l.source_row_number, l.budget_version, l.project_code, l.account_code, l.currency, l.amount,
-        m.period,
+        l.unit, l.rate, m.period,
         -- days of the project inside this month
         {{ dbt.datediff(
             'case when l.start_date > m.period then l.start_date else m.period end',
@@ -41,11 +42,13 @@ select
         then amount - (sum(share) over (partition by load_id, source_row_number) - share)
         else share end as amount,
     true as is_prorated,
+    unit, rate,
     load_id, source_row_number
 from allocated
 union all
 select
     budget_version, project_code, account_code, period, currency, amount, false as is_prorated,
+    unit, rate,
     load_id, source_row_number
 from lines
 where period is not null

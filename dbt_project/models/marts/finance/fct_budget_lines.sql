@@ -3,7 +3,12 @@ with phased as (
     select
         ph.budget_version, ph.project_code, ph.account_code, ph.period, ph.currency,
         sum(ph.amount) as amount,
-        max(case when ph.is_prorated then 1 else 0 end) = 1 as is_prorated
+        max(case when ph.is_prorated then 1 else 0 end) = 1 as is_prorated,
+        -- a quantity when every line of the month gives one unit and a rate: amount / rate, unrounded
+        count(*) = count(case when ph.unit is not null and ph.rate > 0 then 1 end)
+            and count(distinct ph.unit) = 1 as has_quantity,
+        max(ph.unit) as unit,
+        sum(case when ph.rate > 0 then cast(ph.amount as double) / cast(ph.rate as double) end) as quantity
     from {{ ref('int_budget_lines_phased') }} as ph
     group by ph.budget_version, ph.project_code, ph.account_code, ph.period, ph.currency
 )
@@ -22,7 +27,9 @@ select
     ph.amount,
     fx.rate_to_base as fx_rate,
     {{ to_base_currency('ph.amount', 'fx.rate_to_base') }} as amount_base,
-    ph.is_prorated
+    ph.is_prorated,
+    cast(case when ph.has_quantity then ph.unit end as string) as unit,
+    case when ph.has_quantity then ph.quantity end as quantity
 from phased as ph
 inner join {{ ref('int_budget_versions') }} as v
     on ph.project_code = v.project_code and ph.budget_version = v.budget_version
