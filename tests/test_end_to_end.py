@@ -395,3 +395,25 @@ def test_printed_transfers_section_is_the_report_model(sample_run: CliRun) -> No
     assert "TR-008" not in sample_run.stdout
     section = " ".join(" ".join(lines[start:]).split())
     assert "into a line already over budget" in section and "out of a line under 80% utilised" in section
+
+
+def test_transfer_reasons_write_amounts_as_the_report_does(sample_run: CliRun) -> None:
+    """A transfer into a line already over budget names the line's actual and budget with thousands separators and
+    two decimals (18,500.00), in the mart and in the printed report; the figures are the mart's own columns."""
+    over = rows(
+        sample_run.warehouse / "studio.duckdb",
+        "SELECT transfer_id, to_actual_at_request, to_budget_at_request, invalid_reasons "
+        "FROM marts.mart_budget_transfers WHERE NOT passes_to_line_within_budget ORDER BY transfer_id",
+    )
+    # the sample's receiving lines over budget hold thousands (TR-007's actual 18,500.00 against no budget)
+    assert len(over) > 1 and all(r["to_actual_at_request"] >= 1000 for r in over)
+    lines = sample_run.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith("Budget transfers not applied"))
+    section = " ".join(" ".join(lines[start:]).split())
+    for row in over:
+        said = (
+            f"into a line already over budget (actual {row['to_actual_at_request']:,.2f} "
+            f"> budget {row['to_budget_at_request']:,.2f})"
+        )
+        assert said in row["invalid_reasons"], row
+        assert said in section, row["transfer_id"]
