@@ -8,6 +8,7 @@ import io
 import json
 import shutil
 from collections import Counter
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -31,6 +32,27 @@ def test_text_report_puts_each_department_name_before_its_accounts(small_db: Pat
     assert labels.index("STUDIO TOTAL (cost)") > d2
     # the heading row carries no figure; the subtotal does (by hand: 11866.66 → 11,867)
     assert lines[d1] == "D1 Production" and "11,867" in lines[d1 + 4]
+
+
+def test_the_legend_says_how_the_run_rate_pace_is_computed(small_db: Path) -> None:
+    """Under the tables, YTD PACE in the words of SPEC §6; the studio's pace as shown is that sentence's arithmetic
+    on the mart's own figures (months elapsed: the closed months and the as-of month in part)."""
+    legend = "YTD PACE = year-to-date actual / (annual budget × months elapsed / 12); 100% = on pace."
+    data = read_report(small_db)
+    lines = report_text(data).splitlines()
+    assert legend in [line.strip() for line in lines]
+    [(ytd_actual, annual_budget, months_elapsed)] = query(
+        small_db,
+        "SELECT ytd_actual, annual_budget, months_elapsed FROM marts.mart_run_rate "
+        "WHERE level = 'studio' AND is_as_of_month",
+    )
+    pace = float(ytd_actual) / (float(annual_budget) * months_elapsed / 12) * 100
+    start = next(i for i, line in enumerate(lines) if line.startswith("Run-rate"))
+    studio = next(line.split() for line in lines[start:] if line.strip().startswith("STUDIO"))
+    assert studio[-1] == f"{pace:.1f}%"
+    assert legend in render_report(small_db, fmt="html")
+    # no run-rate table (a warehouse published before it), no word about it
+    assert "YTD PACE" not in report_text(replace(data, run_rate=[]))
 
 
 def test_department_report_holds_that_department_only(small_db: Path) -> None:

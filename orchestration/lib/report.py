@@ -48,6 +48,8 @@ class ReportData:
 
 
 ALERTS_SHOWN = 15  # the open alerts a report lists (all are counted)
+# the run-rate table's YTD PACE column (SPEC §6 pace rate; months elapsed count the as-of month in part)
+PACE_LEGEND = "YTD PACE = year-to-date actual / (annual budget × months elapsed / 12); 100% = on pace."
 
 
 def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict]:
@@ -549,6 +551,8 @@ def print_report(data: ReportData, console: Console) -> None:
         console.print(table)
         console.print()
     console.print(f"{ATTENTION} = material and unfavourable (needs attention); F/U = favourable/unfavourable.")
+    if data.run_rate:
+        console.print(PACE_LEGEND)
     tables = production_tables(data)
     if tables:
         console.print()

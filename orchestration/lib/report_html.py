@@ -18,6 +18,7 @@ from pygal.style import Style
 
 from orchestration.lib.report import (
     ATTENTION,
+    PACE_LEGEND,
     STUDIO_TOTAL_LABEL,
     ReportData,
     alert_metric,
@@ -65,7 +66,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(money=money, pct=pct, direction=direction, alert_metric=alert_metric)
-    env.globals.update(ATTENTION=ATTENTION)
+    env.globals.update(ATTENTION=ATTENTION, PACE_LEGEND=PACE_LEGEND)
     return env
 
 
