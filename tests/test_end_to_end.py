@@ -15,6 +15,7 @@ from orchestration.lib.config import DBT_PROJECT_DIR
 from orchestration.lib.contract import SOURCES
 from orchestration.lib.warehouse import PARTITIONED_EXPORTS
 from tests.conftest import CliRun, copy_warehouse, query, rows, run_cli
+from tests.test_report_command import CATEGORY_NAMES
 
 pytestmark = pytest.mark.slow
 
@@ -359,7 +360,7 @@ def test_project_cost_report_prints_and_writes_the_report_model(sample_run: CliR
         if row["row_type"] == "line":
             label = f"{row['account_code']} {row['account_name']}"
         else:
-            label = f"{row['category']} total" if row["row_type"] == "category" else "PROJECT TOTAL"
+            label = f"{CATEGORY_NAMES[row['category']]} total" if row["row_type"] == "category" else "PROJECT TOTAL"
         by_label[label] = row
     for shown in printed:
         [label] = [k for k in by_label if k.startswith(shown["label"].strip().rstrip("…"))]

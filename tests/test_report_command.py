@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 from collections import Counter
 from dataclasses import replace
@@ -167,6 +168,38 @@ def test_report_command_levels_formats_and_usage_errors(sample_run: CliRun, tmp_
     unwritable = run_cli("report", "--warehouse", warehouse, "--project", "EP-2601")
     assert unwritable.returncode == 0, unwritable.stderr
     assert total_row(unwritable.stdout) == total_row(text.stdout) and "CSV was not written" in unwritable.stderr
+
+
+# the categories of SPEC §4 as the project cost report names them
+CATEGORY_NAMES = {
+    "crew": "Crew", "equipment": "Equipment", "location": "Location", "post": "Post", "third_party": "Third party",
+    "overhead": "Overhead", "contingency": "Contingency", "revenue": "Revenue",
+}  # fmt: skip
+
+
+def test_project_cost_report_names_category_totals_in_words_and_keeps_codes_in_data(sample_run: CliRun) -> None:
+    database = sample_run.warehouse / "studio.duckdb"
+    categories = [
+        r[0]
+        for r in query(
+            database,
+            "SELECT category FROM marts.rpt_project_cost_report WHERE project_code = 'EP-2601' "
+            "AND row_type = 'category' ORDER BY 1",
+        )
+    ]
+    assert "third_party" in categories
+    expected = sorted(f"{CATEGORY_NAMES[c]} total" for c in categories)
+    text = render_report(database, "project", "EP-2601", fmt="text")
+    labels = [line.split("  ")[0].strip() for line in text.splitlines()]
+    assert sorted(label for label in labels if label.endswith(" total")) == expected
+    html = render_report(database, "project", "EP-2601", fmt="html")
+    assert sorted(re.findall(r'<tr class="subtotal"><td>([^<]*)</td>', html)) == expected
+    assert "third_party" not in text and "third_party" not in html
+    # the CSV and JSON are data: the category codes as the landing files and the marts hold them
+    table = csv.DictReader(io.StringIO(render_report(database, "project", "EP-2601", fmt="csv")))
+    assert sorted(r["category"] for r in table if r["row_type"] == "category") == categories
+    document = json.loads(render_report(database, "project", "EP-2601", fmt="json"))
+    assert sorted(r["category"] for r in document["cost_report"]["rows"] if r["row_type"] == "category") == categories
 
 
 def test_a_department_report_lists_its_own_variances_requiring_commentary(sample_run: CliRun) -> None:

@@ -29,7 +29,7 @@ from orchestration.lib.report import (
     severity_counts,
     subtotal_label,
 )
-from orchestration.lib.report_project import ProjectCostReport, margin_line
+from orchestration.lib.report_project import ProjectCostReport, category_label, margin_line
 
 CHART_STYLE = Style(
     background="white",
@@ -65,7 +65,9 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(money=money, pct=pct, direction=direction, alert_metric=alert_metric)
+    env.filters.update(
+        money=money, pct=pct, direction=direction, alert_metric=alert_metric, category_label=category_label
+    )
     env.globals.update(ATTENTION=ATTENTION, PACE_LEGEND=PACE_LEGEND)
     return env
 
@@ -223,7 +225,7 @@ def project_page(report: ProjectCostReport, production: dict | None, links: dict
     chart = None
     if categories:
         bars = _chart(pygal.Bar, "Final budget against estimated final cost (EFC) by category")
-        bars.x_labels = [r["category"] for r in categories]
+        bars.x_labels = [category_label(r["category"]) for r in categories]
         bars.add("Final budget", [_number(r["final_budget"]) for r in categories])
         bars.add("Actual", [_number(r["actual"]) for r in categories])
         bars.add("EFC", [_number(r["efc"]) for r in categories])

@@ -90,6 +90,11 @@ def _money(value: Decimal | None) -> str:
     return "" if value is None else f"{value:,.0f}"
 
 
+def category_label(category: str) -> str:
+    """A category code as people read it (`third_party` → Third party); CSV, JSON and the marts keep the code."""
+    return category.replace("_", " ").capitalize()
+
+
 def project_cost_table(report: ProjectCostReport) -> Table:
     """Category → lines, the category's total, the project's total; over/under negative = over budget."""
     title = (
@@ -108,7 +113,7 @@ def project_cost_table(report: ProjectCostReport) -> Table:
             over = row["over_under"] < 0
             table.add_row(escape(label), *figures, row["etc_basis"] or "", style="red" if over else None)
         elif row["row_type"] == "category":
-            table.add_row(escape(f"{row['category']} total"), *figures, "", style="bold")
+            table.add_row(escape(f"{category_label(row['category'])} total"), *figures, "", style="bold")
             table.add_section()
         else:
             table.add_row("PROJECT TOTAL", *figures, "", style="bold")
