@@ -15,9 +15,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from rich.console import Console
 
 from orchestration.lib.config import REPO_ROOT
-from orchestration.lib.report import ALERTS_SHOWN, read_report, report_text
+from orchestration.lib.report import ALERTS_SHOWN, REPORT_WIDTH, build_tables, read_report, report_text
 from orchestration.lib.report_render import ReportRequestError, render_report
 from orchestration.lib.terminal import QuietStatus, progress_status, terminal_console
 from tests.conftest import CliRun, copy_warehouse, query, rows, run_cli
@@ -54,6 +55,32 @@ def test_the_legend_says_how_the_run_rate_pace_is_computed(small_db: Path) -> No
     assert legend in render_report(small_db, fmt="html")
     # no run-rate table (a warehouse published before it), no word about it
     assert "YTD PACE" not in report_text(replace(data, run_rate=[]))
+
+
+def test_text_report_lines_end_at_their_last_character_in_rich_columns(small_db: Path) -> None:
+    data = read_report(small_db)
+    lines = report_text(data).splitlines()
+    assert len(lines) > 20 and [line for line in lines if line != line.rstrip()] == []
+    # the tables as rich lays them out (padded to their width): the same lines, the same columns, less that padding
+    console = Console(record=True, width=REPORT_WIDTH, file=io.StringIO())
+    for table in build_tables(data):
+        console.print(table)
+        console.print()
+    padded = console.export_text().splitlines()
+    assert any(line != line.rstrip() for line in padded)
+    assert lines[: len(padded)] == [line.rstrip() for line in padded]
+
+
+def test_printed_and_written_text_reports_carry_no_trailing_spaces(sample_run: CliRun) -> None:
+    """The run's report on its standard output, the text file it wrote and a project's cost report with its
+    production summary."""
+    database = sample_run.warehouse / "studio.duckdb"
+    written = (sample_run.warehouse / "reports" / "studio_budget_vs_actual.txt").read_text(encoding="utf-8")
+    project = render_report(database, "project", "EP-2601", fmt="text")
+    for name, text in (("stdout", sample_run.stdout), ("file", written), ("project", project)):
+        lines = text.splitlines()
+        assert len(lines) > 20 and [line for line in lines if line != line.rstrip()] == [], name
+    assert "Cost report EP-2601" in project and "Production — EP-2601" in project
 
 
 def test_department_report_holds_that_department_only(small_db: Path) -> None:

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from orchestration.lib.terminal import terminal_console
+from orchestration.lib.terminal import Trimmed, terminal_console
 
 ATTENTION = "⚠"
 
@@ -548,7 +548,7 @@ def report_console() -> Console:
 
 def print_report(data: ReportData, console: Console) -> None:
     for table in build_tables(data):
-        console.print(table)
+        console.print(Trimmed(table))
         console.print()
     console.print(f"{ATTENTION} = material and unfavourable (needs attention); F/U = favourable/unfavourable.")
     if data.run_rate:
@@ -557,10 +557,10 @@ def print_report(data: ReportData, console: Console) -> None:
     if tables:
         console.print()
     for table in tables:
-        console.print(table)
+        console.print(Trimmed(table))
         console.print()
     if tables and (line := _overcommitted_line(data)):
-        console.print(line)
+        console.print(Trimmed(line))
 
 
 CSV_COLUMNS = (

@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from orchestration.lib.contract import CATEGORIES
-from orchestration.lib.terminal import terminal_console
+from orchestration.lib.terminal import Trimmed, terminal_console
 
 FIGURES = ("final_budget", "actual", "committed", "total_cost", "etc", "efc", "over_under")
 HEADINGS = ("BUDGET", "ACTUAL", "COMMITTED", "TOTAL COST", "ETC", "EFC", "OVER/UNDER")
@@ -139,12 +139,14 @@ def margin_line(report: ProjectCostReport) -> str | None:
 
 
 def print_project_cost_report(report: ProjectCostReport, console: Console) -> None:
-    console.print(project_cost_table(report))
+    console.print(Trimmed(project_cost_table(report)))
     if margin := margin_line(report):
-        console.print(escape(margin))
+        console.print(Trimmed(escape(margin)))
     console.print(
-        "BUDGET = final budget (current + approved change orders + valid transfers); ACTUAL = posted + accrued; "
-        "EFC = total cost + ETC; OVER/UNDER = budget - EFC (negative = over)."
+        Trimmed(
+            "BUDGET = final budget (current + approved change orders + valid transfers); ACTUAL = posted + accrued; "
+            "EFC = total cost + ETC; OVER/UNDER = budget - EFC (negative = over)."
+        )
     )
 
 
