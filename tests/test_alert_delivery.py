@@ -196,6 +196,8 @@ def test_alerts_are_appended_a_batch_at_a_time_in_order(tmp_path: Path, monkeypa
     publish_alerts(layout, ["A", "B", "C", "D", "E"], "p1", T1)
     batches = [[a["alert_key"] for a in batch] for batch in notify.open_alert_batches(layout.published_db)]
     assert batches == [["A", "B"], ["C", "D"], ["E"]]
-    assert deliver_alerts(layout, None) == f"5 new alert(s) delivered to {outbox_file(layout)}"
+    assert deliver_alerts(layout, None) == f"5 new alerts delivered to {outbox_file(layout)}"
     assert [r["alert_key"] for r in outbox_lines(layout)] == ["A", "B", "C", "D", "E"]
-    assert deliver_alerts(layout, None) == f"0 new alert(s) delivered to {outbox_file(layout)}"
+    assert deliver_alerts(layout, None) == f"no new alerts (outbox: {outbox_file(layout)})"
+    publish_alerts(layout, ["A", "B", "C", "D", "E", "F"], "p2", T2)  # F is the one new alert
+    assert deliver_alerts(layout, None) == f"1 new alert delivered to {outbox_file(layout)}"

@@ -15,6 +15,7 @@ from orchestration.lib.config import DBT_PROJECT_DIR
 from orchestration.lib.contract import SOURCES
 from orchestration.lib.warehouse import PARTITIONED_EXPORTS
 from tests.conftest import CliRun, copy_warehouse, query, rows, run_cli
+from tests.test_report_command import CATEGORY_NAMES
 
 pytestmark = pytest.mark.slow
 
@@ -250,8 +251,9 @@ def test_second_run_loads_nothing_and_changes_no_figure(sample_run: CliRun, tmp_
     before = mart_snapshot(database)
     outbox = warehouse / "outbox" / "alerts.jsonl"
     delivered = outbox.read_text(encoding="utf-8")
-    first = re.search(r"(\d+) new alert\(s\) delivered", sample_run.stderr)
-    assert first and int(first[1]) == len(delivered.splitlines()) > 0
+    count = len(delivered.splitlines())
+    said = f"{count:,} new alerts delivered to {sample_run.warehouse / 'outbox' / 'alerts.jsonl'}"
+    assert count > 1 and said in sample_run.stderr
     episodes = "SELECT alert_key, episode, first_raised_at FROM audit.alert_history ORDER BY 1, 2"
     raised = query(database, episodes)
     exported = _export_files(warehouse)
@@ -283,7 +285,7 @@ def test_second_run_loads_nothing_and_changes_no_figure(sample_run: CliRun, tmp_
     assert _export_files(warehouse) == exported
     assert {name.split("/")[0] for name in exported} == {f"{mart}.parquet" for mart in MARTS}
     # the same alerts hold: none raised again, none announced again (SPEC §7)
-    assert "0 new alert(s) delivered" in again.stderr
+    assert f"no new alerts (outbox: {outbox})" in again.stderr and "new alert delivered" not in again.stderr
     assert outbox.read_text(encoding="utf-8") == delivered
     assert query(database, episodes) == raised
 
@@ -358,7 +360,7 @@ def test_project_cost_report_prints_and_writes_the_report_model(sample_run: CliR
         if row["row_type"] == "line":
             label = f"{row['account_code']} {row['account_name']}"
         else:
-            label = f"{row['category']} total" if row["row_type"] == "category" else "PROJECT TOTAL"
+            label = f"{CATEGORY_NAMES[row['category']]} total" if row["row_type"] == "category" else "PROJECT TOTAL"
         by_label[label] = row
     for shown in printed:
         [label] = [k for k in by_label if k.startswith(shown["label"].strip().rstrip("…"))]
@@ -395,3 +397,25 @@ def test_printed_transfers_section_is_the_report_model(sample_run: CliRun) -> No
     assert "TR-008" not in sample_run.stdout
     section = " ".join(" ".join(lines[start:]).split())
     assert "into a line already over budget" in section and "out of a line under 80% utilised" in section
+
+
+def test_transfer_reasons_write_amounts_as_the_report_does(sample_run: CliRun) -> None:
+    """A transfer into a line already over budget names the line's actual and budget with thousands separators and
+    two decimals (18,500.00), in the mart and in the printed report; the figures are the mart's own columns."""
+    over = rows(
+        sample_run.warehouse / "studio.duckdb",
+        "SELECT transfer_id, to_actual_at_request, to_budget_at_request, invalid_reasons "
+        "FROM marts.mart_budget_transfers WHERE NOT passes_to_line_within_budget ORDER BY transfer_id",
+    )
+    # the sample's receiving lines over budget hold thousands (TR-007's actual 18,500.00 against no budget)
+    assert len(over) > 1 and all(r["to_actual_at_request"] >= 1000 for r in over)
+    lines = sample_run.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith("Budget transfers not applied"))
+    section = " ".join(" ".join(lines[start:]).split())
+    for row in over:
+        said = (
+            f"into a line already over budget (actual {row['to_actual_at_request']:,.2f} "
+            f"> budget {row['to_budget_at_request']:,.2f})"
+        )
+        assert said in row["invalid_reasons"], row
+        assert said in section, row["transfer_id"]

@@ -6,16 +6,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 from collections import Counter
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pytest
+from rich.console import Console
 
 from orchestration.lib.config import REPO_ROOT
-from orchestration.lib.report import ALERTS_SHOWN, read_report, report_text
+from orchestration.lib.report import ALERTS_SHOWN, REPORT_WIDTH, build_tables, read_report, report_text
 from orchestration.lib.report_render import ReportRequestError, render_report
 from orchestration.lib.terminal import QuietStatus, progress_status, terminal_console
 from tests.conftest import CliRun, copy_warehouse, query, rows, run_cli
@@ -31,6 +34,53 @@ def test_text_report_puts_each_department_name_before_its_accounts(small_db: Pat
     assert labels.index("STUDIO TOTAL (cost)") > d2
     # the heading row carries no figure; the subtotal does (by hand: 11866.66 → 11,867)
     assert lines[d1] == "D1 Production" and "11,867" in lines[d1 + 4]
+
+
+def test_the_legend_says_how_the_run_rate_pace_is_computed(small_db: Path) -> None:
+    """Under the tables, YTD PACE in the words of SPEC §6; the studio's pace as shown is that sentence's arithmetic
+    on the mart's own figures (months elapsed: the closed months and the as-of month in part)."""
+    legend = "YTD PACE = year-to-date actual / (annual budget × months elapsed / 12); 100% = on pace."
+    data = read_report(small_db)
+    lines = report_text(data).splitlines()
+    assert legend in [line.strip() for line in lines]
+    [(ytd_actual, annual_budget, months_elapsed)] = query(
+        small_db,
+        "SELECT ytd_actual, annual_budget, months_elapsed FROM marts.mart_run_rate "
+        "WHERE level = 'studio' AND is_as_of_month",
+    )
+    pace = float(ytd_actual) / (float(annual_budget) * months_elapsed / 12) * 100
+    start = next(i for i, line in enumerate(lines) if line.startswith("Run-rate"))
+    studio = next(line.split() for line in lines[start:] if line.strip().startswith("STUDIO"))
+    assert studio[-1] == f"{pace:.1f}%"
+    assert legend in render_report(small_db, fmt="html")
+    # no run-rate table (a warehouse published before it), no word about it
+    assert "YTD PACE" not in report_text(replace(data, run_rate=[]))
+
+
+def test_text_report_lines_end_at_their_last_character_in_rich_columns(small_db: Path) -> None:
+    data = read_report(small_db)
+    lines = report_text(data).splitlines()
+    assert len(lines) > 20 and [line for line in lines if line != line.rstrip()] == []
+    # the tables as rich lays them out (padded to their width): the same lines, the same columns, less that padding
+    console = Console(record=True, width=REPORT_WIDTH, file=io.StringIO())
+    for table in build_tables(data):
+        console.print(table)
+        console.print()
+    padded = console.export_text().splitlines()
+    assert any(line != line.rstrip() for line in padded)
+    assert lines[: len(padded)] == [line.rstrip() for line in padded]
+
+
+def test_printed_and_written_text_reports_carry_no_trailing_spaces(sample_run: CliRun) -> None:
+    """The run's report on its standard output, the text file it wrote and a project's cost report with its
+    production summary."""
+    database = sample_run.warehouse / "studio.duckdb"
+    written = (sample_run.warehouse / "reports" / "studio_budget_vs_actual.txt").read_text(encoding="utf-8")
+    project = render_report(database, "project", "EP-2601", fmt="text")
+    for name, text in (("stdout", sample_run.stdout), ("file", written), ("project", project)):
+        lines = text.splitlines()
+        assert len(lines) > 20 and [line for line in lines if line != line.rstrip()] == [], name
+    assert "Cost report EP-2601" in project and "Production — EP-2601" in project
 
 
 def test_department_report_holds_that_department_only(small_db: Path) -> None:
@@ -145,6 +195,38 @@ def test_report_command_levels_formats_and_usage_errors(sample_run: CliRun, tmp_
     unwritable = run_cli("report", "--warehouse", warehouse, "--project", "EP-2601")
     assert unwritable.returncode == 0, unwritable.stderr
     assert total_row(unwritable.stdout) == total_row(text.stdout) and "CSV was not written" in unwritable.stderr
+
+
+# the categories of SPEC §4 as the project cost report names them
+CATEGORY_NAMES = {
+    "crew": "Crew", "equipment": "Equipment", "location": "Location", "post": "Post", "third_party": "Third party",
+    "overhead": "Overhead", "contingency": "Contingency", "revenue": "Revenue",
+}  # fmt: skip
+
+
+def test_project_cost_report_names_category_totals_in_words_and_keeps_codes_in_data(sample_run: CliRun) -> None:
+    database = sample_run.warehouse / "studio.duckdb"
+    categories = [
+        r[0]
+        for r in query(
+            database,
+            "SELECT category FROM marts.rpt_project_cost_report WHERE project_code = 'EP-2601' "
+            "AND row_type = 'category' ORDER BY 1",
+        )
+    ]
+    assert "third_party" in categories
+    expected = sorted(f"{CATEGORY_NAMES[c]} total" for c in categories)
+    text = render_report(database, "project", "EP-2601", fmt="text")
+    labels = [line.split("  ")[0].strip() for line in text.splitlines()]
+    assert sorted(label for label in labels if label.endswith(" total")) == expected
+    html = render_report(database, "project", "EP-2601", fmt="html")
+    assert sorted(re.findall(r'<tr class="subtotal"><td>([^<]*)</td>', html)) == expected
+    assert "third_party" not in text and "third_party" not in html
+    # the CSV and JSON are data: the category codes as the landing files and the marts hold them
+    table = csv.DictReader(io.StringIO(render_report(database, "project", "EP-2601", fmt="csv")))
+    assert sorted(r["category"] for r in table if r["row_type"] == "category") == categories
+    document = json.loads(render_report(database, "project", "EP-2601", fmt="json"))
+    assert sorted(r["category"] for r in document["cost_report"]["rows"] if r["row_type"] == "category") == categories
 
 
 def test_a_department_report_lists_its_own_variances_requiring_commentary(sample_run: CliRun) -> None:

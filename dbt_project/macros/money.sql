@@ -37,3 +37,17 @@
               '[.]$', '.0')
          else cast(round({{ expr }}, {{ digits }}) as string) end
 {%- endmacro %}
+
+{# An amount as people read it: thousands separators and two decimals (18,500.00; -1,234.56), rounded half away
+   from zero to the cent first, so that every engine writes the same text. #}
+{% macro amount_text(expr) -%}
+    {{ return(adapter.dispatch('amount_text')(expr)) }}
+{%- endmacro %}
+
+{% macro default__amount_text(expr) -%}
+    format('{:,.2f}', round({{ expr }}, 2))
+{%- endmacro %}
+
+{% macro spark__amount_text(expr) -%}
+    format_number(round({{ expr }}, 2), 2)
+{%- endmacro %}

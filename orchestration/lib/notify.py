@@ -223,11 +223,17 @@ def deliver_to_webhook(layout: WarehouseLayout, url: str, timeout: float = 10.0)
     return delivered, failed
 
 
+def delivered_line(new: int, outbox: Path) -> str:
+    """How many new alerts went to the outbox, in words: "no new alerts", "1 new alert", "156 new alerts"."""
+    if new == 0:
+        return f"no new alerts (outbox: {outbox})"
+    return f"{new:,} new alert{'' if new == 1 else 's'} delivered to {outbox}"
+
+
 def deliver_alerts(layout: WarehouseLayout, webhook_env: str | None, environ: dict[str, str] | None = None) -> str:
     """The delivery after a publish (the sensor and `studio-budget run`): the outbox always, the webhook when
     its environment variable is set. Returns one line for the log, which never holds the URL."""
-    new = append_new_alerts(layout)
-    summary = f"{new} new alert(s) delivered to {outbox_file(layout)}"
+    summary = delivered_line(append_new_alerts(layout), outbox_file(layout))
     url = (environ if environ is not None else os.environ).get(webhook_env or "", "") if webhook_env else ""
     if url:
         sent, pending = deliver_to_webhook(layout, url)

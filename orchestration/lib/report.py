@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from orchestration.lib.terminal import terminal_console
+from orchestration.lib.terminal import Trimmed, terminal_console
 
 ATTENTION = "⚠"
 
@@ -48,6 +48,8 @@ class ReportData:
 
 
 ALERTS_SHOWN = 15  # the open alerts a report lists (all are counted)
+# the run-rate table's YTD PACE column (SPEC §6 pace rate; months elapsed count the as-of month in part)
+PACE_LEGEND = "YTD PACE = year-to-date actual / (annual budget × months elapsed / 12); 100% = on pace."
 
 
 def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict]:
@@ -546,17 +548,19 @@ def report_console() -> Console:
 
 def print_report(data: ReportData, console: Console) -> None:
     for table in build_tables(data):
-        console.print(table)
+        console.print(Trimmed(table))
         console.print()
     console.print(f"{ATTENTION} = material and unfavourable (needs attention); F/U = favourable/unfavourable.")
+    if data.run_rate:
+        console.print(PACE_LEGEND)
     tables = production_tables(data)
     if tables:
         console.print()
     for table in tables:
-        console.print(table)
+        console.print(Trimmed(table))
         console.print()
     if tables and (line := _overcommitted_line(data)):
-        console.print(line)
+        console.print(Trimmed(line))
 
 
 CSV_COLUMNS = (

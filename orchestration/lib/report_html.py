@@ -18,6 +18,7 @@ from pygal.style import Style
 
 from orchestration.lib.report import (
     ATTENTION,
+    PACE_LEGEND,
     STUDIO_TOTAL_LABEL,
     ReportData,
     alert_metric,
@@ -28,7 +29,7 @@ from orchestration.lib.report import (
     severity_counts,
     subtotal_label,
 )
-from orchestration.lib.report_project import ProjectCostReport, margin_line
+from orchestration.lib.report_project import ProjectCostReport, category_label, margin_line
 
 CHART_STYLE = Style(
     background="white",
@@ -64,8 +65,10 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(money=money, pct=pct, direction=direction, alert_metric=alert_metric)
-    env.globals.update(ATTENTION=ATTENTION)
+    env.filters.update(
+        money=money, pct=pct, direction=direction, alert_metric=alert_metric, category_label=category_label
+    )
+    env.globals.update(ATTENTION=ATTENTION, PACE_LEGEND=PACE_LEGEND)
     return env
 
 
@@ -222,7 +225,7 @@ def project_page(report: ProjectCostReport, production: dict | None, links: dict
     chart = None
     if categories:
         bars = _chart(pygal.Bar, "Final budget against estimated final cost (EFC) by category")
-        bars.x_labels = [r["category"] for r in categories]
+        bars.x_labels = [category_label(r["category"]) for r in categories]
         bars.add("Final budget", [_number(r["final_budget"]) for r in categories])
         bars.add("Actual", [_number(r["actual"]) for r in categories])
         bars.add("EFC", [_number(r["efc"]) for r in categories])

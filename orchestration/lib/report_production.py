@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from orchestration.lib.terminal import Trimmed
+
 
 def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict]:
     names = [d[0] for d in cursor.description]
@@ -95,7 +97,7 @@ def print_production_summary(summary: dict, console: Console) -> None:
     ]
     for label, figure in lines:
         figures.add_row(label, figure)
-    console.print(figures)
+    console.print(Trimmed(figures))
     if s["blockers"]:
         blocked = Table(title="Blocked work", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
         for name in ("Task", "Name", "Status", "Waits on", "CHAIN", "Root blocker", "DOWNSTREAM"):
@@ -110,7 +112,7 @@ def print_production_summary(summary: dict, console: Console) -> None:
                 escape(row["root_blocker_task_id"]),
                 str(row["downstream_waiting"]),
             )
-        console.print(blocked)
+        console.print(Trimmed(blocked))
     if s["milestones"]:
         milestones = Table(title="Milestones", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
         for name in ("Milestone", "Planned", "Actual", "Status", "SLIP DAYS"):
@@ -120,4 +122,4 @@ def print_production_summary(summary: dict, console: Console) -> None:
             milestones.add_row(
                 escape(row["milestone"]), row["planned_date"], row["actual_date"] or "", row["milestone_status"], slip
             )
-        console.print(milestones)
+        console.print(Trimmed(milestones))

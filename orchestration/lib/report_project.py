@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from orchestration.lib.contract import CATEGORIES
-from orchestration.lib.terminal import terminal_console
+from orchestration.lib.terminal import Trimmed, terminal_console
 
 FIGURES = ("final_budget", "actual", "committed", "total_cost", "etc", "efc", "over_under")
 HEADINGS = ("BUDGET", "ACTUAL", "COMMITTED", "TOTAL COST", "ETC", "EFC", "OVER/UNDER")
@@ -90,6 +90,11 @@ def _money(value: Decimal | None) -> str:
     return "" if value is None else f"{value:,.0f}"
 
 
+def category_label(category: str) -> str:
+    """A category code as people read it (`third_party` → Third party); CSV, JSON and the marts keep the code."""
+    return category.replace("_", " ").capitalize()
+
+
 def project_cost_table(report: ProjectCostReport) -> Table:
     """Category → lines, the category's total, the project's total; over/under negative = over budget."""
     title = (
@@ -108,7 +113,7 @@ def project_cost_table(report: ProjectCostReport) -> Table:
             over = row["over_under"] < 0
             table.add_row(escape(label), *figures, row["etc_basis"] or "", style="red" if over else None)
         elif row["row_type"] == "category":
-            table.add_row(escape(f"{row['category']} total"), *figures, "", style="bold")
+            table.add_row(escape(f"{category_label(row['category'])} total"), *figures, "", style="bold")
             table.add_section()
         else:
             table.add_row("PROJECT TOTAL", *figures, "", style="bold")
@@ -134,12 +139,14 @@ def margin_line(report: ProjectCostReport) -> str | None:
 
 
 def print_project_cost_report(report: ProjectCostReport, console: Console) -> None:
-    console.print(project_cost_table(report))
+    console.print(Trimmed(project_cost_table(report)))
     if margin := margin_line(report):
-        console.print(escape(margin))
+        console.print(Trimmed(escape(margin)))
     console.print(
-        "BUDGET = final budget (current + approved change orders + valid transfers); ACTUAL = posted + accrued; "
-        "EFC = total cost + ETC; OVER/UNDER = budget - EFC (negative = over)."
+        Trimmed(
+            "BUDGET = final budget (current + approved change orders + valid transfers); ACTUAL = posted + accrued; "
+            "EFC = total cost + ETC; OVER/UNDER = budget - EFC (negative = over)."
+        )
     )
 
 

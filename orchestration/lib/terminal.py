@@ -11,7 +11,8 @@ import sys
 from contextlib import AbstractContextManager
 from typing import Any, Protocol, TextIO
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+from rich.segment import Segment
 
 
 class Progress(Protocol):
@@ -52,3 +53,26 @@ class QuietStatus(AbstractContextManager):
 def progress_status(console: Console, message: str) -> AbstractContextManager:
     """A rich status spinner on a terminal; a quiet one when the console writes to a file or a pipe."""
     return console.status(message) if console.is_terminal else QuietStatus()
+
+
+def _without_trailing_space(line: list[Segment]) -> list[Segment]:
+    kept = list(line)
+    while kept and not kept[-1].control and not kept[-1].text.rstrip():
+        kept.pop()
+    if kept and not kept[-1].control:
+        text, style, control = kept[-1]
+        kept[-1] = Segment(text.rstrip(), style, control)
+    return kept
+
+
+class Trimmed:
+    """A renderable whose lines end at their last character. Rich pads every line of a table (its title too) to
+    the table's width and may end a wrapped line with the space it broke at; the columns stay where they were."""
+
+    def __init__(self, renderable: RenderableType) -> None:
+        self.renderable = renderable
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for line in console.render_lines(self.renderable, options, pad=False):
+            yield from _without_trailing_space(line)
+            yield Segment.line()

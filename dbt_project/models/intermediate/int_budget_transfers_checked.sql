@@ -176,8 +176,8 @@ select
     nullif(concat_ws('; ',
         case when not j.is_approved then 'pending: no approver recorded' end,
         case when not j.passes_to_line_within_budget then
-            'into a line already over budget (actual ' || cast(j.to_actual_at_request as string)
-            || ' > budget ' || cast(j.to_budget_at_request as string) || ')' end,
+            'into a line already over budget (actual ' || {{ amount_text('j.to_actual_at_request') }}
+            || ' > budget ' || {{ amount_text('j.to_budget_at_request') }} || ')' end,
         case when not j.passes_from_line_utilised then
             'out of a line under {{ min_utilisation }}% utilised ('
             || coalesce({{ rounded_text('j.from_utilization_pct', 1) }} || '%', 'no budget') || ')' end,
