@@ -121,10 +121,12 @@ def _csv_rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def _ledger_total(folder: Path) -> Decimal:
-    total = sum((Decimal(row["amount"]) for row in _csv_rows(folder / "gl_actuals_2026.csv")), Decimal(0))
-    table = pq.read_table(folder / "gl_actuals_2025.parquet", columns=["amount"])
-    return total + sum((Decimal(value) for value in table.column("amount").to_pylist()), Decimal(0))
+def _ledger(folder: Path) -> list[dict[str, str]]:
+    """The sample's ledger lines, both files, every value as text."""
+    table = pq.read_table(folder / "gl_actuals_2025.parquet").to_pylist()
+    return _csv_rows(folder / "gl_actuals_2026.csv") + [
+        {k: "" if v is None else str(v) for k, v in row.items()} for row in table
+    ]
 
 
 def test_the_plan_grows_with_the_ledger_and_the_lines_take_their_budget_s_share(studio: Path, tmp_path: Path) -> None:
@@ -133,9 +135,28 @@ def test_the_plan_grows_with_the_ledger_and_the_lines_take_their_budget_s_share(
     days, each line's share of them its budget's share of the days to AS_OF; and the scaled plan passes the gate."""
     sample = tmp_path / "sample"
     generate(sample, 7)
-    ledger = _ledger_total(sample)
-    factor = round((ledger + 2000 * Decimal("2500.005")) / ledger)  # 2,000 generated amounts of 2,500.005 each
+    kinds = {row["account_code"]: row["account_type"] for row in _csv_rows(sample / "accounts.csv")}
+    ledger = _ledger(sample)
+    # the generated rows are costs: the plan grows with the cost ledger (2,000 amounts of 2,500.005 on average)
+    costs = sum((Decimal(row["amount"]) for row in ledger if kinds[row["account_code"]] == "expense"), Decimal(0))
+    factor = round((costs + 2000 * Decimal("2500.005")) / costs)
     assert factor == 2
+    # and the revenue with it: each revenue posting of the sample again × (factor − 1), in pieces under a million
+    generated = _csv_rows(studio / "gl_actuals_generated.csv")
+    pieces: dict[str, list[dict[str, str]]] = {}
+    for row in generated:
+        if row["txn_id"].startswith("GEN-REV-"):
+            pieces.setdefault(row["txn_id"][len("GEN-REV-") : -len("-000000")], []).append(row)
+    sample_revenue = {row["txn_id"]: row for row in ledger if kinds[row["account_code"]] == "revenue"}
+    assert sample_revenue and set(pieces) == set(sample_revenue)
+    for txn_id, parts in pieces.items():
+        posting = sample_revenue[txn_id]
+        assert sum(Decimal(r["amount"]) for r in parts) == Decimal(posting["amount"]) * (factor - 1), txn_id
+        assert all(Decimal(r["amount"]) < 1_000_000 for r in parts), txn_id
+        assert {(r["posted_date"], r["project_code"], r["account_code"], r["currency"]) for r in parts} == {
+            (posting["posted_date"][:10], posting["project_code"], posting["account_code"], posting["currency"])
+        }
+    assert len(generated) == 2000  # the costs make up the rest of the rows asked for
     for path in sorted(sample.iterdir()):
         grown = [columns for prefix, columns in PLAN_MONEY.items() if path.name.startswith(prefix)]
         if not grown:
@@ -160,7 +181,7 @@ def test_the_plan_grows_with_the_ledger_and_the_lines_take_their_budget_s_share(
         if projects[project]["status"] != "bidding" and start <= AS_OF and budget > 0 and account in expense:
             elapsed = (min(end, AS_OF) - start).days + 1
             weights[(project, account)] = float(budget) * elapsed / ((end - start).days + 1)
-    rows = _csv_rows(studio / "gl_actuals_generated.csv")
+    rows = [row for row in generated if not row["txn_id"].startswith("GEN-REV-")]
     counts: dict[tuple[str, str], int] = {}
     for row in rows:
         key = (row["project_code"], row["account_code"])

@@ -15,7 +15,10 @@ So that a larger studio is still one whose plan fits its spending (`plan_scale`)
 - the generated rows post to the budgeted lines (project and account) only, each line drawn in proportion to its
   budget;
 - the plan grows with the ledger: every budget amount and quantity, transfer, change order, estimate to complete
-  and contract value is multiplied by one whole number, the ledger's total over the sample ledger's total. Without
+  and contract value is multiplied by one whole number, the cost ledger's total over the sample's (its postings
+  on expense accounts: the generated rows are costs), and each revenue posting of the sample is written again
+  × (that number − 1), in postings below a million (`GEN-REV-<txn_id>-<n>`), so that revenue keeps pace with its
+  scaled budget. Without
   this, 10M ledger rows met the sample's budgets at 270 times their size, and one transaction in a hundred passed
   for a spike (20% of its line's monthly budget): 105,783 alerts.
 The operational sources (timesheets, rentals, purchase orders, invoices) keep the sample's size.
@@ -53,6 +56,7 @@ def sample_actual_rows(counts: dict[str, int]) -> int:
     return sum(rows for name, rows in counts.items() if name.startswith("gl_actuals"))
 
 
+REVENUE_PIECE_CENTS = 99_999_999  # a generated revenue posting is at most 999,999.99
 # a generated amount is 1 to 500,000 cents, each as likely: 2,500.005 on average
 MEAN_GENERATED_AMOUNT = Decimal("2500.005")
 LINE_SLOTS = 10_000  # a line's share of the generated rows is its budget's share, to one part in this many
@@ -101,10 +105,16 @@ def scale_plan(out_dir: Path, factor: int) -> list[str]:
     return rewritten
 
 
-def _ledger_total(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Decimal:
-    """The sum of the studio's ledger amounts, each in its own currency."""
+def _accounts_relation(out_dir: Path) -> str:
+    return f"read_csv('{literal(out_dir / 'accounts.csv')}', header = true, all_varchar = true)"
+
+
+def _cost_ledger_total(con: duckdb.DuckDBPyConnection, out_dir: Path) -> Decimal:
+    """The sum of the studio's ledger amounts on expense accounts, each in its own currency: what the generated
+    rows, all costs, add to."""
     (total,) = con.execute(
-        f"SELECT sum(CAST(amount AS DECIMAL(18, 2))) FROM ({_landing_relation(out_dir, 'gl_actuals*')})"
+        f"SELECT sum(CAST(g.amount AS DECIMAL(18, 2))) FROM ({_landing_relation(out_dir, 'gl_actuals*')}) AS g"
+        f" JOIN {_accounts_relation(out_dir)} AS a ON a.account_code = g.account_code AND a.account_type = 'expense'"
     ).fetchone()
     return Decimal(total or 0)
 
@@ -155,7 +165,33 @@ def _budgeted_lines_sql(out_dir: Path, projects: str, through: str | None) -> st
         )"""
 
 
+def _revenue_rows_sql(out_dir: Path, factor: int, order: int) -> str:
+    """The revenue that keeps the scaled plan's revenue side true: each revenue posting of the sample's ledger
+    again × (factor − 1), so that the studio's revenue is the sample's × factor; in pieces below the gate's outlier
+    warning (±1,000,000), the cents shared out evenly. `order` is their `_order` (after the costs)."""
+    return f"""
+        SELECT 'GEN-REV-' || txn_id || '-' || lpad(CAST(p.i AS VARCHAR), 6, '0') AS txn_id,
+               CAST(posted_date AS DATE) AS posted_date, project_code, account_code, vendor,
+               'Generated revenue beside ' || txn_id AS description,
+               CAST(CAST(sign(cents) * (abs(cents) // pieces + CASE WHEN p.i < abs(cents) % pieces THEN 1 ELSE 0 END)
+                    AS DECIMAL(18, 0)) / 100 AS DECIMAL(18, 2)) AS amount,
+               currency, CAST(NULL AS VARCHAR) AS source_ref, {order:d} AS _order
+        FROM (
+            SELECT *, greatest(1, CAST(ceil(abs(cents) / {REVENUE_PIECE_CENTS:d}) AS BIGINT)) AS pieces
+            FROM (
+                SELECT g.*, CAST(CAST(g.amount AS DECIMAL(18, 2)) * 100 * {factor - 1:d} AS BIGINT) AS cents
+                FROM ({_landing_relation(out_dir, "gl_actuals*")}) AS g
+                JOIN {_accounts_relation(out_dir)} AS a
+                    ON a.account_code = g.account_code AND a.account_type = 'revenue'
+                WHERE {factor:d} > 1
+            )
+        ) AS r,
+        range(r.pieces) AS p(i)
+    """
+
+
 def _generated_rows_sql(out_dir: Path, extra: int, seed: int) -> str:
+    """The generated costs, `_order` their draw."""
     as_of = f"DATE '{AS_OF.isoformat()}'"
     eligible = f"p.status <> 'bidding' AND CAST(p.start_date AS DATE) <= {as_of}"
     return f"""
@@ -176,11 +212,11 @@ def _generated_rows_sql(out_dir: Path, extra: int, seed: int) -> str:
                'Generated cost line ' || CAST(d.n AS VARCHAR) AS description,
                CAST(CAST(d.cents AS DECIMAL(18, 0)) / 100 AS DECIMAL(18, 2)) AS amount,
                l.currency,
-               CAST(NULL AS VARCHAR) AS source_ref
+               CAST(NULL AS VARCHAR) AS source_ref,
+               d.n AS _order
         FROM draws d
         JOIN slots s ON s.slot = d.slot
         JOIN lines l ON l.project_code = s.project_code AND l.account_code = s.account_code
-        ORDER BY d.n
     """
 
 
@@ -198,12 +234,17 @@ def generate_scaled(out_dir: Path, actual_rows: int, fmt: str = "csv", seed: int
     options = "FORMAT parquet" if fmt == "parquet" else "FORMAT csv, HEADER true"
     con = _generator_connection()
     try:
-        scale_plan(out_dir, plan_scale(_ledger_total(con, out_dir), extra))
+        factor = plan_scale(_cost_ledger_total(con, out_dir), extra)
+        revenue = _revenue_rows_sql(out_dir, factor, extra)
+        (revenue_rows,) = con.execute(f"SELECT count(*) FROM ({revenue})").fetchone()
+        costs = _generated_rows_sql(out_dir, max(0, extra - revenue_rows), seed)
+        scale_plan(out_dir, factor)
         con.execute("SET threads TO 1")  # one writer thread: the same bytes every time
-        con.execute(f"COPY ({_generated_rows_sql(out_dir, extra, seed)}) TO '{literal(target)}' ({options})")
+        rows = f"SELECT * EXCLUDE (_order) FROM ({costs} UNION ALL {revenue}) ORDER BY _order, txn_id"
+        con.execute(f"COPY ({rows}) TO '{literal(target)}' ({options})")
     finally:
         con.close()
-    counts[target.name] = extra
+    counts[target.name] = max(extra, revenue_rows)
     return counts
 
 
