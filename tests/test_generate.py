@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from orchestration.cli import main
-from orchestration.lib.config import WarehouseLayout
+from orchestration.lib.config import SAMPLE_LANDING_DIR, WarehouseLayout
 from orchestration.lib.contract import SOURCES
 from orchestration.lib.gate.context import RunContext, referenced_sources
 from orchestration.lib.loads import ingest_source
@@ -220,3 +220,13 @@ def test_a_next_day_after_the_studios_last_project_is_refused_with_a_reason(
     assert f"its last one ends on {last}" in said and "generate a new studio" in said
     assert sorted(p.name for p in out.iterdir()) == before  # no file written, AS_OF left as it was
     assert (out / "AS_OF").read_text(encoding="utf-8") == f"{last.isoformat()}\n"
+
+
+def test_a_next_day_into_the_bundled_sample_itself_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    before = {p.name: p.read_bytes() for p in SAMPLE_LANDING_DIR.iterdir() if p.is_file()}
+    # the folder as a user may name it: relative to the repository, with a detour
+    named = SAMPLE_LANDING_DIR.parent / ".." / SAMPLE_LANDING_DIR.parent.name / SAMPLE_LANDING_DIR.name
+    assert main(["generate", "--next-day", "--out", str(named)]) == 2
+    said = " ".join(capsys.readouterr().err.split())
+    assert "is the bundled sample" in said and "generate a studio of your own first" in said
+    assert {p.name: p.read_bytes() for p in SAMPLE_LANDING_DIR.iterdir() if p.is_file()} == before

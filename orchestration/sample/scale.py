@@ -35,6 +35,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.lib.config import SAMPLE_LANDING_DIR
 from orchestration.lib.contract import SOURCES, source_for_file
 from orchestration.lib.sql import literal
 from orchestration.sample.money import AS_OF
@@ -266,6 +267,10 @@ def _landing_relation(out_dir: Path, pattern: str) -> str:
     return " UNION ALL BY NAME ".join(f"({p})" for p in parts)
 
 
+class NotAGeneratedStudio(ValueError):
+    """`--next-day` aimed at the bundled sample itself: generated days go into a studio of one's own."""
+
+
 class NoRunningProject(ValueError):
     """No project of a generated studio runs on the next day: there is nothing to post its costs to."""
 
@@ -334,6 +339,11 @@ def generate_next_day(out_dir: Path, rows: int = NEXT_DAY_ROWS, fmt: str = "csv"
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}: {fmt!r}")
     out_dir = Path(out_dir)
+    if out_dir.resolve() == SAMPLE_LANDING_DIR.resolve():
+        raise NotAGeneratedStudio(
+            f"{out_dir} is the bundled sample, which every run without --landing reads: generate a studio of "
+            "your own first (studio-budget generate --actual-rows N --out DIR) and add the next day to it"
+        )
     as_of_file = out_dir / "AS_OF"
     if not as_of_file.is_file():
         raise FileNotFoundError(f"no AS_OF in {out_dir}: generate the studio first")
