@@ -189,3 +189,27 @@ def test_report_compares_like_with_like_in_the_as_of_month(small_db: Path) -> No
     assert (cents(studio["budget"]), cents(studio["actual"])) == (Decimal("91116.66"), Decimal("91120.00"))
     assert cents(studio["variance"]) == Decimal("3.34") and studio["direction"] == "U"
     assert studio["is_material"] is False  # 3.34 / 91116.66 = 0.004% ≤ 1%, 3.34 ≤ 100,000
+
+
+def test_a_run_as_of_a_month_before_a_currencys_first_rate_converts_the_contract_at_that_rate(tmp_path: Path) -> None:
+    """As of 2024-12-15 the pound has no rate yet (fx_rates.csv starts in January 2025): P2's contract converts at
+    its first rate rather than failing the build (it did: a null contract value, nothing published, exit 1)."""
+    import csv
+
+    from tests.conftest import SMALL_STUDIO, refresh
+
+    with (SMALL_STUDIO / "fx_rates.csv").open(encoding="utf-8", newline="") as handle:
+        first = min((r for r in csv.DictReader(handle) if r["currency"] == "GBP"), key=lambda r: r["period"])
+    assert first["period"] > "2024-12"
+    with (SMALL_STUDIO / "projects.csv").open(encoding="utf-8", newline="") as handle:
+        contracts = {r["project_code"]: Decimal(r["contract_value"]) for r in csv.DictReader(handle)}
+    result = refresh(SMALL_STUDIO, tmp_path / "warehouse", "2024-12-15")
+    assert result.success and result.rejected == [], result.failures
+    found = rows(
+        tmp_path / "warehouse" / "studio.duckdb",
+        "SELECT project_code, contract_value FROM marts.mart_project_variance ORDER BY 1",
+    )
+    assert {r["project_code"]: r["contract_value"] for r in found} == {
+        "P1": contracts["P1"],  # dollars, the base currency
+        "P2": cents(contracts["P2"] * Decimal(first["rate_to_base"])),  # 50,000 × 1.25
+    }

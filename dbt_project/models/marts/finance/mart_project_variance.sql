@@ -61,8 +61,10 @@ measured as (
         p.start_date, p.end_date, p.currency, p.project_days,
         case when p.days_elapsed < 0 then 0 when p.days_elapsed > p.project_days then p.project_days
              else p.days_elapsed end as days_elapsed,
-        -- contract value in base currency at the as-of month's rate
-        {{ to_base_currency('p.contract_value', 'fx.rate_to_base') }} as contract_value,
+        -- contract value in base currency at the as-of month's rate; as of a month before the currency's first
+        -- rate (a run as of an early date), at that first rate
+        {{ to_base_currency('p.contract_value', 'coalesce(fx.rate_to_base, fx_first.rate_to_base)') }}
+            as contract_value,
         coalesce(t.original_budget, 0) as original_budget,
         coalesce(t.budget, 0) as budget,
         coalesce(t.posted_actual, 0) as posted_actual,
@@ -91,6 +93,13 @@ measured as (
     left join change_order_revenue as r on p.project_code = r.project_code
     left join {{ ref('int_fx_rates') }} as fx
         on {{ rate_for_month('fx', 'p.currency', as_of_period()) }}
+    left join (
+        select f.currency, f.rate_to_base
+        from {{ ref('int_fx_rates') }} as f
+        inner join (
+            select currency, min(valid_from) as first_from from {{ ref('int_fx_rates') }} group by currency
+        ) as first_rate on f.currency = first_rate.currency and f.valid_from = first_rate.first_from
+    ) as fx_first on p.currency = fx_first.currency
 )
 select
     m.*,
