@@ -15,6 +15,7 @@ from orchestration.lib.notify import (
     deliver_to_outbox,
     deliver_to_webhook,
     outbox_file,
+    slack_payload,
     webhook_ledger,
     webhook_pending,
 )
@@ -146,7 +147,7 @@ def test_webhook_failing_then_recovering_loses_nothing_and_sends_nothing_twice(t
     # one message reached the hook, holding each alert once
     assert len(hook.received) == 1
     text = hook.received[0]["text"]
-    assert text.startswith("3 new budget alert(s)") and [text.count(f"{k} over") for k in "ABC"] == [1, 1, 1]
+    assert text.startswith("3 new budget alerts\n") and [text.count(f"{k} over") for k in "ABC"] == [1, 1, 1]
     assert webhook_pending(layout) == []
     # the URL is a secret: not in the outbox, the ledger or what the run prints
     for written in (outbox_file(layout), webhook_ledger(layout)):
@@ -201,3 +202,9 @@ def test_alerts_are_appended_a_batch_at_a_time_in_order(tmp_path: Path, monkeypa
     assert deliver_alerts(layout, None) == f"no new alerts (outbox: {outbox_file(layout)})"
     publish_alerts(layout, ["A", "B", "C", "D", "E", "F"], "p2", T2)  # F is the one new alert
     assert deliver_alerts(layout, None) == f"1 new alert delivered to {outbox_file(layout)}"
+
+
+def test_the_webhook_message_counts_its_alerts_in_words() -> None:
+    alert = {"severity": "warning", "message": "m", "notify_role": "finance"}
+    assert slack_payload([alert])["text"] == "1 new budget alert\n[warning] m → finance"
+    assert slack_payload([alert] * 1200)["text"].startswith("1,200 new budget alerts\n")

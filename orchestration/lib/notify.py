@@ -175,7 +175,8 @@ def webhook_pending(layout: WarehouseLayout) -> list[dict]:
 def slack_payload(alerts: list[dict]) -> dict:
     """A Slack incoming-webhook message: one line of text per alert."""
     lines = [f"[{a['severity']}] {a['message']} → {a['notify_role']}" for a in alerts]
-    return {"text": f"{len(alerts)} new budget alert(s)\n" + "\n".join(lines)}
+    count = len(alerts)
+    return {"text": f"{count:,} new budget alert{'' if count == 1 else 's'}\n" + "\n".join(lines)}
 
 
 def _post(url: str, payload: dict, timeout: float) -> None:
