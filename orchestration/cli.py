@@ -125,8 +125,8 @@ def main(argv: list[str] | None = None) -> int:
 def generate(args: argparse.Namespace) -> int:
     from orchestration.sample.scale import (
         NEXT_DAY_ROWS,
+        BundledSampleRefused,
         NoRunningProject,
-        NotAGeneratedStudio,
         generate_next_day,
         generate_scaled,
         sample_actual_rows,
@@ -136,7 +136,7 @@ def generate(args: argparse.Namespace) -> int:
     if args.next_day:
         try:
             day, rows = generate_next_day(args.out, args.actual_rows or NEXT_DAY_ROWS, args.format, args.seed)
-        except (FileNotFoundError, NoRunningProject, NotAGeneratedStudio) as error:
+        except (FileNotFoundError, NoRunningProject, BundledSampleRefused) as error:
             terminal_console(stderr=True).print(f"[red]{escape(str(error))}[/red]")
             return EXIT_USAGE
         print(f"added {rows:,} ledger rows for {day} to {args.out}; AS_OF is now {day}")

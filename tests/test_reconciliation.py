@@ -185,12 +185,12 @@ def test_a_credit_line_is_phased_as_the_mirror_of_the_same_debit(small_warehouse
         con.execute(
             "CREATE TABLE work.staging.stg_budgets (load_id VARCHAR, source_row_number BIGINT, "
             "budget_version VARCHAR, project_code VARCHAR, account_code VARCHAR, period DATE, amount DECIMAL(18, 4), "
-            "currency VARCHAR)"
+            "currency VARCHAR, unit VARCHAR, rate DECIMAL(18, 4))"
         )
         con.execute(
             "INSERT INTO work.staging.stg_budgets VALUES "
-            "('L1', 1, 'V1', 'LEAP', 'debit', NULL, 1000.50, 'USD'), "
-            "('L1', 2, 'V1', 'LEAP', 'credit', NULL, -1000.50, 'USD')"
+            "('L1', 1, 'V1', 'LEAP', 'debit', NULL, 1000.50, 'USD', NULL, NULL), "
+            "('L1', 2, 'V1', 'LEAP', 'credit', NULL, -1000.50, 'USD', NULL, NULL)"
         )
         con.execute("CREATE TABLE work.staging.stg_projects (project_code VARCHAR, start_date DATE, end_date DATE)")
         con.execute("INSERT INTO work.staging.stg_projects VALUES ('LEAP', ?, ?)", [start, end])

@@ -20,6 +20,7 @@ from orchestration.lib.reforecast import (
     BUDGET_COLUMNS,
     ForecastLine,
     approve,
+    quantity_and_rate,
     reforecast_rows,
     reforecast_version,
     write_reforecast_draft,
@@ -215,6 +216,7 @@ def test_the_sample_writes_its_draft_after_each_refresh_and_it_loads_back(sample
         version = r["budget_version"].rsplit("-RF", 1)[0]
         planned = landed.get((version, r["project_code"], r["account_code"]), [])
         one_unit = len({x["unit"] for x in planned}) == 1 and all(x["unit"] and x["rate"] for x in planned)
+        one_unit = one_unit and planned[0]["unit"] != "flat"  # a flat fee carries no quantity
         if planned and one_unit:
             quantity = sum(Decimal(x["amount"]) / Decimal(x["rate"]) for x in planned)
             dollars = {x["currency"] for x in planned} == {"USD"}
@@ -228,6 +230,8 @@ def test_the_sample_writes_its_draft_after_each_refresh_and_it_loads_back(sample
             continue
         unit, rate = units[key]
         assert r["unit"] == unit and (rate is None or Decimal(r["rate"]) == rate), (r, units[key])
+        # a quantity to 4 decimals is within a cent of the amount whenever the rate is at most 200
+        assert r["quantity"] or Decimal(r["rate"]) > 200, r
         if r["quantity"]:
             assert abs(Decimal(r["quantity"]) * Decimal(r["rate"]) - Decimal(r["amount"])) <= Decimal("0.01"), r
     warehouse = tmp_path / "warehouse"
@@ -238,3 +242,8 @@ def test_the_sample_writes_its_draft_after_each_refresh_and_it_loads_back(sample
     run = RunContext("USD", sample_run.as_of)
     outcomes = ingest_source(SOURCES["budgets"], landing, WarehouseLayout(warehouse), run=run)
     assert [(o.status, o.rows) for o in outcomes] == [("accepted", len(drafted))], [o.reasons() for o in outcomes]
+
+
+def test_a_rate_that_rounds_to_nothing_carries_no_unit() -> None:
+    # 0.00004 an hour is 0.0000 to 4 decimals: no rate to divide by, so no unit (rather than a failed draft)
+    assert quantity_and_rate(Decimal("1000.00"), "hour", Decimal("0.00004")) == ("", "", "")

@@ -191,6 +191,7 @@ def test_report_compares_like_with_like_in_the_as_of_month(small_db: Path) -> No
     assert studio["is_material"] is False  # 3.34 / 91116.66 = 0.004% ≤ 1%, 3.34 ≤ 100,000
 
 
+@pytest.mark.slow
 def test_a_run_as_of_a_month_before_a_currencys_first_rate_converts_the_contract_at_that_rate(tmp_path: Path) -> None:
     """As of 2024-12-15 the pound has no rate yet (fx_rates.csv starts in January 2025): P2's contract converts at
     its first rate rather than failing the build (it did: a null contract value, nothing published, exit 1)."""

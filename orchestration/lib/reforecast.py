@@ -79,9 +79,11 @@ def _number_text(value: Decimal) -> str:
 def quantity_and_rate(amount: Decimal, unit: str | None, rate: Decimal | None) -> tuple[str, str, str]:
     """The draft line's (quantity, unit, rate): the rate to 4 decimals, the quantity amount / rate to 4 decimals
     when that gives the amount within a cent (the gate's "amount is quantity × rate"), else empty."""
-    if unit is None or rate is None or rate <= 0:
+    if unit is None or rate is None:
         return "", "", ""
     rate = rate.quantize(FOURTH, rounding=ROUND_HALF_UP)
+    if rate <= 0:
+        return "", "", ""
     quantity = (amount / rate).quantize(FOURTH, rounding=ROUND_HALF_UP)
     quantity_text = _number_text(quantity) if abs(quantity * rate - amount) <= CENT else ""
     return quantity_text, unit, _number_text(rate)
@@ -117,10 +119,11 @@ FROM marts.mart_line_item_cost_report AS r
 LEFT JOIN (SELECT DISTINCT project_code, budget_version FROM marts.fct_budget_lines WHERE is_current) AS v
     ON r.project_code = v.project_code
 LEFT JOIN (
-    -- the current version's unit for the line when every month of it has the same one, and its rate in base
-    -- currency over the whole version
+    -- the current version's unit for the line when every month of it has the same one (hours, days or weeks: a
+    -- flat fee has no quantity to carry), and its rate in base currency over the whole version
     SELECT project_code, account_code,
-        CASE WHEN count(unit) = count(*) AND count(DISTINCT unit) = 1 THEN max(unit) END AS unit,
+        CASE WHEN count(unit) = count(*) AND count(DISTINCT unit) = 1 AND max(unit) <> 'flat' THEN max(unit) END
+            AS unit,
         CASE WHEN sum(quantity) > 0 THEN sum(amount_base) / sum(quantity) END AS rate
     FROM marts.fct_budget_lines
     WHERE is_current
@@ -160,7 +163,7 @@ def read_forecast_lines(published_db: Path) -> list[ForecastLine]:
             Decimal(committed),
             Decimal(etc),
             unit=unit if rate is not None else None,
-            rate=Decimal(repr(rate)) if rate is not None else None,
+            rate=Decimal(str(rate)) if rate is not None else None,
         )
         for project, account, version, actual, committed, etc, unit, rate in found
     ] + [

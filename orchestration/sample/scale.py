@@ -9,7 +9,9 @@ What the generated rows respect, so the quality gate accepts them: project codes
 (not bidding ones, whose work has not started) and expense accounts of its chart; a posted date within the
 project's dates and not after `AS_OF`; a plain decimal amount (0.01 to 5,000.00, positive) in the project's
 currency, which fx_rates covers; txn_ids `GEN-<row number>`, which the sample's `GL-` ids never clash with;
-an empty source_ref (a direct ledger posting, not a timesheet, rental or invoice).
+an empty source_ref (a direct ledger posting, not a timesheet, rental or invoice). The revenue postings that keep
+pace with the scaled plan (below) are the sample's own revenue lines again, on their dates, projects and revenue
+accounts, as txn_ids `GEN-REV-<txn_id>-<n>` of up to 999,999.99 each; they count among the N rows.
 
 So that a larger studio is still one whose plan fits its spending (`plan_scale`):
 - the generated rows post to the budgeted lines (project and account) only, each line drawn in proportion to its
@@ -72,8 +74,10 @@ PLAN_COLUMNS = {
 
 
 def plan_scale(sample_ledger_total: Decimal, extra: int) -> int:
-    """The whole number the sample's plan is multiplied by when `extra` generated rows join its ledger: the
-    ledger's expected total over the sample ledger's total (amounts in their own currencies), at least 1."""
+    """The whole number the sample's plan is multiplied by when `extra` generated cost rows join its ledger: the
+    cost ledger's expected total over the sample's (`sample_ledger_total`, its postings on expense accounts, in
+    their own currencies), at least 1. The revenue rows written among the `extra` make the costs fall a little
+    short of it (0.3% at 1M rows): a whole number is no finer anyway."""
     if extra <= 0 or sample_ledger_total <= 0:
         return 1
     expected = sample_ledger_total + extra * MEAN_GENERATED_AMOUNT
@@ -267,7 +271,7 @@ def _landing_relation(out_dir: Path, pattern: str) -> str:
     return " UNION ALL BY NAME ".join(f"({p})" for p in parts)
 
 
-class NotAGeneratedStudio(ValueError):
+class BundledSampleRefused(ValueError):
     """`--next-day` aimed at the bundled sample itself: generated days go into a studio of one's own."""
 
 
@@ -340,7 +344,7 @@ def generate_next_day(out_dir: Path, rows: int = NEXT_DAY_ROWS, fmt: str = "csv"
         raise ValueError(f"format must be one of {FORMATS}: {fmt!r}")
     out_dir = Path(out_dir)
     if out_dir.resolve() == SAMPLE_LANDING_DIR.resolve():
-        raise NotAGeneratedStudio(
+        raise BundledSampleRefused(
             f"{out_dir} is the bundled sample, which every run without --landing reads: generate a studio of "
             "your own first (studio-budget generate --actual-rows N --out DIR) and add the next day to it"
         )
