@@ -7,12 +7,10 @@ with budget_lines as (
         ph.project_code, ph.account_code, ph.period, ph.currency,
         ph.amount,
         -- unrounded (a double on every engine): 204 hours against 3,232.36 at 62 an hour is 9,415.64 exactly
-        case when b.unit = 'hour' and b.rate > 0 then cast(ph.amount as double) / cast(b.rate as double) end as hours
+        case when ph.unit = 'hour' and ph.rate > 0 then cast(ph.amount as double) / cast(ph.rate as double) end as hours
     from {{ ref('int_budget_lines_phased') }} as ph
     inner join {{ ref('int_budget_versions') }} as v
         on ph.project_code = v.project_code and ph.budget_version = v.budget_version and v.is_current
-    left join {{ ref('stg_budgets') }} as b
-        on ph.load_id = b.load_id and ph.source_row_number = b.source_row_number
     where ph.period <= {{ as_of_period() }}
 ),
 budget as (
