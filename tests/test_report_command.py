@@ -19,7 +19,7 @@ from rich.console import Console
 
 from orchestration.lib.config import REPO_ROOT
 from orchestration.lib.report import ALERTS_SHOWN, REPORT_WIDTH, build_tables, read_report, report_text
-from orchestration.lib.report_render import ReportRequestError, render_report
+from orchestration.lib.report_render import ReportRequestError, render_report, write_publication_reports
 from orchestration.lib.terminal import QuietStatus, progress_status, terminal_console
 from tests.conftest import CliRun, copy_warehouse, query, rows, run_cli
 
@@ -350,3 +350,44 @@ def test_an_alerts_metric_reads_as_an_amount_or_a_percentage() -> None:
     assert alert_metric({"metric_name": "ytd_variance", "metric_value": 5200.0}) == "5,200"
     assert alert_metric({"metric_name": "utilization_pct", "metric_value": 130.0}) == "130.0%"
     assert alert_metric({"metric_name": "utilization_pct", "metric_value": None}) == "no budget"
+
+
+def test_a_publication_brings_the_reports_earlier_ones_left_to_its_own_figures(small_db: Path, tmp_path: Path) -> None:
+    """reports/ after a refresh holds no report with an older publication's figures: what `studio-budget report`
+    wrote is written again in its level, code and format (removed when its project or department is no longer
+    published), the page of a project no longer active is removed, and files that are not reports are left."""
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    earlier = {
+        "project_P1_cost_report.csv": "project_code,efc\nP1,1.00\n",  # `report --project P1`, an earlier publication
+        "department_D2_budget_vs_actual.json": "{}",  # `report --department D2 --format json --write`
+        "project_GONE_cost_report.csv": "project_code,efc\nGONE,2.00\n",  # a project no longer published
+        "department_GONE_budget_vs_actual.txt": "GONE",
+        "project_OLD.html": "<html>an earlier publication's page</html>",  # a project no longer active
+        "notes.txt": "the producer's own file",
+    }
+    for name, text in earlier.items():
+        (reports / name).write_text(text, encoding="utf-8")
+    written = write_publication_reports(small_db, reports)
+    names = {p.name for p in reports.iterdir()}
+    assert not names & {"project_GONE_cost_report.csv", "department_GONE_budget_vs_actual.txt", "project_OLD.html"}
+    assert (reports / "notes.txt").read_text(encoding="utf-8") == earlier["notes.txt"]
+    # the small studio's two projects are active: both pages; P1's CSV, asked for before, now this publication's
+    assert {"project_P1.html", "project_P2.html", "studio_budget_vs_actual.csv"} <= names
+    assert "project_P2_cost_report.csv" not in names  # nobody asked for it
+    assert {reports / "project_P1_cost_report.csv", reports / "department_D2_budget_vs_actual.json"} <= set(written)
+    with (reports / "project_P1_cost_report.csv").open(encoding="utf-8", newline="") as handle:
+        csv_rows = list(csv.DictReader(handle))
+    [total] = [r for r in csv_rows if r["row_type"] == "project"]
+    # the project total against the project mart, each line against the cost report's lines
+    [(efc, final_budget)] = query(
+        small_db, "SELECT efc, final_budget FROM marts.mart_project_variance WHERE project_code = 'P1'"
+    )
+    assert (Decimal(total["efc"]), Decimal(total["final_budget"])) == (efc, final_budget)
+    lines = {r["account_code"]: Decimal(r["efc"]) for r in csv_rows if r["row_type"] == "line"}
+    assert lines == dict(
+        query(small_db, "SELECT account_code, efc FROM marts.mart_line_item_cost_report WHERE project_code = 'P1'")
+    )
+    # D2's JSON holds D2's own rows: its accounts are those of the line-item mart's D2 expense lines
+    document = json.loads((reports / "department_D2_budget_vs_actual.json").read_text(encoding="utf-8"))
+    assert document != {} and json.dumps(document).count('"D1"') == 0

@@ -5,8 +5,7 @@ from dagster import AssetKey, MaterializeResult, MetadataValue, asset
 from orchestration.defs.publish import PUBLISHED
 from orchestration.defs.resources import StudioSettings
 from orchestration.lib.reforecast import write_reforecast_draft
-from orchestration.lib.report import write_reports
-from orchestration.lib.report_render import write_html_reports
+from orchestration.lib.report_render import write_publication_reports
 
 
 @asset(
@@ -15,12 +14,12 @@ from orchestration.lib.report_render import write_html_reports
     deps=[PUBLISHED],
     description=(
         "The studio budget-vs-actual report (text and CSV) and the HTML pages (studio report with charts, production, "
-        "one cost report per active project, an index linking them) from the published warehouse."
+        "one cost report per active project, an index linking them) from the published warehouse; the reports "
+        "`studio-budget report` wrote before, written again from it."
     ),
 )
 def studio_report(settings: StudioSettings) -> MaterializeResult:
-    paths = write_reports(settings.layout.published_db, settings.layout.reports)
-    paths += write_html_reports(settings.layout.published_db, settings.layout.reports)
+    paths = write_publication_reports(settings.layout.published_db, settings.layout.reports)
     return MaterializeResult(metadata={"files": MetadataValue.json([str(p) for p in paths])})
 
 

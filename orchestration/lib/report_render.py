@@ -29,6 +29,7 @@ from orchestration.lib.report import (
     read_report,
     report_csv,
     report_text,
+    write_reports,
 )
 from orchestration.lib.report_html import index_page, production_page, project_page, studio_page
 from orchestration.lib.report_production import print_production_summary, read_project_production
@@ -44,6 +45,7 @@ from orchestration.lib.report_project import (
     active_project_codes,
     print_project_cost_report,
     read_project_cost_report,
+    write_project_cost_report_csv,
 )
 
 Level = Literal["studio", "department", "project"]
@@ -53,6 +55,14 @@ FORMATS: tuple[str, ...] = get_args(Format)
 STUDIO_PAGE = "studio_budget_vs_actual.html"
 PRODUCTION_PAGE = "production.html"
 INDEX_PAGE = "index.html"
+# what `studio-budget report` leaves in reports/ (`--write`, and a project's CSV always), named by level, code and
+# format; and the pipeline's page of an active project
+WRITTEN_REPORT_NAME = re.compile(
+    r"(?:studio_budget_vs_actual|department_(?P<department>.+)_budget_vs_actual|project_(?P<project>.+)_cost_report)"
+    r"\.(?P<suffix>txt|html|csv|json)"
+)
+PROJECT_PAGE_NAME = re.compile(r"project_(?P<code>.+)\.html")
+FORMAT_OF_SUFFIX: dict[str, Format] = {"txt": "text", "html": "html", "csv": "csv", "json": "json"}
 
 
 class ReportRequestError(ValueError):
@@ -243,3 +253,38 @@ def write_html_reports(published_db: Path, reports_dir: Path) -> list[Path]:
         written.append(reports_dir / name)
     atomic_write(reports_dir / INDEX_PAGE, index_page(data.as_of, [(name, what) for name, what, _ in pages]))
     return [*written, reports_dir / INDEX_PAGE]
+
+
+def write_publication_reports(published_db: Path, reports_dir: Path) -> list[Path]:
+    """Every report of one publication in `reports_dir`: the studio report as text and CSV, the HTML pages, and
+    the reports earlier publications left there brought to this one (`refresh_earlier_reports`)."""
+    written = write_reports(published_db, reports_dir) + write_html_reports(published_db, reports_dir)
+    return written + refresh_earlier_reports(published_db, reports_dir, {path.name for path in written})
+
+
+def refresh_earlier_reports(published_db: Path, reports_dir: Path, written: set[str]) -> list[Path]:
+    """The files earlier publications left in `reports_dir` (those not among `written`, this one's), brought to
+    the publication `published_db`, so that no report there shows older figures beside the new: a report that
+    `studio-budget report` wrote is written again, in its level, code and format, or removed when its
+    department or project is no longer published; the page of a project no longer active is removed. Other
+    files are left alone. Returns the reports written again."""
+    rewritten = []
+    for path in sorted(reports_dir.iterdir()):
+        if path.name in written or not path.is_file():
+            continue
+        if named := WRITTEN_REPORT_NAME.fullmatch(path.name):
+            level: Level = "project" if named["project"] else "department" if named["department"] else "studio"
+            fmt = FORMAT_OF_SUFFIX[named["suffix"]]
+            try:
+                loaded = load_report(published_db, level, named["project"] or named["department"])
+            except ReportRequestError:
+                path.unlink(missing_ok=True)
+                continue
+            if loaded.project is not None and fmt == "csv":
+                write_project_cost_report_csv(loaded.project.cost, reports_dir)  # as `report --project` does
+            else:
+                atomic_write(path, render(loaded, fmt))
+            rewritten.append(path)
+        elif PROJECT_PAGE_NAME.fullmatch(path.name):
+            path.unlink(missing_ok=True)
+    return rewritten
