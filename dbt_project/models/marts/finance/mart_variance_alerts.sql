@@ -26,26 +26,6 @@ project_life as (
         case when days_elapsed > 0 then cast(actual as double) / days_elapsed * project_days end as projected_final_cost
     from {{ ref('mart_project_variance') }}
 ),
-revenue_life as (
-    -- a revenue line of a wrapped or closed project over its life: its current budget (every period) against what
-    -- was billed up to the as-of. While the work goes on, revenue to date is naturally below the life's budget (the
-    -- month's and the year's rules judge it against its phasing); once the work is done, a shortfall is final
-    select b.project_code, p.department_code, b.account_code, b.budget, coalesce(x.actual, 0) as actual
-    from (
-        select project_code, account_code, sum(amount_base) as budget
-        from {{ ref('fct_budget_lines') }}
-        where is_current and account_type = 'revenue'
-        group by project_code, account_code
-    ) as b
-    inner join {{ ref('stg_projects') }} as p
-        on b.project_code = p.project_code and p.status in ('wrapped', 'closed')
-    left join (
-        select project_code, account_code, sum(actual) as actual
-        from {{ ref('mart_line_item_variance') }}
-        where account_type = 'revenue'
-        group by project_code, account_code
-    ) as x on b.project_code = x.project_code and b.account_code = x.account_code
-),
 -- one row per scope and measure: the month (month to date), the fiscal year, the project's life
 measures as (
     select
@@ -173,16 +153,6 @@ material as (
     from {{ ref('mart_line_item_cost_report') }} as cr
     cross join (select * from {{ ref('materiality_thresholds') }} where level = 'line_item') as mt
     where cr.actual > cr.final_budget and {{ is_material('cr.final_budget', 'cr.actual', 'mt') }}
-    union all
-    -- the revenue lines of a finished project under their budget
-    select
-        'material_variance', 'project_lifetime', 'line_item', r.project_code || '/' || r.account_code,
-        r.project_code, r.department_code, r.account_code, cast(null as date), cast(r.budget as double),
-        cast(r.actual as double), null, null,
-        {{ material_metric(safe_divide('(r.actual - r.budget) * 100', 'abs(r.budget)'), 'r.actual - r.budget', 'mt') }}
-    from revenue_life as r
-    cross join (select * from {{ ref('materiality_thresholds') }} where level = 'line_item') as mt
-    where r.actual < r.budget and {{ is_material('r.budget', 'r.actual', 'mt') }}
 ),
 alerts as (
     select
