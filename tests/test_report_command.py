@@ -8,6 +8,7 @@ import io
 import json
 import re
 import shutil
+import threading
 from collections import Counter
 from dataclasses import replace
 from decimal import Decimal
@@ -18,7 +19,7 @@ import pytest
 from rich.console import Console
 
 from orchestration.lib.config import REPO_ROOT
-from orchestration.lib.report import ALERTS_SHOWN, REPORT_WIDTH, build_tables, read_report, report_text
+from orchestration.lib.report import ALERTS_SHOWN, REPORT_WIDTH, atomic_write, build_tables, read_report, report_text
 from orchestration.lib.report_render import ReportRequestError, render_report, write_publication_reports
 from orchestration.lib.terminal import QuietStatus, progress_status, terminal_console
 from tests.conftest import CliRun, copy_warehouse, query, rows, run_cli
@@ -354,27 +355,38 @@ def test_an_alerts_metric_reads_as_an_amount_or_a_percentage() -> None:
 
 def test_a_publication_brings_the_reports_earlier_ones_left_to_its_own_figures(small_db: Path, tmp_path: Path) -> None:
     """reports/ after a refresh holds no report with an older publication's figures: what `studio-budget report`
-    wrote is written again in its level, code and format (removed when its project or department is no longer
-    published), the page of a project no longer active is removed, and files that are not reports are left."""
+    wrote for a project or department of the publication is written again in its level, code and format, and the
+    page of a project no longer active is removed. Names with codes the publication does not hold, links and other
+    files are left as they are: they may be someone's own."""
     reports = tmp_path / "reports"
     reports.mkdir()
+    shared = tmp_path / "shared.csv"
+    shared.write_text("the producer's own copy", encoding="utf-8")
+    (reports / "project_P2_cost_report.csv").symlink_to(shared)
     earlier = {
         "project_P1_cost_report.csv": "project_code,efc\nP1,1.00\n",  # `report --project P1`, an earlier publication
         "department_D2_budget_vs_actual.json": "{}",  # `report --department D2 --format json --write`
-        "project_GONE_cost_report.csv": "project_code,efc\nGONE,2.00\n",  # a project no longer published
-        "department_GONE_budget_vs_actual.txt": "GONE",
-        "project_OLD.html": "<html>an earlier publication's page</html>",  # a project no longer active
+        "project_GONE_cost_report.csv": "not a code of this warehouse",
+        "project_P1_storyboard.html": "the producer's page",
+        "project_notes.html": "the producer's notes",
         "notes.txt": "the producer's own file",
     }
     for name, text in earlier.items():
         (reports / name).write_text(text, encoding="utf-8")
-    written = write_publication_reports(small_db, reports)
+    # a page the pipeline wrote when P1 was active: removed once it is not (P1 wrapped in this copy)
+    closed = tmp_path / "studio.duckdb"
+    shutil.copy(small_db, closed)
+    with duckdb.connect(str(closed)) as con:
+        con.execute("UPDATE marts.mart_project_variance SET status = 'wrapped' WHERE project_code = 'P1'")
+    (reports / "project_P1.html").write_text("<html>an earlier publication's page</html>", encoding="utf-8")
+    written = write_publication_reports(closed, reports)
     names = {p.name for p in reports.iterdir()}
-    assert not names & {"project_GONE_cost_report.csv", "department_GONE_budget_vs_actual.txt", "project_OLD.html"}
-    assert (reports / "notes.txt").read_text(encoding="utf-8") == earlier["notes.txt"]
-    # the small studio's two projects are active: both pages; P1's CSV, asked for before, now this publication's
-    assert {"project_P1.html", "project_P2.html", "studio_budget_vs_actual.csv"} <= names
-    assert "project_P2_cost_report.csv" not in names  # nobody asked for it
+    assert "project_P1.html" not in names and "project_P2.html" in names  # the active project's page is written
+    for name, text in earlier.items():
+        if not name.startswith(("project_P1_cost", "department_D2")):
+            assert (reports / name).read_text(encoding="utf-8") == text, name
+    assert (reports / "project_P2_cost_report.csv").is_symlink()
+    assert shared.read_text(encoding="utf-8") == "the producer's own copy"
     assert {reports / "project_P1_cost_report.csv", reports / "department_D2_budget_vs_actual.json"} <= set(written)
     with (reports / "project_P1_cost_report.csv").open(encoding="utf-8", newline="") as handle:
         csv_rows = list(csv.DictReader(handle))
@@ -388,6 +400,38 @@ def test_a_publication_brings_the_reports_earlier_ones_left_to_its_own_figures(s
     assert lines == dict(
         query(small_db, "SELECT account_code, efc FROM marts.mart_line_item_cost_report WHERE project_code = 'P1'")
     )
-    # D2's JSON holds D2's own rows: its accounts are those of the line-item mart's D2 expense lines
+    # D2's JSON: its account rows are D2's expense lines of the line-item mart, summed to date by hand
     document = json.loads((reports / "department_D2_budget_vs_actual.json").read_text(encoding="utf-8"))
-    assert document != {} and json.dumps(document).count('"D1"') == 0
+    accounts = {r["account_code"]: Decimal(str(r["actual"])) for r in document["rows"] if r["row_type"] == "account"}
+    assert {r["department_code"] for r in document["rows"] if r["row_type"] == "account"} == {"D2"}
+    assert accounts == dict(
+        query(
+            small_db,
+            "SELECT account_code, sum(actual) FROM marts.mart_line_item_variance WHERE department_code = 'D2' "
+            "AND account_type = 'expense' AND period >= DATE '2025-01-01' AND period <= DATE '2025-03-01' GROUP BY 1",
+        )
+    )
+
+
+def test_two_writers_of_one_report_each_leave_it_whole(tmp_path: Path) -> None:
+    """A refresh and `studio-budget report` may write the same report at once: each write appears whole, neither
+    fails on the other's temporary file, and none is left behind."""
+    path = tmp_path / "project_P1_cost_report.csv"
+    texts = ["a," * 5000 + "\n", "b," * 7000 + "\n"]
+    errors: list[BaseException] = []
+
+    def write(text: str) -> None:
+        try:
+            for _ in range(200):
+                atomic_write(path, text)
+        except OSError as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(text,)) for text in texts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert path.read_text(encoding="utf-8") in texts
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]

@@ -7,7 +7,7 @@ project total, lifetime at as-of); this module only lays them out, in the termin
 from __future__ import annotations
 
 import csv
-import os
+import io
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from orchestration.lib.contract import CATEGORIES
+from orchestration.lib.report import atomic_write
 from orchestration.lib.terminal import Trimmed, terminal_console
 
 FIGURES = ("final_budget", "actual", "committed", "total_cost", "etc", "efc", "over_under")
@@ -154,10 +155,9 @@ def write_project_cost_report_csv(report: ProjectCostReport, reports_dir: Path) 
     """reports/project_<code>_cost_report.csv, written aside then renamed."""
     reports_dir.mkdir(parents=True, exist_ok=True)
     path = reports_dir / f"project_{report.project_code}_cost_report.csv"
-    temporary = path.with_suffix(".csv.tmp")
-    with temporary.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(report.rows)
-    os.replace(temporary, path)
+    handle = io.StringIO(newline="")
+    writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(report.rows)
+    atomic_write(path, handle.getvalue())
     return path

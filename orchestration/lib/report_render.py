@@ -263,28 +263,33 @@ def write_publication_reports(published_db: Path, reports_dir: Path) -> list[Pat
 
 
 def refresh_earlier_reports(published_db: Path, reports_dir: Path, written: set[str]) -> list[Path]:
-    """The files earlier publications left in `reports_dir` (those not among `written`, this one's), brought to
-    the publication `published_db`, so that no report there shows older figures beside the new: a report that
-    `studio-budget report` wrote is written again, in its level, code and format, or removed when its
-    department or project is no longer published; the page of a project no longer active is removed. Other
-    files are left alone. Returns the reports written again."""
+    """The reports earlier publications left in `reports_dir` (files not among `written`, this one's), brought to
+    the publication `published_db`, so that none there shows older figures beside the new: a report that
+    `studio-budget report` wrote (by its name: level, code and format) for a project or department of this
+    publication is written again; the page of a project of this publication no longer active is removed. A name
+    with a code this publication does not hold, a link and anything else are left alone: they may be someone's
+    own files. Returns the reports written again."""
+    with duckdb.connect(str(published_db), read_only=True) as con:
+        projects = dict(con.execute("SELECT project_code, status FROM marts.mart_project_variance").fetchall())
+    departments = set(department_codes(published_db))
     rewritten = []
     for path in sorted(reports_dir.iterdir()):
-        if path.name in written or not path.is_file():
+        if path.name in written or path.is_symlink() or not path.is_file():
             continue
         if named := WRITTEN_REPORT_NAME.fullmatch(path.name):
-            level: Level = "project" if named["project"] else "department" if named["department"] else "studio"
-            fmt = FORMAT_OF_SUFFIX[named["suffix"]]
-            try:
-                loaded = load_report(published_db, level, named["project"] or named["department"])
-            except ReportRequestError:
-                path.unlink(missing_ok=True)
+            project, department = named["project"], named["department"]
+            if (project is not None and project not in projects) or (
+                department is not None and department not in departments
+            ):
                 continue
+            level: Level = "project" if project else "department" if department else "studio"
+            fmt = FORMAT_OF_SUFFIX[named["suffix"]]
+            loaded = load_report(published_db, level, project or department)
             if loaded.project is not None and fmt == "csv":
                 write_project_cost_report_csv(loaded.project.cost, reports_dir)  # as `report --project` does
             else:
                 atomic_write(path, render(loaded, fmt))
             rewritten.append(path)
-        elif PROJECT_PAGE_NAME.fullmatch(path.name):
+        elif (page := PROJECT_PAGE_NAME.fullmatch(path.name)) and projects.get(page["code"], "active") != "active":
             path.unlink(missing_ok=True)
     return rewritten
