@@ -49,6 +49,8 @@ def test_a_day_reaches_its_new_files_sources_and_the_as_of_date(tmp_path: Path) 
     day = _scope(layout, run_inputs(landing, layout, "2026-10-16", None))
     assert day == RefreshScope(None, ("gl_actuals",), True)
     assert day.describe() == "what new files of gl_actuals and the new as-of date reach"
+    assert RefreshScope(None, ("gl_actuals",)).describe() == "what new files of gl_actuals reach"
+    assert RefreshScope(None, (), True).describe() == "what the new as-of date reaches"
     # the same as-of with a changed file (same name, other content) of another source
     (landing / "gl_actuals_2.csv").unlink()
     (landing / "budgets_v2.csv").write_text("project_code\nP1\n", encoding="utf-8")

@@ -69,7 +69,7 @@ class RefreshScope:
         reached = [f"new files of {', '.join(self.sources)}"] if self.sources else []
         if self.as_of_moved:
             reached.append("the new as-of date")
-        return f"what {' and '.join(reached)} reach"
+        return f"what {' and '.join(reached)} {'reaches' if reached == ['the new as-of date'] else 'reach'}"
 
 
 def publication_base(engine: str, build_state: Mapping[str, Any] | None, lake_loads: Iterable[tuple[str, str]]) -> dict:
