@@ -88,7 +88,7 @@ def parser() -> argparse.ArgumentParser:
         "--actual-rows",
         type=_positive_int,
         metavar="N",
-        help="actual-cost rows in all (with --next-day: the day's new postings, default 15,000)",
+        help="actual-cost rows in all (with --next-day: the day's new postings, default the studio's own rows per day)",
     )
     generate.add_argument(
         "--next-day",
@@ -124,7 +124,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def generate(args: argparse.Namespace) -> int:
     from orchestration.sample.scale import (
-        NEXT_DAY_ROWS,
         BundledSampleRefused,
         NoRunningProject,
         generate_next_day,
@@ -135,7 +134,7 @@ def generate(args: argparse.Namespace) -> int:
 
     if args.next_day:
         try:
-            day, rows = generate_next_day(args.out, args.actual_rows or NEXT_DAY_ROWS, args.format, args.seed)
+            day, rows = generate_next_day(args.out, args.actual_rows, args.format, args.seed)
         except (FileNotFoundError, NoRunningProject, BundledSampleRefused) as error:
             terminal_console(stderr=True).print(f"[red]{escape(str(error))}[/red]")
             return EXIT_USAGE

@@ -230,3 +230,29 @@ def test_a_next_day_into_the_bundled_sample_itself_is_refused(capsys: pytest.Cap
     said = " ".join(capsys.readouterr().err.split())
     assert "is the bundled sample" in said and "generate a studio of your own first" in said
     assert {p.name: p.read_bytes() for p in SAMPLE_LANDING_DIR.iterdir() if p.is_file()} == before
+
+
+def test_a_next_day_spends_at_the_studio_s_own_pace_by_default(
+    studio: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --actual-rows, a day holds the rows an average day of the studio's ledger held (its rows over the
+    days from its first posting to AS_OF), not the benchmark's 15,000: a small studio is not swamped."""
+    out = tmp_path / "studio"
+    shutil.copytree(studio, out)
+    rows: list[dict[str, str]] = []
+    for path in sorted(out.glob("gl_actuals*")):
+        if path.suffix == ".csv":
+            rows += _csv_rows(path)
+        else:
+            rows += [{"posted_date": str(r["posted_date"])} for r in pq.read_table(path).to_pylist()]
+    as_of = date.fromisoformat((out / "AS_OF").read_text(encoding="utf-8").strip())
+    first = min(date.fromisoformat(r["posted_date"][:10]) for r in rows)
+    per_day = round(len(rows) / ((as_of - first).days + 1))
+    assert 1 < per_day < 100  # a studio of a few thousand rows over about two years
+    assert main(["generate", "--next-day", "--out", str(out)]) == 0
+    day = as_of + timedelta(days=1)
+    written = _csv_rows(out / f"gl_actuals_next_{day:%Y%m%d}.csv")
+    # the day's postings, the late posting and the reversal
+    assert len(written) == per_day + 2
+    assert sum(r["posted_date"] == day.isoformat() and r["txn_id"].startswith("GEN-") for r in written) == per_day
+    assert f"added {per_day + 2:,} ledger rows for {day}" in capsys.readouterr().out
