@@ -22,7 +22,7 @@ from orchestration.lib.config import REPO_ROOT
 from orchestration.lib.report import ALERTS_SHOWN, REPORT_WIDTH, atomic_write, build_tables, read_report, report_text
 from orchestration.lib.report_render import ReportRequestError, render_report, write_publication_reports
 from orchestration.lib.terminal import QuietStatus, progress_status, terminal_console
-from tests.conftest import CliRun, copy_warehouse, query, rows, run_cli
+from tests.conftest import SMALL_AS_OF, CliRun, copy_warehouse, query, rows, run_cli
 
 
 def test_text_report_puts_each_department_name_before_its_accounts(small_db: Path) -> None:
@@ -435,3 +435,13 @@ def test_two_writers_of_one_report_each_leave_it_whole(tmp_path: Path) -> None:
     assert errors == []
     assert path.read_text(encoding="utf-8") in texts
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+def test_every_csv_row_names_the_as_of_date_it_shows(small_db: Path) -> None:
+    """A CSV copied out of reports/ still says which day it shows: the studio, department and project CSVs carry
+    the publication's as-of date (the small studio's, 2025-03-15) on every row, revenue rows included."""
+    for level, key in (("studio", None), ("department", "D2"), ("project", "P1")):
+        written = list(csv.DictReader(io.StringIO(render_report(small_db, level, key, fmt="csv"))))
+        assert written and {row["as_of"] for row in written} == {SMALL_AS_OF}, level
+    studio = list(csv.DictReader(io.StringIO(render_report(small_db, fmt="csv"))))
+    assert any(row["account_type"] == "revenue" for row in studio)

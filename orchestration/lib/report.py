@@ -567,6 +567,7 @@ def print_report(data: ReportData, console: Console) -> None:
 CSV_COLUMNS = (
     "row_type", "department_code", "department_name", "account_code", "account_name", "account_type",
     "budget", "actual", "variance", "variance_pct", "direction", "utilization_pct", "needs_attention",
+    "as_of",  # the publication's as-of date on every row: a copied file still says which day it shows
 )  # fmt: skip
 
 
@@ -582,7 +583,8 @@ def report_csv(data: ReportData) -> str:
     handle = io.StringIO()
     writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS, extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(data.rows + [dict(r, row_type="account", account_type="revenue") for r in data.revenue])
+    rows = data.rows + [dict(r, row_type="account", account_type="revenue") for r in data.revenue]
+    writer.writerows(dict(r, as_of=data.as_of) for r in rows)
     return handle.getvalue()
 
 

@@ -32,7 +32,7 @@ MARGIN = ("contract_value", "change_order_revenue", "projected_margin", "project
 CSV_COLUMNS = (
     "project_code", "row_type", "category", "account_code", "account_name", "original_budget", "final_budget",
     "posted_actual", "accrued_actual", "actual", "committed", "total_cost", "etc", "etc_basis", "efc",
-    "over_under", "over_under_pct", *MARGIN,
+    "over_under", "over_under_pct", *MARGIN, "as_of",
 )  # fmt: skip
 
 
