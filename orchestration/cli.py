@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from orchestration.lib.freshness import RunInputs
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTED = 0, 1, 2, 3
+NAMED_FILES = 3  # the run's summary names up to this many new files
 
 
 def _iso_date(text: str) -> str:
@@ -255,10 +256,13 @@ def run(args: argparse.Namespace) -> int:
     from orchestration.defs.plan import load_warnings
     from orchestration.lib.report import print_report, read_report, report_console
 
-    rows = result.number("lake/", "rows_loaded")
+    rows, files = result.number("lake/", "rows_loaded"), result.number("lake/", "files_accepted")
+    loaded = result.names("lake/", "files_loaded")
+    # a day's delivery or two is named; the first run's twenty files are counted
+    named = f" ({escape(', '.join(loaded))})" if 0 < len(loaded) <= NAMED_FILES else ""
     err.print(
-        f"loaded {rows:,} row{'' if rows == 1 else 's'} from {result.number('lake/', 'files_accepted')} "
-        f"new file(s); {result.number('lake/', 'files_skipped')} already loaded; "
+        f"loaded {rows:,} row{'' if rows == 1 else 's'} from {files:,} new file{'' if files == 1 else 's'}{named}; "
+        f"{result.number('lake/', 'files_skipped'):,} already loaded; "
         + (f"{len(result.rejected)} rejected; " if result.rejected else "")
         + f"{result.models_built} models built"
         + (f", {result.seeds_built} seeds loaded" if result.seeds_built else "")

@@ -63,6 +63,14 @@ class RefreshResult:
                 total += int(getattr(metadata[key], "value", metadata[key]) or 0)
         return total
 
+    def names(self, asset_prefix: str, key: str) -> list[str]:
+        """One list metadata entry (JSON) over the assets whose key starts with the prefix, in asset order."""
+        found: list[str] = []
+        for asset_key, metadata in sorted(self.metadata.items()):
+            if asset_key.startswith(asset_prefix) and key in metadata:
+                found += [str(name) for name in getattr(metadata[key], "value", metadata[key]) or []]
+        return found
+
     @property
     def models_built(self) -> int:
         """dbt models built (their asset keys: staging, intermediate, marts), seeds apart."""

@@ -277,7 +277,7 @@ def test_second_run_loads_nothing_and_changes_no_figure(sample_run: CliRun, tmp_
             json.loads((target / name).read_text(encoding="utf-8")) for name in ("manifest.json", "run_results.json")
         ]
         assert written[0]["metadata"]["invocation_id"] != written[1]["metadata"]["invocation_id"]
-    assert re.search(r"loaded 0 rows from 0 new file\(s\); \d+ already loaded", again.stderr)
+    assert re.search(r"loaded 0 rows from 0 new files; \d+ already loaded", again.stderr)
     assert mart_snapshot(database) == before
     publications = query(database, "SELECT count(*) FROM audit.publications")[0][0]
     assert publications == 2

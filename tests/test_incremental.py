@@ -55,7 +55,12 @@ def test_incremental_refreshes_equal_a_full_refresh_mart_by_mart(sample_run: Cli
             written, files = written + 3, 3
         done = run_cli("run", "--landing", str(landing), "--warehouse", str(incremental))
         assert done.returncode == 0, done.stderr
-        assert f"loaded {written:,} rows from {files} new file(s)" in done.stderr
+        summary = next(line for line in done.stderr.splitlines() if line.startswith("loaded "))
+        assert summary.startswith(f"loaded {written:,} rows from {files} new file{'' if files == 1 else 's'} (")
+        new_files = {f"gl_actuals_next_{day:%Y%m%d}.csv"}
+        if number == 1:
+            new_files |= {"gl_actuals_large.csv", "gl_actuals_resent.csv"}
+        assert set(summary.split("(", 1)[1].split(")", 1)[0].split(", ")) == new_files  # the day's files, named
         dbt_output = (incremental / "_internal" / "dbt_output.log").read_text(encoding="utf-8")
         if number == 0:  # the old layout had no work database: nothing to keep, every model is built
             assert "refreshed every model (no build or work database)" in done.stderr
@@ -131,7 +136,7 @@ def test_incremental_refreshes_equal_a_full_refresh_mart_by_mart(sample_run: Cli
     assert rebuilt.returncode == 0, rebuilt.stderr
     # every model from the lake: one node at a time, as the profile says
     assert "Concurrency: 1 threads (target='local')" in (full / "_internal" / "dbt_output.log").read_text("utf-8")
-    assert "loaded 0 rows from 0 new file(s)" in rebuilt.stderr
+    assert "loaded 0 rows from 0 new files;" in rebuilt.stderr
     # the line sent twice, rebuilt from both its loads: kept once, from its first load, as the day kept it
     first_load = f"SELECT load_id FROM marts.fct_actual_costs WHERE source_id = '{resent_id}'"
     kept = query(full / "studio.duckdb", first_load)

@@ -78,6 +78,7 @@ def ingest_asset(source: Source) -> AssetsDefinition:
         yield MaterializeResult(
             metadata={
                 "files_accepted": sum(o.status == "accepted" for o in outcomes),
+                "files_loaded": MetadataValue.json([o.file_name for o in outcomes if o.status == "accepted"]),
                 "files_skipped": sum(o.status == "skipped" for o in outcomes),
                 "files_rejected": len(rejected),
                 "rows_loaded": sum(o.rows for o in outcomes if o.status == "accepted"),
