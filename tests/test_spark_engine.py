@@ -89,7 +89,7 @@ def differences(name: str, duck: tuple, spark: tuple) -> list[str]:
 
 def test_the_spark_run_publishes_like_the_duckdb_run(spark_run: CliRun, sample_run: CliRun) -> None:
     assert spark_run.exit_code == sample_run.exit_code == 0, spark_run.stderr[-3000:]
-    assert "0 new file(s); 21 already loaded" in spark_run.stderr  # the DuckDB run's loads, nothing new
+    assert "0 new files; 21 already loaded" in spark_run.stderr  # the DuckDB run's loads, nothing new
     # published from Spark's tables: one publication, staged from the Spark build
     assert query(spark_run.warehouse / "studio.duckdb", "SELECT count(*) FROM audit.publications") == [(1,)]
     assert (spark_run.warehouse / "_internal" / "spark" / "build_from_spark.duckdb").is_file()
