@@ -22,7 +22,7 @@ from rich.markup import escape
 
 from orchestration.lib.config import SAMPLE_LANDING_DIR, WarehouseLayout, default_as_of
 from orchestration.lib.spark import ENGINES
-from orchestration.lib.terminal import Progress, progress_status, terminal_console
+from orchestration.lib.terminal import Progress, counted, progress_status, terminal_console
 
 if TYPE_CHECKING:
     from orchestration.lib.freshness import RunInputs
@@ -256,12 +256,12 @@ def run(args: argparse.Namespace) -> int:
     from orchestration.defs.plan import load_warnings
     from orchestration.lib.report import print_report, read_report, report_console
 
-    rows, files = result.number("lake/", "rows_loaded"), result.number("lake/", "files_accepted")
     loaded = result.names("lake/", "files_loaded")
     # a day's delivery or two is named; the first run's twenty files are counted
     named = f" ({escape(', '.join(loaded))})" if 0 < len(loaded) <= NAMED_FILES else ""
     err.print(
-        f"loaded {rows:,} row{'' if rows == 1 else 's'} from {files:,} new file{'' if files == 1 else 's'}{named}; "
+        f"loaded {counted(result.number('lake/', 'rows_loaded'), 'row')} from {counted(len(loaded), 'new file')}"
+        f"{named}; "
         f"{result.number('lake/', 'files_skipped'):,} already loaded; "
         + (f"{len(result.rejected)} rejected; " if result.rejected else "")
         + f"{result.models_built} models built"
@@ -405,7 +405,7 @@ def report(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from orchestration.lib.report import atomic_write, report_console, write_reports
     from orchestration.lib.report_project import project_console, write_project_cost_report_csv
-    from orchestration.lib.report_render import ReportRequestError, load_report, print_text, render
+    from orchestration.lib.report_render import ReportRequestError, load_report, print_text, render, report_file_name
 
     key = args.project if level == "project" else args.department
     try:
@@ -427,11 +427,7 @@ def report(args: argparse.Namespace) -> int:
     elif level == "studio" and args.write:
         written.extend(write_reports(layout.published_db, layout.reports))
     if args.write and not (level == "studio" and args.format == "text"):  # the studio's text: write_reports
-        suffix = {"text": "txt"}.get(args.format, args.format)
-        name = {"studio": "studio_budget_vs_actual", "department": f"department_{key}_budget_vs_actual"}.get(
-            level, f"project_{key}_cost_report"
-        )
-        path = layout.reports / f"{name}.{suffix}"
+        path = layout.reports / report_file_name(level, key, args.format)
         if path not in written:
             layout.reports.mkdir(parents=True, exist_ok=True)
             atomic_write(path, render(loaded, args.format))

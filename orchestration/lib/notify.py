@@ -21,6 +21,7 @@ import duckdb
 from orchestration.lib.alerts import ALERT_FIELDS, HISTORY
 from orchestration.lib.config import WarehouseLayout, in_process_memory_limit
 from orchestration.lib.sql import literal
+from orchestration.lib.terminal import counted
 
 
 def outbox_file(layout: WarehouseLayout) -> Path:
@@ -175,8 +176,7 @@ def webhook_pending(layout: WarehouseLayout) -> list[dict]:
 def slack_payload(alerts: list[dict]) -> dict:
     """A Slack incoming-webhook message: one line of text per alert."""
     lines = [f"[{a['severity']}] {a['message']} → {a['notify_role']}" for a in alerts]
-    count = len(alerts)
-    return {"text": f"{count:,} new budget alert{'' if count == 1 else 's'}\n" + "\n".join(lines)}
+    return {"text": f"{counted(len(alerts), 'new budget alert')}\n" + "\n".join(lines)}
 
 
 def _post(url: str, payload: dict, timeout: float) -> None:
@@ -228,7 +228,7 @@ def delivered_line(new: int, outbox: Path) -> str:
     """How many new alerts went to the outbox, in words: "no new alerts", "1 new alert", "156 new alerts"."""
     if new == 0:
         return f"no new alerts (outbox: {outbox})"
-    return f"{new:,} new alert{'' if new == 1 else 's'} delivered to {outbox}"
+    return f"{counted(new, 'new alert')} delivered to {outbox}"
 
 
 def deliver_alerts(layout: WarehouseLayout, webhook_env: str | None, environ: dict[str, str] | None = None) -> str:

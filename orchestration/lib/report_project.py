@@ -151,13 +151,18 @@ def print_project_cost_report(report: ProjectCostReport, console: Console) -> No
     )
 
 
-def write_project_cost_report_csv(report: ProjectCostReport, reports_dir: Path) -> Path:
-    """reports/project_<code>_cost_report.csv, written aside then renamed."""
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    path = reports_dir / f"project_{report.project_code}_cost_report.csv"
+def project_cost_csv(report: ProjectCostReport) -> str:
+    """The cost report's rows as CSV (category codes, unrounded figures, the as-of date)."""
     handle = io.StringIO(newline="")
     writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(report.rows)
-    atomic_write(path, handle.getvalue())
+    return handle.getvalue()
+
+
+def write_project_cost_report_csv(report: ProjectCostReport, reports_dir: Path) -> Path:
+    """reports/project_<code>_cost_report.csv, written aside then renamed."""
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    path = reports_dir / f"project_{report.project_code}_cost_report.csv"
+    atomic_write(path, project_cost_csv(report))
     return path

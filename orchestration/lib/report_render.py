@@ -7,7 +7,6 @@ summary, as text, HTML, CSV or JSON. Every format is laid out from the same read
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
@@ -34,9 +33,6 @@ from orchestration.lib.report import (
 from orchestration.lib.report_html import index_page, production_page, project_page, studio_page
 from orchestration.lib.report_production import print_production_summary, read_project_production
 from orchestration.lib.report_project import (
-    CSV_COLUMNS as PROJECT_CSV_COLUMNS,
-)
-from orchestration.lib.report_project import (
     REPORT_WIDTH as PROJECT_REPORT_WIDTH,
 )
 from orchestration.lib.report_project import (
@@ -44,8 +40,8 @@ from orchestration.lib.report_project import (
     UnknownProject,
     active_project_codes,
     print_project_cost_report,
+    project_cost_csv,
     read_project_cost_report,
-    write_project_cost_report_csv,
 )
 
 Level = Literal["studio", "department", "project"]
@@ -56,13 +52,22 @@ STUDIO_PAGE = "studio_budget_vs_actual.html"
 PRODUCTION_PAGE = "production.html"
 INDEX_PAGE = "index.html"
 # what `studio-budget report` leaves in reports/ (`--write`, and a project's CSV always), named by level, code and
-# format; and the pipeline's page of an active project
+# format (`report_file_name`); and the pipeline's page of an active project
+SUFFIX_OF_FORMAT: dict[Format, str] = {"text": "txt", "html": "html", "csv": "csv", "json": "json"}
+FORMAT_OF_SUFFIX: dict[str, Format] = {suffix: fmt for fmt, suffix in SUFFIX_OF_FORMAT.items()}
 WRITTEN_REPORT_NAME = re.compile(
     r"(?:studio_budget_vs_actual|department_(?P<department>.+)_budget_vs_actual|project_(?P<project>.+)_cost_report)"
-    r"\.(?P<suffix>txt|html|csv|json)"
+    rf"\.(?P<suffix>{'|'.join(SUFFIX_OF_FORMAT.values())})"
 )
 PROJECT_PAGE_NAME = re.compile(r"project_(?P<code>.+)\.html")
-FORMAT_OF_SUFFIX: dict[str, Format] = {"txt": "text", "html": "html", "csv": "csv", "json": "json"}
+
+
+def report_file_name(level: Level, key: str | None, fmt: Format) -> str:
+    """The file `studio-budget report --write` writes a report to under reports/ (`WRITTEN_REPORT_NAME` reads it)."""
+    stem = {"studio": "studio_budget_vs_actual", "department": f"department_{key}_budget_vs_actual"}.get(
+        level, f"project_{key}_cost_report"
+    )
+    return f"{stem}.{SUFFIX_OF_FORMAT[fmt]}"
 
 
 class ReportRequestError(ValueError):
@@ -195,11 +200,7 @@ def _render_project(report: LoadedReport, fmt: Format) -> str:
         print_text(report, console)
         return console.export_text()
     if fmt == "csv":
-        handle = io.StringIO()
-        writer = csv.DictWriter(handle, fieldnames=PROJECT_CSV_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(project.cost.rows)
-        return handle.getvalue()
+        return project_cost_csv(project.cost)
     if fmt == "html":
         return project_page(project.cost, project.production)
     cost = asdict(project.cost)
@@ -284,11 +285,7 @@ def refresh_earlier_reports(published_db: Path, reports_dir: Path, written: set[
                 continue
             level: Level = "project" if project else "department" if department else "studio"
             fmt = FORMAT_OF_SUFFIX[named["suffix"]]
-            loaded = load_report(published_db, level, project or department)
-            if loaded.project is not None and fmt == "csv":
-                write_project_cost_report_csv(loaded.project.cost, reports_dir)  # as `report --project` does
-            else:
-                atomic_write(path, render(loaded, fmt))
+            atomic_write(path, render(load_report(published_db, level, project or department), fmt))
             rewritten.append(path)
         elif (page := PROJECT_PAGE_NAME.fullmatch(path.name)) and projects.get(page["code"], "active") != "active":
             path.unlink(missing_ok=True)

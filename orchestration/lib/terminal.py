@@ -50,6 +50,11 @@ class QuietStatus(AbstractContextManager):
         return None
 
 
+def counted(count: int, noun: str) -> str:
+    """A count and its noun as people say it: "1 new alert", "1,200 new alerts", "0 new files"."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def progress_status(console: Console, message: str) -> AbstractContextManager:
     """A rich status spinner on a terminal; a quiet one when the console writes to a file or a pipe."""
     return console.status(message) if console.is_terminal else QuietStatus()

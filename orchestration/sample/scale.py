@@ -335,17 +335,13 @@ def _next_day_rows_sql(out_dir: Path, day: date, rows: int, seed: int) -> str:
     """
 
 
-def typical_day_rows(out_dir: Path, as_of: date) -> int:
+def typical_day_rows(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: date) -> int:
     """The ledger rows a day of the studio in `out_dir` holds on average: its ledger's rows over the days from its
     first posting to `as_of` (at least one), so that a next day spends at the pace its history did: about 30 rows
     for a studio of 20,000, 15,000 for one of 10M."""
-    con = _generator_connection()
-    try:
-        rows, first = con.execute(
-            f"SELECT count(*), min(CAST(posted_date AS DATE)) FROM ({_landing_relation(out_dir, 'gl_actuals*')})"
-        ).fetchone()
-    finally:
-        con.close()
+    rows, first = con.execute(
+        f"SELECT count(*), min(CAST(posted_date AS DATE)) FROM ({_landing_relation(out_dir, 'gl_actuals*')})"
+    ).fetchone()
     if not rows or first is None:
         return 1
     return max(1, round(rows / max(1, (as_of - first).days + 1)))
@@ -368,8 +364,6 @@ def generate_next_day(out_dir: Path, rows: int | None = None, fmt: str = "csv", 
     if not as_of_file.is_file():
         raise FileNotFoundError(f"no AS_OF in {out_dir}: generate the studio first")
     day = date.fromisoformat(as_of_file.read_text(encoding="utf-8").strip()) + timedelta(days=1)
-    if rows is None:
-        rows = typical_day_rows(out_dir, day - timedelta(days=1))
     target = out_dir / f"{NEXT_DAY_STEM}_{day:%Y%m%d}.{fmt}"
     work = target.with_name(f".{target.name}.incoming")
     options = "FORMAT parquet" if fmt == "parquet" else "FORMAT csv, HEADER true"
@@ -385,6 +379,8 @@ def generate_next_day(out_dir: Path, rows: int | None = None, fmt: str = "csv", 
                 f"no project of the studio in {out_dir} runs through {day} with a budget to post to (its last one "
                 f"ends on {last}, and a next day also posts {LATE_POSTING_DAYS} days back): generate a new studio"
             )
+        if rows is None:
+            rows = typical_day_rows(con, out_dir, day - timedelta(days=1))
         con.execute("SET threads TO 1")  # one writer thread: the same bytes every time
         con.execute(f"COPY ({_next_day_rows_sql(out_dir, day, rows, seed)}) TO '{literal(work)}' ({options})")
         written = con.execute(f"SELECT count(*) FROM read_{fmt}('{literal(work)}')").fetchone()[0]
