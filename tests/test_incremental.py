@@ -112,6 +112,16 @@ def test_incremental_refreshes_equal_a_full_refresh_mart_by_mart(sample_run: Cli
         [days[0].replace(day=1)],
     )[0][0]
     assert late == 2
+    # the fact's export: the second day's rows in files of their own, one for the as-of month and one for the late
+    # posting's, beside the files it kept; the folder holds the mart's rows exactly
+    export = incremental / "exports" / "fct_actual_costs.parquet"
+    appended = {p.name.split(".")[0] for p in export.iterdir() if p.name.count(".") == 2 and ".pending." not in p.name}
+    assert days[-1].replace(day=1).isoformat() in appended and len(appended) >= 2
+    for one, other in (
+        ("marts.fct_actual_costs", f"read_parquet('{export}')"),
+        (f"read_parquet('{export}')", "marts.fct_actual_costs"),
+    ):
+        assert query(database, f"SELECT count(*) FROM (FROM {one} EXCEPT ALL FROM {other})") == [(0,)]
 
     # the large postings, at the GBP and EUR rates of their month in the landing fx rates, rounded to the cent
     # half away from zero: their products pass what DECIMAL(18,4) × DECIMAL(18,8) holds, and every test on them ran

@@ -180,12 +180,15 @@ def test_a_mart_is_exported_by_period_only_by_a_date_column(tmp_path: Path) -> N
     assert (layout.root / "exports" / "ledger.parquet").is_file()
 
 
-def test_an_append_only_mart_hashes_only_the_periods_its_builds_may_have_changed(tmp_path: Path) -> None:
+def test_an_append_only_mart_writes_only_the_rows_its_builds_appended(tmp_path: Path) -> None:
     """A partitioned mart built incrementally (AppendOnly: posted rows kept, accrued rows replaced, new posted rows
-    above the high-water marks) has only the periods of its accrued rows, then and now, and of its new posted rows
-    hashed; the other periods' fingerprints are carried from the previous publication, and equal what hashing
-    every row gives (the second method). A new full build (another token), or another rule, hashes every period."""
-    from orchestration.lib.warehouse import AppendOnly, part_fingerprints
+    above the high-water marks) is exported as each period's posted rows (`<period>.parquet`), then the rows
+    appended to them, one file per publication that appended some (`<period>.<publication>.parquet`), and apart
+    each period's accrued rows (`<period>.pending.parquet`). Followed through a dozen publications: each time the
+    folder holds exactly the mart's rows (compared row by row both ways), each recorded fingerprint is that of its
+    file's rows read back (the second method), and only the files named are new. A new full build (another
+    token), another rule, or rows that break the rule write the periods whole."""
+    from orchestration.lib.warehouse import MAX_APPENDED, AppendOnly
 
     build = tmp_path / "build.duckdb"
     with duckdb.connect(str(build)) as con:
@@ -202,61 +205,104 @@ def test_an_append_only_mart_hashes_only_the_periods_its_builds_may_have_changed
     rule = {"costs": AppendOnly("lake.token", "status = 'posted'", ("load_id", "cost_date"))}
     layout = WarehouseLayout(tmp_path / "warehouse")
     folder = layout.root / "exports" / "costs.parquet"
-    hashed: list[set[str]] = []
+
+    def shape(name: str) -> str:
+        """A file's name with a publication's id in it as `+`: `2025-03-01.+.parquet`."""
+        part, *kind = name.removesuffix(".parquet").split(".")
+        return ".".join([part, *("+" if k not in ("", "pending") else k for k in kind), "parquet"])
 
     def publish_after(change: str | None, rule: dict[str, AppendOnly] = rule) -> set[str]:
-        """The files written again; `hashed` gains the periods whose rows were hashed."""
+        """The files written (new) by a publication after `change`, by shape."""
         if change:
             with duckdb.connect(str(build)) as con:
                 con.execute(change)
         inodes = {p.name: p.stat().st_ino for p in folder.glob("*.parquet")} if folder.exists() else {}
-        calls: list[str] = []
-        original = duckdb.DuckDBPyConnection.execute
-
-        def spy(self: duckdb.DuckDBPyConnection, query: object, *args: object) -> duckdb.DuckDBPyConnection:
-            if isinstance(query, str) and "sum(hash(t))" in query:
-                calls.append(query)
-            return original(self, query, *args)
-
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(duckdb.DuckDBPyConnection, "execute", spy)
-            publish(layout, "run", "2025-03-15", build_db=build, partitioned={"costs": "period"}, append_only=rule)
+        publish(layout, "run", "2025-03-15", build_db=build, partitioned={"costs": "period"}, append_only=rule)
         with duckdb.connect(str(layout.published_db), read_only=True) as con:
-            # the fingerprints recorded, carried or hashed, equal those of every row hashed now
+            for one, other in (
+                ("marts.costs", f"read_parquet('{folder}')"),
+                (f"read_parquet('{folder}')", "marts.costs"),
+            ):
+                assert con.execute(f"SELECT count(*) FROM (FROM {one} EXCEPT ALL FROM {other})").fetchone() == (0,)
             recorded = dict(con.execute("SELECT export_file, fingerprint FROM audit.mart_fingerprints").fetchall())
             columns = con.execute(
                 "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index) FROM duckdb_columns() "
                 "WHERE schema_name = 'marts' AND table_name = 'costs'"
             ).fetchone()[0]
-            assert recorded == part_fingerprints(con, "marts.costs", "costs", "period", "DATE", columns)
-            assert con.execute(
-                f"SELECT count(*) FROM (FROM marts.costs EXCEPT ALL FROM read_parquet('{folder}'))"
-            ).fetchone() == (0,)
-        months = {m for q in calls for m in ("2025-01-01", "2025-02-01", "2025-03-01", "2025-04-01") if m in q}
-        hashed.append(months if all(" WHERE " in q for q in calls) else {"every period"})
-        return {p.name for p in folder.glob("*.parquet") if p.stat().st_ino != inodes.get(p.name)}
+            assert set(recorded) == {f"costs.parquet/{p.name}" for p in folder.iterdir()}
+            for path in folder.iterdir():
+                rows, hashes = con.execute(f"SELECT count(*), sum(hash(t)) FROM read_parquet('{path}') AS t").fetchone()
+                fingerprint = f"{columns} | {rows} | {'' if hashes is None else hashes}"  # no rows: no sum
+                assert recorded[f"costs.parquet/{path.name}"] == fingerprint, path.name
+            # a period's posted rows are in its posted files, its accrued rows in its pending file
+            for path in folder.iterdir():
+                statuses = con.execute(f"SELECT DISTINCT status FROM read_parquet('{path}')").fetchall()
+                expected = (
+                    [] if path.name == "empty.parquet" else [("accrued" if ".pending." in path.name else "posted",)]
+                )
+                assert statuses == expected, path.name
+        return {shape(p.name) for p in folder.glob("*.parquet") if p.stat().st_ino != inodes.get(p.name)}
 
-    every = {"2025-01-01.parquet", "2025-02-01.parquet", "2025-03-01.parquet"}
-    assert publish_after(None) == every and hashed[-1] == {"every period"}  # no previous state
-    # February: its accrued row, then and now (a part whose row count moved is hashed whatever the rule says)
-    assert publish_after(None) == set() and hashed[-1] == {"2025-02-01"}
-    # the accrued row released (deleted) and a posted row of a newer load added in March
+    def names() -> set[str]:
+        return {shape(p.name) for p in folder.iterdir()}
+
+    every = {"2025-01-01.parquet", "2025-02-01.parquet", "2025-03-01.parquet", "2025-02-01.pending.parquet"}
+    assert publish_after(None) == every  # no previous state
+    assert publish_after(None) == set()  # nothing changed: every file kept
+    # the accrued row released (deleted) and a posted row of a newer load added in March: one file of that row
     day = (
         "DELETE FROM marts.costs WHERE status = 'accrued'; "
         "INSERT INTO marts.costs VALUES (13, DATE '2025-03-01', DATE '2025-03-11', 'L2', 'posted', 7)"
     )
-    assert publish_after(day) == {"2025-02-01.parquet", "2025-03-01.parquet"}
-    assert hashed[-1] == {"2025-02-01", "2025-03-01"}  # February had an accrued row at the last publication
-    # a late posting of an old load dated after every posted row so far (April) makes a new period
-    late = "INSERT INTO marts.costs VALUES (14, DATE '2025-04-01', DATE '2025-04-02', 'L0', 'posted', 1)"
-    assert publish_after(late) == {"2025-04-01.parquet"} and hashed[-1] == {"2025-04-01"}
-    # a full build (a new token) that changed January's rows: every period hashed, January written again
+    assert publish_after(day) == {"2025-03-01.+.parquet"}
+    assert names() == {"2025-01-01.parquet", "2025-02-01.parquet", "2025-03-01.parquet", "2025-03-01.+.parquet"}
+    # a late posting of an old load dated after every posted row so far (April) makes a new period; a posting of a
+    # new load dated in January is appended to January; an accrual in March is March's pending file
+    late = (
+        "INSERT INTO marts.costs VALUES (14, DATE '2025-04-01', DATE '2025-04-02', 'L0', 'posted', 1), "
+        "(15, DATE '2025-01-01', DATE '2025-01-05', 'L3', 'posted', 2), "
+        "(16, DATE '2025-03-01', DATE '2025-03-31', 'L3', 'accrued', 3)"
+    )
+    assert publish_after(late) == {"2025-04-01.parquet", "2025-01-01.+.parquet", "2025-03-01.pending.parquet"}
+    with duckdb.connect() as con:  # the appended file holds the one row appended to January
+        assert con.execute(f"SELECT list(n) FROM read_parquet('{folder}/2025-01-01.2*.parquet')").fetchone() == ([15],)
+    # the accrual changed: its file written again, the rest kept
+    assert publish_after("UPDATE marts.costs SET amount = 4 WHERE n = 16") == {"2025-03-01.pending.parquet"}
+    # March's appended files up to MAX_APPENDED, one a day; the next day's row is written with theirs, as one file
+    for day in range(MAX_APPENDED - 1):
+        insert = f"INSERT INTO marts.costs VALUES ({20 + day}, DATE '2025-03-01', DATE '2025-03-12', 'M{day}', "
+        assert publish_after(insert + "'posted', 1)") == {"2025-03-01.+.parquet"}
+    with duckdb.connect() as con:
+        march = f"read_parquet('{folder}/2025-03-01.2*.parquet')"
+        assert con.execute(f"SELECT count(*), count(DISTINCT filename) FROM {march}").fetchone() == (8, MAX_APPENDED)
+        insert = "INSERT INTO marts.costs VALUES (40, DATE '2025-03-01', DATE '2025-03-13', 'N', 'posted', 1)"
+        assert publish_after(insert) == {"2025-03-01.+.parquet"}
+        assert con.execute(f"SELECT count(*), count(DISTINCT filename) FROM {march}").fetchone() == (9, 1)
+    assert len([p for p in folder.iterdir() if p.name.startswith("2025-03-01.")]) == 3  # first, appended, pending
+    # a posted row that breaks the rule (below both high-water marks): the counts do not add up, February whole
+    broken = "INSERT INTO marts.costs VALUES (41, DATE '2025-02-01', DATE '2025-02-01', 'L0', 'posted', 1)"
+    assert publish_after(broken) == {"2025-02-01.parquet"}
+    # a full build (a new token) that changed January's rows: every period hashed, January written again as one
+    # file, and March, whose first file no longer holds its posted rows; February and April kept
     rebuilt = (
         "UPDATE marts.costs SET amount = amount + 1 WHERE period = DATE '2025-01-01'; "
         "UPDATE lake.token SET build_token = 'full-2'"
     )
-    assert publish_after(rebuilt) == {"2025-01-01.parquet"} and hashed[-1] == {"every period"}
-    assert publish_after(None) == set() and hashed[-1] == set()  # nothing accrued, nothing new: nothing hashed
-    # the same token under another rule (here, a high-water list of one column): every period hashed
+    assert publish_after(rebuilt) == {"2025-01-01.parquet", "2025-03-01.parquet"}
+    assert names() == {
+        "2025-01-01.parquet",
+        "2025-02-01.parquet",
+        "2025-03-01.parquet",
+        "2025-04-01.parquet",
+        "2025-03-01.pending.parquet",
+    }
+    new_day = "INSERT INTO marts.costs VALUES (42, DATE '2025-04-01', DATE '2025-04-03', 'P', 'posted', 1)"
+    assert publish_after(new_day) == {"2025-04-01.+.parquet"}
+    # the same token under another rule (here, a high-water list of one column): every period hashed and written
+    # whole; April's two files become one
     other = {"costs": AppendOnly("lake.token", "status = 'posted'", ("load_id",))}
-    assert publish_after(None, other) == set() and hashed[-1] == {"every period"}
+    assert publish_after(None, other) == {"2025-04-01.parquet"}
+    assert "2025-04-01.+.parquet" not in names()
+    # the mart emptied: one file without rows keeps the columns for readers
+    assert publish_after("DELETE FROM marts.costs", other) == {"empty.parquet"}
+    assert names() == {"empty.parquet"}

@@ -102,7 +102,7 @@ def publish(
         tokens = _build_tokens(con, {t: a for t, a in append_only.items() if t in partitioned})
         tables = _keep_published_schemas(con)
         marts = [table for schema, table in tables if schema == "marts"]
-        exports = _write_exports(con, layout, marts, export_dir, partitioned, append_only, tokens)
+        exports = _write_exports(con, layout, marts, export_dir, partitioned, publication_id, append_only, tokens)
         loads = _write_audit(con, layout, publication_id, now, run_id, as_of, len(tables))
         # alert state is carried from the publication this one replaces (SPEC §7: a rerun raises nothing new)
         carry_alert_history(con, layout.published_db if layout.published_db.exists() else None, publication_id, now)
@@ -157,6 +157,20 @@ def _export_audit(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
 
 
 NOT_HASHED = "not hashed"
+PENDING = "pending"  # an append-only mart's file of a part's rows a build may replace: `2026-10-01.pending.parquet`
+# appended files a part of an append-only mart holds at most: the rows a day appends to a part that holds as many
+# are written together with theirs, as one file (the part's first file is never rewritten by a day)
+MAX_APPENDED = 8
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """One file of a publication's exports: its fingerprint (`_fingerprints`), and the rows it is written from
+    (a relation), or None for a file only the previous publication's export folder holds (rows an append-only
+    mart's build kept, carried from there)."""
+
+    fingerprint: str
+    rows: str | None
 
 
 def _build_tokens(con: duckdb.DuckDBPyConnection, append_only: Mapping[str, AppendOnly]) -> dict[str, str]:
@@ -181,11 +195,12 @@ class AppendedSince:
 
     build_token: str
     high_water: tuple[str | None, ...]  # the kept rows' maximum of each high-water column, as text
-    changing_parts: tuple[str, ...]  # the parts of the rows not kept
-    rule: str  # the rule and the partitioning these were recorded by (`_rule_text`)
+    changing_parts: tuple[str, ...]  # the parts of the rows not kept (each one's `pending` file)
+    rule: str  # the rule, the partitioning and the files' layout these were recorded by (`_rule_text`)
 
 
 APPEND_STATE = "append_only_exports"  # audit table: one AppendedSince per append-only mart
+APPEND_LAYOUT = "files: a part's kept rows, then the rows appended to them; the rows not kept apart"
 
 
 def _appended_since(
@@ -204,25 +219,22 @@ def _appended_since(
 
 
 def _rule_text(rule: AppendOnly, column: str) -> str:
-    """An append-only mart's rule and partitioning as one text: a publication compares the previous one's state
-    with its own only under the same rule (another rule, or another partitioning, hashes every part)."""
-    return f"by {column}; kept: {rule.kept}; high water: {', '.join(rule.high_water)}"
+    """An append-only mart's rule, partitioning and files' layout as one text: a publication carries the previous
+    one's files only under the same (another rule, partitioning or layout writes every part whole)."""
+    return f"by {column}; kept: {rule.kept}; high water: {', '.join(rule.high_water)}; {APPEND_LAYOUT}"
 
 
-def _parts_to_hash(
-    con: duckdb.DuckDBPyConnection, table: str, rule: AppendOnly, column: str, before: AppendedSince
-) -> set[str] | None:
-    """The parts a build may have changed since the publication that left `before` (of the same full build):
-    those of the rows not kept, then and now, and of the kept rows above its high-water marks; None: any part.
-    Each condition is a SELECT of its own on a constant (their parts united), on which the engine skips the
-    blocks of rows outside it (10M rows: 0.02 s)."""
-    conditions = [f"NOT coalesce(({rule.kept}), false)"]
-    for high_column, value in zip(rule.high_water, before.high_water, strict=True):
-        if value is None:  # no kept rows then
+def _above_high_water(
+    con: duckdb.DuckDBPyConnection, table: str, rule: AppendOnly, before: AppendedSince
+) -> list[str] | None:
+    """The conditions of the kept rows a build added since the publication that recorded `before`: one per
+    high-water column, above its mark then (None: no kept rows then)."""
+    conditions = []
+    for column, value in zip(rule.high_water, before.high_water, strict=True):
+        if value is None:
             return None
-        conditions.append(f"{q(high_column)} > CAST('{literal(value)}' AS {_column_type(con, table, high_column)})")
-    queries = [f"SELECT {_part_value(column)} FROM marts.{q(table)} WHERE {c}" for c in conditions]
-    return set(before.changing_parts) | {p for (p,) in con.execute(" UNION ".join(queries)).fetchall()}
+        conditions.append(f"{q(column)} > CAST('{literal(value)}' AS {_column_type(con, table, column)})")
+    return conditions
 
 
 def _column_type(con: duckdb.DuckDBPyConnection, table: str, column: str) -> str:
@@ -249,34 +261,33 @@ def _previous_appended(con: duckdb.DuckDBPyConnection) -> dict[str, AppendedSinc
     return {table: AppendedSince(token, tuple(high), tuple(parts), rule) for table, token, high, parts, rule in rows}
 
 
+def _columns_of(con: duckdb.DuckDBPyConnection, database: str, table: str, column: str | None) -> tuple[str, str]:
+    """A mart's columns (names and types, as one text) and the type of `column` (the one it is exported by)."""
+    return con.execute(
+        "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index), "
+        "max(data_type) FILTER (WHERE column_name = ?) FROM duckdb_columns() "
+        "WHERE database_name = ? AND schema_name = 'marts' AND table_name = ?",
+        [column, database, table],
+    ).fetchone()
+
+
 def _fingerprints(
     con: duckdb.DuckDBPyConnection,
     database: str,
     marts: list[str],
     previous: dict[str, str],
     partitioned: Mapping[str, str],
-    changed_parts: Mapping[str, set[str]] = MappingProxyType({}),
 ) -> dict[str, str]:
     """Each export file's content as one value, by its path in the export folder: the mart's columns (names,
     types), row count and the sum of its rows' hashes; for a partitioned mart, one per value of its column
     (`part_fingerprints`). The sum is not taken when the previous publication's fingerprint of an unpartitioned
     mart has other columns or another row count: the mart has changed whatever its rows hold. A fingerprint
-    without a sum equals no other: the next publication writes that file again. `changed_parts`: for a
-    partitioned mart, the only parts whose rows may differ from the previous publication's; the others'
-    fingerprints are carried from it, not hashed again (`part_fingerprints`)."""
+    without a sum equals no other: the next publication writes that file again."""
     found = {}
     for table in marts:
-        # its columns, and the type of the column a partitioned mart is exported by
-        columns, kind = con.execute(
-            "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index), "
-            "max(data_type) FILTER (WHERE column_name = ?) FROM duckdb_columns() "
-            "WHERE database_name = ? AND schema_name = 'marts' AND table_name = ?",
-            [partitioned.get(table), database, table],
-        ).fetchone()
+        columns, kind = _columns_of(con, database, table, partitioned.get(table))
         if table in partitioned:
-            found |= part_fingerprints(
-                con, f"marts.{q(table)}", table, partitioned[table], kind, columns, changed_parts.get(table), previous
-            )
+            found |= part_fingerprints(con, f"marts.{q(table)}", table, partitioned[table], kind, columns)
             continue
         (rows,) = con.execute(f'SELECT count(*) FROM marts."{table}"').fetchone()
         counted = f"{columns} | {rows} | "
@@ -289,9 +300,27 @@ def _fingerprints(
     return found
 
 
+def _counted(fingerprint: str, columns: str) -> tuple[int, int] | None:
+    """The row count and hash sum of a fingerprint of rows of these columns (None: other columns, or no sum)."""
+    if not fingerprint.startswith(f"{columns} | "):
+        return None
+    rows, _, hashes = fingerprint[len(columns) + 3 :].partition(" | ")
+    if not rows.isdigit() or not hashes.isdigit():
+        return None
+    return int(rows), int(hashes)
+
+
 def _mart_of(export_file: str) -> str:
     """The mart an export file holds: `fct_actual_costs.parquet/2026-10-01.parquet` → `fct_actual_costs`."""
     return export_file.split("/")[0].removesuffix(".parquet")
+
+
+def _part_of(export_file: str) -> tuple[str, str]:
+    """A partitioned mart's file's part and what of it the file holds ('' its rows, or its first kept rows;
+    `pending`; a publication's id, the rows appended then): `.../2026-10-01.pending.parquet` → (`2026-10-01`,
+    `pending`)."""
+    part, _, kind = export_file.split("/", 1)[1].removesuffix(".parquet").partition(".")
+    return part, kind
 
 
 def _part_value(column: str) -> str:
@@ -310,51 +339,121 @@ def part_filter(column: str, part: str) -> str:
     return f"{q(column)} = DATE '{literal(part)}'"
 
 
-def part_fingerprints(
-    con: duckdb.DuckDBPyConnection,
-    relation: str,
-    table: str,
-    column: str,
-    kind: str | None,
-    columns: str,
-    changed: set[str] | None = None,
-    previous: Mapping[str, str] = MappingProxyType({}),
-) -> dict[str, str]:
-    """The fingerprints of a partitioned mart's files, one per value of its DATE column (one scan of `relation`,
-    the mart's rows: the table, or a department's rows of it). Only a DATE names files safely: its text is
-    `YYYY-MM-DD`, never `null` or `empty` (the names of the files of rows without one and of a mart without
-    rows), never a name Spark or pyarrow would take for a hidden file. `changed`: when known, the only parts whose
-    rows may differ from those of the publication that recorded `previous` (its fingerprints); every other part
-    keeps its recorded fingerprint where that names the same columns and row count, and the rest are hashed."""
+def _check_date_column(table: str, column: str, kind: str | None) -> None:
+    """Only a DATE names files safely: its text is `YYYY-MM-DD`, never `null` or `empty` (the names of the files
+    of rows without one and of a mart without rows), never a name Spark or pyarrow would take for a hidden file."""
     if kind != "DATE":
         raise ValueError(f"marts.{table} is exported by {column}, which must be a DATE column (found: {kind})")
-    known: dict[str, str] = {}
-    if changed is None:
-        parts = con.execute(_by_part(column, f"count(*), sum(hash(t)) FROM {relation} AS t")).fetchall()
-    else:
-        counts = dict(con.execute(_by_part(column, f"count(*) FROM {relation} AS t")).fetchall())
-        for part, rows in counts.items():
-            _check_part_name(table, column, part)
-            recorded = previous.get(_part_file(table, part), "")
-            if part not in changed and recorded.startswith(f"{columns} | {rows} | ") and NOT_HASHED not in recorded:
-                known[_part_file(table, part)] = recorded
-        hashed = [p for p in counts if _part_file(table, p) not in known]
-        parts = []
-        if hashed:
-            parts = con.execute(
-                _by_part(
-                    column,
-                    f"count(*), sum(hash(t)) FROM {relation} AS t "
-                    f"WHERE {' OR '.join(part_filter(column, p) for p in hashed)}",
-                )
-            ).fetchall()
-    if not parts and not known:
+
+
+def part_fingerprints(
+    con: duckdb.DuckDBPyConnection, relation: str, table: str, column: str, kind: str | None, columns: str
+) -> dict[str, str]:
+    """The fingerprints of a partitioned mart's files, one per value of its DATE column (one scan of `relation`,
+    the mart's rows: the table, or a department's rows of it)."""
+    _check_date_column(table, column, kind)
+    parts = con.execute(_by_part(column, f"count(*), sum(hash(t)) FROM {relation} AS t")).fetchall()
+    if not parts:
         return {_part_file(table, EMPTY_PART): f"{columns} | 0 | "}
-    found = dict(known)
+    found = {}
     for part, rows, hashes in parts:
         _check_part_name(table, column, part)
         found[_part_file(table, part)] = f"{columns} | {rows} | {hashes}"
     return found
+
+
+def _append_only_files(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    rule: AppendOnly,
+    column: str,
+    previous: Mapping[str, str],
+    earlier_dir: Path | None,
+    before: AppendedSince | None,
+    publication_id: str,
+) -> dict[str, ExportFile]:
+    """The export files of an append-only mart (`AppendOnly`), partitioned by `column`. Each part's kept rows are
+    `<part>.parquet` as first written, then `<part>.<publication id>.parquet` for the rows appended by the builds
+    before that publication; the rows not kept (which a build may replace) are apart, `<part>.pending.parquet`.
+
+    `before`: the previous publication's state of the mart, when recorded under this full build and rule. A
+    part's kept files of that publication are then carried, neither read nor hashed, when their row counts and
+    the kept rows above its high-water marks add up to the part's kept rows now, and only those rows are written
+    (hashed on their own; a part already holding MAX_APPENDED appended files gets one file of theirs and these).
+    The kept rows of every other part are hashed and written whole, as is every part without `before`; a file
+    whose fingerprint is the previous publication's is kept there too (`_write_exports`)."""
+    database = con.execute("SELECT current_database()").fetchone()[0]
+    columns, kind = _columns_of(con, database, table, column)
+    _check_date_column(table, column, kind)
+    mart = f"marts.{q(table)}"
+    kept = f"coalesce(({rule.kept}), false)"
+    kept_now = dict(con.execute(_by_part(column, f"count(*) FROM {mart} AS t WHERE {kept}")).fetchall())
+    not_kept = con.execute(_by_part(column, f"count(*), sum(hash(t)) FROM {mart} AS t WHERE NOT {kept}")).fetchall()
+    conditions = _above_high_water(con, table, rule, before) if before is not None else None
+    appended: dict[str, tuple[int, int]] = {}
+    earlier: dict[str, list[str]] = {}  # a part's kept files in the previous publication
+    if conditions:
+        # a SELECT per condition, on a constant, so that the engine skips the blocks of rows below it
+        branches = [
+            f"SELECT t.{q(column)} AS part, count(*) AS n, sum(hash(t)) AS h FROM {mart} AS t WHERE {kept} AND "
+            + " AND ".join([condition, *(f"NOT coalesce({c}, false)" for c in conditions[:i])])
+            + " GROUP BY 1"
+            for i, condition in enumerate(conditions)
+        ]
+        appended = {
+            part: (int(rows), int(hashes))
+            for part, rows, hashes in con.execute(
+                f"SELECT {_part_value('part')}, sum(n), sum(h) FROM ({' UNION ALL '.join(branches)}) GROUP BY 1"
+            ).fetchall()
+        }
+        for name in previous:
+            if name.startswith(f"{table}.parquet/") and _part_of(name)[1] != PENDING:
+                earlier.setdefault(_part_of(name)[0], []).append(name)
+    newer = " OR ".join(f"coalesce({c}, false)" for c in conditions or [])
+    files: dict[str, ExportFile] = {}
+    whole = []
+    for part, rows in kept_now.items():
+        _check_part_name(table, column, part)
+        names = sorted(earlier.get(part, []))
+        found = [_counted(previous[name], columns) for name in names]
+        new_rows, new_hashes = appended.get(part, (0, 0))
+        if (
+            not names
+            or earlier_dir is None
+            or any(f is None for f in found)
+            or sum(f[0] for f in found if f) + new_rows != rows
+            or not all((earlier_dir / name).is_file() for name in names)
+        ):
+            whole.append(part)
+            continue
+        above = f"{part_filter(column, part)} AND {kept} AND ({newer})"
+        rows_of = f"(FROM {mart} AS t WHERE {above})"
+        merged = [name for name in names if _part_of(name)[1]]
+        if new_rows and len(merged) >= MAX_APPENDED:
+            sources = ", ".join(f"'{literal(earlier_dir / name)}'" for name in merged)
+            rows_of = f"(SELECT * FROM read_parquet([{sources}]) UNION ALL SELECT * FROM {mart} AS t WHERE {above})"
+            new_rows += sum(f[0] for name, f in zip(names, found, strict=True) if f and name in merged)
+            new_hashes += sum(f[1] for name, f in zip(names, found, strict=True) if f and name in merged)
+            names = [name for name in names if name not in merged]
+        files |= {name: ExportFile(previous[name], None) for name in names}
+        if new_rows:
+            files[_part_file(table, part, publication_id)] = ExportFile(
+                f"{columns} | {new_rows} | {new_hashes}", rows_of
+            )
+    if whole:
+        where = " OR ".join(part_filter(column, part) for part in whole)
+        for part, rows, hashes in con.execute(
+            _by_part(column, f"count(*), sum(hash(t)) FROM {mart} AS t WHERE {kept} AND ({where})")
+        ).fetchall():
+            rows_of = f"(FROM {mart} WHERE {part_filter(column, part)} AND {kept})"
+            files[_part_file(table, part)] = ExportFile(f"{columns} | {rows} | {hashes}", rows_of)
+    for part, rows, hashes in not_kept:
+        _check_part_name(table, column, part)
+        rows_of = f"(FROM {mart} WHERE {part_filter(column, part)} AND NOT {kept})"
+        files[_part_file(table, part, PENDING)] = ExportFile(f"{columns} | {rows} | {hashes}", rows_of)
+    if not files:
+        files[_part_file(table, EMPTY_PART)] = ExportFile(f"{columns} | 0 | ", f"(FROM {mart} WHERE false)")
+    return files
 
 
 def _by_part(column: str, aggregates: str) -> str:
@@ -364,9 +463,10 @@ def _by_part(column: str, aggregates: str) -> str:
     return f"SELECT {_part_value(column)}, * EXCLUDE ({q(column)}) FROM (SELECT t.{q(column)}, {aggregates} GROUP BY 1)"
 
 
-def _part_file(table: str, part: str) -> str:
-    """The export file of a partitioned mart's part: `fct_actual_costs.parquet/2026-10-01.parquet`."""
-    return f"{table}.parquet/{part}.parquet"
+def _part_file(table: str, part: str, kind: str = "") -> str:
+    """The export file of a partitioned mart's part: `fct_actual_costs.parquet/2026-10-01.parquet`, or of what of
+    the part `kind` names (`_part_of`): `fct_actual_costs.parquet/2026-10-01.pending.parquet`."""
+    return f"{table}.parquet/{part}{'.' if kind else ''}{kind}.parquet"
 
 
 def _check_part_name(table: str, column: str, part: str) -> None:
@@ -380,14 +480,14 @@ def _write_exports(
     marts: list[str],
     export_dir: Path,
     partitioned: Mapping[str, str],
+    publication_id: str,
     append_only: Mapping[str, AppendOnly] = APPEND_ONLY_EXPORTS,
     tokens: Mapping[str, str] = MappingProxyType({}),
 ) -> dict[str, int]:
     """Every mart as Parquet in the new export folder: one file, or for a partitioned mart one file per value of
-    its column. A file whose rows are those of the previous publication is kept (a hard link to it, not a
-    rewrite); the others are written. The fingerprints go to audit.mart_fingerprints for the next publication to
-    compare with. An append-only mart (`AppendOnly`) whose full build (`tokens`) is the previous publication's
-    has only the parts its builds since may have changed hashed; the others' fingerprints are carried."""
+    its column, or for an append-only one the files `_append_only_files` names. A file whose rows are those of
+    the previous publication is kept (a hard link to it, not a rewrite); the others are written. The
+    fingerprints go to audit.mart_fingerprints for the next publication to compare with."""
     database = con.execute("SELECT current_database()").fetchone()[0]
     previous: dict[str, str] = {}
     appended: dict[str, AppendedSince] = {}
@@ -413,55 +513,64 @@ def _write_exports(
             earlier_dir = layout.internal / "exports" / last if last else None
             appended = _previous_appended(con)
         con.execute("DETACH previous")
-    changed_parts = {}
-    for table, token in tokens.items():
+    split = [table for table in marts if table in partitioned and table in append_only]
+    files: dict[str, ExportFile] = {}
+    for table in split:
         before = appended.get(table)
-        if (
-            table in marts
-            and before is not None
-            and before.build_token == token
-            and before.rule == _rule_text(append_only[table], partitioned[table])
+        if before is not None and (
+            before.build_token != tokens.get(table) or before.rule != _rule_text(append_only[table], partitioned[table])
         ):
-            to_hash = _parts_to_hash(con, table, append_only[table], partitioned[table], before)
-            if to_hash is not None:
-                changed_parts[table] = to_hash
-    current = _fingerprints(con, database, marts, previous, partitioned, changed_parts)
+            before = None
+        files |= _append_only_files(
+            con, table, append_only[table], partitioned[table], previous, earlier_dir, before, publication_id
+        )
+    for name, fingerprint in _fingerprints(
+        con, database, [t for t in marts if t not in split], previous, partitioned
+    ).items():
+        table = _mart_of(name)
+        rows = f"marts.{q(table)}"
+        if table in partitioned:
+            rows = f"(FROM {rows} WHERE {part_filter(partitioned[table], _part_of(name)[0])})"
+        files[name] = ExportFile(fingerprint, rows)
     written = reused = 0
     # a table's rows have no order: the file is written by every thread at once (4.6 s instead of 5.7 s for a
     # 10M-row fact, measured)
     con.execute("SET preserve_insertion_order = false")
-    for name, fingerprint in current.items():
+    for name, file in files.items():
         target = export_dir / name
         target.parent.mkdir(exist_ok=True)
         earlier = earlier_dir / name if earlier_dir is not None else None
         # a fingerprint not hashed differs from the previous one by construction (_fingerprints)
-        if previous.get(name) == fingerprint and earlier is not None and earlier.is_file():
+        if previous.get(name) == file.fingerprint and earlier is not None and earlier.is_file():
             try:
                 os.link(earlier, target)
-                reused += 1
-                continue
-            except OSError:
-                pass  # another file system: write it
-        table = _mart_of(name)
-        rows = f"marts.{q(table)}"
-        if table in partitioned:
-            rows = f"(FROM {rows} WHERE {part_filter(partitioned[table], target.stem)})"
-        con.execute(f"COPY {rows} TO '{literal(target)}' (FORMAT parquet)")
+            except OSError:  # another file system: written, or copied when only that file holds its rows
+                if file.rows is None:
+                    shutil.copyfile(earlier, target)
+                else:
+                    con.execute(f"COPY {file.rows} TO '{literal(target)}' (FORMAT parquet)")
+                    written += 1
+                    continue
+            reused += 1
+            continue
+        if file.rows is None:  # _append_only_files carries only a file the previous publication has
+            raise RuntimeError(f"{name}: carried from the previous publication, which does not hold it")
+        con.execute(f"COPY {file.rows} TO '{literal(target)}' (FORMAT parquet)")
         written += 1
     con.execute("RESET preserve_insertion_order")
     con.execute("CREATE SCHEMA IF NOT EXISTS audit")
     con.execute("CREATE TABLE audit.mart_fingerprints (table_name VARCHAR, export_file VARCHAR, fingerprint VARCHAR)")
     con.executemany(
         "INSERT INTO audit.mart_fingerprints VALUES (?, ?, ?)",
-        [(_mart_of(name), name, fingerprint) for name, fingerprint in current.items()],
+        [(_mart_of(name), name, file.fingerprint) for name, file in files.items()],
     )
     con.execute(
         f"CREATE TABLE audit.{APPEND_STATE} (table_name VARCHAR, build_token VARCHAR, high_water VARCHAR[], "
         "changing_parts VARCHAR[], rule VARCHAR)"
     )
-    for table, token in tokens.items():
-        if table in marts:
-            state = _appended_since(con, table, append_only[table], partitioned[table], token)
+    for table in split:
+        if table in tokens:
+            state = _appended_since(con, table, append_only[table], partitioned[table], tokens[table])
             con.execute(
                 f"INSERT INTO audit.{APPEND_STATE} VALUES (?, ?, ?, ?, ?)",
                 [table, state.build_token, list(state.high_water), list(state.changing_parts), state.rule],
