@@ -171,9 +171,10 @@ def publish_department(
     nothing but what this writes (`_carries_on`). A table is written again only where its rows differ from the
     published ones, compared by fingerprint (count and sum of row hashes, as the studio's exports are) of both
     sides: a small table whole, a partitioned mart (`PARTITIONED_EXPORTS`: the cost records, which grow with
-    history) by the periods that differ. Its exports are likewise one file per period, a period's file unchanged
-    since the last generation kept (a hard link). A copy that cannot start it, or a carried write that fails with
-    a database error, gives a file written whole. A run that fails leaves no draft or generation behind."""
+    history) by the periods that differ. Its exports are one file per period (all the department's rows of it: a
+    department's copy is not appended to), a period's file unchanged since the last generation kept (a hard
+    link). A copy that cannot start it, or a carried write that fails with a database error, gives a file written
+    whole. A run that fails leaves no draft or generation behind."""
     folder = department_folder(layout, department_code)
     if folder.is_symlink() or layout.departments.is_symlink():
         raise OSError(f"{folder} is a link: a department's files are written only into a folder of its own")

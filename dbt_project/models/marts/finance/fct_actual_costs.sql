@@ -80,7 +80,7 @@ left join {{ ref('stg_projects') }} as p on c.project_code = p.project_code
 left join {{ ref('stg_accounts') }} as a on c.account_code = a.account_code
 left join period_rates as fx on c.currency = fx.currency and c.period = fx.period
 {% if not is_incremental() and target.type == 'duckdb' %}
--- built in full: stored in period order, so that a query of some periods (a day's publication exports and
--- fingerprints the periods the day changed) skips the other periods' blocks; a refresh appends after them
+-- built in full: stored in period order, so that a query of some periods (a first publication's files of each
+-- period, a day's rows of a period) skips the other periods' blocks; a refresh appends after them
 order by c.period
 {% endif %}
