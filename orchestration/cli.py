@@ -191,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
     if args.config is not None and not args.config.is_file():
         err.print(f"[red]config file not found: {escape(str(args.config))}[/red]")
         return EXIT_USAGE
-    from orchestration.lib.freshness import is_current, run_inputs
+    from orchestration.lib.freshness import is_current, loaded_before, run_inputs
 
     layout = WarehouseLayout(args.warehouse.resolve())
     config_file = args.config or (Path("studio.toml") if Path("studio.toml").is_file() else None)
@@ -262,7 +262,7 @@ def run(args: argparse.Namespace) -> int:
     err.print(
         f"loaded {counted(result.number('lake/', 'rows_loaded'), 'row')} from {counted(len(loaded), 'new file')}"
         f"{named}; "
-        f"{result.number('lake/', 'files_skipped'):,} already loaded; "
+        f"{loaded_before(layout, inputs, loaded):,} already loaded; "
         + (f"{len(result.rejected)} rejected; " if result.rejected else "")
         + f"{result.models_built} models built"
         + (f", {result.seeds_built} seeds loaded" if result.seeds_built else "")

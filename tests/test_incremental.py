@@ -61,6 +61,9 @@ def test_incremental_refreshes_equal_a_full_refresh_mart_by_mart(sample_run: Cli
         if number == 1:
             new_files |= {"gl_actuals_large.csv", "gl_actuals_resent.csv"}
         assert set(summary.split("(", 1)[1].split(")", 1)[0].split(", ")) == new_files  # the day's files, named
+        # every other landing file was loaded before, of whichever source (the day reads only the ledger's)
+        landing_files = [p for p in landing.iterdir() if p.suffix in (".csv", ".parquet")]
+        assert f"; {len(landing_files) - files:,} already loaded; " in summary and len(landing_files) - files > 20
         dbt_output = (incremental / "_internal" / "dbt_output.log").read_text(encoding="utf-8")
         if number == 0:  # the old layout had no work database: nothing to keep, every model is built
             assert "refreshed every model (no build or work database)" in done.stderr

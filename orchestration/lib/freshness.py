@@ -206,6 +206,14 @@ def lake_loads(layout: WarehouseLayout) -> list[tuple[str, str]]:
     return sorted(found)
 
 
+def loaded_before(layout: WarehouseLayout, inputs: RunInputs, loaded_now: Sequence[str]) -> int:
+    """How many of the landing files the lake held before this run: those whose content a load holds (a load's id
+    ends in its file's sha256, `loads.new_load_id`), but the files this run loaded. A run reads only the sources
+    its plan names, so its loads' own count of the files they skipped leaves the other sources' out."""
+    held = {load_id.rsplit("-", 1)[-1] for _, load_id in lake_loads(layout)}
+    return sum(1 for name, sha in inputs.landing if sha[:12] in held and name not in loaded_now)
+
+
 def published_mtime(layout: WarehouseLayout) -> int | None:
     return layout.published_db.stat().st_mtime_ns if layout.published_db.exists() else None
 
