@@ -313,3 +313,55 @@ def test_an_append_only_mart_writes_only_the_rows_its_builds_appended(tmp_path: 
     # the mart emptied: one file without rows keeps the columns for readers
     assert publish_after("DELETE FROM marts.costs", other) == {"empty.parquet"}
     assert names() == {"empty.parquet"}
+
+
+def test_a_publication_keeps_files_of_the_previous_publications_own_folder_when_the_clock_was_set_back(
+    tmp_path: Path,
+) -> None:
+    """A publication keeps an unchanged export file by a hard link to the one the previous publication wrote, in
+    that publication's own folder. Publication ids are the clock's: set back between two publications, the
+    newest id of the history is not the previous publication's, whose folder the next one must read."""
+    from datetime import UTC, datetime
+
+    import orchestration.lib.warehouse as warehouse
+
+    build = tmp_path / "build.duckdb"
+    with duckdb.connect(str(build)) as con:
+        con.execute("CREATE SCHEMA marts")
+        con.execute("CREATE TABLE marts.facts AS SELECT i AS n, CAST(i AS DECIMAL(18, 2)) AS amount FROM range(5) r(i)")
+    layout = WarehouseLayout(tmp_path / "warehouse")
+
+    class Clock(datetime):
+        at = datetime(2026, 10, 15, 10, 0, tzinfo=UTC)
+
+        @classmethod
+        def now(cls, tz: object = None) -> datetime:  # type: ignore[override]
+            return cls.at
+
+    def publish_at(hour: int, minute: int, change: str | None = None) -> list[tuple]:
+        """The exported rows after a publication at that time."""
+        if change:
+            with duckdb.connect(str(build)) as con:
+                con.execute(change)
+        Clock.at = datetime(2026, 10, 15, hour, minute, tzinfo=UTC)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(warehouse, "datetime", Clock)
+            publish(layout, "run", "2026-10-15", build_db=build)
+        with duckdb.connect() as con:
+            return con.execute(f"FROM '{layout.root / 'exports' / 'facts.parquet'}' ORDER BY n").fetchall()
+
+    def mart() -> list[tuple]:
+        with duckdb.connect(str(build), read_only=True) as con:
+            return con.execute("FROM marts.facts ORDER BY n").fetchall()
+
+    assert publish_at(10, 0) == mart()
+    # the clock set back an hour: the new figures published under an older id, the 10:00 folder still kept (the
+    # generation readers may hold)
+    assert publish_at(9, 0, "UPDATE marts.facts SET amount = amount + 1") == mart()
+    assert (layout.internal / "exports" / "20261015T100000000000").is_dir()
+    # nothing changed: the file is kept, as the 9:00 publication wrote it, not as the 10:00 one did
+    assert publish_at(9, 30) == mart()
+    with duckdb.connect(str(layout.published_db), read_only=True) as con:
+        assert con.execute("SELECT DISTINCT publication_id FROM audit.mart_fingerprints").fetchall() == [
+            ("20261015T093000000000",)
+        ]

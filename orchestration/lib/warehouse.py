@@ -532,8 +532,14 @@ def _write_exports(
                 con.execute(f"SELECT {export_file}, fingerprint FROM previous.audit.mart_fingerprints").fetchall()
             )
             # that publication's own export folder, not whatever `exports` points at: a run killed between the
-            # rename of studio.duckdb and the switch of the link left the link on an older generation
-            (last,) = con.execute("SELECT max(publication_id) FROM previous.audit.publications").fetchone()
+            # rename of studio.duckdb and the switch of the link left the link on an older generation. As it
+            # recorded it: the newest id of the history is another's when the clock was set back since
+            own = con.execute(
+                "SELECT count(*) FROM duckdb_columns() WHERE database_name = 'previous' AND schema_name = 'audit' "
+                "AND table_name = 'mart_fingerprints' AND column_name = 'publication_id'"
+            ).fetchone()[0]
+            recorded = "mart_fingerprints" if own else "publications"
+            (last,) = con.execute(f"SELECT max(publication_id) FROM previous.audit.{recorded}").fetchone()
             earlier_dir = layout.internal / "exports" / last if last else None
             appended = _previous_appended(con)
         con.execute("DETACH previous")
@@ -583,10 +589,13 @@ def _write_exports(
         written += 1
     con.execute("RESET preserve_insertion_order")
     con.execute("CREATE SCHEMA IF NOT EXISTS audit")
-    con.execute("CREATE TABLE audit.mart_fingerprints (table_name VARCHAR, export_file VARCHAR, fingerprint VARCHAR)")
+    con.execute(
+        "CREATE TABLE audit.mart_fingerprints (table_name VARCHAR, export_file VARCHAR, fingerprint VARCHAR, "
+        "publication_id VARCHAR)"
+    )
     con.executemany(
-        "INSERT INTO audit.mart_fingerprints VALUES (?, ?, ?)",
-        [(_mart_of(name), name, file.fingerprint) for name, file in files.items()],
+        "INSERT INTO audit.mart_fingerprints VALUES (?, ?, ?, ?)",
+        [(_mart_of(name), name, file.fingerprint, export_dir.name) for name, file in files.items()],
     )
     con.execute(
         f"CREATE TABLE audit.{APPEND_STATE} (table_name VARCHAR, build_token VARCHAR, high_water VARCHAR[], "
