@@ -204,6 +204,7 @@ def test_an_append_only_mart_writes_only_the_rows_its_builds_appended(tmp_path: 
         con.execute("INSERT INTO marts.costs VALUES (100, DATE '2025-02-01', DATE '2025-02-20', 'L1', 'accrued', 5)")
     rule = {"costs": AppendOnly("lake.token", "status = 'posted'", ("load_id", "cost_date"))}
     # under a folder named as a partition is (`key=value`): a reader guessing partitions from the path adds a column
+    # (read here with hive_partitioning = false); publishing reads no export file back
     layout = WarehouseLayout(tmp_path / "env=test" / "warehouse")
     folder = layout.root / "exports" / "costs.parquet"
 
@@ -275,17 +276,24 @@ def test_an_append_only_mart_writes_only_the_rows_its_builds_appended(tmp_path: 
         ).fetchone() == ([15],)
     # the accrual changed: its file written again, the rest kept
     assert publish_after("UPDATE marts.costs SET amount = 4 WHERE n = 16") == {"2025-03-01.pending.parquet"}
-    # March's appended files up to MAX_APPENDED, one a day; the next day's row is written with theirs, as one file
+    # March's appended files up to MAX_APPENDED, one a day; the next day's rows are written with all of March's
+    # posted rows, as one file again
     for day in range(MAX_APPENDED - 1):
         insert = f"INSERT INTO marts.costs VALUES ({20 + day}, DATE '2025-03-01', DATE '2025-03-12', 'M{day}', "
         assert publish_after(insert + "'posted', 1)") == {"2025-03-01.+.parquet"}
     with duckdb.connect() as con:
         march = f"read_parquet('{folder}/2025-03-01.2*.parquet', hive_partitioning = false)"
         assert con.execute(f"SELECT count(*), count(DISTINCT filename) FROM {march}").fetchone() == (8, MAX_APPENDED)
-        insert = "INSERT INTO marts.costs VALUES (40, DATE '2025-03-01', DATE '2025-03-13', 'N', 'posted', 1)"
-        assert publish_after(insert) == {"2025-03-01.+.parquet"}
-        assert con.execute(f"SELECT count(*), count(DISTINCT filename) FROM {march}").fetchone() == (9, 1)
-    assert len([p for p in folder.iterdir() if p.name.startswith("2025-03-01.")]) == 3  # first, appended, pending
+    insert = "INSERT INTO marts.costs VALUES (40, DATE '2025-03-01', DATE '2025-03-13', 'N', 'posted', 1)"
+    assert publish_after(insert) == {"2025-03-01.parquet"}
+    march_files = sorted(p.name for p in folder.iterdir() if p.name.startswith("2025-03-01."))
+    assert march_files == ["2025-03-01.parquet", "2025-03-01.pending.parquet"]
+    with duckdb.connect() as con:  # its 4 first rows, load L2's, the seven days' and this day's
+        first = f"read_parquet('{folder}/2025-03-01.parquet', hive_partitioning = false)"
+        assert con.execute(f"SELECT count(*) FROM {first}").fetchone() == (4 + 1 + 7 + 1,)
+    # and appended to again the day after
+    again = "INSERT INTO marts.costs VALUES (43, DATE '2025-03-01', DATE '2025-03-14', 'O', 'posted', 1)"
+    assert publish_after(again) == {"2025-03-01.+.parquet"}
     # a posted row that breaks the rule (below both high-water marks): the counts do not add up, February whole
     broken = "INSERT INTO marts.costs VALUES (41, DATE '2025-02-01', DATE '2025-02-01', 'L0', 'posted', 1)"
     assert publish_after(broken) == {"2025-02-01.parquet"}

@@ -159,8 +159,8 @@ def _export_audit(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
 
 NOT_HASHED = "not hashed"
 PENDING = "pending"  # an append-only mart's file of a part's rows a build may replace: `2026-10-01.pending.parquet`
-# appended files a part of an append-only mart holds at most: the rows a day appends to a part that holds as many
-# are written together with theirs, as one file (the part's first file is never rewritten by a day)
+# appended files a part of an append-only mart holds at most: a part that holds as many and gets more rows is written
+# whole again, as one file (from the mart, so that every file is written alike)
 MAX_APPENDED = 8
 
 
@@ -386,9 +386,9 @@ def _append_only_files(
     `before`: the previous publication's state of the mart, when recorded under this full build and rule. A
     part's kept files of that publication are then carried, neither read nor hashed, when their row counts and
     the kept rows above its high-water marks add up to the part's kept rows now, and only those rows are written
-    (hashed on their own; a part already holding MAX_APPENDED appended files gets one file of theirs and these).
-    The kept rows of every other part are hashed and written whole, as is every part without `before`; a file
-    whose fingerprint is the previous publication's is kept there too (`_write_exports`)."""
+    (hashed on their own). The kept rows of every other part are hashed and written whole, as are those of a part
+    already holding MAX_APPENDED appended files that gets more, and of every part without `before`; a file whose
+    fingerprint is the previous publication's is kept there too (`_write_exports`)."""
     database = con.execute("SELECT current_database()").fetchone()[0]
     columns, kind = _columns_of(con, database, table, column)
     _check_date_column(table, column, kind)
@@ -430,26 +430,13 @@ def _append_only_files(
             or any(f is None for f in found)
             or sum(f[0] for f in found if f) + new_rows != rows
             or not all((earlier_dir / name).is_file() for name in names)
+            or (new_rows and sum(1 for name in names if _part_of(name)[1]) >= MAX_APPENDED)
         ):
             whole.append(part)
             continue
-        above = f"{part_filter(column, part)} AND {kept} AND ({newer})"
-        rows_of = f"(FROM {mart} AS t WHERE {above})"
-        merged = [name for name in names if _part_of(name)[1]]
-        if new_rows and len(merged) >= MAX_APPENDED:
-            # the files' own columns only (no partition read from a `key=value` folder above them), in the mart's
-            # order
-            sources = ", ".join(f"'{literal(earlier_dir / name)}'" for name in merged)
-            names_of = ", ".join(q(c) for c in _column_names(con, table))
-            rows_of = (
-                f"(SELECT {names_of} FROM read_parquet([{sources}], hive_partitioning = false) "
-                f"UNION ALL SELECT {names_of} FROM {mart} AS t WHERE {above})"
-            )
-            new_rows += sum(f[0] for name, f in zip(names, found, strict=True) if f and name in merged)
-            new_hashes += sum(f[1] for name, f in zip(names, found, strict=True) if f and name in merged)
-            names = [name for name in names if name not in merged]
         files |= {name: ExportFile(previous[name], None) for name in names}
         if new_rows:
+            rows_of = f"(FROM {mart} AS t WHERE {part_filter(column, part)} AND {kept} AND ({newer}))"
             files[_part_file(table, part, publication_id)] = ExportFile(
                 f"{columns} | {new_rows} | {new_hashes}", rows_of
             )
@@ -467,17 +454,6 @@ def _append_only_files(
     if not files:
         files[_part_file(table, EMPTY_PART)] = ExportFile(f"{columns} | 0 | ", f"(FROM {mart} WHERE false)")
     return files
-
-
-def _column_names(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    return [
-        name
-        for (name,) in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
-            "AND schema_name = 'marts' AND table_name = ? ORDER BY column_index",
-            [table],
-        ).fetchall()
-    ]
 
 
 def _by_part(column: str, aggregates: str) -> str:
