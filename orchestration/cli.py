@@ -404,7 +404,7 @@ def report(args: argparse.Namespace) -> int:
         err.print(f"[red]no published warehouse at {escape(str(layout.published_db))}; run `studio-budget run`[/red]")
         return EXIT_USAGE
     from orchestration.lib.report import atomic_write, report_console, write_reports
-    from orchestration.lib.report_project import project_console, write_project_cost_report_csv
+    from orchestration.lib.report_project import project_console
     from orchestration.lib.report_render import ReportRequestError, load_report, print_text, render, report_file_name
 
     key = args.project if level == "project" else args.department
@@ -421,7 +421,10 @@ def report(args: argparse.Namespace) -> int:
     written = []
     if level == "project" and loaded.project is not None:
         try:  # as always; a reader who may not write into the warehouse still gets the report printed
-            written.append(write_project_cost_report_csv(loaded.project.cost, layout.reports))
+            path = layout.reports / report_file_name(level, loaded.project.cost.project_code, "csv")
+            layout.reports.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, render(loaded, "csv"))
+            written.append(path)
         except OSError as error:
             err.print(f"[yellow]the project's CSV was not written: {escape(str(error))}[/yellow]")
     elif level == "studio" and args.write:

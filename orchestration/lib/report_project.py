@@ -10,7 +10,6 @@ import csv
 import io
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 
 import duckdb
 from rich import box
@@ -19,7 +18,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from orchestration.lib.contract import CATEGORIES
-from orchestration.lib.report import atomic_write
 from orchestration.lib.terminal import Trimmed, terminal_console
 
 FIGURES = ("final_budget", "actual", "committed", "total_cost", "etc", "efc", "over_under")
@@ -158,11 +156,3 @@ def project_cost_csv(report: ProjectCostReport) -> str:
     writer.writeheader()
     writer.writerows(report.rows)
     return handle.getvalue()
-
-
-def write_project_cost_report_csv(report: ProjectCostReport, reports_dir: Path) -> Path:
-    """reports/project_<code>_cost_report.csv, written aside then renamed."""
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    path = reports_dir / f"project_{report.project_code}_cost_report.csv"
-    atomic_write(path, project_cost_csv(report))
-    return path
