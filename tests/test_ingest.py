@@ -403,3 +403,57 @@ def test_a_file_refused_by_its_name_is_not_quarantined_twice(reference_lake: War
     [second] = ingest_ledger(reference_lake, tmp_path / "gl")
     assert first.status == second.status == "rejected" and second.load_id == first.load_id
     assert [p.name for p in reference_lake.quarantine.iterdir()] == [first.load_id]
+
+
+def _ledger_parquet(path: Path, rows: list[tuple]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    names = GL_HEADER.strip().split(",")
+    pq.write_table(
+        pa.table([pa.array([r[i] for r in rows], pa.string()) for i in range(len(names))], names=names), path
+    )
+
+
+def test_a_parquet_ledger_is_loaded_as_the_gate_checked_it(
+    reference_lake: WarehouseLayout, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Parquet file is checked through a copy: a landing file replaced while its load is checked does not put
+    rows the gate never saw into the lake. A row with no value is left out; the rows keep the file's numbers."""
+    from orchestration.lib import loads
+
+    landing = tmp_path / "gl"
+    landing.mkdir()
+    path = landing / "gl_actuals_march.parquet"
+    good = ("G1", "2025-03-02", "P1", "5100", "Crew Co", "crew", "10.00", "USD", None)
+    _ledger_parquet(
+        path, [good, (None,) * 9, (" G3 ", "2025-03-03", "P1", "5100", "Crew Co", "crew", "2.50", "USD", "")]
+    )
+    checked = loads.run_gate
+
+    def replaced_meanwhile(*args: object, **kwargs: object) -> object:
+        _ledger_parquet(path, [("G9", "2025-03-09", "P1", "5100", "Other", "never checked", "999.00", "USD", None)])
+        return checked(*args, **kwargs)
+
+    monkeypatch.setattr(loads, "run_gate", replaced_meanwhile)
+    [outcome] = ingest_ledger(reference_lake, landing)
+    assert (outcome.status, outcome.rows) == ("accepted", 2)
+    assert lake_rows(reference_lake, "gl_actuals", "SELECT txn_id, amount, source_ref, _row_number") == [
+        ("G1", Decimal("10.0000"), None, 1),
+        ("G3", Decimal("2.5000"), None, 3),
+    ]
+    assert list(reference_lake.check_dbs.iterdir()) == []  # the copy went with the check database
+
+
+def test_a_parquet_ledgers_bad_row_is_named_by_its_row_in_the_file(
+    reference_lake: WarehouseLayout, tmp_path: Path
+) -> None:
+    landing = tmp_path / "gl"
+    landing.mkdir()
+    good = ("G1", "2025-03-02", "P1", "5100", "Crew Co", "crew", "10.00", "USD", None)
+    bad = ("G3", "2025-03-03", "P1", "5100", "Crew Co", "crew", "ten", "USD", None)
+    _ledger_parquet(landing / "gl_actuals_march.parquet", [good, (None,) * 9, bad])
+    [outcome] = ingest_ledger(reference_lake, landing)
+    assert outcome.status == "rejected"
+    [amount] = [c for c in outcome.checks if not c.passed]
+    assert (amount.column, [(e["row"], e["value"]) for e in amount.examples]) == ("amount", [(3, "ten")])
