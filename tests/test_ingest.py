@@ -418,7 +418,7 @@ def _ledger_parquet(path: Path, rows: list[tuple]) -> None:
 def test_a_parquet_ledger_is_loaded_as_the_gate_checked_it(
     reference_lake: WarehouseLayout, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A Parquet file is checked through a copy: a landing file replaced while its load is checked does not put
+    """What the gate checked is what the lake gets: a landing file replaced while its load is checked does not put
     rows the gate never saw into the lake. A row with no value is left out; the rows keep the file's numbers."""
     from orchestration.lib import loads
 
@@ -442,7 +442,7 @@ def test_a_parquet_ledger_is_loaded_as_the_gate_checked_it(
         ("G1", Decimal("10.0000"), None, 1),
         ("G3", Decimal("2.5000"), None, 3),
     ]
-    assert list(reference_lake.check_dbs.iterdir()) == []  # the copy went with the check database
+    assert list(reference_lake.check_dbs.iterdir()) == []  # the check database is gone
 
 
 def test_a_parquet_ledgers_bad_row_is_named_by_its_row_in_the_file(

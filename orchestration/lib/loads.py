@@ -220,8 +220,7 @@ def _read_with_context(
     try:
         with duckdb.connect(str(check_db), config=CHECK_DB_CONFIG) as con:
             if mapping is None:
-                # a Parquet file is read through a copy beside the check database, gone with it
-                unreadable = read_landed(con, path, source, copy_to=check_db.with_name(f"{check_db.name}.landed"))
+                unreadable = read_landed(con, path, source)
             else:
                 mapped = map_export(con, path, mapping)
                 unreadable = next((c for c in mapped if c.rule == READABLE), None)
