@@ -528,6 +528,14 @@ REJECTIONS = [
         id="negative-and-zero-fx-rate",
     ),
     pytest.param(
+        "fx_rates",
+        "fx_rates_twice.csv",
+        # rows 1 and 3 are one key (currency and period); rows 2 and 4 share one part of it each, not both
+        "currency,period,rate_to_base\nEUR,2025-03,1.08\nEUR,2025-04,1.09\nEUR,2025-03,1.07\nCAD,2025-03,0.74\n",
+        {"currency, period is unique within the file": Bad("currency", 2, ((1, "EUR"), (3, "EUR")))},
+        id="composite-key-twice-in-the-file",
+    ),
+    pytest.param(
         "task_dependencies",
         "task_dependencies.csv",
         "task_id,depends_on_task_id\nT2,T1\nT1,T1\n",
