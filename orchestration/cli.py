@@ -418,23 +418,24 @@ def report(args: argparse.Namespace) -> int:
         print_text(loaded, console)
     else:
         sys.stdout.write(render(loaded, args.format))
-    written = []
+    written: list[Path] = []
+
+    def write(name: str, format_: str) -> None:
+        path = layout.reports / report_file_name(level, name, format_)
+        if path not in written:
+            layout.reports.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, render(loaded, format_))
+            written.append(path)
+
     if level == "project" and loaded.project is not None:
         try:  # as always; a reader who may not write into the warehouse still gets the report printed
-            path = layout.reports / report_file_name(level, loaded.project.cost.project_code, "csv")
-            layout.reports.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, render(loaded, "csv"))
-            written.append(path)
+            write(loaded.project.cost.project_code, "csv")
         except OSError as error:
             err.print(f"[yellow]the project's CSV was not written: {escape(str(error))}[/yellow]")
     elif level == "studio" and args.write:
         written.extend(write_reports(layout.published_db, layout.reports))
     if args.write and not (level == "studio" and args.format == "text"):  # the studio's text: write_reports
-        path = layout.reports / report_file_name(level, key, args.format)
-        if path not in written:
-            layout.reports.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, render(loaded, args.format))
-            written.append(path)
+        write(key, args.format)
     for path in written:
         err.print(f"wrote {escape(str(path))}")
     return EXIT_OK
