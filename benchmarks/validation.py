@@ -389,17 +389,18 @@ def worker_gate(spec: dict) -> dict:
     t0 = time.perf_counter()
     from orchestration.lib.contract import SOURCES
     from orchestration.lib.gate import checks as quality
+    from orchestration.lib.gate.gx_duckdb import GxSession
 
     import_s = time.perf_counter() - t0
     baseline = _memory()["rss_mb"]
     # Time the gate's phases by wrapping the names run_gate calls (production code is not changed).
     phases: list[dict] = []
-    validate_table, find_offending = quality.validate_table, quality.find_offending
+    validate, find_offending = GxSession.validate, quality.find_offending
 
-    def timed_validate(database, query, suite, *args, **kwargs):
+    def timed_validate(session, query, suite, *args, **kwargs):
         start = time.perf_counter()
         try:
-            return validate_table(database, query, suite, *args, **kwargs)
+            return validate(session, query, suite, *args, **kwargs)
         finally:
             phase = "GX table expectations on landed" if "landed" in query else "GX row expectations on offending"
             phases.append({"phase": phase, "s": time.perf_counter() - start, "peak_mb": _memory()["peak_mb"]})
@@ -412,7 +413,7 @@ def worker_gate(spec: dict) -> dict:
             phase = "find_offending (one scan: CREATE TABLE offending)"
             phases.append({"phase": phase, "s": time.perf_counter() - start, "peak_mb": _memory()["peak_mb"]})
 
-    quality.validate_table, quality.find_offending = timed_validate, timed_find
+    GxSession.validate, quality.find_offending = timed_validate, timed_find
     start = time.perf_counter()
     checks = quality.run_gate(Path(spec["database"]), SOURCES[SOURCE])
     gate_s = time.perf_counter() - start

@@ -17,7 +17,7 @@ import pytest
 from great_expectations.execution_engine import sqlalchemy_execution_engine
 
 from orchestration.lib.gate import gx_duckdb
-from orchestration.lib.gate.gx_duckdb import ExpectationOutcome, load_suite, validate_table
+from orchestration.lib.gate.gx_duckdb import ExpectationOutcome, gx_session, load_suite, validate_table
 
 E = gx.expectations
 QUERY = "SELECT * FROM landed"
@@ -225,6 +225,35 @@ def test_file_is_free_after_each_validation(landed_db: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     with duckdb.connect(str(landed_db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM landed").fetchone() == (9,)
+
+
+def test_a_session_validates_twice_as_two_sessions_would_and_frees_the_file(landed_db: Path) -> None:
+    """The gate's two validations of a load (its table, then its offending rows) share one session: the outcomes
+    and GX's results are those of a session each, and the file is free when it ends."""
+    amount_rows = "SELECT * FROM landed WHERE TRY_CAST(amount AS DECIMAL(18,4)) IS NULL AND amount IS NOT NULL"
+    alone: list = []
+    expected = [
+        validate_table(landed_db, QUERY, landed_suite(), collect=alone),
+        validate_table(landed_db, amount_rows, period_suite(), collect=alone),
+    ]
+    shared: list = []
+    with gx_session(landed_db) as session:
+        found = [
+            session.validate(QUERY, landed_suite(), collect=shared),
+            session.validate(amount_rows, period_suite(), collect=shared),
+        ]
+    assert found == expected
+    # the second query holds rows 3 and 6 (amounts that are not numbers), of which row 6's period is not YYYY-MM
+    assert [row_numbers(o) for o in found[1]] == [[6]]
+    assert [(r.success, len(r.results)) for r in shared] == [(r.success, len(r.results)) for r in alone]
+    assert_writable(landed_db)
+
+
+def test_a_session_that_fails_frees_the_file(landed_db: Path) -> None:
+    with pytest.raises(Exception, match="no_such_table"), gx_session(landed_db) as session:
+        session.validate(QUERY, landed_suite())
+        session.validate("SELECT * FROM no_such_table", landed_suite())
+    assert_writable(landed_db)
 
 
 def test_suite_json_round_trip(tmp_path: Path) -> None:

@@ -457,3 +457,32 @@ def test_a_parquet_ledgers_bad_row_is_named_by_its_row_in_the_file(
     assert outcome.status == "rejected"
     [amount] = [c for c in outcome.checks if not c.passed]
     assert (amount.column, [(e["row"], e["value"]) for e in amount.examples]) == ("amount", [(3, "ten")])
+
+
+def test_a_row_rule_that_cannot_run_rejects_the_load_after_its_table_rules(
+    reference_lake: WarehouseLayout, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gate finds the offending rows before GX validates the load; a rule whose SQL cannot run rejects the load
+    with why, beside the table rules' results, once those passed (a missing column is named by its own rule
+    instead: tests/test_bad_inputs.py)."""
+    import great_expectations as gx
+
+    from orchestration.lib.gate import checks
+
+    suite = checks.suite_for("gl_actuals")
+    broken = gx.expectations.UnexpectedRowsExpectation(
+        unexpected_rows_query="SELECT * FROM {batch} WHERE error('no such rule') IS NULL",
+        meta={"rule": "a rule that cannot run", "bad_when": "error('no such rule') IS NULL"},
+    )
+    patched = gx.ExpectationSuite(
+        name=suite.name, expectations=[*(e.configuration for e in suite.expectations), broken.configuration]
+    )
+    original = checks.suite_for
+    monkeypatch.setattr(checks, "suite_for", lambda name: patched if name == "gl_actuals" else original(name))
+    row = "G1,2025-01-15,P1,5100,Crew Co,crew,10.00,USD,\n"
+    outcome = deliver_ledger(reference_lake, tmp_path, "gl_actuals_jan.csv", GL_HEADER + row)
+    assert outcome.status == "rejected"
+    assert [c.rule for c in outcome.checks if not c.passed] == ["the rules of the suite can run"]
+    assert "could not be checked" in outcome.reasons[0] and "no such rule" in outcome.reasons[0]
+    table_rules = [e for e in suite.expectations if e.expectation_type != "unexpected_rows_expectation"]
+    assert len(outcome.checks) == len(table_rules) + 1  # the table rules (passed), then why the rows were not

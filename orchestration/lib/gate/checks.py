@@ -17,7 +17,7 @@ from great_expectations.core import ExpectationSuite, ExpectationSuiteValidation
 from orchestration.lib.config import EXPECTATIONS_DIR, in_process_memory_limit
 from orchestration.lib.contract import Source
 from orchestration.lib.gate.context import find_offending
-from orchestration.lib.gate.gx_duckdb import UNEXPECTED_ROWS_TYPE, load_suite, validate_table
+from orchestration.lib.gate.gx_duckdb import UNEXPECTED_ROWS_TYPE, gx_session, load_suite
 from orchestration.lib.gate.results import CheckResult
 
 # a load is checked in its own small database; a large one spills to disk rather than exhaust memory. The gate runs
@@ -36,32 +36,34 @@ def run_gate(
     database: Path, source: Source, collect: list[ExpectationSuiteValidationResult] | None = None
 ) -> list[CheckResult]:
     """Run the source's suite on the landed load in `database` (closed by the caller beforehand). GX's own
-    validation results are appended to `collect` when given (for the load's Data Docs page)."""
+    validation results are appended to `collect` when given (for the load's Data Docs page).
+
+    The offending rows are found first (a write), then GX validates the load's column and table rules and, when
+    none of those that block failed, its row rules, in one session (`gx_session`): rows cannot be judged without
+    their columns, and a rule that cannot run (a column missing, which its table rule names) is told only then."""
     suite = suite_for(source.name)
     table_rules = [e for e in suite.expectations if e.expectation_type != UNEXPECTED_ROWS_TYPE]
     row_rules = [e for e in suite.expectations if e.expectation_type == UNEXPECTED_ROWS_TYPE]
     table_suite = suite.__class__(name=f"{suite.name}_table", expectations=[e.configuration for e in table_rules])
-    outcomes = validate_table(
-        database, "SELECT * FROM landed", table_suite, collect=collect, memory_limit=GATE_MEMORY_LIMIT
-    )
-    results = [_unknown_columns_only(CheckResult.from_outcome(o), source) for o in outcomes]
-    if any(not r.passed and r.blocking for r in results):
-        return results  # rows cannot be judged without their columns
+    row_suite = suite.__class__(name=f"{suite.name}_rows", expectations=[e.configuration for e in row_rules])
     predicates = [e.configuration.meta["bad_when"] for e in row_rules if e.configuration.meta.get("bad_when")]
+    cannot_run = None
     try:
         with duckdb.connect(str(database), config=CHECK_DB_CONFIG) as con:
             find_offending(con, source, predicates)
     except duckdb.Error as error:  # a rule that cannot run rejects the load rather than crash the run
         detail = " ".join(str(error).split())[:400]
-        return [*results, CheckResult.failure("the rules of the suite can run", f"could not be checked: {detail}")]
-    row_suite = suite.__class__(name=f"{suite.name}_rows", expectations=[e.configuration for e in row_rules])
-    results += [
-        CheckResult.from_outcome(o)
-        for o in validate_table(
-            database, "SELECT * FROM offending", row_suite, collect=collect, memory_limit=GATE_MEMORY_LIMIT
-        )
-    ]
-    return results
+        cannot_run = CheckResult.failure("the rules of the suite can run", f"could not be checked: {detail}")
+    with gx_session(database, GATE_MEMORY_LIMIT) as session:
+        outcomes = session.validate("SELECT * FROM landed", table_suite, collect=collect)
+        results = [_unknown_columns_only(CheckResult.from_outcome(o), source) for o in outcomes]
+        if any(not r.passed and r.blocking for r in results):
+            return results  # rows cannot be judged without their columns
+        if cannot_run is not None:
+            return [*results, cannot_run]
+        return results + [
+            CheckResult.from_outcome(o) for o in session.validate("SELECT * FROM offending", row_suite, collect=collect)
+        ]
 
 
 def _unknown_columns_only(result: CheckResult, source: Source) -> CheckResult:

@@ -27,14 +27,15 @@ quantifier such as ``{4}``) must be doubled in the suite (``[0-9]{{4}}``).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 import great_expectations as gx
 import sqlalchemy as sa
 from great_expectations.core import ExpectationSuite
@@ -115,52 +116,67 @@ def load_suite(path: Path) -> ExpectationSuite:
     return suite
 
 
-def validate_table(
-    database: Path,
-    query: str,
-    suite: ExpectationSuite,
-    example_rows: int = 20,
-    collect: list[ExpectationSuiteValidationResult] | None = None,
-    memory_limit: str | None = None,
-) -> list[ExpectationOutcome]:
-    """Validate ``query`` (a SELECT over the DuckDB file ``database``) against ``suite``.
+@contextlib.contextmanager
+def gx_session(database: Path, memory_limit: str | None = None) -> Iterator[GxSession]:
+    """One GX context and DuckDB datasource over ``database`` for one or more validations (`GxSession.validate`).
 
+    A load's gate validates two queries (its column and table rules on the load, its row rules on the offending
+    rows): one session for both spares a second datasource, connection and disposal, about 30 ms of each load.
     ``memory_limit`` bounds DuckDB's memory for GX's connection (DuckDB's own default is 80% of the machine's).
-
-    Returns one outcome per suite expectation, in suite order. The DuckDB file is free again on return.
-    GX's own validation results (one per result format it ran with) are appended to ``collect`` when given,
-    for Data Docs; each expectation's ``meta`` holds its index in ``suite`` under ``INDEX_KEY``.
-    """
+    The DuckDB file is free again when the session ends, however it ends."""
     install_duckdb_shim()
-    database = Path(database)
-    if not suite.expectations:
-        return []
-    configs = []
-    for index, expectation in enumerate(suite.expectations):
-        config = copy.deepcopy(expectation.configuration)
-        config.meta = {**(config.meta or {}), INDEX_KEY: index}
-        configs.append(config)
-    row_configs = [c for c in configs if c.type == UNEXPECTED_ROWS_TYPE]
-    other_configs = [c for c in configs if c.type != UNEXPECTED_ROWS_TYPE]
-
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     datasource = context.data_sources.add_sql(
         name=f"duckdb_{uuid.uuid4().hex[:8]}",
-        connection_string=f"duckdb:///{database}",
+        connection_string=f"duckdb:///{Path(database)}",
         # Validation never writes: read-only lets several processes validate the same file at once.
-        kwargs={
-            "connect_args": {"read_only": True, "config": {"memory_limit": memory_limit} if memory_limit else {}}
-        },
+        kwargs={"connect_args": {"read_only": True, "config": {"memory_limit": memory_limit} if memory_limit else {}}},
     )
-    results: dict[int, ExpectationValidationResult] = {}
     try:
-        asset = datasource.add_query_asset(name="query", query=query)
+        yield GxSession(datasource)
+    finally:
+        _dispose(context, datasource)
+
+
+class GxSession:
+    """Validations on one DuckDB file through one GX datasource (`gx_session`)."""
+
+    def __init__(self, datasource: Any) -> None:
+        self.datasource = datasource
+        self.assets = 0
+
+    def validate(
+        self,
+        query: str,
+        suite: ExpectationSuite,
+        example_rows: int = 20,
+        collect: list[ExpectationSuiteValidationResult] | None = None,
+    ) -> list[ExpectationOutcome]:
+        """Validate ``query`` (a SELECT over the session's DuckDB file) against ``suite``.
+
+        Returns one outcome per suite expectation, in suite order. GX's own validation results (one per result
+        format it ran with) are appended to ``collect`` when given, for Data Docs; each expectation's ``meta``
+        holds its index in ``suite`` under ``INDEX_KEY``.
+        """
+        if not suite.expectations:
+            return []
+        configs = []
+        for index, expectation in enumerate(suite.expectations):
+            config = copy.deepcopy(expectation.configuration)
+            config.meta = {**(config.meta or {}), INDEX_KEY: index}
+            configs.append(config)
+        row_configs = [c for c in configs if c.type == UNEXPECTED_ROWS_TYPE]
+        other_configs = [c for c in configs if c.type != UNEXPECTED_ROWS_TYPE]
+        self.assets += 1
+        asset = self.datasource.add_query_asset(name=f"query_{self.assets}", query=query)
         batch = asset.add_batch_definition_whole_table("whole_table").get_batch()
+        engine = self.datasource.get_execution_engine()
         # (not batch.columns(): that always draws a progress bar)
-        probe = datasource.get_execution_engine().execute_query(sa.text(f"SELECT * FROM ({query}) AS q LIMIT 0"))
+        probe = engine.execute_query(sa.text(f"SELECT * FROM ({query}) AS q LIMIT 0"))
         has_row_number = ROW_NUMBER_COLUMN in list(probe.keys())
         probe.close()
+        results: dict[int, ExpectationValidationResult] = {}
         if other_configs:
             # SUMMARY makes GX fetch at most partial_unexpected_count values/row numbers per rule (LIMIT in SQL);
             # COMPLETE would pull every unexpected value of a column rule into Python.
@@ -172,16 +188,29 @@ def validate_table(
             # COMPLETE is the only format in which UnexpectedRowsExpectation returns the rows it fetched
             # (at most MAX_RESULT_RECORDS, fetched whatever the format); its count is SQL COUNT(*).
             results.update(_run(batch, row_configs, suite.name, {"result_format": "COMPLETE"}, collect))
-    finally:
-        _dispose(context, datasource)
+        outcomes = [_outcome(configs[i], results[i], example_rows) for i in range(len(configs))]
+        _fill_missing_examples(engine, query, outcomes, configs, example_rows)
+        for i, outcome in enumerate(outcomes):
+            if not outcome.message:
+                counts_rows = configs[i].type == UNEXPECTED_ROWS_TYPE or "unexpected_count" in (results[i].result or {})
+                outcome.message = _message(outcome, "offending row" if counts_rows else "problem")
+        return outcomes
 
-    outcomes = [_outcome(configs[i], results[i], example_rows) for i in range(len(configs))]
-    _fill_missing_examples(database, query, outcomes, configs, example_rows)
-    for i, outcome in enumerate(outcomes):
-        if not outcome.message:
-            counts_rows = configs[i].type == UNEXPECTED_ROWS_TYPE or "unexpected_count" in (results[i].result or {})
-            outcome.message = _message(outcome, "offending row" if counts_rows else "problem")
-    return outcomes
+
+def validate_table(
+    database: Path,
+    query: str,
+    suite: ExpectationSuite,
+    example_rows: int = 20,
+    collect: list[ExpectationSuiteValidationResult] | None = None,
+    memory_limit: str | None = None,
+) -> list[ExpectationOutcome]:
+    """Validate ``query`` (a SELECT over the DuckDB file ``database``) against ``suite`` in a session of its own
+    (`gx_session`, `GxSession.validate`). The DuckDB file is free again on return."""
+    if not suite.expectations:
+        return []
+    with gx_session(database, memory_limit) as session:
+        return session.validate(query, suite, example_rows, collect)
 
 
 def _run(
@@ -260,8 +289,9 @@ def _outcome(config, result: ExpectationValidationResult, example_rows: int) -> 
     return ExpectationOutcome(rule, column, blocking, success, count, examples[:example_rows], "")
 
 
-def _fill_missing_examples(database: Path, query: str, outcomes, configs, example_rows: int) -> None:
-    """Fetch examples for row rules where GX returned fewer than wanted (it stops at MAX_RESULT_RECORDS)."""
+def _fill_missing_examples(engine: Any, query: str, outcomes, configs, example_rows: int) -> None:
+    """Fetch examples for row rules where GX returned fewer than wanted (it stops at MAX_RESULT_RECORDS), on the
+    session's own connection (`engine`: GX's execution engine)."""
     wanted = [
         (outcome, config)
         for outcome, config in zip(outcomes, configs, strict=True)
@@ -269,14 +299,12 @@ def _fill_missing_examples(database: Path, query: str, outcomes, configs, exampl
         and outcome.error is None
         and len(outcome.examples) < min(example_rows, outcome.unexpected_count)
     ]
-    if wanted:
-        # GX's engines are disposed by now; a short-lived read-only connection does not hold the write lock.
-        with duckdb.connect(str(database), read_only=True) as con:
-            for outcome, config in wanted:
-                rows_query = config.kwargs["unexpected_rows_query"].format(batch=f"({query}) AS subselect")
-                cursor = con.execute(f"SELECT * FROM ({rows_query}) AS offending LIMIT {int(example_rows)}")
-                names = [d[0] for d in cursor.description]
-                outcome.examples = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    for outcome, config in wanted:
+        rows_query = config.kwargs["unexpected_rows_query"].format(batch=f"({query}) AS subselect")
+        cursor = engine.execute_query(sa.text(f"SELECT * FROM ({rows_query}) AS offending LIMIT {int(example_rows)}"))
+        names = list(cursor.keys())
+        outcome.examples = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        cursor.close()
 
 
 def _on(column: str | None) -> str:
