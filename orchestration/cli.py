@@ -191,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
     if args.config is not None and not args.config.is_file():
         err.print(f"[red]config file not found: {escape(str(args.config))}[/red]")
         return EXIT_USAGE
-    from orchestration.lib.freshness import is_current, loaded_before, run_inputs
+    from orchestration.lib.freshness import docs_to_be_made, is_current, loaded_before, run_inputs
 
     layout = WarehouseLayout(args.warehouse.resolve())
     config_file = args.config or (Path("studio.toml") if Path("studio.toml").is_file() else None)
@@ -229,7 +229,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         # the lock before the log is opened (a refused run leaves the running one's log alone) and before Dagster
         # and dbt are imported (a refused run ends at once)
-        with refresh_lock(layout), removed(layout.dbt_target / PREPARED_RECORD), warm_dbt(DBT_PROJECT_DIR, parse):
+        with (
+            refresh_lock(layout),
+            removed(layout.dbt_target / PREPARED_RECORD),
+            # and, when the docs page is to be made again (a new warehouse, other code), one for the docs after it
+            warm_dbt(DBT_PROJECT_DIR, parse, successor=docs_to_be_made(layout, inputs.code_sha256)),
+        ):
             # imported here: Dagster and dbt take seconds to import, a usage error or a run with nothing new should
             # not wait for them; meanwhile the run's dbt is imported in a process of its own (dbt_child.warm_dbt).
             # The garbage collector waits for the imports (lib/collector.py)

@@ -23,6 +23,13 @@ later one, or one that finds no waiting process, runs dbt in its own process. Ei
 status are the same. The waiting process dies with the run (PR_SET_PDEATHSIG) and with the command it serves (its
 socket closing).
 
+**A successor for the docs** (`warm_dbt(successor=True)`). When the run's docs page is to be made again (a new
+warehouse, other code: `lib/freshness.docs_to_be_made`), the docs are a second dbt command, after the build and the
+publish, which would import dbt again (about 1.2 s). The waiting process says on its standard output when a
+command took it (`TAKEN`); the run then starts another one at the lowest priority (nice 19), which imports dbt
+with what the build leaves of the cores and serves the next command the same way (without a parse made in
+advance: the docs parse from the build's partial parse).
+
 **A parse made in advance** (`prepare`). The build needs the project's parse (its manifest) before it runs a
 node: about 1.1 s of a day's dbt command at 1M rows, read and checked from dbt's partial parse and written out
 again. `studio-budget run` knows the build's vars, target, folder and as-of date before it imports Dagster
@@ -76,6 +83,7 @@ WARM_ENV = "STUDIO_DBT_WARM"  # "<abstract socket name> <token>" of the waiting 
 SPARK_TARGET = "spark"  # orchestration.lib.spark.DBT_TARGETS (not imported: it imports DuckDB)
 MESSAGE_LIMIT = 1 << 20  # the command's arguments and environment, one message
 REQUEST_SECONDS = 5  # what a connection has to send its request in, once accepted
+TAKEN = b"taken\n"  # what the waiting process writes on its standard output when a command takes it (`serve`)
 PREPARE_ENV = "STUDIO_DBT_PREPARE"  # JSON: the parse the waiting process makes in advance (`prepare`)
 PREPARED_RECORD = "prepared_parse.json"  # in the served command's target folder: whether its parse was the one made
 PREPARED_LOG = "prepared_parse.log"  # dbt's output of the parse made in advance, in the parse's target folder
@@ -407,6 +415,10 @@ def serve() -> NoReturn:
     listener.close()  # one command: the next finds no waiting process
     sys.stdout.flush()
     sys.stderr.flush()
+    with contextlib.suppress(OSError):
+        # taken: told on the standard output it had until now (`warm_dbt` starts a successor on it). Not by closing
+        # it: dbt's multiprocessing resource tracker, started by the parse, holds a copy of it until dbt ends
+        os.write(1, TAKEN)
     for fd, standard in zip(fds, (0, 1, 2), strict=True):
         os.dup2(fd, standard)
         os.close(fd)
@@ -465,34 +477,71 @@ def end_with_command(connection: socket.socket, reported: threading.Event) -> No
 
 
 @contextlib.contextmanager
-def warm_dbt(project_dir: Path, parse: Mapping[str, object] | None = None) -> Iterator[subprocess.Popen | None]:
+def warm_dbt(
+    project_dir: Path, parse: Mapping[str, object] | None = None, successor: bool = False
+) -> Iterator[subprocess.Popen | None]:
     """While the block runs, a dbt process imported in advance waits for the block's first dbt command (Linux);
     after it, that process is gone whether it served or not. With `parse` (`lib/dbt_vars.parse_in_advance`), it
-    makes that parse while it waits (`prepare`)."""
+    makes that parse while it waits (`prepare`).
+
+    With `successor`, once that process has taken its command (or ended), another one starts, imports dbt and
+    waits for the block's next dbt command (a refresh's docs, when they are to be made again), at the lowest
+    priority (nice 19): it takes what the build leaves of the cores. It is gone after the block too."""
     if not sys.platform.startswith("linux"):
         yield None
         return
-    value = f"studio-budget-dbt-{os.getpid()}-{secrets.token_hex(8)} {secrets.token_hex(16)}"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "orchestration.dbt_child", "--serve"],
-        cwd=project_dir,  # as dagster-dbt starts dbt: no module of the caller's folder shadows dbt's
-        env={**os.environ, WARM_ENV: value, **({PREPARE_ENV: json.dumps(parse)} if parse else {})},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    lock, done = threading.Lock(), threading.Event()
+    started: list[subprocess.Popen] = []
     before = os.environ.get(WARM_ENV)
-    os.environ[WARM_ENV] = value
+
+    def start(prepare_spec: Mapping[str, object] | None, watched: bool) -> subprocess.Popen:
+        value = f"studio-budget-dbt-{os.getpid()}-{secrets.token_hex(8)} {secrets.token_hex(16)}"
+        process = subprocess.Popen(
+            [sys.executable, "-m", "orchestration.dbt_child", "--serve"],
+            cwd=project_dir,  # as dagster-dbt starts dbt: no module of the caller's folder shadows dbt's
+            env={**os.environ, WARM_ENV: value, **({PREPARE_ENV: json.dumps(prepare_spec)} if prepare_spec else {})},
+            stdin=subprocess.DEVNULL,
+            # its standard output, until it takes a command's streams (or ends): its end tells `follow` so
+            stdout=subprocess.PIPE if watched else subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        os.environ[WARM_ENV] = value
+        started.append(process)
+        return process
+
+    def follow(first: subprocess.Popen) -> None:
+        """Start the successor when the first process has taken its command (or ended), then live as long as the
+        block: the kernel kills the successor when the thread that started it ends (PR_SET_PDEATHSIG)."""
+        assert first.stdout is not None
+        with contextlib.suppress(OSError, ValueError):
+            first.stdout.read(len(TAKEN))  # its word, or nothing when it ended first
+        with lock:
+            if not done.is_set():
+                successor_process = start(None, watched=False)
+                with contextlib.suppress(OSError):
+                    os.setpriority(os.PRIO_PROCESS, successor_process.pid, 19)
+        done.wait()
+
+    with lock:
+        first = start(parse, watched=successor)
+    if successor:
+        threading.Thread(target=follow, args=(first,), daemon=True, name="dbt-successor").start()
     try:
-        yield process
+        yield first
     finally:
+        with lock:
+            done.set()
+            processes = list(started)
         if before is None:
             os.environ.pop(WARM_ENV, None)
         else:
             os.environ[WARM_ENV] = before
-        if process.poll() is None:
-            process.kill()
-        process.wait()
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+            if process.stdout is not None:
+                process.stdout.close()
 
 
 if __name__ == "__main__":

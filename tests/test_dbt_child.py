@@ -4,6 +4,7 @@ one else, and dies with the command it serves."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -64,6 +65,72 @@ def test_an_unused_waiting_dbt_is_gone_after_the_run() -> None:
         wait_until_listening(os.environ[WARM_ENV].split()[0])
         assert waiting.poll() is None
     assert waiting.returncode == -signal.SIGKILL
+
+
+def waiting_children() -> dict[int, int]:
+    """This process's waiting dbt processes that are alive: pid -> nice value."""
+    found = {}
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        for pid in (task / "children").read_text(encoding="utf-8").split():
+            with contextlib.suppress(OSError):
+                state = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()[0]
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                if b"--serve" in command and state != "Z":
+                    found[int(pid)] = os.getpriority(os.PRIO_PROCESS, int(pid))
+    return found
+
+
+def test_a_successor_serves_the_next_command_once_the_first_is_taken(tmp_path: Path) -> None:
+    """A refresh whose docs are to be made has a second dbt imported in advance for them: started as soon as the
+    first took its command (not when that command ends), at the lowest priority, and serving the next command as
+    a dbt started for it would."""
+    layout = WarehouseLayout(tmp_path / "warehouse")
+    layout.ensure()
+    parse = parse_in_advance(StudioConfig(), date(2026, 10, 15), layout)  # as a refresh's first waits: parsing
+    cold = dbt("--version")
+    with warm_dbt(DBT_PROJECT_DIR, parse, successor=True) as waiting:
+        assert waiting is not None
+        first = os.environ[WARM_ENV]
+        wait_until_listening(first.split()[0])
+        time.sleep(1)  # were a successor started before the first is taken, it would be by now
+        assert waiting_children() == {waiting.pid: 0}
+        # a whole parse into a new target folder: seconds of work, far longer than a successor takes to start
+        whole_parse = ["parse", "--no-partial-parse", "--target-path", str(tmp_path / "whole")]
+        taken = subprocess.Popen(
+            [dbt_executable(), *whole_parse],
+            cwd=DBT_PROJECT_DIR,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        end = time.monotonic() + 60
+        while os.environ[WARM_ENV] == first and time.monotonic() < end:
+            time.sleep(0.05)
+        second = os.environ[WARM_ENV]
+        assert second != first
+        assert waiting.poll() is None  # the first still runs the command it took
+        assert taken.wait(timeout=120) == 0
+        assert waiting.wait(timeout=60) == 0  # the first served it
+        wait_until_listening(second.split()[0])
+        [(successor, nice)] = waiting_children().items()
+        assert successor != waiting.pid and nice == 19
+        again = dbt("--version")
+        end = time.monotonic() + 60
+        while waiting_children() and time.monotonic() < end:
+            time.sleep(0.05)
+        assert waiting_children() == {}  # the successor served it and ended: it serves one command too
+        after = dbt("--version")  # no third: dbt is started for the command
+    for result in (again, after):
+        assert (result.returncode, result.stdout, result.stderr) == (cold.returncode, cold.stdout, cold.stderr)
+    assert WARM_ENV not in os.environ
+
+
+def test_no_successor_starts_when_the_first_is_not_taken() -> None:
+    with warm_dbt(DBT_PROJECT_DIR, successor=True) as waiting:
+        assert waiting is not None
+        wait_until_listening(os.environ[WARM_ENV].split()[0])
+    assert waiting.returncode == -signal.SIGKILL
+    time.sleep(0.5)
+    assert waiting_children() == {}
 
 
 def request(name: str, token: str, args: list[str]) -> socket.socket:

@@ -93,19 +93,28 @@ class _NoDbt:
 def test_dbt_docs_are_generated_again_only_when_their_inputs_change(sample_run: CliRun, tmp_path: Path) -> None:
     from orchestration.lib.config import WarehouseLayout
     from orchestration.lib.dbt_docs import publish_dbt_docs
+    from orchestration.lib.freshness import code_fingerprint, docs_to_be_made
 
     warehouse = tmp_path / "warehouse"
     copy_warehouse(sample_run.warehouse, warehouse)
     layout = WarehouseLayout(warehouse)
     page = warehouse / "docs" / "index.html"
     before = page.read_bytes()
-    # the same code and published columns: the page stands, dbt is not started
+    # the run recorded the code the page is of: a run of this code has no page to make (and of other code has)
+    assert not docs_to_be_made(layout, code_fingerprint())
+    assert docs_to_be_made(layout, "other code")
+    # the same code and published columns: the page stands, dbt is not started; the code is recorded again
+    (warehouse / "docs" / ".code").unlink()
+    assert docs_to_be_made(layout, code_fingerprint())
     assert publish_dbt_docs(_NoDbt(), layout, {}) == page and page.read_bytes() == before
+    assert not docs_to_be_made(layout, code_fingerprint())
     # another publication's columns (or code): dbt is started
     (warehouse / "docs" / ".inputs").write_text("made from something else", encoding="utf-8")
     with pytest.raises(AssertionError, match="dbt was started"):
         publish_dbt_docs(_NoDbt(), layout, {})
     assert page.read_bytes() == before  # and a failed generate leaves the page
+    page.unlink()
+    assert docs_to_be_made(layout, code_fingerprint())  # no page: one is to be made
 
 
 def test_dbt_docs_reuse_the_builds_parse(sample_run: CliRun) -> None:

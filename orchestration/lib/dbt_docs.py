@@ -27,7 +27,7 @@ from dagster_dbt import DbtCliResource
 from orchestration.lib.config import WarehouseLayout
 from orchestration.lib.dbt import dbt_environment
 from orchestration.lib.dbt_vars import dbt_command_vars
-from orchestration.lib.freshness import code_fingerprint
+from orchestration.lib.freshness import code_fingerprint, stamp_docs_code
 from orchestration.lib.spark import DBT_TARGETS
 
 STATIC_PAGE = "static_index.html"
@@ -48,9 +48,10 @@ def publish_dbt_docs(dbt: DbtCliResource, layout: WarehouseLayout, dbt_vars: Map
     """Generate the docs of the build database and put them in place as `docs/index.html`; return that path.
 
     Raises when dbt fails (the previous page stays)."""
-    page = layout.docs / "index.html"
-    inputs, stamp = docs_inputs(layout), layout.docs / ".inputs"
+    page, code = layout.docs / "index.html", code_fingerprint()
+    inputs, stamp = docs_inputs(layout, code), layout.docs / ".inputs"
     if page.is_file() and stamp.is_file() and stamp.read_text(encoding="utf-8") == inputs:
+        stamp_docs_code(layout, code)
         return page  # neither the code nor the published columns changed: the page is this publication's
     generated = layout.dbt_target / STATIC_PAGE
     generated.unlink(missing_ok=True)  # never publish a page an earlier run left
@@ -66,15 +67,17 @@ def publish_dbt_docs(dbt: DbtCliResource, layout: WarehouseLayout, dbt_vars: Map
     shutil.copyfile(generated, draft)
     os.replace(draft, page)
     stamp.write_text(inputs, encoding="utf-8")
+    stamp_docs_code(layout, code)
     return page
 
 
-def docs_inputs(layout: WarehouseLayout) -> str:
-    """What the docs page is made from: the project's code and the published tables' columns (one sha256)."""
+def docs_inputs(layout: WarehouseLayout, code: str) -> str:
+    """What the docs page is made from: the project's code (`code`: `freshness.code_fingerprint()`) and the published
+    tables' columns (one sha256)."""
     with duckdb.connect(str(layout.published_db), read_only=True) as con:
         columns = con.execute(
             "SELECT string_agg(schema_name || '.' || table_name || '.' || column_name || ' ' || data_type, ', ' "
             "ORDER BY schema_name, table_name, column_index) FROM duckdb_columns() "
             "WHERE schema_name IN ('marts', 'reference')"
         ).fetchone()[0]
-    return hashlib.sha256(f"{code_fingerprint()}\n{columns}".encode()).hexdigest()
+    return hashlib.sha256(f"{code}\n{columns}".encode()).hexdigest()

@@ -222,3 +222,25 @@ def _write_json(path: Path, data: object) -> None:
     work = path.with_name(f".{path.name}.incoming")
     work.write_text(json.dumps(data, indent=1), encoding="utf-8")
     os.replace(work, path)
+
+
+DOCS_CODE_STAMP = ".code"  # in docs/, beside `.inputs`: the project's code the page is of
+
+
+def stamp_docs_code(layout: WarehouseLayout, code: str) -> None:
+    """Record the code the docs page is of (`lib/dbt_docs.py`), for `docs_to_be_made`."""
+    stamp = layout.docs / DOCS_CODE_STAMP
+    if not stamp.is_file() or stamp.read_text(encoding="utf-8") != code:
+        stamp.write_text(code, encoding="utf-8")
+
+
+def docs_to_be_made(layout: WarehouseLayout, code: str) -> bool:
+    """Whether a refresh of this code is to make the docs page again, as far as can be told before its build: there
+    is no page, or the page is of other code (`code`: `code_fingerprint()`). The page's other input, the
+    published tables' columns, changes with the code. `studio-budget run` then has a dbt imported in advance for
+    the docs too (`dbt_child.warm_dbt`'s successor)."""
+    stamp = layout.docs / DOCS_CODE_STAMP
+    try:
+        return not (layout.docs / "index.html").is_file() or stamp.read_text(encoding="utf-8") != code
+    except OSError:
+        return True
