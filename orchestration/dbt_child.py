@@ -42,6 +42,13 @@ it runs as dbt's command line would, parse and all. Either way the build's outpu
 (what dbt says while parsing is then in the parse's own output, `prepared_parse.log`); what was done is written to
 `prepared_parse.json` in the command's target folder.
 
+**The project's own parse, first, when it is to be made** (a fresh clone, other code: `lib/dbt_vars.project_parse`).
+The run needs it for its Dagster definitions (`lib/dbt.prepare_manifest`), and the build's parse starts from it.
+The waiting process takes the parse's lock before it binds its socket, makes the parse once dbt is imported (as
+`prepare_manifest` has dagster-dbt make it: its arguments, folder and environment; dbt's output in
+`project_parse.log`) and stamps it; the run's `prepare_manifest`, waiting on the lock, then finds it made. A parse
+that fails leaves no stamp, and `prepare_manifest` makes it as before.
+
 **Templates compiled in advance** (`lib/dbt_templates.py`). Once the parse is made, the waiting process compiles
 its Jinja (every macro, each node's SQL, hooks and test arguments) while it waits, and stops when a command connects;
 the build then renders them without compiling them again. How many were compiled, of all, is in PREPARED_RECORD.
@@ -58,6 +65,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import fcntl
 import hashlib
 import importlib
 import json
@@ -74,7 +82,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
 from orchestration.lib.collector import collector_paused
 
@@ -87,6 +95,8 @@ TAKEN = b"taken\n"  # what the waiting process writes on its standard output whe
 PREPARE_ENV = "STUDIO_DBT_PREPARE"  # JSON: the parse the waiting process makes in advance (`prepare`)
 PREPARED_RECORD = "prepared_parse.json"  # in the served command's target folder: whether its parse was the one made
 PREPARED_LOG = "prepared_parse.log"  # dbt's output of the parse made in advance, in the parse's target folder
+PROJECT_PARSE_LOG = "project_parse.log"  # dbt's output of the project's parse made by the waiting dbt, in its target
+PARSE_LOCK = ".parse.lock"  # orchestration.lib.dbt_vars.PARSE_LOCK (not imported before dbt: it imports DuckDB)
 PROJECT_OUTPUT_FOLDERS = frozenset({"target", "logs", "dbt_packages"})  # what dbt writes in a project's folder
 # options of a `build` that do not change its parse (the others must be the parse's own, or be absent from both)
 NOT_PARSE_OPTIONS = frozenset({"--select", "-s", "--exclude", "--selector", "--threads", "--full-refresh"})
@@ -345,6 +355,51 @@ def prepare(spec: Mapping[str, object]) -> Prepared | None:
     return Prepared(args, cwd, env, result.result, files)
 
 
+def lock_project_parse(project: Mapping[str, object]) -> TextIO | None:
+    """The lock of the project's parse (`lib/dbt.prepare_manifest`'s), taken; None when it cannot be opened."""
+    try:
+        target = Path(str(project["target"]))
+        target.mkdir(parents=True, exist_ok=True)
+        lock = (target / PARSE_LOCK).open("w")
+    except OSError:
+        return None
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    return lock
+
+
+def make_project_parse(project: Mapping[str, object], lock: TextIO) -> None:
+    """Make the project's own parse (`lib/dbt_vars.project_parse`), when it is still to be made, as
+    `lib/dbt.prepare_manifest` would have dagster-dbt make it (its arguments, folder and environment), and stamp it;
+    then release the lock. A parse that fails leaves no stamp: `prepare_manifest` makes it again."""
+    from dbt.cli.main import dbtRunner
+
+    from orchestration.lib.dbt_events import drop_debug_events_nobody_takes
+    from orchestration.lib.dbt_vars import PARSE_STAMP, project_parse_needed
+
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    try:
+        cwd, target = Path(str(project["cwd"])), Path(str(project["target"]))
+        made_with = str(project["made_with"])
+        if not project_parse_needed(cwd, target, made_with):  # made by another process while the lock was waited for
+            return
+        (target / PARSE_STAMP).unlink(missing_ok=True)
+        drop_debug_events_nobody_takes()
+        os.environ.update({str(k): str(v) for k, v in project["env"].items()})  # type: ignore[union-attr]
+        os.environ.update(child_environment(os.environ))
+        os.chdir(cwd)
+        with (target / PROJECT_PARSE_LOG).open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+            result = dbtRunner().invoke([str(word) for word in project["args"]])  # type: ignore[union-attr]
+        if result.success:
+            (target / PARSE_STAMP).write_text(made_with, encoding="utf-8")
+    except Exception:  # any failure: the run's `prepare_manifest` makes the parse
+        return
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        os.chdir(saved_cwd)
+        lock.close()
+
+
 def run_by_waiting_dbt(args: list[str]) -> int | None:
     """Have the waiting dbt process run this command with this process's environment, folder and standard streams;
     its exit status, or None when no process waits (or it is taken)."""
@@ -385,16 +440,21 @@ def serve() -> NoReturn:
     if not die_with_parent():
         os._exit(1)
     name, _, token = os.environ.pop(WARM_ENV, "").partition(" ")
+    spec = json.loads(os.environ.pop(PREPARE_ENV, None) or "null")
+    # the project's parse, when it is to be made, locked before anything else (before the socket is bound): the
+    # run's own `prepare_manifest` waits for it then, rather than make it too
+    project_lock = lock_project_parse(spec["project"]) if spec and spec.get("project") else None
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     listener.bind("\0" + name)
     listener.listen(4)
-    spec = os.environ.pop(PREPARE_ENV, None)
     # dbt's imports and the parse the build keeps (lib/collector.py); the parse's garbage collected before the
     # freeze, while the run itself still imports and checks its loads
     with collector_paused(collect=True):
         for module in ("dbt.cli.main", "dbt.adapters.duckdb"):  # dbt, and the adapter of the default target
             importlib.import_module(module)
-        prepared = prepare(json.loads(spec)) if spec else None
+        if project_lock is not None:
+            make_project_parse(spec["project"], project_lock)
+        prepared = prepare(spec) if spec and spec.get("args") else None
     if prepared is not None:
         # the parse's Jinja compiled while the run still checks its loads, until its command connects; whatever
         # goes wrong here, the command compiles its templates itself

@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import struct
@@ -382,3 +383,38 @@ def test_a_parse_made_in_advance_that_fails_is_recorded_and_leaves_the_build_to_
         "differences": ["the parse made in advance failed (its output: prepared_parse.log)"],
     }
     assert "no-such-target" in (layout.dbt_target / "prepared_parse.log").read_text(encoding="utf-8")
+
+
+def test_the_waiting_dbt_makes_the_projects_parse_first_when_it_is_to_be_made(tmp_path: Path) -> None:
+    """A fresh clone has no project parse: the run's waiting dbt makes it (holding the parse's lock from its start,
+    so that the run's `prepare_manifest` waits for it instead of making it too), as `prepare_manifest` would, and
+    `prepare_manifest` then finds it made."""
+    import fcntl
+
+    from dagster_dbt import DbtProject
+
+    from orchestration import dbt_child
+    from orchestration.lib import dbt_vars
+
+    assert dbt_child.PARSE_LOCK == dbt_vars.PARSE_LOCK
+    project = tmp_path / "project"  # the dbt project as a fresh clone has it: no target folder
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    spec = dbt_vars.project_parse(project)
+    assert spec is not None and spec["target"] == str(project / "target")
+    target = project / "target"
+    with warm_dbt(DBT_PROJECT_DIR, {"project": spec}) as waiting:
+        assert waiting is not None
+        wait_until_listening(os.environ[WARM_ENV].split()[0])  # it binds its socket once it holds the lock
+        with (target / dbt_vars.PARSE_LOCK).open("w") as lock:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(lock, fcntl.LOCK_EX)  # as prepare_manifest waits: until the parse is made
+        assert waiting.poll() is None  # it made the parse and goes on waiting for its command
+    made = target / "manifest.json"
+    assert not dbt_vars.project_parse_needed(project, target, str(spec["made_with"]))
+    assert dbt_vars.project_parse(project) is None
+    nodes = json.loads(made.read_text(encoding="utf-8"))["nodes"]
+    assert "model.studio_budget.fct_actual_costs" in nodes
+    written = made.stat().st_mtime_ns
+    assert prepare_manifest(DbtProject(project_dir=project, profiles_dir=project)) == made
+    assert made.stat().st_mtime_ns == written  # found made: not parsed again

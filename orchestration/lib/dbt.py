@@ -21,9 +21,18 @@ from packaging.version import Version
 
 from orchestration import PYSPARK_PANDAS_WARNING
 from orchestration.lib.config import DBT_PROJECT_DIR, WarehouseLayout
-from orchestration.lib.dbt_vars import AS_OF_ENV, DBT_WORKDIR_ENV, dbt_command_vars, default_pipeline_vars
+from orchestration.lib.dbt_vars import (
+    AS_OF_ENV,
+    DBT_WORKDIR_ENV,
+    PARSE_LOCK,
+    PARSE_STAMP,
+    dbt_command_vars,
+    project_parse_args,
+    project_parse_made_with,
+    project_parse_needed,
+)
 from orchestration.lib.lake import accepted_manifests
-from orchestration.lib.spark import DBT_TARGETS, SPARK_LOCATION_VARS, spark_dir
+from orchestration.lib.spark import SPARK_LOCATION_VARS, spark_dir
 
 # dbt unit tests check formulas on hand-made rows: the test suite runs them, a refresh does not
 BUILD_EXCLUDES = ("test_type:unit",)
@@ -36,17 +45,6 @@ def dbt_executable() -> str:
     if quiet not in os.environ.get("PYTHONWARNINGS", ""):
         os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), quiet]))
     return str(Path(__file__).resolve().parents[1] / "bin" / "dbt")
-
-
-def manifest_is_stale(project_dir: Path, manifest: Path) -> bool:
-    """True when the manifest is missing or older than any file of the dbt project."""
-    if not manifest.exists():
-        return True
-    built = manifest.stat().st_mtime
-    watched = ("models", "macros", "seeds", "tests", "snapshots")
-    files = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
-    files += [p for folder in watched for p in (project_dir / folder).rglob("*") if p.is_file()]
-    return any(p.stat().st_mtime > built for p in files)
 
 
 class StudioDbtCliResource(DbtCliResource):
@@ -68,16 +66,6 @@ class StudioDbtCliResource(DbtCliResource):
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
-def parsed_since(target: Path, stamp: Path) -> bool:
-    """True when a dbt command wrote its parse into `target` after the stamp of the pipeline's parse was written
-    (a dbt run by hand in the project, with other vars or another target): the stamp no longer describes it."""
-    if not stamp.is_file():
-        return True
-    stamped = stamp.stat().st_mtime
-    written = [target / name for name in ("manifest.json", "partial_parse.msgpack")]
-    return any(p.is_file() and p.stat().st_mtime > stamped for p in written)
-
-
 def prepare_manifest(project: DbtProject = dbt_project) -> Path:
     """The project's manifest, parsed first when missing, older than a file of the project (a fresh clone has none)
     or parsed with other arguments, as dagster-dbt's `DbtProject.prepare_if_dev` would under `dagster dev`, but cheap
@@ -89,19 +77,15 @@ def prepare_manifest(project: DbtProject = dbt_project) -> Path:
     # as a refresh of a studio with the default settings parses (vars and target): a new warehouse's first refresh
     # starts from this parse (dagster-dbt copies it to the warehouse's target folder). A parse made otherwise (an
     # older checkout, a dbt run by hand in the project) is parsed again, or every new warehouse would parse in full
-    # (and, measured, every refresh of one: each run's build and docs parsed the whole project again).
-    args = ["parse", "--quiet", "--target", DBT_TARGETS["duckdb"]]
-    args += ["--vars", dbt_command_vars(default_pipeline_vars())]
-    stamp = target / ".parse_args"
-    made_with = json.dumps({"args": args, "dbt-core": installed_version("dbt-core")})
-    with (target / ".parse.lock").open("w") as lock:
+    # (and, measured, every refresh of one: each run's build and docs parsed the whole project again). A refresh's
+    # waiting dbt makes it first when it is to be made (`dbt_vars.project_parse`), holding the lock: this then
+    # finds it made.
+    args = project_parse_args()
+    made_with = project_parse_made_with(args)
+    with (target / PARSE_LOCK).open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        stamped = stamp.read_text(encoding="utf-8") if stamp.is_file() else None
-        if (
-            stamped != made_with
-            or parsed_since(target, stamp)
-            or manifest_is_stale(Path(project.project_dir), project.manifest_path)
-        ):
+        if project_parse_needed(Path(project.project_dir), target, made_with):
+            stamp = target / PARSE_STAMP
             stamp.unlink(missing_ok=True)
             dbt = StudioDbtCliResource(project_dir=project, dbt_executable=str(Path(sys.executable).with_name("dbt")))
             dbt.cli(args, target_path=project.target_path).wait()

@@ -7,12 +7,16 @@ import json
 import os
 from collections.abc import Mapping
 from datetime import date
+from importlib.metadata import version as installed_version
 from pathlib import Path
 
 from orchestration.lib.config import DBT_PROJECT_DIR, StudioConfig, WarehouseLayout
 from orchestration.lib.spark import DBT_TARGETS
 
 PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's saved parse, in a target folder
+PROJECT_TARGET = "target"  # the project's own target folder (dagster-dbt's DbtProject's), where its manifest is
+PARSE_STAMP = ".parse_args"  # in it: what the project's parse was made with (`project_parse_needed`)
+PARSE_LOCK = ".parse.lock"  # in it: one process makes the project's parse at a time
 
 # The as-of date reaches dbt in the environment, not as a var (macros/as_of.sql): dbt parses the whole project
 # again when a var changes (about 4 s here), and the as-of date changes every day; a changed environment variable
@@ -58,6 +62,8 @@ def parse_in_advance(config: StudioConfig, as_of: date, layout: WarehouseLayout)
     dbt_vars = pipeline_dbt_vars(config, as_of, layout)
     project = str(DBT_PROJECT_DIR)
     return {
+        # the project's own parse first, when it is to be made (a fresh clone, other code): the build's starts from it
+        "project": project_parse(),
         "args": ["parse", "--vars", dbt_command_vars(dbt_vars), "--target", DBT_TARGETS["duckdb"]],
         "cwd": str(layout.internal),
         # a target folder without a parse of its own (a new warehouse) starts from the project's, as dagster-dbt
@@ -69,5 +75,74 @@ def parse_in_advance(config: StudioConfig, as_of: date, layout: WarehouseLayout)
             "DBT_PROJECT_DIR": project,
             "DBT_PROFILES_DIR": project,
             "DBT_TARGET_PATH": str(layout.dbt_target),
+        },
+    }
+
+
+def project_parse_args() -> list[str]:
+    """The project's own parse (its manifest, for the Dagster definitions): as a refresh of a studio with the
+    default settings parses (vars and target), so that a new warehouse's first refresh starts from it."""
+    return ["parse", "--quiet", "--target", DBT_TARGETS["duckdb"], "--vars", dbt_command_vars(default_pipeline_vars())]
+
+
+def project_parse_made_with(args: list[str]) -> str:
+    """What the project's parse is made with, as its stamp records it (the dbt that made it too)."""
+    return json.dumps({"args": args, "dbt-core": installed_version("dbt-core")})
+
+
+def manifest_is_stale(project_dir: Path, manifest: Path) -> bool:
+    """True when the manifest is missing or older than any file of the dbt project."""
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    watched = ("models", "macros", "seeds", "tests", "snapshots")
+    files = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
+    files += [p for folder in watched for p in (project_dir / folder).rglob("*") if p.is_file()]
+    return any(p.stat().st_mtime > built for p in files)
+
+
+def parsed_since(target: Path, stamp: Path) -> bool:
+    """True when a dbt command wrote its parse into `target` after the stamp of the pipeline's parse was written
+    (a dbt run by hand in the project, with other vars or another target): the stamp no longer describes it."""
+    if not stamp.is_file():
+        return True
+    stamped = stamp.stat().st_mtime
+    written = [target / name for name in ("manifest.json", PARTIAL_PARSE)]
+    return any(p.is_file() and p.stat().st_mtime > stamped for p in written)
+
+
+def project_parse_needed(project_dir: Path, target: Path, made_with: str) -> bool:
+    """Whether the project's parse in `target` is to be made (again): none, made with other arguments or another
+    dbt, parsed over since by another command, or older than a file of the project (a fresh clone has none)."""
+    stamp = target / PARSE_STAMP
+    try:
+        stamped = stamp.read_text(encoding="utf-8") if stamp.is_file() else None
+    except OSError:
+        stamped = None
+    manifest = target / "manifest.json"
+    return stamped != made_with or parsed_since(target, stamp) or manifest_is_stale(project_dir, manifest)
+
+
+def project_parse(project_dir: Path = DBT_PROJECT_DIR) -> dict[str, object] | None:
+    """The project's parse, for the waiting dbt to make first, when it is to be made (`dbt_child.make_project_parse`):
+    its arguments, folder, target folder, stamp and environment, as `lib/dbt.prepare_manifest` has dagster-dbt make
+    it; None when the project's parse stands."""
+    args = project_parse_args()
+    target = project_dir / PROJECT_TARGET
+    made_with = project_parse_made_with(args)
+    if not project_parse_needed(project_dir, target, made_with):
+        return None
+    return {
+        "args": args,
+        "cwd": str(project_dir),
+        "target": str(target),
+        "made_with": made_with,
+        # dagster-dbt's environment for a command (DbtCliResource.cli), which `prepare_manifest` runs the parse with
+        "env": {
+            "DAGSTER_DBT_CLI": "true",
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "DBT_TARGET_PATH": PROJECT_TARGET,
+            "DBT_LOG_PATH": PROJECT_TARGET,
+            "DBT_PROFILES_DIR": str(project_dir),
         },
     }
