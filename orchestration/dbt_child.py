@@ -26,9 +26,10 @@ socket closing).
 **A successor for the docs** (`warm_dbt(successor=True)`). When the run's docs page is to be made again (a new
 warehouse, other code: `lib/freshness.docs_to_be_made`), the docs are a second dbt command, after the build and the
 publish, which would import dbt again (about 1.2 s). The waiting process says on its standard output when a
-command took it (`TAKEN`); the run then starts another one at the lowest priority (nice 19), which imports dbt
-with what the build leaves of the cores and serves the next command the same way (without a parse made in
-advance: the docs parse from the build's partial parse).
+command took it (`TAKEN`); the run then starts another one, which imports dbt while the build runs and serves the
+next command the same way (without a parse made in advance: the docs parse from the build's partial parse).
+WARM_ENV names both from the start, and a command tries them in turn: nothing writes the environment from the
+thread that starts the successor. Not when the first ends without a command: the next one starts its own dbt.
 
 **A parse made in advance** (`prepare`). The build needs the project's parse (its manifest) before it runs a
 node: about 1.1 s of a day's dbt command at 1M rows, read and checked from dbt's partial parse and written out
@@ -87,7 +88,8 @@ from typing import NoReturn, TextIO
 from orchestration.lib.collector import collector_paused
 
 PR_SET_PDEATHSIG = 1
-WARM_ENV = "STUDIO_DBT_WARM"  # "<abstract socket name> <token>" of the waiting dbt process, while a refresh runs
+# "<abstract socket name> <token>" of each waiting dbt process (the first, then its successor), while a refresh runs
+WARM_ENV = "STUDIO_DBT_WARM"
 SPARK_TARGET = "spark"  # orchestration.lib.spark.DBT_TARGETS (not imported: it imports DuckDB)
 MESSAGE_LIMIT = 1 << 20  # the command's arguments and environment, one message
 REQUEST_SECONDS = 5  # what a connection has to send its request in, once accepted
@@ -401,21 +403,22 @@ def make_project_parse(project: Mapping[str, object], lock: TextIO) -> None:
 
 
 def run_by_waiting_dbt(args: list[str]) -> int | None:
-    """Have the waiting dbt process run this command with this process's environment, folder and standard streams;
-    its exit status, or None when no process waits (or it is taken)."""
-    name, _, token = os.environ.get(WARM_ENV, "").partition(" ")
-    if not name or not token:
-        return None
-    connection = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    try:
-        connection.connect("\0" + name)
-        request = {"token": token, "args": args, "cwd": os.getcwd(), "env": dict(os.environ)}
-        socket.send_fds(connection, [json.dumps(request).encode()], [0, 1, 2])
-        served = connection.recv(16)  # the serving process's pid; nothing when it refused the request
-    except OSError:
-        served = b""
-    if len(served) != 4:
+    """Have a waiting dbt process run this command with this process's environment, folder and standard streams;
+    its exit status, or None when no process waits (each one named is taken, or not started yet)."""
+    words = os.environ.get(WARM_ENV, "").split()
+    for name, token in zip(words[0::2], words[1::2], strict=False):
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            connection.connect("\0" + name)
+            request = {"token": token, "args": args, "cwd": os.getcwd(), "env": dict(os.environ)}
+            socket.send_fds(connection, [json.dumps(request).encode()], [0, 1, 2])
+            served = connection.recv(16)  # the serving process's pid; nothing when it refused the request
+        except OSError:
+            served = b""
+        if len(served) == 4:
+            break
         connection.close()
+    else:
         return None
     pid = struct.unpack("i", served)[0]
 
@@ -544,46 +547,49 @@ def warm_dbt(
     after it, that process is gone whether it served or not. With `parse` (`lib/dbt_vars.parse_in_advance`), it
     makes that parse while it waits (`prepare`).
 
-    With `successor`, once that process has taken its command (or ended), another one starts, imports dbt and
-    waits for the block's next dbt command (a refresh's docs, when they are to be made again), at the lowest
-    priority (nice 19): it takes what the build leaves of the cores. It is gone after the block too."""
+    With `successor`, once that process has taken its command, another one starts, imports dbt and waits for the
+    block's next dbt command (a refresh's docs, when they are to be made again). Both are named in WARM_ENV from
+    the start (a command tries them in turn); the successor is gone after the block too."""
     if not sys.platform.startswith("linux"):
         yield None
         return
     lock, done = threading.Lock(), threading.Event()
     started: list[subprocess.Popen] = []
     before = os.environ.get(WARM_ENV)
+    names = [f"studio-budget-dbt-{os.getpid()}-{secrets.token_hex(8)} {secrets.token_hex(16)}"]
+    if successor:
+        names.append(f"studio-budget-dbt-{os.getpid()}-{secrets.token_hex(8)} {secrets.token_hex(16)}")
 
-    def start(prepare_spec: Mapping[str, object] | None, watched: bool) -> subprocess.Popen:
-        value = f"studio-budget-dbt-{os.getpid()}-{secrets.token_hex(8)} {secrets.token_hex(16)}"
+    def start(value: str, prepare_spec: Mapping[str, object] | None, watched: bool) -> subprocess.Popen:
         process = subprocess.Popen(
             [sys.executable, "-m", "orchestration.dbt_child", "--serve"],
             cwd=project_dir,  # as dagster-dbt starts dbt: no module of the caller's folder shadows dbt's
-            env={**os.environ, WARM_ENV: value, **({PREPARE_ENV: json.dumps(prepare_spec)} if prepare_spec else {})},
+            env={**base_env, WARM_ENV: value, **({PREPARE_ENV: json.dumps(prepare_spec)} if prepare_spec else {})},
             stdin=subprocess.DEVNULL,
-            # its standard output, until it takes a command's streams (or ends): its end tells `follow` so
+            # its standard output, until it takes a command's streams: what it writes there tells `follow`
             stdout=subprocess.PIPE if watched else subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        os.environ[WARM_ENV] = value
         started.append(process)
         return process
 
     def follow(first: subprocess.Popen) -> None:
-        """Start the successor when the first process has taken its command (or ended), then live as long as the
-        block: the kernel kills the successor when the thread that started it ends (PR_SET_PDEATHSIG)."""
+        """Start the successor when the first process has taken its command, then live as long as the block: the
+        kernel kills the successor when the thread that started it ends (PR_SET_PDEATHSIG)."""
         assert first.stdout is not None
+        said = b""
         with contextlib.suppress(OSError, ValueError):
-            first.stdout.read(len(TAKEN))  # its word, or nothing when it ended first
+            said = first.stdout.read(len(TAKEN))  # nothing when it ended without a command
         with lock:
-            if not done.is_set():
-                successor_process = start(None, watched=False)
-                with contextlib.suppress(OSError):
-                    os.setpriority(os.PRIO_PROCESS, successor_process.pid, 19)
+            if said == TAKEN and not done.is_set():
+                with contextlib.suppress(Exception):  # no successor: the next command starts a dbt of its own
+                    start(names[1], None, watched=False)
         done.wait()
 
+    base_env = {k: v for k, v in os.environ.items() if k != WARM_ENV}  # as the block starts: not read by a thread
     with lock:
-        first = start(parse, watched=successor)
+        first = start(names[0], parse, watched=successor)
+    os.environ[WARM_ENV] = " ".join(names)
     if successor:
         threading.Thread(target=follow, args=(first,), daemon=True, name="dbt-successor").start()
     try:

@@ -483,6 +483,36 @@ def test_a_row_rule_that_cannot_run_rejects_the_load_after_its_table_rules(
     outcome = deliver_ledger(reference_lake, tmp_path, "gl_actuals_jan.csv", GL_HEADER + row)
     assert outcome.status == "rejected"
     assert [c.rule for c in outcome.checks if not c.passed] == ["the rules of the suite can run"]
+    assert outcome.checks[-1].rule == "the rules of the suite can run"
     assert "could not be checked" in outcome.reasons[0] and "no such rule" in outcome.reasons[0]
     table_rules = [e for e in suite.expectations if e.expectation_type != "unexpected_rows_expectation"]
     assert len(outcome.checks) == len(table_rules) + 1  # the table rules (passed), then why the rows were not
+
+
+def test_the_gate_validates_a_load_in_one_great_expectations_session(
+    reference_lake: WarehouseLayout, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A load's table and its offending rows are validated in one GX session (one datasource and connection)."""
+    from orchestration.lib.gate import checks
+    from orchestration.lib.gate.gx_duckdb import GxSession
+
+    opened, validated = [], []
+    session = checks.gx_session
+
+    def counted(*args: object, **kwargs: object) -> object:
+        opened.append(args[0])
+        return session(*args, **kwargs)
+
+    monkeypatch.setattr(checks, "gx_session", counted)
+    validate = GxSession.validate
+
+    def noted(self: GxSession, query: str, *args: object, **kwargs: object) -> object:
+        validated.append(query)
+        return validate(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(GxSession, "validate", noted)
+    row = "G1,2025-01-15,P1,5100,Crew Co,crew,10.00,USD,\n"
+    outcome = deliver_ledger(reference_lake, tmp_path, "gl_actuals_jan.csv", GL_HEADER + row)
+    assert outcome.status == "accepted", outcome.reasons
+    assert len(opened) == 1
+    assert validated == ["SELECT * FROM landed", "SELECT * FROM offending"]
