@@ -317,44 +317,57 @@ def _leaves(value: object) -> set[str]:
     return set()
 
 
-def prepare(spec: Mapping[str, object]) -> Prepared | None:
-    """Make the parse `spec` names (`lib/dbt_vars.parse_in_advance`: its arguments, in its folder, with its
-    environment variables added to this process's, from the saved parse `start_from` when the target folder has
-    none), dbt's output written to PREPARED_LOG in its target folder; None when it fails (the command served then
-    parses the project itself, and says why)."""
+@contextlib.contextmanager
+def command_environment(env: Mapping[str, object]) -> Iterator[dict[str, str]]:
+    """This process's environment with a command's variables added (and `child_environment`'s), as that
+    environment; the environment and the working folder are this process's own again afterwards."""
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    os.environ.update({str(k): str(v) for k, v in env.items()})
+    os.environ.update(child_environment(os.environ))
+    try:
+        yield dict(os.environ)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        os.chdir(saved_cwd)
+
+
+def parse_logged(args: list[str], cwd: str | Path, log: Path) -> object:
+    """dbt's result of a parse command run in this process, in `cwd`, its output written to `log`."""
     from dbt.cli.main import dbtRunner
 
     from orchestration.lib.dbt_events import drop_debug_events_nobody_takes
 
     drop_debug_events_nobody_takes()
+    os.chdir(cwd)
+    with log.open("w", encoding="utf-8") as output, contextlib.redirect_stdout(output):
+        return dbtRunner().invoke(args)
+
+
+def prepare(spec: Mapping[str, object]) -> Prepared | None:
+    """Make the parse `spec` names (`lib/dbt_vars.parse_in_advance`: its arguments, in its folder, with its
+    environment variables added to this process's, from the saved parse `start_from` when the target folder has
+    none), dbt's output written to PREPARED_LOG in its target folder; None when it fails (the command served then
+    parses the project itself, and says why)."""
     args, cwd = [str(word) for word in spec["args"]], str(spec["cwd"])  # type: ignore[union-attr]
-    saved_env, saved_cwd = dict(os.environ), os.getcwd()
-    os.environ.update({str(k): str(v) for k, v in spec["env"].items()})  # type: ignore[union-attr]
-    os.environ.update(child_environment(os.environ))
-    env = dict(os.environ)
-    target = Path(cwd) / env.get("DBT_TARGET_PATH", "target")
-    files = project_files(Path(env["DBT_PROJECT_DIR"])) if env.get("DBT_PROJECT_DIR") else ""
-    try:
-        os.chdir(cwd)
-        target.mkdir(parents=True, exist_ok=True)
-        start_from = Path(str(spec.get("start_from") or ""))
-        if spec.get("start_from") and start_from.is_file() and not (target / start_from.name).exists():
-            incoming = target / f".{start_from.name}.incoming"  # whole or not at all: dbt reads what is there
-            shutil.copy(start_from, incoming)
-            os.replace(incoming, target / start_from.name)
-        with (target / PREPARED_LOG).open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
-            result = dbtRunner().invoke(args)
-    except Exception as error:  # any failure: the command parses as usual
-        write_record(target, [f"the parse made in advance failed: {type(error).__name__}: {error}"])
-        return None
-    finally:
-        os.environ.clear()
-        os.environ.update(saved_env)
-        os.chdir(saved_cwd)
-    if not result.success or result.result is None:
+    with command_environment(spec["env"]) as env:  # type: ignore[arg-type]
+        target = Path(cwd) / env.get("DBT_TARGET_PATH", "target")
+        files = project_files(Path(env["DBT_PROJECT_DIR"])) if env.get("DBT_PROJECT_DIR") else ""
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+            start_from = Path(str(spec.get("start_from") or ""))
+            if spec.get("start_from") and start_from.is_file() and not (target / start_from.name).exists():
+                incoming = target / f".{start_from.name}.incoming"  # whole or not at all: dbt reads what is there
+                shutil.copy(start_from, incoming)
+                os.replace(incoming, target / start_from.name)
+            result = parse_logged(args, cwd, target / PREPARED_LOG)
+        except Exception as error:  # any failure: the command parses as usual
+            write_record(target, [f"the parse made in advance failed: {type(error).__name__}: {error}"])
+            return None
+    if not result.success or result.result is None:  # type: ignore[attr-defined]
         write_record(target, [f"the parse made in advance failed (its output: {PREPARED_LOG})"])
         return None
-    return Prepared(args, cwd, env, result.result, files)
+    return Prepared(args, cwd, env, result.result, files)  # type: ignore[attr-defined]
 
 
 def lock_project_parse(project: Mapping[str, object]) -> TextIO | None:
@@ -373,32 +386,22 @@ def make_project_parse(project: Mapping[str, object], lock: TextIO) -> None:
     """Make the project's own parse (`lib/dbt_vars.project_parse`), when it is still to be made, as
     `lib/dbt.prepare_manifest` would have dagster-dbt make it (its arguments, folder and environment), and stamp it;
     then release the lock. A parse that fails leaves no stamp: `prepare_manifest` makes it again."""
-    from dbt.cli.main import dbtRunner
-
-    from orchestration.lib.dbt_events import drop_debug_events_nobody_takes
     from orchestration.lib.dbt_vars import PARSE_STAMP, project_parse_needed
 
-    saved_env, saved_cwd = dict(os.environ), os.getcwd()
     try:
         cwd, target = Path(str(project["cwd"])), Path(str(project["target"]))
         made_with = str(project["made_with"])
         if not project_parse_needed(cwd, target, made_with):  # made by another process while the lock was waited for
             return
         (target / PARSE_STAMP).unlink(missing_ok=True)
-        drop_debug_events_nobody_takes()
-        os.environ.update({str(k): str(v) for k, v in project["env"].items()})  # type: ignore[union-attr]
-        os.environ.update(child_environment(os.environ))
-        os.chdir(cwd)
-        with (target / PROJECT_PARSE_LOG).open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
-            result = dbtRunner().invoke([str(word) for word in project["args"]])  # type: ignore[union-attr]
-        if result.success:
+        args = [str(word) for word in project["args"]]  # type: ignore[union-attr]
+        with command_environment(project["env"]):  # type: ignore[arg-type]
+            result = parse_logged(args, cwd, target / PROJECT_PARSE_LOG)
+        if result.success:  # type: ignore[attr-defined]
             (target / PARSE_STAMP).write_text(made_with, encoding="utf-8")
     except Exception:  # any failure: the run's `prepare_manifest` makes the parse
         return
     finally:
-        os.environ.clear()
-        os.environ.update(saved_env)
-        os.chdir(saved_cwd)
         lock.close()
 
 
@@ -556,6 +559,7 @@ def warm_dbt(
     lock, done = threading.Lock(), threading.Event()
     started: list[subprocess.Popen] = []
     before = os.environ.get(WARM_ENV)
+    base_env = {k: v for k, v in os.environ.items() if k != WARM_ENV}  # as the block starts: not read by a thread
     names = [f"studio-budget-dbt-{os.getpid()}-{secrets.token_hex(8)} {secrets.token_hex(16)}"]
     if successor:
         names.append(f"studio-budget-dbt-{os.getpid()}-{secrets.token_hex(8)} {secrets.token_hex(16)}")
@@ -586,7 +590,6 @@ def warm_dbt(
                     start(names[1], None, watched=False)
         done.wait()
 
-    base_env = {k: v for k, v in os.environ.items() if k != WARM_ENV}  # as the block starts: not read by a thread
     with lock:
         first = start(names[0], parse, watched=successor)
     os.environ[WARM_ENV] = " ".join(names)
